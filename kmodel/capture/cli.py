@@ -1,0 +1,103 @@
+"""The ``kmodel capture`` and ``kmodel probes`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from kmodel.capture import probes, run, scenarios
+from kmodel.errors import KmodelError
+
+PAHOLE_NOTE = """\
+# These offsets are Debian's 6.1.0-50-amd64 (6.1.176-1). For another build, read them from its
+# BTF and regenerate this script:
+#   pahole -C page,bio,bvec_iter,bio_vec,block_device,vm_fault,writeback_control \\
+#       /sys/kernel/btf/vmlinux > structs.txt
+#   kmodel probes --pahole structs.txt
+# (6.1 has no BTF-typed $argN->field, so fetch args use register + offset.)
+# Then run the workload, stop tracing (echo 0 > tracing_on) and save 'trace' and
+# 'kprobe_profile' (its third column, misses, must be 0).
+"""
+
+
+def default_cache() -> Path:
+    """Return $KMODEL_CACHE, or ~/.cache/kmodel."""
+    env = os.environ.get("KMODEL_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "kmodel"
+
+
+def _list() -> int:
+    width = max(len(s.name) for s in scenarios.SCENARIOS)
+    for s in scenarios.SCENARIOS:
+        print(f"{s.name:<{width}}  {s.outcome.value:<11}  {s.summary}")
+    return 0
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    """Run the selected scenarios in QEMU; exit 0 only when every outcome was as expected."""
+    if args.list:
+        return _list()
+    names = [n for n in args.scenario.split(",") if n] if args.scenario else scenarios.DEFAULT
+    try:
+        chosen = scenarios.by_name(list(names))
+        result = run.capture(chosen, Path(args.output), Path(args.cache), args.accel)
+    except KmodelError as exc:
+        print(f"kmodel capture: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"kernel: {result.kernel.label}")
+    print(f"prepare: {result.prepare_seconds:.1f} s, boot and run: {result.boot_seconds:.1f} s")
+    failed = 0
+    for r in result.reports:
+        print(f"  {r.name:<18} {r.seconds:6.2f} s  {'ok' if not r.problems else 'FAILED'}")
+        for problem in r.problems:
+            print(f"      - {problem}")
+        failed += bool(r.problems)
+    if failed:
+        print(f"kmodel capture: {failed} scenario(s) failed; files in {args.output}",
+              file=sys.stderr)
+        return 1
+    print(f"all {len(result.reports)} scenario(s) as expected; files in {args.output}")
+    return 0
+
+
+def cmd_probes(args: argparse.Namespace) -> int:
+    """Print the tracefs commands that record the capture's trace on a live 6.1 machine."""
+    offsets = probes.DEBIAN_6_1_176
+    if args.pahole:
+        try:
+            offsets = probes.offsets_from_pahole(Path(args.pahole).read_text())
+        except (OSError, KmodelError) as exc:
+            print(f"kmodel probes: error: {exc}", file=sys.stderr)
+            return 2
+    print("#!/bin/sh\n# Record the kmodel swap trace on a live Linux 6.1 machine (as root).")
+    if not args.pahole:
+        print(PAHOLE_NOTE, end="")
+    print(probes.tracefs_commands(offsets), end="")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``capture`` and ``probes`` subcommands to the kmodel CLI."""
+    cap = subparsers.add_parser(
+        "capture", help="record real-kernel swap traces in QEMU",
+        description="Boot Debian's Linux 6.1 in QEMU and record swap traces per scenario.",
+    )
+    cap.add_argument("--scenario", metavar="NAME,...",
+                     help="comma-separated scenarios (default: all; see --list)")
+    cap.add_argument("-o", "--output", default="traces", metavar="DIR",
+                     help="where to write NAME.{trace,log,dmesg,kprobe_profile}.txt")
+    cap.add_argument("--cache", default=str(default_cache()), metavar="DIR",
+                     help="kernel and workload cache (default: $KMODEL_CACHE or ~/.cache/kmodel)")
+    cap.add_argument("--accel", choices=("tcg", "kvm"), default="tcg",
+                     help="QEMU accelerator (default tcg; kvm only where it really works)")
+    cap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    cap.set_defaults(func=cmd_capture)
+    prb = subparsers.add_parser(
+        "probes", help="print the tracefs commands to record the same trace live",
+        description="Print kprobe_events lines, tracepoints and options as a shell script.",
+    )
+    prb.add_argument("--pahole", metavar="FILE",
+                     help="pahole output of another build: derive the offsets from it")
+    prb.set_defaults(func=cmd_probes)

@@ -1,0 +1,157 @@
+"""The capture scenarios: which swap device, which fault, and what the kernel must do.
+
+Each scenario is a few lines of guest shell (``setup`` before ``swapon``, ``midway`` between the
+workload's fill and its read-back, ``teardown`` after ``swapoff``) plus the outcome the harness
+asserts on the results. Swap slot N of a block device is at sector N * 8 (slot 0 is the header).
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from kmodel.errors import KmodelError
+
+
+class Outcome(enum.Enum):
+    """What the workload and the kernel must show for a scenario to pass."""
+
+    OK = "ok"  # exit 0, every page verified
+    READ_ERROR = "read_error"  # exit 135 (SIGBUS), Read-error on swap-device in dmesg
+    WRITE_ERROR = "write_error"  # failed write completions in the trace, exit 0, no data lost
+
+
+@attrs.frozen
+class Scenario:
+    """One capture run: device setup, fault injection, workload options, expected outcome."""
+
+    name: str
+    summary: str
+    device: str  # the guest swap device; "@serial" names a virtio disk by its serial
+    outcome: Outcome
+    irq_disk: str = "@ktswap"  # virtio disk whose completion IRQ the workload must avoid
+    rotational: str = ""  # written to queue/rotational before swapon when set
+    workload: str = "-m 1"
+    setup: str = ""
+    midway: str = ""
+    teardown: str = ""
+    expect: tuple[str, ...] = ()  # regexes that must match somewhere in the trace
+    forbid: tuple[str, ...] = ()  # regexes that must not match in the trace
+
+
+# A 64 MiB swap disk is 131072 sectors; the faulty ranges cover slots 20..27 or 40..47.
+_DISK_SECTORS = 131072
+_FLAKEY_TABLE = (
+    "0 {a} linear $SWAPDISK 0\\n{a} 64 flakey $SWAPDISK {a} 0 3600 1{extra}\\n"
+    "{b} {rest} linear $SWAPDISK {b}"
+)
+
+
+def _flakey(start: int, extra: str) -> str:
+    table = _FLAKEY_TABLE.format(a=start, b=start + 64, rest=_DISK_SECTORS - start - 64, extra=extra)
+    return f'printf "{table}\\n"'
+
+
+_LINEAR = f'echo "0 {_DISK_SECTORS} linear $SWAPDISK 0"'
+_DM_RELOAD = "| dmsetup load ktswap && dmsetup resume --noudevsync ktswap && dmsetup table ktswap"
+_DM_CREATE = f"{_LINEAR} | dmsetup create ktswap --noudevsync"
+_DM_REMOVE = "dmsetup remove --noudevsync ktswap"
+_READ_ERROR = (r"end_swap_bio_read: .* bi_status=[1-9]",)
+_WRITE_ERROR = (r"end_swap_bio_write: .* bi_status=[1-9]",)
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "basic", "virtio-blk, rotational: bio path, plugging, cluster readahead",
+        "@ktswap", Outcome.OK,
+        expect=(r"kt/swap_cluster_readahead|swap_cluster_readahead:", r"block_bio_queue:"),
+    ),
+    Scenario(
+        "ssd", "virtio-blk with rotational=0: SSD slot allocation, VMA readahead",
+        "@ktswap", Outcome.OK, rotational="0", expect=(r"block_bio_queue:",),
+    ),
+    Scenario(
+        "random", "random read-back order: readahead collapses to synchronous reads",
+        "@ktswap", Outcome.OK, workload="-m 1 -r", expect=(r"swap_readpage: .* synchronous=1",),
+    ),
+    Scenario(
+        "fork", "two processes share the swapped pages and fault the same entries",
+        "@ktswap", Outcome.OK, workload="-m 1 -f",
+    ),
+    Scenario(
+        "brd", "RAM disk: SWP_SYNCHRONOUS_IO, bdev_rw_page, no bios",
+        "/dev/ram0", Outcome.OK, irq_disk="",
+        setup="insmod /mod/brd.ko rd_nr=1 rd_size=65536", teardown="rmmod brd",
+        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
+        forbid=(r"block_bio_queue:",),
+    ),
+    Scenario(
+        "zram", "zram: SWP_SYNCHRONOUS_IO, swap cache skipped, no bios",
+        "/dev/zram0", Outcome.OK, irq_disk="",
+        setup="insmod /mod/zram.ko num_devices=1 && echo 64M > /sys/block/zram0/disksize",
+        teardown="echo 1 > /sys/block/zram0/reset",
+        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
+        forbid=(r"block_bio_queue:",),
+    ),
+    Scenario(
+        "readerr_flakey", "dm-flakey fails reads of slots 40..47 at submit (read-back only)",
+        "/dev/dm-0", Outcome.READ_ERROR,
+        setup=_DM_CREATE, midway=_flakey(320, "") + _DM_RELOAD, teardown=_DM_REMOVE,
+        expect=_READ_ERROR,
+    ),
+    Scenario(
+        "readerr_scsi", "scsi_debug medium errors on slots 40..47: bi_status=7",
+        "/dev/sda", Outcome.READ_ERROR, irq_disk="",
+        setup="insmod /mod/scsi_debug.ko dev_size_mb=64 medium_error_start=320"
+        " medium_error_count=64 && sleep 1",
+        midway="echo 2 > /sys/bus/pseudo/drivers/scsi_debug/opts",
+        teardown="rmmod scsi_debug",
+        expect=(r"end_swap_bio_read: .* bi_status=7",),
+    ),
+    Scenario(
+        "readerr_blkdebug", "QEMU blkdebug fails READs of slots 40..47 with EIO at completion",
+        "@ktrerr", Outcome.READ_ERROR, irq_disk="@ktrerr", expect=_READ_ERROR,
+    ),
+    Scenario(
+        "writeerr_flakey", "dm-flakey error_writes on slots 20..27, then recovery: no data lost",
+        "/dev/dm-0", Outcome.WRITE_ERROR,
+        setup=_DM_CREATE + " && " + _flakey(160, " error_writes") + _DM_RELOAD,
+        midway=_LINEAR + _DM_RELOAD + ' && echo "KT: recovered: whole device linear again"',
+        teardown=_DM_REMOVE, expect=_WRITE_ERROR,
+    ),
+    Scenario(
+        "writeerr_blkdebug", "QEMU blkdebug fails WRITEs of slots 20..27 with EIO at completion",
+        "@ktwerr", Outcome.WRITE_ERROR, irq_disk="@ktwerr", expect=_WRITE_ERROR,
+    ),
+)
+
+#: What `kmodel capture` runs without --scenario.
+DEFAULT = tuple(s.name for s in SCENARIOS)
+
+#: blkdebug rules per virtio disk serial: (iotype, first sector, sector count).
+BLKDEBUG_RULES: dict[str, tuple[str, int, int]] = {
+    "ktrerr": ("read", 320, 64),
+    "ktwerr": ("write", 160, 64),
+}
+
+
+def by_name(names: list[str]) -> list[Scenario]:
+    """Return the scenarios named, in table order; unknown names raise KmodelError."""
+    table = {s.name: s for s in SCENARIOS}
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise KmodelError(
+            f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(table)}"
+        )
+    return [s for s in SCENARIOS if s.name in names]
+
+
+def blkdebug_config(iotype: str, start: int, count: int) -> str:
+    """Return a QEMU blkdebug config failing *iotype* I/O on each 4 KiB slot in the range."""
+    event = "read_aio" if iotype == "read" else "write_aio"
+    rules = [
+        f'[inject-error]\nevent = "{event}"\niotype = "{iotype}"\nerrno = "5"\n'
+        f'sector = "{sector}"\nonce = "off"\nimmediately = "off"\n'
+        for sector in range(start, start + count, 8)
+    ]
+    return "\n".join(rules)

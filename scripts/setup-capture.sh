@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the host tools `kmodel capture` needs (Debian/Ubuntu). Idempotent: re-running it only
+# checks what is already there. The kernel image itself is fetched later by `kmodel capture`.
+set -euo pipefail
+
+PACKAGES=(qemu-system-x86 busybox-static cpio kmod gcc libc6-dev dmsetup xz-utils)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "setup-capture: all host packages present: ${PACKAGES[*]}"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+
+echo "setup-capture: installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+echo "setup-capture: done"
