@@ -76,6 +76,7 @@ run_scenario() {
     { setup; } >> $log 2>&1 || echo "KT: setup failed" >> $log
     wait_for "$dev"
     blk=$(basename "$(readlink -f "$dev")")
+    rot0=$(cat /sys/block/$blk/queue/rotational)
     [ -n "$ROT" ] && echo "$ROT" > /sys/block/$blk/queue/rotational
     [ -e /sys/block/$blk/queue/rq_affinity ] && echo 0 > /sys/block/$blk/queue/rq_affinity
     mkswap "$dev" > /dev/null 2>> $log && swapon "$dev" 2>> $log
@@ -104,6 +105,7 @@ run_scenario() {
     done
     memstat >> $log
     swapoff "$dev" 2>> $log
+    echo "$rot0" > /sys/block/$blk/queue/rotational
     { teardown; } >> $log 2>&1 || echo "KT: teardown failed" >> $log
     dmesg > $out.dmesg.txt
     echo "KT: scenario $name seconds $(awk "BEGIN{print $(uptime_s) - $t0}")" >> $log

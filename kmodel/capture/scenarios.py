@@ -43,13 +43,15 @@ class Scenario:
 # A 64 MiB swap disk is 131072 sectors; the faulty ranges cover slots 20..27 or 40..47.
 _DISK_SECTORS = 131072
 _FLAKEY_TABLE = (
-    "0 {a} linear $SWAPDISK 0\\n{a} 64 flakey $SWAPDISK {a} 0 3600 1{extra}\\n"
+    "0 {a} linear $SWAPDISK 0\\n{a} 64 flakey $SWAPDISK {a} 0 3600 {features}\\n"
     "{b} {rest} linear $SWAPDISK {b}"
 )
 
 
-def _flakey(start: int, extra: str) -> str:
-    table = _FLAKEY_TABLE.format(a=start, b=start + 64, rest=_DISK_SECTORS - start - 64, extra=extra)
+def _flakey(start: int, features: str) -> str:
+    """Return a printf of a table mapping slots start/8.. to dm-flakey, down from the start."""
+    rest = _DISK_SECTORS - start - 64
+    table = _FLAKEY_TABLE.format(a=start, b=start + 64, rest=rest, features=features)
     return f'printf "{table}\\n"'
 
 
@@ -95,17 +97,20 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "readerr_flakey", "dm-flakey fails reads of slots 40..47 at submit (read-back only)",
-        "/dev/dm-0", Outcome.READ_ERROR,
-        setup=_DM_CREATE, midway=_flakey(320, "") + _DM_RELOAD, teardown=_DM_REMOVE,
+        "/dev/dm-0", Outcome.READ_ERROR, rotational="1",
+        setup=_DM_CREATE, midway=_flakey(320, "0") + _DM_RELOAD, teardown=_DM_REMOVE,
         expect=_READ_ERROR,
     ),
     Scenario(
         "readerr_scsi", "scsi_debug medium errors on slots 40..47: bi_status=7",
         "/dev/sda", Outcome.READ_ERROR, irq_disk="",
-        setup="insmod /mod/scsi_debug.ko dev_size_mb=64 medium_error_start=320"
-        " medium_error_count=64 && sleep 1",
+        rotational="1",
+        # delay=-1 completes from a workqueue; the workqueue cpumask puts it on CPU 1, away
+        # from the workload (an hrtimer would fire on the submitting CPU and nest in probes).
+        setup="echo 2 > /sys/devices/virtual/workqueue/cpumask && insmod /mod/scsi_debug.ko"
+        " dev_size_mb=64 delay=-1 medium_error_start=320 medium_error_count=64",
         midway="echo 2 > /sys/bus/pseudo/drivers/scsi_debug/opts",
-        teardown="rmmod scsi_debug",
+        teardown="rmmod scsi_debug; echo 3 > /sys/devices/virtual/workqueue/cpumask",
         expect=(r"end_swap_bio_read: .* bi_status=7",),
     ),
     Scenario(
@@ -114,8 +119,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "writeerr_flakey", "dm-flakey error_writes on slots 20..27, then recovery: no data lost",
-        "/dev/dm-0", Outcome.WRITE_ERROR,
-        setup=_DM_CREATE + " && " + _flakey(160, " error_writes") + _DM_RELOAD,
+        "/dev/dm-0", Outcome.WRITE_ERROR, rotational="1",
+        setup=_DM_CREATE + " && " + _flakey(160, "1 error_writes") + _DM_RELOAD,
         midway=_LINEAR + _DM_RELOAD + ' && echo "KT: recovered: whole device linear again"',
         teardown=_DM_REMOVE, expect=_WRITE_ERROR,
     ),
