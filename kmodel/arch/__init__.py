@@ -1,0 +1,1 @@
+"""Mirrors of arch/ (x86_64 only)."""

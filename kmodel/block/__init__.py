@@ -1,0 +1,1 @@
+"""Mirrors of block/: bios, submission, plugging, requests, rw_page."""

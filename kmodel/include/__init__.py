@@ -1,0 +1,1 @@
+"""Mirrors of the kernel's include/ headers: structs, flags and constants."""

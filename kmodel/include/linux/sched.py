@@ -1,0 +1,87 @@
+"""``struct task_struct``: state, reference count, wakeups.
+
+Linux 6.1.176 include/linux/sched.h:737 (task_struct), include/linux/sched/task.h:110-125
+(get_task_struct/put_task_struct), kernel/sched/core.c:4261 (wake_up_process).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+import attrs
+
+from kmodel.errors import KernelBug
+
+if TYPE_CHECKING:
+    from kmodel.include.linux.mm_types import MMStruct
+    from kmodel.kernel import Kernel
+
+
+class TaskState(enum.IntEnum):
+    """The ``__state`` values the swap path uses (sched.h:84-100)."""
+
+    TASK_RUNNING = 0x0000
+    TASK_INTERRUPTIBLE = 0x0001
+    TASK_UNINTERRUPTIBLE = 0x0002
+
+
+@attrs.define(eq=False)
+class Task:
+    """``struct task_struct``.
+
+    ``usage`` is the reference count: 1 while the task lives; ``get_task_struct`` adds one.
+    ``fail_nth`` is the per-task fault-injection countdown (``/proc/self/fail-nth``).
+    """
+
+    pid: int
+    comm: str
+    tgid: int = 0
+    mm: MMStruct | None = None
+    state: TaskState = TaskState.TASK_RUNNING
+    usage: int = 1
+    wakeups: int = 0
+    fail_nth: int = 0
+    make_it_fail: bool = False
+    cpu: int = 0
+    #: Signals generated for this task: (signo, si_code, address).
+    signals: list[tuple[int, int, int]] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.tgid:
+            self.tgid = self.pid
+
+    def __repr__(self) -> str:
+        return f"<Task {self.comm}-{self.pid} {self.state.name} usage={self.usage}>"
+
+
+def get_task_struct(task: Task) -> Task:
+    """Take a reference (sched/task.h:110)."""
+    if task.usage <= 0:
+        raise KernelBug(f"get_task_struct on freed {task!r}")
+    task.usage += 1
+    return task
+
+
+def put_task_struct(task: Task) -> None:
+    """Drop a reference; the last one frees the task (sched/task.h:117-125)."""
+    if task.usage <= 0:
+        raise KernelBug(f"put_task_struct on freed {task!r}")
+    task.usage -= 1
+
+
+def set_current_state(k: Kernel, state: TaskState) -> None:
+    """``set_current_state`` (with the barrier; the kernel lock orders it here)."""
+    k.current.state = state
+
+
+def wake_up_process(k: Kernel, task: Task) -> bool:
+    """Make a sleeping task runnable; False if it already was (kernel/sched/core.c:4261)."""
+    if task.usage <= 0:
+        raise KernelBug(f"wake_up_process on freed {task!r}")
+    if task.state == TaskState.TASK_RUNNING:
+        return False
+    task.state = TaskState.TASK_RUNNING
+    task.wakeups += 1
+    k.executor.wake(k, task)
+    return True

@@ -1,0 +1,209 @@
+"""What C keeps in globals: swap areas, the swap cache, vm events, the printk log, tasks.
+
+One :class:`Kernel` is one booted machine. Model functions take it as their first
+argument (``k``) where C would reach for a global; ``k.current`` is ``current``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import attrs
+
+from kmodel.include.linux.sched import Task
+from kmodel.lib.fault_inject import FaultAttr
+from kmodel.lib.ratelimit import RatelimitState
+from kmodel.mm.vmstat import VmEvent
+
+if TYPE_CHECKING:
+    from kmodel.block.blk_core import BlkPlug
+    from kmodel.executor.base import Executor
+    from kmodel.include.linux.mm_types import Folio
+    from kmodel.include.linux.swap import SwapInfo
+
+KERNEL_VERSION = "6.1.176"
+
+
+@attrs.frozen
+class ModelEvent:
+    """One event the model emits, shaped like a line of a real trace.
+
+    ``name`` and ``args`` follow the kprobe set of ``kmodel probes`` and the block
+    tracepoints; ``chain`` is the model's kernel call chain at that point, outermost first.
+    """
+
+    seq: int
+    name: str
+    args: tuple[tuple[str, int | str], ...]
+    pid: int
+    comm: str
+    cpu: int
+    softirq: bool
+    chain: tuple[str, ...]
+
+    def arg(self, key: str) -> int | str:
+        """The value of one argument."""
+        for k, v in self.args:
+            if k == key:
+                return v
+        raise KeyError(key)
+
+
+@attrs.define(eq=False)
+class Context:
+    """Where model code runs: a task (process context) or a CPU's softirq."""
+
+    task: Task
+    cpu: int
+    softirq: bool = False
+    chain: list[str] = attrs.field(factory=list)
+
+
+Tracer = Callable[[ModelEvent], None]
+
+
+@attrs.define(eq=False)
+class Kernel:
+    """A booted kernel: everything the swap path reads or writes outside its arguments."""
+
+    executor: Executor
+    swap_info: list[SwapInfo] = attrs.field(factory=list)
+    #: swapper_spaces[]: the swap cache, (type, offset) -> folio.
+    swap_cache: dict[tuple[int, int], Folio] = attrs.field(factory=dict)
+    vm_events: Counter[VmEvent] = attrs.field(factory=Counter)
+    #: The printk ring buffer: (level, text) in order.
+    printk_log: list[tuple[str, str]] = attrs.field(factory=list)
+    #: Per-call-site ratelimit states (``DEFINE_RATELIMIT_STATE`` inside the macro).
+    ratelimits: dict[str, RatelimitState] = attrs.field(factory=dict)
+    #: ``fail_make_request`` (block/blk-core.c:468) and the per-device switch.
+    fail_make_request: FaultAttr = attrs.field(factory=FaultAttr)
+    page_cluster: int = 3
+    #: Rotational swap areas in use: they turn VMA readahead off (swap_state.c:317-320).
+    nr_rotate_swap: int = 0
+    enable_vma_readahead: bool = True
+    swap_slot_cache_enabled: bool = True
+    #: ``swapin_readahead_hits`` and swapin_nr_pages' statics (swap_state.c:62, 573-575).
+    swapin_readahead_hits: int = 0
+    ra_prev_offset: int = 0
+    ra_last_pages: int = 0
+    #: ``arch_prepare_to_swap`` result (x86 returns 0; arm64 MTE may fail with -ENOMEM).
+    arch_prepare_to_swap_ret: int = 0
+    #: ``frontswap_ops``: a backend such as zswap, or None (frontswap disabled).
+    frontswap: dict[tuple[int, int], bytes] | None = None
+    frontswap_store_fail: bool = False
+    #: jiffies, advanced by the executor (HZ=250 on Debian's config).
+    jiffies: int = 0
+    #: Tasks inside psi_memstall_enter/leave (RD-2).
+    memstall: int = 0
+    tracer: Tracer | None = None
+    lock: threading.RLock = attrs.field(factory=threading.RLock)
+    tasks: dict[int, Task] = attrs.field(factory=dict)
+    _local: threading.local = attrs.field(factory=threading.local)
+    _seq: int = 0
+    _next_pid: int = 100
+    idle: Task = attrs.field(factory=lambda: Task(pid=0, comm="<idle>"))
+
+    HZ = 250
+
+    # -- contexts -------------------------------------------------------------------
+
+    @property
+    def ctx(self) -> Context:
+        """The running context on this thread (process context of ``idle`` by default)."""
+        ctx: Context | None = getattr(self._local, "ctx", None)
+        if ctx is None:
+            ctx = Context(self.idle, 0)
+            self._local.ctx = ctx
+        return ctx
+
+    @property
+    def current(self) -> Task:
+        """``current``."""
+        return self.ctx.task
+
+    @contextmanager
+    def running(self, task: Task, chain: tuple[str, ...] = ()) -> Iterator[Context]:
+        """Run model code as ``task`` in process context, starting from ``chain``."""
+        saved = getattr(self._local, "ctx", None)
+        ctx = Context(task, task.cpu, False, list(chain))
+        self._local.ctx = ctx
+        try:
+            yield ctx
+        finally:
+            self._local.ctx = saved
+
+    @contextmanager
+    def softirq(self, cpu: int, chain: tuple[str, ...]) -> Iterator[Context]:
+        """Run model code in softirq context on ``cpu`` (a bio completion)."""
+        saved = getattr(self._local, "ctx", None)
+        task = saved.task if saved is not None and saved.cpu == cpu else self.idle
+        ctx = Context(task, cpu, True, list(chain))
+        self._local.ctx = ctx
+        try:
+            yield ctx
+        finally:
+            self._local.ctx = saved
+
+    @contextmanager
+    def call(self, func: str) -> Iterator[None]:
+        """Push a kernel function on the current call chain for the duration."""
+        chain = self.ctx.chain
+        chain.append(func)
+        try:
+            yield
+        finally:
+            chain.pop()
+
+    # -- tasks ------------------------------------------------------------------------
+
+    def create_task(self, comm: str, *, cpu: int = 0, mm: bool = True) -> Task:
+        """Fork a new user task with an empty address space."""
+        from kmodel.include.linux.mm_types import MMStruct
+
+        self._next_pid += 1
+        task = Task(pid=self._next_pid, comm=comm, cpu=cpu, mm=MMStruct() if mm else None)
+        self.tasks[task.pid] = task
+        return task
+
+    # -- tracing and counters ------------------------------------------------------------
+
+    def trace(self, name: str, **args: int | str) -> None:
+        """Emit one trace event if a tracer is attached."""
+        if self.tracer is None:
+            return
+        ctx = self.ctx
+        self._seq += 1
+        self.tracer(
+            ModelEvent(
+                self._seq,
+                name,
+                tuple(args.items()),
+                ctx.task.pid,
+                ctx.task.comm,
+                ctx.cpu,
+                ctx.softirq,
+                tuple(ctx.chain),
+            )
+        )
+
+    def count_vm_event(self, item: VmEvent, nr: int = 1) -> None:
+        """``count_vm_event``/``count_vm_events``."""
+        self.vm_events[item] += nr
+
+    def swap_info_of(self, type_: int) -> SwapInfo:
+        """``swp_swap_info(entry)``: the swap area of a type."""
+        return self.swap_info[type_]
+
+    @property
+    def plug(self) -> BlkPlug | None:
+        """``current->plug``."""
+        plug: BlkPlug | None = getattr(self._local, "plug", None)
+        return plug
+
+    @plug.setter
+    def plug(self, plug: BlkPlug | None) -> None:
+        self._local.plug = plug

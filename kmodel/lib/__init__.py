@@ -1,0 +1,1 @@
+"""Mirrors of lib/: fault injection and rate limiting."""
