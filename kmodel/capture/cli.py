@@ -55,8 +55,9 @@ def cmd_capture(args: argparse.Namespace) -> int:
             print(f"      - {problem}")
         failed += bool(r.problems)
     if failed:
-        print(f"kmodel capture: {failed} scenario(s) failed; files in {args.output}",
-              file=sys.stderr)
+        print(
+            f"kmodel capture: {failed} scenario(s) failed; files in {args.output}", file=sys.stderr
+        )
         return 1
     print(f"all {len(result.reports)} scenario(s) as expected; files in {args.output}")
     return 0
@@ -81,23 +82,44 @@ def cmd_probes(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``capture`` and ``probes`` subcommands to the kmodel CLI."""
     cap = subparsers.add_parser(
-        "capture", help="record real-kernel swap traces in QEMU",
+        "capture",
+        help="record real-kernel swap traces in QEMU",
         description="Boot Debian's Linux 6.1 in QEMU and record swap traces per scenario.",
     )
-    cap.add_argument("--scenario", metavar="NAME,...",
-                     help="comma-separated scenarios (default: all; see --list)")
-    cap.add_argument("-o", "--output", default="traces", metavar="DIR",
-                     help="where to write NAME.{trace,log,dmesg,kprobe_profile}.txt")
-    cap.add_argument("--cache", default=str(default_cache()), metavar="DIR",
-                     help="kernel and workload cache (default: $KMODEL_CACHE or ~/.cache/kmodel)")
-    cap.add_argument("--accel", choices=("tcg", "kvm"), default="tcg",
-                     help="QEMU accelerator (default tcg; kvm only where it really works)")
+    cap.add_argument(
+        "--scenario",
+        metavar="NAME,...",
+        help="comma-separated scenarios (default: all; see --list)",
+    )
+    cap.add_argument(
+        "-o",
+        "--output",
+        default="traces",
+        metavar="DIR",
+        help="where to write NAME.{trace,log,dmesg,kprobe_profile}.txt",
+    )
+    cap.add_argument(
+        "--cache",
+        default=str(default_cache()),
+        metavar="DIR",
+        help="kernel and workload cache (default: $KMODEL_CACHE or ~/.cache/kmodel)",
+    )
+    cap.add_argument(
+        "--accel",
+        choices=("tcg", "kvm"),
+        default="tcg",
+        help="QEMU accelerator (default tcg; kvm only where it really works)",
+    )
     cap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     cap.set_defaults(func=cmd_capture)
     prb = subparsers.add_parser(
-        "probes", help="print the tracefs commands to record the same trace live",
+        "probes",
+        help="print the tracefs commands to record the same trace live",
         description="Print kprobe_events lines, tracepoints and options as a shell script.",
     )
-    prb.add_argument("--pahole", metavar="FILE",
-                     help="pahole output of another build: derive the offsets from it")
+    prb.add_argument(
+        "--pahole",
+        metavar="FILE",
+        help="pahole output of another build: derive the offsets from it",
+    )
     prb.set_defaults(func=cmd_probes)

@@ -58,7 +58,9 @@ def missing_packages(
         has_lzma = importlib.util.find_spec("lzma") is not None
     if not has_lzma:
         missing.append(("python lzma module", "python3 (built with liblzma: liblzma-dev)"))
-    if find_tool(TOOLS[1], which) is not None and not _busybox_is_static(find_tool(TOOLS[1], which)):
+    if find_tool(TOOLS[1], which) is not None and not _busybox_is_static(
+        find_tool(TOOLS[1], which)
+    ):
         missing.append(("a static busybox", "busybox-static"))
     return missing
 
@@ -82,9 +84,7 @@ def missing_message(missing: list[tuple[str, str]]) -> str:
     lines.append("install them with:")
     lines.append(f"  {SETUP_COMMAND}")
     lines.append("or directly:")
-    lines.append(
-        f"  sudo apt-get install -y --no-install-recommends {' '.join(packages)}"
-    )
+    lines.append(f"  sudo apt-get install -y --no-install-recommends {' '.join(packages)}")
     return "\n".join(lines)
 
 

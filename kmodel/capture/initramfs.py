@@ -27,10 +27,50 @@ GUEST_MODULES: tuple[str, ...] = (
 
 #: busybox applets linked in /bin (``busybox --install`` needs /proc; links are simpler).
 BUSYBOX_APPLETS: tuple[str, ...] = (
-    "sh", "mount", "umount", "mkdir", "cat", "echo", "ls", "insmod", "mkswap", "swapon",
-    "swapoff", "taskset", "grep", "sed", "sleep", "usleep", "kill", "dmesg", "tar", "poweroff",
-    "cp", "wc", "head", "tail", "date", "awk", "readlink", "basename", "sync", "ln", "rm",
-    "mknod", "stat", "rmmod", "tr", "cut", "seq", "true", "false", "test", "[", "printf", "find", "sort",
+    "sh",
+    "mount",
+    "umount",
+    "mkdir",
+    "cat",
+    "echo",
+    "ls",
+    "insmod",
+    "mkswap",
+    "swapon",
+    "swapoff",
+    "taskset",
+    "grep",
+    "sed",
+    "sleep",
+    "usleep",
+    "kill",
+    "dmesg",
+    "tar",
+    "poweroff",
+    "cp",
+    "wc",
+    "head",
+    "tail",
+    "date",
+    "awk",
+    "readlink",
+    "basename",
+    "sync",
+    "ln",
+    "rm",
+    "mknod",
+    "stat",
+    "rmmod",
+    "tr",
+    "cut",
+    "seq",
+    "true",
+    "false",
+    "test",
+    "[",
+    "printf",
+    "find",
+    "sort",
 )
 
 
@@ -66,8 +106,19 @@ def newc_archive(entries: list[Entry]) -> bytes:
         body = entry.target.encode() if entry.kind == stat.S_IFLNK else entry.data
         name = entry.path.lstrip("/").encode() + b"\0"
         fields = (
-            ino, entry.kind | entry.mode, 0, 0, 1 if entry.kind != stat.S_IFDIR else 2, 0,
-            len(body), 0, 0, 0, 0, len(name), 0,
+            ino,
+            entry.kind | entry.mode,
+            0,
+            0,
+            1 if entry.kind != stat.S_IFDIR else 2,
+            0,
+            len(body),
+            0,
+            0,
+            0,
+            0,
+            len(name),
+            0,
         )
         header = b"070701" + b"".join(b"%08X" % f for f in fields)
         out += header + name + _pad4(len(header) + len(name)) + body + _pad4(len(body))
@@ -129,8 +180,10 @@ def build(modules_dir: Path, binaries: dict[str, Path], files: dict[str, str]) -
     among *binaries*: the applets are symlinks to it.
     """
     members: list[tuple[str, bytes]] = [(g, h.read_bytes()) for g, h in binaries.items()]
-    members += [(f"/mod/{Path(rel).name}", (modules_dir / rel).read_bytes())
-                for rel in module_files(modules_dir)]
+    members += [
+        (f"/mod/{Path(rel).name}", (modules_dir / rel).read_bytes())
+        for rel in module_files(modules_dir)
+    ]
     members += [(g, text.encode()) for g, text in files.items()]
     dirs = {"dev", "proc", "sys", "tmp", "out", "bin"}
     for guest, _ in members:
@@ -151,5 +204,8 @@ def module_files(modules_dir: Path) -> list[str]:
 
 def boot_modules(modules_dir: Path) -> list[str]:
     """Return the guest paths of the modules /init loads, dependencies first."""
-    return [f"/mod/{Path(rel).name}" for rel in module_files(modules_dir)
-            if module_name(rel) not in SCENARIO_MODULES]
+    return [
+        f"/mod/{Path(rel).name}"
+        for rel in module_files(modules_dir)
+        if module_name(rel) not in SCENARIO_MODULES
+    ]

@@ -48,9 +48,11 @@ def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
 
 
 def newest_6_1_image() -> tuple[str, str]:
-    """Return (package, version) of the newest 6.1 image the apt lists know, via linux-image-amd64."""
+    """Return (package, version) of the newest 6.1 image apt knows (linux-image-amd64's)."""
     res = _run(["apt-cache", "show", "--no-all-versions", "linux-image-amd64"])
-    match = re.search(r"Depends:.*?(linux-image-6\.1\.[\w.-]+-amd64) \(= (6\.1\.[^)]+)\)", res.stdout)
+    match = re.search(
+        r"Depends:.*?(linux-image-6\.1\.[\w.-]+-amd64) \(= (6\.1\.[^)]+)\)", res.stdout
+    )
     if res.returncode != 0 or match is None:
         raise KmodelError(
             f"cannot download {PACKAGE}={VERSION} and apt knows no other 6.1 image "

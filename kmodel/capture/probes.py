@@ -148,26 +148,39 @@ def kprobe_events(off: Offsets = DEBIAN_6_1_176) -> list[str]:
     bio_page = f"page={bv_page}:x64 pflags=+{off.page_flags}({bv_page}):x64"
     bdev = f"sector=%si:u64 page=%dx:x64 dev=+{off.block_device_bd_dev}(%di):x32"
     entries = [
-        ("do_swap_page",
-         f"vmf=%di:x64 address=+{off.vm_fault_address}(%di):x64"
-         f" fault_flags=+{off.vm_fault_flags}(%di):x32"
-         f" orig_pte=+{off.vm_fault_orig_pte}(%di):x64", "ret=$retval:x32"),
+        (
+            "do_swap_page",
+            f"vmf=%di:x64 address=+{off.vm_fault_address}(%di):x64"
+            f" fault_flags=+{off.vm_fault_flags}(%di):x32"
+            f" orig_pte=+{off.vm_fault_orig_pte}(%di):x64",
+            "ret=$retval:x32",
+        ),
         ("swapin_readahead", "entry=%di:x64 gfp=%si:x32 vmf=%dx:x64", "page=$retval:x64"),
         ("swap_cluster_readahead", "entry=%di:x64 gfp=%si:x32 vmf=%dx:x64", "page=$retval:x64"),
-        ("read_swap_cache_async",
-         "entry=%di:x64 gfp=%si:x32 vma=%dx:x64 addr=%cx:x64 do_poll=%r8:u8 plug=%r9:x64",
-         "page=$retval:x64"),
-        ("__read_swap_cache_async", "entry=%di:x64 gfp=%si:x32 vma=%dx:x64 addr=%cx:x64",
-         "page=$retval:x64"),
-        ("swap_readpage", f"page=%di:x64 synchronous=%si:u8 plug=%dx:x64 {page}",
-         "ret=$retval:s32"),
-        ("swap_writepage",
-         f"page=%di:x64 wbc=%si:x64 {page} sync_mode=+{off.wbc_sync_mode}(%si):u32"
-         f" wbc_bits=+{off.wbc_bits}(%si):x32", "ret=$retval:s32"),
+        (
+            "read_swap_cache_async",
+            "entry=%di:x64 gfp=%si:x32 vma=%dx:x64 addr=%cx:x64 do_poll=%r8:u8 plug=%r9:x64",
+            "page=$retval:x64",
+        ),
+        (
+            "__read_swap_cache_async",
+            "entry=%di:x64 gfp=%si:x32 vma=%dx:x64 addr=%cx:x64",
+            "page=$retval:x64",
+        ),
+        (
+            "swap_readpage",
+            f"page=%di:x64 synchronous=%si:u8 plug=%dx:x64 {page}",
+            "ret=$retval:s32",
+        ),
+        (
+            "swap_writepage",
+            f"page=%di:x64 wbc=%si:x64 {page} sync_mode=+{off.wbc_sync_mode}(%si):u32"
+            f" wbc_bits=+{off.wbc_bits}(%si):x32",
+            "ret=$retval:s32",
+        ),
         ("__swap_writepage", f"page=%di:x64 wbc=%si:x64 {page}", "ret=$retval:s32"),
         ("end_swap_bio_write", f"{bio} {bio_page}", None),
-        ("end_swap_bio_read",
-         f"{bio} waiter=+{off.bio_bi_private}(%di):x64 {bio_page}", None),
+        ("end_swap_bio_read", f"{bio} waiter=+{off.bio_bi_private}(%di):x64 {bio_page}", None),
         ("end_page_writeback", f"page=%di:x64 {page}", None),
         ("bdev_read_page", f"bdev=%di:x64 {bdev}", "ret=$retval:s32"),
         ("bdev_write_page", f"bdev=%di:x64 {bdev}", "ret=$retval:s32"),

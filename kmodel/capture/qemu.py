@@ -25,22 +25,38 @@ def make_disk(path: Path, mib: int) -> None:
 
 def _virtio(drive_id: str, drive: str, serial: str) -> list[str]:
     return [
-        "-drive", f"if=none,id={drive_id},{drive},format=raw,cache=unsafe",
-        "-device", f"virtio-blk-pci,drive={drive_id},num-queues=1,serial={serial}",
+        "-drive",
+        f"if=none,id={drive_id},{drive},format=raw,cache=unsafe",
+        "-device",
+        f"virtio-blk-pci,drive={drive_id},num-queues=1,serial={serial}",
     ]
 
 
-def command(
-    work: Path, vmlinux: Path, initramfs: Path, accel: str = "tcg"
-) -> list[str]:
-    """Return the qemu-system-x86_64 argv; creates the disk images and blkdebug configs in *work*."""
+def command(work: Path, vmlinux: Path, initramfs: Path, accel: str = "tcg") -> list[str]:
+    """Return the qemu-system-x86_64 argv; create the disk images and blkdebug configs in *work*."""
     make_disk(work / "swap.img", SWAP_DISK_MIB)
     make_disk(work / "out.img", RESULTS_DISK_MIB)
     argv = [
-        "qemu-system-x86_64", "-accel", accel, "-m", "512M", "-smp", "2",
-        "-display", "none", "-monitor", "none", "-no-reboot",
-        "-serial", f"file:{work / 'console.log'}",
-        "-kernel", str(vmlinux), "-initrd", str(initramfs), "-append", KERNEL_CMDLINE,
+        "qemu-system-x86_64",
+        "-accel",
+        accel,
+        "-m",
+        "512M",
+        "-smp",
+        "2",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-no-reboot",
+        "-serial",
+        f"file:{work / 'console.log'}",
+        "-kernel",
+        str(vmlinux),
+        "-initrd",
+        str(initramfs),
+        "-append",
+        KERNEL_CMDLINE,
     ]
     argv += _virtio("swap", f"file={work / 'swap.img'}", "ktswap")
     argv += _virtio("out", f"file={work / 'out.img'}", "ktout")

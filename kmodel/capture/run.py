@@ -55,11 +55,14 @@ def build_workload(cache: Path) -> Path:
         src.write_bytes(source)
         res = subprocess.run(
             ["gcc", "-static", "-O2", "-Wall", "-o", str(binary), str(src)],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     if res.returncode != 0:
-        raise KmodelError(f"gcc -static failed for workload.c (is libc6-dev installed?):\n"
-                          f"{res.stderr.strip()}")
+        raise KmodelError(
+            f"gcc -static failed for workload.c (is libc6-dev installed?):\n{res.stderr.strip()}"
+        )
     return binary
 
 
@@ -87,7 +90,8 @@ def _read_results(image: Path) -> dict[str, str]:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             return {
                 Path(m.name).name: tar.extractfile(m).read().decode(errors="replace")  # type: ignore[union-attr]
-                for m in tar.getmembers() if m.isfile()
+                for m in tar.getmembers()
+                if m.isfile()
             }
     except tarfile.TarError as exc:
         raise KmodelError(f"the guest wrote no results archive ({exc})") from None
@@ -137,7 +141,10 @@ def _write_outputs(
 
 
 def capture(
-    scenarios: list[Scenario], out_dir: Path, cache: Path, accel: str = "tcg",
+    scenarios: list[Scenario],
+    out_dir: Path,
+    cache: Path,
+    accel: str = "tcg",
     keep_work: bool = False,
 ) -> Capture:
     """Run *scenarios* in one boot; write their files to *out_dir*; return what happened."""
@@ -161,8 +168,13 @@ def capture(
         for s in scenarios:
             result = _write_outputs(s, results, out_dir, kernel, accel)
             seconds = _SECONDS.findall(result.log)
-            reports.append(Report(s.name, float(seconds[-1]) if seconds else 0.0,
-                                  tuple(verify.problems(s, result))))
+            reports.append(
+                Report(
+                    s.name,
+                    float(seconds[-1]) if seconds else 0.0,
+                    tuple(verify.problems(s, result)),
+                )
+            )
     finally:
         if not keep_work:
             shutil.rmtree(work, ignore_errors=True)

@@ -62,48 +62,60 @@ _DM_REMOVE = "dmsetup remove --noudevsync ktswap"
 _READ_ERROR = (r"end_swap_bio_read: .* bi_status=[1-9]",)
 _WRITE_ERROR = (r"end_swap_bio_write: .* bi_status=[1-9]",)
 
+# Run order: error scenarios alternate with clean ones, so that pr_alert_ratelimited (10
+# lines per 5 s per call site) has refilled before the next one; kt.sh also waits for it.
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
-        "basic", "virtio-blk, rotational: bio path, plugging, cluster readahead",
-        "@ktswap", Outcome.OK,
+        "basic",
+        "virtio-blk, rotational: bio path, plugging, cluster readahead",
+        "@ktswap",
+        Outcome.OK,
         expect=(r"kt/swap_cluster_readahead|swap_cluster_readahead:", r"block_bio_queue:"),
     ),
     Scenario(
-        "ssd", "virtio-blk with rotational=0: SSD slot allocation, VMA readahead",
-        "@ktswap", Outcome.OK, rotational="0", expect=(r"block_bio_queue:",),
-    ),
-    Scenario(
-        "random", "random read-back order: readahead collapses to synchronous reads",
-        "@ktswap", Outcome.OK, workload="-m 1 -r", expect=(r"swap_readpage: .* synchronous=1",),
-    ),
-    Scenario(
-        "fork", "two processes share the swapped pages and fault the same entries",
-        "@ktswap", Outcome.OK, workload="-m 1 -f",
-    ),
-    Scenario(
-        "brd", "RAM disk: SWP_SYNCHRONOUS_IO, bdev_rw_page, no bios",
-        "/dev/ram0", Outcome.OK, irq_disk="",
-        setup="insmod /mod/brd.ko rd_nr=1 rd_size=65536", teardown="rmmod brd",
-        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
-        forbid=(r"block_bio_queue:",),
-    ),
-    Scenario(
-        "zram", "zram: SWP_SYNCHRONOUS_IO, swap cache skipped, no bios",
-        "/dev/zram0", Outcome.OK, irq_disk="",
-        setup="insmod /mod/zram.ko num_devices=1 && echo 64M > /sys/block/zram0/disksize",
-        teardown="echo 1 > /sys/block/zram0/reset",
-        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
-        forbid=(r"block_bio_queue:",),
-    ),
-    Scenario(
-        "readerr_flakey", "dm-flakey fails reads of slots 40..47 at submit (read-back only)",
-        "/dev/dm-0", Outcome.READ_ERROR, rotational="1",
-        setup=_DM_CREATE, midway=_flakey(320, "0") + _DM_RELOAD, teardown=_DM_REMOVE,
+        "readerr_flakey",
+        "dm-flakey fails reads of slots 40..47 at submit (read-back only)",
+        "/dev/dm-0",
+        Outcome.READ_ERROR,
+        rotational="1",
+        setup=_DM_CREATE,
+        midway=_flakey(320, "0") + _DM_RELOAD,
+        teardown=_DM_REMOVE,
         expect=_READ_ERROR,
     ),
     Scenario(
-        "readerr_scsi", "scsi_debug medium errors on slots 40..47: bi_status=7",
-        "/dev/sda", Outcome.READ_ERROR, irq_disk="",
+        "ssd",
+        "virtio-blk with rotational=0: SSD slot allocation, VMA readahead",
+        "@ktswap",
+        Outcome.OK,
+        rotational="0",
+        expect=(r"block_bio_queue:",),
+    ),
+    Scenario(
+        "writeerr_flakey",
+        "dm-flakey error_writes on slots 20..27, then recovery: no data lost",
+        "/dev/dm-0",
+        Outcome.WRITE_ERROR,
+        rotational="1",
+        setup=_DM_CREATE + " && " + _flakey(160, "1 error_writes") + _DM_RELOAD,
+        midway=_LINEAR + _DM_RELOAD + ' && echo "KT: recovered: whole device linear again"',
+        teardown=_DM_REMOVE,
+        expect=_WRITE_ERROR,
+    ),
+    Scenario(
+        "random",
+        "random read-back order: readahead collapses to synchronous reads",
+        "@ktswap",
+        Outcome.OK,
+        workload="-m 1 -r",
+        expect=(r"swap_readpage: .* synchronous=1",),
+    ),
+    Scenario(
+        "readerr_scsi",
+        "scsi_debug medium errors on slots 40..47: bi_status=7",
+        "/dev/sda",
+        Outcome.READ_ERROR,
+        irq_disk="",
         rotational="1",
         # delay=-1 completes from a workqueue; the workqueue cpumask puts it on CPU 1, away
         # from the workload (an hrtimer would fire on the submitting CPU and nest in probes).
@@ -114,19 +126,49 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect=(r"end_swap_bio_read: .* bi_status=7",),
     ),
     Scenario(
-        "readerr_blkdebug", "QEMU blkdebug fails READs of slots 40..47 with EIO at completion",
-        "@ktrerr", Outcome.READ_ERROR, irq_disk="@ktrerr", expect=_READ_ERROR,
+        "fork",
+        "two processes share the swapped pages and fault the same entries",
+        "@ktswap",
+        Outcome.OK,
+        workload="-m 1 -f",
     ),
     Scenario(
-        "writeerr_flakey", "dm-flakey error_writes on slots 20..27, then recovery: no data lost",
-        "/dev/dm-0", Outcome.WRITE_ERROR, rotational="1",
-        setup=_DM_CREATE + " && " + _flakey(160, "1 error_writes") + _DM_RELOAD,
-        midway=_LINEAR + _DM_RELOAD + ' && echo "KT: recovered: whole device linear again"',
-        teardown=_DM_REMOVE, expect=_WRITE_ERROR,
+        "writeerr_blkdebug",
+        "QEMU blkdebug fails WRITEs of slots 20..27 with EIO at completion",
+        "@ktwerr",
+        Outcome.WRITE_ERROR,
+        irq_disk="@ktwerr",
+        expect=_WRITE_ERROR,
     ),
     Scenario(
-        "writeerr_blkdebug", "QEMU blkdebug fails WRITEs of slots 20..27 with EIO at completion",
-        "@ktwerr", Outcome.WRITE_ERROR, irq_disk="@ktwerr", expect=_WRITE_ERROR,
+        "brd",
+        "RAM disk: SWP_SYNCHRONOUS_IO, bdev_rw_page, no bios",
+        "/dev/ram0",
+        Outcome.OK,
+        irq_disk="",
+        setup="insmod /mod/brd.ko rd_nr=1 rd_size=65536",
+        teardown="rmmod brd",
+        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
+        forbid=(r"block_bio_queue:",),
+    ),
+    Scenario(
+        "readerr_blkdebug",
+        "QEMU blkdebug fails READs of slots 40..47 with EIO at completion",
+        "@ktrerr",
+        Outcome.READ_ERROR,
+        irq_disk="@ktrerr",
+        expect=_READ_ERROR,
+    ),
+    Scenario(
+        "zram",
+        "zram: SWP_SYNCHRONOUS_IO, swap cache skipped, no bios",
+        "/dev/zram0",
+        Outcome.OK,
+        irq_disk="",
+        setup="insmod /mod/zram.ko num_devices=1 && echo 64M > /sys/block/zram0/disksize",
+        teardown="echo 1 > /sys/block/zram0/reset",
+        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
+        forbid=(r"block_bio_queue:",),
     ),
 )
 
@@ -145,9 +187,7 @@ def by_name(names: list[str]) -> list[Scenario]:
     table = {s.name: s for s in SCENARIOS}
     unknown = [n for n in names if n not in table]
     if unknown:
-        raise KmodelError(
-            f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(table)}"
-        )
+        raise KmodelError(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(table)}")
     return [s for s in SCENARIOS if s.name in names]
 
 

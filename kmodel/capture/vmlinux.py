@@ -38,7 +38,7 @@ def _notes(elf: bytes) -> list[tuple[bytes, int, bytes]]:
     """Return the (name, type, desc) of every note in the PT_NOTE segments of a 64-bit ELF."""
     if not elf.startswith(ELF_MAGIC) or elf[4] != 2 or elf[5] != 1:
         raise KmodelError("vmlinux is not a little-endian 64-bit ELF file")
-    e_phoff, = struct.unpack_from("<Q", elf, 0x20)
+    (e_phoff,) = struct.unpack_from("<Q", elf, 0x20)
     e_phentsize, e_phnum = struct.unpack_from("<HH", elf, 0x36)
     notes: list[tuple[bytes, int, bytes]] = []
     for i in range(e_phnum):
