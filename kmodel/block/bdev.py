@@ -88,9 +88,9 @@ class BlockDevice:
 
 
 def _rw_page(k: Kernel, bdev: BlockDevice, sector: int, folio: Folio, op: int) -> int:
-    """``brd_rw_page``/``zram_rw_page``: copy synchronously, then ``page_endio``.
+    """The driver's ``rw_page`` (brd, zram): copy synchronously, then ``page_endio``.
 
-    drivers/block/brd.c:300-314 (both drivers end with page_endio(page, op_is_write, err)).
+    drivers/block/brd.c:318-332 (zram_rw_page ends the same way, with page_endio).
     """
     from kmodel.mm.filemap import page_endio
 

@@ -1,7 +1,7 @@
 """Bio allocation, reference counting and completion.
 
 Linux 6.1.176 block/bio.c:470-540 (bio_alloc_bioset), 736-757 (bio_put),
-1522-1555 (bio_endio); include/linux/bio.h:424-430 (bio_alloc), 250-256 (bio_get).
+1522-1555 (bio_endio); include/linux/bio.h:424-430 (bio_alloc), 213-217 (bio_get).
 """
 
 from __future__ import annotations
@@ -18,21 +18,21 @@ if TYPE_CHECKING:
 
 
 def bio_alloc(k: Kernel, bdev: BlockDevice, nr_vecs: int, opf: int) -> Bio:
-    """Allocate a bio with one reference (BIO-1). bio.h:424-430."""
+    """Allocate a bio with one reference (BIO-1). include/linux/bio.h:424-430."""
     bio = Bio(bi_bdev=bdev, bi_opf=opf)
     k.executor.live_bios[bio.id] = bio
     return bio
 
 
 def bio_add_page(bio: Bio, folio: Folio, length: int, offset: int) -> int:
-    """Attach the page (bio.c:1106-1125); the swap path adds exactly one."""
+    """Attach the page (block/bio.c:1074-1085); the swap path adds exactly one."""
     bio.page = folio
     bio.bi_size += length
     return length
 
 
 def bio_get(bio: Bio) -> None:
-    """Take a reference (bio.h:250-256: sets BIO_REFFED, bumps __bi_cnt)."""
+    """Take a reference (include/linux/bio.h:213-217: BIO_REFFED, __bi_cnt + 1)."""
     if bio.freed:
         raise KernelBug(f"bio_get on freed {bio!r}")
     bio.bi_cnt += 1
@@ -45,7 +45,7 @@ def bio_put(k: Kernel, bio: Bio) -> None:
     """
     if bio.freed or bio.bi_cnt <= 0:
         raise KernelBug(f"bio_put on freed {bio!r}")
-    bio.bi_cnt -= 1
+    bio.bi_cnt -= 1  # BIO-1
     if bio.bi_cnt == 0:
         bio.freed = True  # bio_free
         k.executor.live_bios.pop(bio.id, None)
@@ -55,7 +55,7 @@ def bio_endio(k: Kernel, bio: Bio) -> None:
     """End I/O on a bio: call ``bi_end_io`` exactly once (BIO-2). bio.c:1522-1555."""
     if bio.freed:
         raise KernelBug(f"bio_endio on freed {bio!r}")
-    bio.ended += 1
+    bio.ended += 1  # BIO-2
     if bio.ended > 1:
         raise KernelBug(f"bio_endio twice on {bio!r}")
     if bio.bi_end_io is not None:

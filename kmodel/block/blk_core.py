@@ -2,8 +2,8 @@
 
 Linux 6.1.176 block/blk-core.c:468-505 (fail_make_request, should_fail_bio),
 711-790 (submit_bio_noacct), 840-855 (submit_bio), 1209-1218 (blk_io_schedule),
-1050-1180 (blk_start_plug/blk_finish_plug); block/blk-mq.c:2880-2990 (blk_mq_submit_bio:
-plug merging), 860-1000 (blk_update_request/blk_mq_end_request).
+1078-1208 (blk_start_plug/blk_finish_plug); block/blk-mq.c:2982-3070 (blk_mq_submit_bio:
+plug merging), 885-1060 (blk_update_request/blk_mq_end_request).
 
 Request-based devices (virtio-blk, sd) merge contiguous bios submitted under one plug
 into one request, which completes with one status for all its bios (DEV-1); bio-based
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 BLK_MAX_REQUEST_COUNT = 32
 
-#: errno a request's status maps to (blk_status_to_errno, blk-core.c:160-190).
+#: errno a request's status maps to (blk_status_to_errno, block/blk-core.c:150-200).
 _STATUS_ERRNO = {
     BlkStatus.BLK_STS_OK: 0,
     BlkStatus.BLK_STS_NOTSUPP: -95,
@@ -49,7 +49,7 @@ _rq_ids = itertools.count(1)
 
 
 def blk_status_to_errno(status: BlkStatus) -> int:
-    """``blk_status_to_errno``."""
+    """``blk_status_to_errno`` (block/blk-core.c:192-200)."""
     return _STATUS_ERRNO[status]
 
 
@@ -84,7 +84,7 @@ class Request:
         """Complete the request in softirq context on its CPU.
 
         ``blk_mq_end_request`` → ``blk_update_request``: every bio gets the status,
-        its data moves, and ``bio_endio`` runs (block/blk-mq.c:860-1000).
+        its data moves, and ``bio_endio`` runs (block/blk-mq.c:885-1060).
         """
         if status is None:
             status = self.default_status()
@@ -97,7 +97,7 @@ class Request:
                         sector=self.sector, nr_sector=self.nr_sectors, error=err)
             k.trace("block_rq_complete", dev=_devstr(self.bdev), rwbs=rwbs(self.op),
                     sector=self.sector, nr_sector=self.nr_sectors, error=err)
-            for bio in self.bios:
+            for bio in self.bios:  # DEV-1: every merged bio gets the status
                 _transfer(bio, status)
                 bio.bi_status = status
                 if self.bdev.request_based:
@@ -127,7 +127,7 @@ class BlkPlug:
 
 
 def blk_start_plug(k: Kernel) -> BlkPlug | None:
-    """Plug the current task unless already plugged (blk-core.c:1080-1108).
+    """Plug the current task unless already plugged (block/blk-core.c:1078-1129).
 
     Returns the plug to finish, or None if an outer plug was already in place.
     """
@@ -139,7 +139,7 @@ def blk_start_plug(k: Kernel) -> BlkPlug | None:
 
 
 def blk_finish_plug(k: Kernel, plug: BlkPlug | None) -> None:
-    """Flush the plugged requests to the driver (blk-core.c:1160-1180)."""
+    """Flush the plugged requests to the driver (block/blk-core.c:1200-1208)."""
     if plug is None or k.plug is not plug:
         return
     blk_flush_plug(k, plug)
@@ -147,7 +147,10 @@ def blk_finish_plug(k: Kernel, plug: BlkPlug | None) -> None:
 
 
 def blk_flush_plug(k: Kernel, plug: BlkPlug) -> None:
-    """``blk_mq_flush_plug_list``: dispatch every plugged request, in order."""
+    """Dispatch every plugged request, in order.
+
+    ``blk_mq_flush_plug_list``, block/blk-mq.c:2811-2860.
+    """
     requests, plug.mq_list = plug.mq_list, []
     for rq in requests:
         _issue(k, rq)
@@ -160,7 +163,7 @@ def _issue(k: Kernel, rq: Request) -> None:
 
 
 def blk_mq_submit_bio(k: Kernel, bio: Bio) -> None:
-    """Queue a bio: merge into a plugged request or start a new one (blk-mq.c:2880-2990)."""
+    """Queue a bio: merge into a plugged request or start one (block/blk-mq.c:2982-3070)."""
     bdev = bio.bi_bdev
     nr = bio.bi_size >> 9
     k.trace("block_bio_queue", dev=_devstr(bdev), rwbs=rwbs(bio.op), sector=bio.bi_sector,

@@ -1,8 +1,8 @@
 """``___ratelimit`` and the ``printk_ratelimited`` family.
 
-Linux 6.1.176 lib/ratelimit.c:27-69, include/linux/ratelimit_types.h:10-40
+Linux 6.1.176 lib/ratelimit.c:27-69, include/linux/ratelimit_types.h:9-10
 (DEFAULT_RATELIMIT_INTERVAL = 5 * HZ, DEFAULT_RATELIMIT_BURST = 10),
-include/linux/printk.h:640-680 (printk_ratelimited: one state per call site).
+include/linux/printk.h:644-660 (printk_ratelimited: one state per call site).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def ___ratelimit(k: Kernel, rs: RatelimitState, func: str) -> bool:
             rs.missed = 0
         rs.begin = k.jiffies
         rs.printed = 0
-    if rs.burst and rs.burst > rs.printed:
+    if rs.burst and rs.burst > rs.printed:  # PR-1
         rs.printed += 1
         return True
     rs.missed += 1

@@ -100,7 +100,7 @@ def folio_unlock(k: Kernel, folio: Folio) -> None:
     if not PageLocked(folio):
         raise KernelBug(f"folio_unlock of unlocked {folio!r}")  # VM_BUG_ON_FOLIO
     folio.flags &= ~PG_locked
-    if PageWaiters(folio):
+    if PageWaiters(folio):  # FM-1
         folio_wake_bit(k, folio, PG_locked)
 
 
@@ -113,7 +113,7 @@ def __folio_lock_or_retry(k: Kernel, folio: Folio, flags: int) -> bool:
     Linux 6.1.176 mm/filemap.c:1736-1767. With FAULT_FLAG_ALLOW_RETRY the mmap lock is
     dropped and the fault retried; the model has no mmap lock to drop.
     """
-    if fault_flag_allow_retry_first(flags):
+    if fault_flag_allow_retry_first(flags):  # FM-2
         if flags & FaultFlag.FAULT_FLAG_RETRY_NOWAIT:
             return False
         folio_wait_locked(k, folio)  # mmap_read_unlock(mm) first, in the kernel
@@ -133,7 +133,7 @@ def folio_end_writeback(k: Kernel, folio: Folio) -> None:
     Linux 6.1.176 mm/filemap.c:1620-1646. Clearing a writeback that was not set is the
     kernel's BUG() after ``__folio_end_writeback``.
     """
-    if PageReclaim(folio):
+    if PageReclaim(folio):  # FM-3
         ClearPageReclaim(folio)  # folio_rotate_reclaimable: LRU order is not modelled
     if not PageWriteback(folio):
         raise KernelBug(f"folio_end_writeback without writeback: {folio!r}")

@@ -1,6 +1,7 @@
 """Frontswap: a store in front of the swap device (zswap when enabled).
 
-Linux 6.1.176 mm/frontswap.c:240-320 (frontswap_store, frontswap_load). Debian's build
+Linux 6.1.176 include/linux/frontswap.h:63-78 (frontswap_store, frontswap_load),
+mm/frontswap.c:163-240 (__frontswap_store, __frontswap_load). Debian's build
 has CONFIG_FRONTSWAP on and zswap off by default: with no backend both return -1.
 The model's backend is a dict in ``k.frontswap`` (None: no backend registered).
 """

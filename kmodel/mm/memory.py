@@ -1,7 +1,7 @@
 """Page faults on swapped-out memory: ``do_swap_page`` and what leads to it.
 
 Linux 6.1.176 mm/memory.c:3695-3712 (should_try_to_free_swap), 3775-4130
-(do_swap_page), 4036-4110 (do_anonymous_page, reduced), 4960-5010 (handle_pte_fault).
+(do_swap_page), 4137-4250 (do_anonymous_page, reduced), 4973-5060 (handle_pte_fault).
 Not modelled: migration/device/hwpoison/marker entries, KSM, THP, uffd, soft-dirty,
 memcg charging (always succeeds).
 """
@@ -158,7 +158,7 @@ def _do_swap_page(k: Kernel, vmf: VMFault) -> int:
 
 def _out_release(k: Kernel, folio: Folio, swapcache: Folio | None, need_clear_cache: bool,
                  si: SwapInfo, entry: SwapEntry, ret: int) -> int:
-    """``out_release:`` (memory.c:4119-4129): drop the reference and the cache claim."""
+    """The ``folio_put`` at ``out_release:`` (mm/memory.c:4119-4129), and the cache claim."""
     folio.refcount -= 1  # folio_put
     if need_clear_cache:
         swapcache_clear(k, si, entry)
@@ -166,7 +166,7 @@ def _out_release(k: Kernel, folio: Folio, swapcache: Folio | None, need_clear_ca
 
 
 def do_wp_page(k: Kernel, vmf: VMFault, folio: Folio) -> int:
-    """Write to a shared page: copy it (memory.c:3390-3500, reduced to the COW copy)."""
+    """Write to a shared page: copy it (mm/memory.c:3390-3500, the COW copy only)."""
     mm = vmf.task.mm
     if mm is None:
         raise KernelBug("do_wp_page without an mm")
@@ -182,7 +182,7 @@ def do_wp_page(k: Kernel, vmf: VMFault, folio: Folio) -> int:
 
 
 def do_anonymous_page(k: Kernel, task: Task, vma: VMArea, address: int) -> int:
-    """First touch of an anonymous page: a new zeroed folio (memory.c:4036-4110)."""
+    """First touch of an anonymous page: a new zeroed folio (mm/memory.c:4137-4250)."""
     mm = task.mm
     if mm is None:
         raise KernelBug("do_anonymous_page without an mm")
@@ -195,7 +195,7 @@ def do_anonymous_page(k: Kernel, task: Task, vma: VMArea, address: int) -> int:
 
 
 def handle_mm_fault(k: Kernel, task: Task, address: int, flags: int) -> int:
-    """Dispatch a fault on a page-aligned address (memory.c:4960-5010, 5100-5200)."""
+    """Dispatch a fault on a page-aligned address (mm/memory.c:5263-5330, 4973-5060)."""
     mm = task.mm
     if mm is None:
         raise KernelBug("handle_mm_fault without an mm")

@@ -1,7 +1,7 @@
 """Starting writeback and dirtying pages.
 
-Linux 6.1.176 mm/page-writeback.c:2880-2920 (folio_mark_dirty), 2990-3040
-(folio_clear_dirty_for_io), 3000-3050 (__folio_start_writeback); mm/swap_state.c:33-34
+Linux 6.1.176 mm/page-writeback.c:2753-2775 (folio_mark_dirty), 2849-2900
+(folio_clear_dirty_for_io), 2978-3040 (__folio_start_writeback); mm/swap_state.c:33-34
 (swap_aops.dirty_folio = noop_dirty_folio: dirtying a swap cache page only sets PG_dirty).
 """
 

@@ -165,7 +165,7 @@ def read_swap_cache_async(k: Kernel, entry: SwapEntry, vma: VMArea | None, addr:
     from kmodel.mm.page_io import swap_readpage
 
     result = __read_swap_cache_async(k, entry, vma, addr)
-    if result.new_page_allocated and result.folio is not None:
+    if result.new_page_allocated and result.folio is not None:  # RA-5
         swap_readpage(k, result.folio, do_poll, plug)
     return result.folio
 
@@ -294,7 +294,7 @@ def swapin_readahead(k: Kernel, entry: SwapEntry, vmf: VMFault) -> Folio | None:
     """VMA or cluster readahead, by configuration (CR-5). swap_state.c:850-855."""
     k.trace("swapin_readahead", entry=entry.val, gfp=0x140CCA, vmf=vmf.addr)
     with k.call("swapin_readahead"):
-        if swap_use_vma_readahead(k):
+        if swap_use_vma_readahead(k):  # CR-5
             folio = swap_vma_readahead(k, entry, vmf)
         else:
             folio = swap_cluster_readahead(k, entry, vmf)

@@ -42,7 +42,7 @@ def add_swap_extent(sis: SwapInfo, start_page: int, nr_pages: int, start_block: 
 
 
 def offset_to_swap_extent(sis: SwapInfo, offset: int) -> SwapExtent:
-    """The extent holding slot ``offset`` (swapfile.c:205-222)."""
+    """The extent holding slot ``offset`` (mm/swapfile.c:208-225)."""
     for se in sis.extents:
         if se.start_page <= offset < se.start_page + se.nr_pages:
             return se
@@ -54,12 +54,12 @@ def swap_page_sector(k: Kernel, folio: Folio) -> int:
     entry = folio.swap
     sis = k.swap_info_of(entry.type)
     se = offset_to_swap_extent(sis, entry.offset)
-    sector = se.start_block + (entry.offset - se.start_page)
+    sector = se.start_block + (entry.offset - se.start_page)  # SE-1
     return sector << (PAGE_SHIFT - 9)
 
 
 def __swap_count(k: Kernel, entry: SwapEntry) -> int:
-    """Map count without the cache bit (swapfile.c:1420-1430)."""
+    """Map count without the cache bit (mm/swapfile.c:1447-1460)."""
     return k.swap_info_of(entry.type).swap_map[entry.offset] & ~SWAP_HAS_CACHE
 
 
@@ -90,18 +90,18 @@ def _free_slot_if_unused(sis: SwapInfo, offset: int) -> None:
 
 
 def swapcache_clear(k: Kernel, sis: SwapInfo, entry: SwapEntry) -> None:
-    """Drop SWAP_HAS_CACHE taken by ``swapcache_prepare`` (swapfile.c:3393-3405)."""
+    """Drop SWAP_HAS_CACHE taken by ``swapcache_prepare`` (mm/swapfile.c:3393-3405)."""
     sis.swap_map[entry.offset] &= ~SWAP_HAS_CACHE
     _free_slot_if_unused(sis, entry.offset)
 
 
 def put_swap_folio(k: Kernel, folio: Folio, entry: SwapEntry) -> None:
-    """The swap cache gives up the slot (swapfile.c:1365-1410, order 0)."""
+    """The swap cache gives up the slot (mm/swapfile.c:1348-1390, order 0)."""
     swapcache_clear(k, k.swap_info_of(entry.type), entry)
 
 
 def swap_free(k: Kernel, entry: SwapEntry) -> None:
-    """Drop one map reference of a slot (swapfile.c:1339-1350)."""
+    """Drop one map reference of a slot (mm/swapfile.c:1336-1346)."""
     sis = k.swap_info_of(entry.type)
     if not sis.swap_map[entry.offset] & ~SWAP_HAS_CACHE:
         raise KernelBug(f"swap_free of unused {entry}")  # "Unused swap offset entry"
@@ -110,12 +110,15 @@ def swap_free(k: Kernel, entry: SwapEntry) -> None:
 
 
 def swap_duplicate(k: Kernel, entry: SwapEntry) -> None:
-    """One more PTE refers to the slot (fork: copy_nonpresent_pte)."""
+    """One more PTE refers to the slot (mm/swapfile.c:3371-3380; fork, unmap)."""
     k.swap_info_of(entry.type).swap_map[entry.offset] += 1
 
 
 def get_swap_page(k: Kernel, sis: SwapInfo) -> SwapEntry | None:
-    """Allocate a free slot with SWAP_HAS_CACHE set (simplified scan_swap_map_slots)."""
+    """Allocate a free slot, SWAP_HAS_CACHE set (``scan_swap_map_slots``, mm/swapfile.c:800-1000).
+
+    Simplified: the lowest free slot from a rotating hint, no clusters.
+    """
     for i in range(sis.max - 1):
         offset = 1 + (sis.cluster_next - 1 + i) % (sis.max - 1)
         if sis.swap_map[offset] == 0:
@@ -127,7 +130,7 @@ def get_swap_page(k: Kernel, sis: SwapInfo) -> SwapEntry | None:
 
 
 def folio_swapped(k: Kernel, folio: Folio) -> bool:
-    """Whether any PTE still refers to the folio's slot (swapfile.c:1570-1580, order 0)."""
+    """Whether any PTE still refers to the folio's slot (mm/swapfile.c:1569-1580)."""
     return __swap_count(k, folio.swap) != 0
 
 
@@ -162,7 +165,7 @@ def swapon(
     solidstate: bool | None = None,
     synchronous: bool | None = None,
 ) -> SwapInfo:
-    """Enable a swap area (sys_swapon, swapfile.c:2983-3260), reduced to what I/O needs.
+    """Enable a swap area (mm/swapfile.c:2995-3260, sys_swapon), reduced to what I/O needs.
 
     A block device gets one extent from slot 0 at sector 0 (setup_swap_extents,
     swapfile.c:2272-2276); a swap file passes its extents (see generic_swapfile_activate).

@@ -59,7 +59,7 @@ def pageout(k: Kernel, folio: Folio, plug: SwapPlug | None) -> PageoutT:
             wbc = WritebackControl(sync_mode=WbSyncMode.WB_SYNC_NONE, for_reclaim=True,
                                    swap_plug=plug)
             SetPageReclaim(folio)
-            res = swap_writepage(k, folio, wbc)
+            res = swap_writepage(k, folio, wbc)  # PO-1
             if res == AOP_WRITEPAGE_ACTIVATE:
                 folio.flags &= ~PageFlags.PG_reclaim
                 return PageoutT.PAGE_ACTIVATE
@@ -72,7 +72,7 @@ def pageout(k: Kernel, folio: Folio, plug: SwapPlug | None) -> PageoutT:
 
 
 def try_to_unmap(k: Kernel, folio: Folio) -> None:
-    """Replace every PTE of the folio with its swap PTE (rmap.c try_to_unmap_one)."""
+    """Replace every PTE of the folio with its swap PTE (mm/rmap.c:1450-1800, try_to_unmap_one)."""
     entry = folio.swap
     for mm, addr in folio.rmap:
         swap_duplicate(k, entry)  # swap_duplicate(entry) per unmapped PTE
@@ -83,7 +83,7 @@ def try_to_unmap(k: Kernel, folio: Folio) -> None:
 
 
 def shrink_folio(k: Kernel, folio: Folio, plug: SwapPlug | None = None) -> ReclaimResult:
-    """One pass of ``shrink_folio_list`` over one anonymous folio (vmscan.c:1640-2050).
+    """One pass of ``shrink_folio_list`` over one anonymous folio (mm/vmscan.c:1640-2050).
 
     Adds it to swap, unmaps it, writes it out if dirty, and frees it once clean and off
     writeback (a later pass for an asynchronous write). Reclaim holds its own reference

@@ -1,6 +1,6 @@
 """The ``vm_event_item`` counters the swap path touches.
 
-Linux 6.1.176 include/linux/vm_event_item.h:25-150, names as in /proc/vmstat
+Linux 6.1.176 include/linux/vm_event_item.h:32-150, names as in /proc/vmstat
 (mm/vmstat.c:1250-1400).
 """
 

@@ -1,7 +1,7 @@
 """``struct vm_fault`` and the ``VM_FAULT_*``/``FAULT_FLAG_*`` bits.
 
-Linux 6.1.176 include/linux/mm_types.h:877-935 (vm_fault_reason),
-include/linux/mm_types.h:1036-1070 (fault_flag), include/linux/mm.h:494-530 (struct vm_fault).
+Linux 6.1.176 include/linux/mm_types.h:886-903 (vm_fault_reason),
+include/linux/mm_types.h:1008-1021 (fault_flag), include/linux/mm.h:493-540 (struct vm_fault).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ FAULT_FLAG_DEFAULT = (
 
 
 def fault_flag_allow_retry_first(flags: int) -> bool:
-    """mm.h:507-512: retry allowed and not already tried."""
+    """Retry allowed and not already tried (include/linux/mm.h:465-470)."""
     return bool(flags & FaultFlag.FAULT_FLAG_ALLOW_RETRY) and not (
         flags & FaultFlag.FAULT_FLAG_TRIED
     )

@@ -1,7 +1,7 @@
 """``struct folio``, ``swp_entry_t`` and a process address space.
 
-Linux 6.1.176 include/linux/mm_types.h:74-262 (struct page / struct folio),
-include/linux/mm_types.h:~1000 (swp_entry_t), include/linux/swapops.h:20-140 (encoding),
+Linux 6.1.176 include/linux/mm_types.h:74-262 (struct page), 281-330 (struct folio),
+963-965 (swp_entry_t), include/linux/swapops.h:84-140 (encoding),
 arch/x86/include/asm/pgtable_64.h:214-241 (x86_64 swap PTE layout).
 """
 
@@ -46,12 +46,12 @@ class SwapEntry:
 
     @property
     def val(self) -> int:
-        """``swp_entry(type, offset).val`` (swapops.h:84-88)."""
+        """``swp_entry(type, offset).val`` (include/linux/swapops.h:86-92)."""
         return (self.type << SWP_TYPE_SHIFT) | (self.offset & SWP_OFFSET_MASK)
 
     @classmethod
     def from_val(cls, val: int) -> SwapEntry:
-        """``swp_type(entry)``/``swp_offset(entry)`` of a raw value (swapops.h:94-106)."""
+        """``swp_type``/``swp_offset`` of a raw value (include/linux/swapops.h:98-115)."""
         return cls(val >> SWP_TYPE_SHIFT, val & SWP_OFFSET_MASK)
 
     def to_pte(self, *, exclusive: bool = False) -> int:

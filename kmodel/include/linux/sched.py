@@ -1,7 +1,7 @@
 """``struct task_struct``: state, reference count, wakeups.
 
-Linux 6.1.176 include/linux/sched.h:737 (task_struct), include/linux/sched/task.h:110-125
-(get_task_struct/put_task_struct), kernel/sched/core.c:4261 (wake_up_process).
+Linux 6.1.176 include/linux/sched.h:737-1540 (task_struct), include/linux/sched/task.h:109-130
+(get_task_struct/put_task_struct), kernel/sched/core.c:4360-4364 (wake_up_process).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class TaskState(enum.IntEnum):
-    """The ``__state`` values the swap path uses (sched.h:84-100)."""
+    """The ``__state`` values the swap path uses (include/linux/sched.h:85-87)."""
 
     TASK_RUNNING = 0x0000
     TASK_INTERRUPTIBLE = 0x0001
@@ -56,7 +56,7 @@ class Task:
 
 
 def get_task_struct(task: Task) -> Task:
-    """Take a reference (sched/task.h:110)."""
+    """Take a reference (include/linux/sched/task.h:109-113): get_task_struct."""
     if task.usage <= 0:
         raise KernelBug(f"get_task_struct on freed {task!r}")
     task.usage += 1
@@ -64,7 +64,10 @@ def get_task_struct(task: Task) -> Task:
 
 
 def put_task_struct(task: Task) -> None:
-    """Drop a reference; the last one frees the task (sched/task.h:117-125)."""
+    """Drop a reference; the last one frees the task.
+
+    include/linux/sched/task.h:118-130 (put_task_struct).
+    """
     if task.usage <= 0:
         raise KernelBug(f"put_task_struct on freed {task!r}")
     task.usage -= 1
@@ -76,7 +79,10 @@ def set_current_state(k: Kernel, state: TaskState) -> None:
 
 
 def wake_up_process(k: Kernel, task: Task) -> bool:
-    """Make a sleeping task runnable; False if it already was (kernel/sched/core.c:4261)."""
+    """Make a sleeping task runnable; False if it already was.
+
+    kernel/sched/core.c:4360-4364 (wake_up_process).
+    """
     if task.usage <= 0:
         raise KernelBug(f"wake_up_process on freed {task!r}")
     if task.state == TaskState.TASK_RUNNING:

@@ -1,7 +1,7 @@
 """``struct swap_info_struct`` and the swap flags.
 
-Linux 6.1.176 include/linux/swap.h:186-216 (SWP_* flags), 240-290 (swap_info_struct),
-149-156 (swap_extent).
+Linux 6.1.176 include/linux/swap.h:200-224 (SWP_* flags), 275-325 (swap_info_struct),
+186-191 (swap_extent).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class SwpFlags(enum.IntFlag):
-    """``enum { SWP_USED ... }`` (swap.h:186-211)."""
+    """``enum { SWP_USED ... }`` (include/linux/swap.h:200-224)."""
 
     SWP_USED = 1 << 0
     SWP_WRITEOK = 1 << 1

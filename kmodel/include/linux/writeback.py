@@ -1,6 +1,6 @@
 """``struct writeback_control``.
 
-Linux 6.1.176 include/linux/writeback.h:50-100.
+Linux 6.1.176 include/linux/writeback.h:42-94.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class WritebackControl:
 
 
 def wbc_to_write_flags(wbc: WritebackControl) -> int:
-    """REQ_SYNC for WB_SYNC_ALL, else 0 (writeback.h:104-116, no cgroup/punt flags)."""
+    """REQ_SYNC for WB_SYNC_ALL, else 0 (include/linux/writeback.h:96-108): wbc_to_write_flags."""
     from kmodel.include.linux.blk_types import REQ_SYNC
 
     return REQ_SYNC if wbc.sync_mode == WbSyncMode.WB_SYNC_ALL else 0

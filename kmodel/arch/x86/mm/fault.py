@@ -1,7 +1,7 @@
 """The user page-fault entry: retry on VM_FAULT_RETRY, SIGBUS on VM_FAULT_SIGBUS.
 
-Linux 6.1.176 arch/x86/mm/fault.c:1211-1420 (do_user_addr_fault), 915-940 (do_sigbus),
-kernel/signal.c:1750 (force_sig_fault); signal numbers from include/uapi.
+Linux 6.1.176 arch/x86/mm/fault.c:1203-1420 (do_user_addr_fault), 917-945 (do_sigbus),
+kernel/signal.c:1729-1733 (force_sig_fault); signal numbers from include/uapi.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ FAULT_CHAIN = ("asm_exc_page_fault", "exc_page_fault", "do_user_addr_fault")
 
 
 def force_sig_fault(k: Kernel, task: Task, sig: int, code: int, address: int) -> None:
-    """Queue a fault signal for the task and trace ``signal_generate`` (signal.c:1750)."""
+    """Queue a fault signal and trace ``signal_generate``.
+
+    kernel/signal.c:1729-1733 (force_sig_fault).
+    """
     task.signals.append((sig, code, address))
     k.trace("signal_generate", sig=sig, errno=0, code=code, comm=task.comm, pid=task.pid,
             grp=0, res=0)
@@ -34,8 +37,8 @@ def force_sig_fault(k: Kernel, task: Task, sig: int, code: int, address: int) ->
 def do_user_addr_fault(k: Kernel, task: Task, address: int, *, write: bool = False) -> int:
     """Handle a user fault at ``address`` as ``task``; return the last VM_FAULT_* bits.
 
-    Loops while handle_mm_fault asks for a retry (with FAULT_FLAG_TRIED), like
-    fault.c:1349-1375; VM_FAULT_SIGBUS sends SIGBUS with BUS_ADRERR (do_sigbus).
+    arch/x86/mm/fault.c:1203-1420: do_user_addr_fault loops while handle_mm_fault asks
+    for a retry (with FAULT_FLAG_TRIED); VM_FAULT_SIGBUS sends SIGBUS with BUS_ADRERR (do_sigbus).
     """
     check_address(task, address)
     flags = FAULT_FLAG_DEFAULT | FaultFlag.FAULT_FLAG_USER
