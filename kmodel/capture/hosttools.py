@@ -38,37 +38,42 @@ TOOLS: tuple[Tool, ...] = (
 FILES: tuple[tuple[str, str], ...] = (("/usr/include/stdio.h", "libc6-dev"),)
 
 
-def find_tool(tool: Tool, which: Callable[[str], str | None] = shutil.which) -> str | None:
+def _exists(path: str) -> bool:
+    return Path(path).exists()
+
+
+def find_tool(
+    tool: Tool,
+    which: Callable[[str], str | None] = shutil.which,
+    exists: Callable[[str], bool] = _exists,
+) -> str | None:
     """Return the path of *tool*, or None when it is not installed."""
     found = which(tool.name)
     if found:
         return found
-    return next((p for p in tool.paths if Path(p).exists()), None)
+    return next((p for p in tool.paths if exists(p)), None)
 
 
 def missing_packages(
     which: Callable[[str], str | None] = shutil.which,
-    exists: Callable[[str], bool] = lambda p: Path(p).exists(),
+    exists: Callable[[str], bool] = _exists,
     has_lzma: bool | None = None,
 ) -> list[tuple[str, str]]:
     """Return (what is missing, Debian package that provides it) for every missing tool."""
-    missing = [(t.name, t.package) for t in TOOLS if find_tool(t, which) is None]
+    missing = [(t.name, t.package) for t in TOOLS if find_tool(t, which, exists) is None]
     missing += [(path, pkg) for path, pkg in FILES if not exists(path)]
     if has_lzma is None:
         has_lzma = importlib.util.find_spec("lzma") is not None
     if not has_lzma:
         missing.append(("python lzma module", "python3 (built with liblzma: liblzma-dev)"))
-    if find_tool(TOOLS[1], which) is not None and not _busybox_is_static(
-        find_tool(TOOLS[1], which)
-    ):
+    busybox = find_tool(TOOLS[1], which, exists)
+    if busybox is not None and not _busybox_is_static(busybox):
         missing.append(("a static busybox", "busybox-static"))
     return missing
 
 
-def _busybox_is_static(path: str | None) -> bool:
+def _busybox_is_static(path: str) -> bool:
     # A dynamic busybox has a PT_INTERP naming the loader; the static one has none.
-    if path is None:
-        return False
     try:
         head = Path(path).read_bytes()[:4096]
     except OSError:

@@ -10,6 +10,7 @@ from kmodel.capture.scenarios import Outcome, Scenario
 
 _EXIT = re.compile(r"^KT: memhog pid=\d+ exit status (\d+)$", re.M)
 _VERIFIED = re.compile(r"^memhog(\[child\])?: verified (\d+) pages .*: (\d+) bad$", re.M)
+_SWAP_FAULT = re.compile(r"-(\d+)\s+\(.*\bdo_swap_page: .*\borig_pte=(0x[0-9a-f]+)")
 _OVERRUN = re.compile(r"^KT: (cpu\d+) (overrun|commit overrun): (\d+)$", re.M)
 
 MISSES_FIX = (
@@ -43,6 +44,14 @@ def kprobe_misses(profile: str) -> dict[str, int]:
     return misses
 
 
+def shared_swap_faults(trace: str) -> int:
+    """Return how many swap PTEs (``orig_pte``) were faulted by more than one task."""
+    tasks: dict[str, set[str]] = {}
+    for pid, pte in _SWAP_FAULT.findall(trace):
+        tasks.setdefault(pte, set()).add(pid)
+    return sum(len(pids) > 1 for pids in tasks.values())
+
+
 def _outcome_problems(s: Scenario, r: Result) -> list[str]:
     exits = [int(x) for x in _EXIT.findall(r.log)]
     if not exits:
@@ -63,6 +72,8 @@ def _outcome_problems(s: Scenario, r: Result) -> list[str]:
     expected_lines = 2 if "-f" in s.workload.split() else 1
     if len(verified) != expected_lines or any(bad != "0" for _, _, bad in verified):
         problems.append(f"data lost or not verified: {verified!r}")
+    if "-f" in s.workload.split() and not shared_swap_faults(r.trace):
+        problems.append("no swap entry was faulted by both processes")
     if s.outcome is Outcome.WRITE_ERROR and "Write-error on swap-device" not in r.dmesg:
         problems.append("no 'Write-error on swap-device' line in dmesg")
     return problems

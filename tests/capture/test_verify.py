@@ -1,0 +1,94 @@
+"""Outcome assertions on a scenario's result files."""
+
+from __future__ import annotations
+
+from kmodel.capture import scenarios, verify
+
+PROFILE_OK = "  do_swap_page      12   0\n  end_swap_bio_read  5   0\n"
+STATS_OK = "KT: cpu0 overrun: 0\nKT: cpu0 commit overrun: 0\nKT: cpu1 overrun: 0\n"
+
+
+def _result(log: str, trace: str = "", dmesg: str = "", profile: str = PROFILE_OK) -> verify.Result:
+    return verify.Result(log + STATS_OK, trace, dmesg, profile)
+
+
+def _scenario(name: str) -> scenarios.Scenario:
+    return scenarios.by_name([name])[0]
+
+
+OK_LOG = (
+    "memhog: verified 256 pages (sequential order) in 0.1s: 0 bad\nKT: memhog pid=5 exit status 0\n"
+)
+BASIC_TRACE = (
+    "m-5 (5) [000] ..... 1.0: swap_cluster_readahead: (x) entry=0x1\n"
+    "m-5 (5) [000] ..... 1.1: block_bio_queue: 254,0 W 8 + 8 [m]\n"
+)
+
+
+def test_clean_run_passes() -> None:
+    assert verify.problems(_scenario("basic"), _result(OK_LOG, BASIC_TRACE)) == []
+
+
+def test_kprobe_misses_fail_with_the_fix() -> None:
+    profile = PROFILE_OK + "  end_swap_bio_write  274  12\n"
+    found = verify.problems(_scenario("basic"), _result(OK_LOG, BASIC_TRACE, profile=profile))
+    assert len(found) == 1
+    assert "end_swap_bio_write': 12" in found[0] and "completion IRQ" in found[0]
+
+
+def test_overrun_fails_with_the_fix() -> None:
+    log = OK_LOG + "KT: cpu1 overrun: 3\n"
+    found = verify.problems(_scenario("basic"), _result(log, BASIC_TRACE))
+    assert any("overrun" in p and "buffer_size_kb" in p for p in found)
+
+
+def test_data_loss_fails() -> None:
+    log = OK_LOG.replace("0 bad", "3 bad")
+    assert any(
+        "data lost" in p for p in verify.problems(_scenario("basic"), _result(log, BASIC_TRACE))
+    )
+
+
+def test_read_error_needs_sigbus_exit_dmesg_and_failed_completion() -> None:
+    s = _scenario("readerr_blkdebug")
+    found = verify.problems(s, _result(OK_LOG, BASIC_TRACE))
+    assert any("expected 135" in p for p in found)
+    assert any("Read-error" in p for p in found)
+    assert any("end_swap_bio_read" in p for p in found)
+    log = "memhog: SIGBUS si_code=2 addr=0x1 page_index=3\nKT: memhog pid=5 exit status 135\n"
+    trace = "m-5 (5) [001] ..s1. 1.0: end_swap_bio_read: (x) bio=0x1 bi_status=10 sector=320\n"
+    dmesg = "[ 4.4] Read-error on swap-device (254:32:320)\n"
+    assert verify.problems(s, _result(log, trace, dmesg)) == []
+
+
+def test_write_error_needs_failed_write_and_no_data_loss() -> None:
+    s = _scenario("writeerr_flakey")
+    trace = "m-5 (5) [000] ..... 1.0: end_swap_bio_write: (x) bio=0x1 bi_status=10 sector=160\n"
+    dmesg = "[ 4.4] Write-error on swap-device (253:0:160)\n"
+    assert verify.problems(s, _result(OK_LOG, trace, dmesg)) == []
+    assert any("Write-error" in p for p in verify.problems(s, _result(OK_LOG, trace)))
+
+
+def test_zram_forbids_bios() -> None:
+    trace = (
+        "m-5 (5) [000] ..... 1.0: bdev_write_page_ret: (a <- bdev_write_page) ret=0\n"
+        "m-5 (5) [000] ..... 1.0: bdev_read_page_ret: (a <- bdev_read_page) ret=0\n"
+    )
+    s = _scenario("zram")
+    assert verify.problems(s, _result(OK_LOG, trace)) == []
+    bio = "m-5 (5) [000] ..... 1.1: block_bio_queue: 251,0 W 8 + 8 [m]\n"
+    assert any("block_bio_queue" in p for p in verify.problems(s, _result(OK_LOG, trace + bio)))
+
+
+def test_fork_needs_a_swap_entry_faulted_by_both_tasks() -> None:
+    log = OK_LOG + OK_LOG.replace("memhog:", "memhog[child]:").splitlines(keepends=True)[0]
+    one = "memhog-5 (5) [000] ..... 1.0: do_swap_page: (x) vmf=0x1 orig_pte=0x7ffff0a\n"
+    two = one.replace("memhog-5 (5)", "memhog-6 (6)")
+    s = _scenario("fork")
+    assert any("both processes" in p for p in verify.problems(s, _result(log, one)))
+    assert verify.problems(s, _result(log, one + two)) == []
+
+
+def test_missing_exit_line_is_reported() -> None:
+    found = verify.problems(_scenario("basic"), _result("", BASIC_TRACE))
+    assert found[0].startswith("the workload never finished")
