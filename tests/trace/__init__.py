@@ -1,0 +1,1 @@
+"""Tests of kmodel.trace: the ftrace text parser and emitter."""

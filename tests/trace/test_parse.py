@@ -1,0 +1,450 @@
+"""parse_trace and read_header on real lines of every event type, both text formats, and errors."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kmodel.errors import TraceFormatError
+from kmodel.trace import EVENT_ARGS, LostEvents, TraceEvent, parse_trace, read_header
+
+from .samples import (
+    ALL_REAL_LINES,
+    BDEV_WRITE_PAGE_RET,
+    BIO_COMPLETE,
+    BIO_QUEUE,
+    BIO_REMAP,
+    CONSOLE,
+    END_SWAP_BIO_READ,
+    RQ_COMPLETE,
+    RQ_ERROR,
+    RQ_ISSUE,
+    SIGNAL,
+    SWAP_WRITEPAGE,
+    SWAP_WRITEPAGE_RET,
+    UNKNOWN_CALLER_RET,
+    WRITE_FOLIO,
+    one,
+    parse_text,
+)
+
+
+def error(text: str) -> TraceFormatError:
+    with pytest.raises(TraceFormatError) as info:
+        parse_text(text)
+    return info.value
+
+
+# -- the columns ------------------------------------------------------------------------------
+
+
+def test_kprobe_columns_and_args() -> None:
+    ev = one(SWAP_WRITEPAGE)
+    assert (ev.comm, ev.pid, ev.tgid, ev.cpu, ev.flags) == ("memhog", 156, 156, 0, ".....")
+    assert ev.ts_us == 4_313_022
+    assert ev.timestamp == pytest.approx(4.313022)
+    assert ev.name == "swap_writepage"
+    assert dict(ev.args) == {
+        "probe": "swap_writepage+0x0/0xa0",
+        "page": "0xffffea00000a6ec0",
+        "wbc": "0xffffc900005038c8",
+        "pflags": "0xfffffc00c0405",
+        "entry": "0x1",
+        "sync_mode": "0",
+        "wbc_bits": "0x8",
+    }
+    assert ev.arg_int("page") == 0xFFFFEA00000A6EC0
+    assert ev.arg_int("sync_mode") == 0
+    assert (ev.path, ev.lineno) == ("t.trace", 1)
+    assert not ev.in_softirq and not ev.in_hardirq
+
+
+def test_idle_task_has_no_tgid_and_runs_in_softirq() -> None:
+    ev = one(END_SWAP_BIO_READ)
+    assert (ev.comm, ev.pid, ev.tgid, ev.flags) == ("<idle>", 0, None, "..s1.")
+    assert ev.in_softirq and not ev.in_hardirq
+    assert ev.arg_int("bi_status") == 0
+    assert ev.arg_int("waiter") == 0
+
+
+def test_comm_with_slash_dash_colon_and_spaces() -> None:
+    assert one(RQ_COMPLETE).comm == "ksoftirqd/1"
+    line = RQ_COMPLETE.replace("     ksoftirqd/1-21     ", " kworker/u4:1-45-4500   ")
+    ev = one(line)
+    assert (ev.comm, ev.pid) == ("kworker/u4:1-45", 4500)
+    ev = one(RQ_COMPLETE.replace("     ksoftirqd/1-21     ", "     Web Content-21     "))
+    assert (ev.comm, ev.pid) == ("Web Content", 21)
+
+
+def test_hardirq_flags() -> None:
+    ev = one(CONSOLE.replace("dNs1.", "d.h1."))
+    assert ev.in_hardirq and not ev.in_softirq
+    assert one(CONSOLE.replace("dNs1.", "d.H1.")).in_softirq
+
+
+def test_events_share_their_task_context() -> None:
+    first, second = parse_text(f"{SWAP_WRITEPAGE}\n{WRITE_FOLIO}\n")
+    assert isinstance(first, TraceEvent) and isinstance(second, TraceEvent)
+    assert first.context is second.context
+
+
+# -- each event type ----------------------------------------------------------------------------
+
+
+def test_kretprobe_caller_and_callee() -> None:
+    ev = one(SWAP_WRITEPAGE_RET)
+    assert dict(ev.args) == {
+        "caller": "pageout",
+        "caller_offset": "0xd1/0x250",
+        "callee": "swap_writepage",
+        "ret": "0",
+    }
+
+
+def test_kretprobe_from_unknown_caller() -> None:
+    ev = one(UNKNOWN_CALLER_RET)
+    assert ev.args["caller"] == "[unknown/kretprobe'd]"
+    assert ev.args["caller_offset"] == ""
+    assert ev.args["callee"] == "__swap_writepage"
+
+
+def test_negative_return_value() -> None:
+    assert one(BDEV_WRITE_PAGE_RET).arg_int("ret") == -95
+
+
+def test_block_bio_queue() -> None:
+    assert dict(one(BIO_QUEUE).args) == {
+        "dev": "254,0",
+        "major": "254",
+        "minor": "0",
+        "rwbs": "W",
+        "sector": "16",
+        "nr_sector": "8",
+        "comm": "memhog",
+    }
+
+
+def test_block_bio_remap() -> None:
+    ev = one(BIO_REMAP)
+    assert dict(ev.args) == {
+        "dev": "254,0",
+        "major": "254",
+        "minor": "0",
+        "rwbs": "R",
+        "sector": "88",
+        "nr_sector": "8",
+        "old_dev": "253,0",
+        "old_major": "253",
+        "old_minor": "0",
+        "old_sector": "88",
+    }
+
+
+def test_block_rq_issue() -> None:
+    ev = one(RQ_ISSUE)
+    assert dict(ev.args) == {
+        "dev": "254,0",
+        "major": "254",
+        "minor": "0",
+        "rwbs": "R",
+        "bytes": "12288",
+        "cmd": "",
+        "sector": "72",
+        "nr_sector": "24",
+        "comm": "memhog",
+    }
+    assert ev.arg_int("bytes") == 12288
+
+
+def test_block_rq_complete_and_error() -> None:
+    assert dict(one(RQ_COMPLETE).args) == {
+        "dev": "254,0",
+        "major": "254",
+        "minor": "0",
+        "rwbs": "W",
+        "cmd": "",
+        "sector": "248",
+        "nr_sector": "16",
+        "error": "0",
+    }
+    ev = one(RQ_ERROR)
+    assert ev.arg_int("error") == -5
+    assert (ev.arg_int("sector"), ev.arg_int("nr_sector")) == (320, 64)
+
+
+def test_block_bio_complete() -> None:
+    ev = one(BIO_COMPLETE)
+    assert (ev.args["dev"], ev.args["rwbs"], ev.args["error"]) == ("253,0", "R", "0")
+    assert ev.arg_int("sector") == 88
+
+
+def test_block_comm_and_command_with_spaces() -> None:
+    ev = one(BIO_QUEUE.replace("[memhog]", "[Web Content]"))
+    assert ev.args["comm"] == "Web Content"
+    ev = one(RQ_ISSUE.replace("()", "(12 00 00 00 24 00)"))
+    assert ev.args["cmd"] == "12 00 00 00 24 00"
+
+
+def test_console_message() -> None:
+    assert dict(one(CONSOLE).args) == {"msg": "Read-error on swap-device (254:0:320)"}
+
+
+def test_signal_generate() -> None:
+    ev = one(SIGNAL)
+    assert ev.arg_int("sig") == 7
+    assert ev.arg_int("code") == -6
+    assert ev.args["comm"] == "memhog"
+
+
+def test_signal_generate_comm_with_spaces() -> None:
+    ev = one(SIGNAL.replace("comm=memhog", "comm=Web Content"))
+    assert ev.args["comm"] == "Web Content"
+    assert ev.arg_int("pid") == 156
+
+
+def test_mm_vmscan_write_folio_hashed_pointer_is_not_an_int() -> None:
+    ev = one(WRITE_FOLIO)
+    assert ev.args["flags"] == "RECLAIM_WB_ANON|RECLAIM_WB_ASYNC"
+    assert ev.arg_int("pfn") == 0x2997
+    with pytest.raises(TraceFormatError, match="expected an integer page="):
+        ev.arg_int("page")
+
+
+def test_every_real_line_matches_its_vocabulary_entry() -> None:
+    for line in ALL_REAL_LINES:
+        ev = one(line)
+        assert tuple(ev.args) == EVENT_ARGS[ev.name], line
+
+
+# -- unknown events ----------------------------------------------------------------------------
+
+
+def test_unknown_event_with_key_value_args() -> None:
+    line = SIGNAL.replace("signal_generate: ", "sched_wakeup: ").replace("code=-6 ", "")
+    ev = one(line)
+    assert ev.name == "sched_wakeup"
+    assert ev.args["errno"] == "0" and "code" not in ev.args
+
+
+def test_unknown_event_with_free_text_is_raw() -> None:
+    ev = one(CONSOLE.replace("console:", "tracing_mark_write:"))
+    assert dict(ev.args) == {"raw": "Read-error on swap-device (254:0:320)"}
+
+
+def test_unknown_kprobe_and_kretprobe() -> None:
+    ev = one(SWAP_WRITEPAGE.replace("swap_writepage: ", "my_probe: "))
+    assert ev.args["probe"] == "swap_writepage+0x0/0xa0"
+    ev = one(SWAP_WRITEPAGE_RET.replace("swap_writepage_ret: ", "my_ret: "))
+    assert (ev.args["caller"], ev.args["callee"], ev.args["ret"]) == (
+        "pageout",
+        "swap_writepage",
+        "0",
+    )
+
+
+def test_unknown_event_without_args() -> None:
+    assert dict(one(CONSOLE.split(" console: ")[0] + " my_event: ").args) == {}
+
+
+# -- headers, lost events, both formats ---------------------------------------------------------
+
+
+def test_read_header_of_every_real_trace(real_traces: list[Path]) -> None:
+    for path in real_traces:
+        header = read_header(path)
+        assert header.tracer == "nop"
+        assert header.cpus == 2
+        assert header.entries_in_buffer is not None
+        assert header.entries_in_buffer <= (header.entries_written or 0)
+
+
+def test_every_line_of_every_real_trace_is_an_event(real_traces: list[Path]) -> None:
+    for path in real_traces:
+        lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+        items = list(parse_trace(path))
+        assert all(isinstance(item, TraceEvent) for item in items)
+        assert len(items) == len(lines)
+        assert read_header(path).entries_in_buffer == len(lines)
+        assert items[0].lineno == 13
+        names = Counter(item.name for item in items if isinstance(item, TraceEvent))
+        assert set(names) <= set(EVENT_ARGS), path
+
+
+def test_overwritten_buffer_is_reported_as_lost_events() -> None:
+    text = (
+        "# tracer: nop\n#\n# entries-in-buffer/entries-written: 100/130   #P:2\n#\n"
+        f"{SWAP_WRITEPAGE}\n"
+    )
+    items = parse_text(text)
+    assert items[0] == LostEvents("t.trace", 3, None, 30)
+    assert isinstance(items[1], TraceEvent)
+    header = read_header(io.StringIO(text))
+    assert (header.entries_in_buffer, header.entries_written, header.overwritten) == (100, 130, 30)
+
+
+def test_tracefs_lost_events_reach_the_consumer_in_order() -> None:
+    text = f"{SWAP_WRITEPAGE}\nCPU:1 [LOST 42 EVENTS]\n{RQ_COMPLETE}\nCPU:0 [LOST EVENTS]\n"
+    items = parse_text(text)
+    assert [type(item).__name__ for item in items] == [
+        "TraceEvent",
+        "LostEvents",
+        "TraceEvent",
+        "LostEvents",
+    ]
+    assert items[1] == LostEvents("t.trace", 2, 1, 42)
+    assert items[3] == LostEvents("t.trace", 4, 0, None)
+
+
+TRACE_CMD = """\
+version = 6
+CPU 0 is empty
+cpus=2
+CPU:1 [7 EVENTS DROPPED]
+          memhog-156   [000]     4.313022: swap_writepage:       (swap_writepage+0x0/0xa0) \
+page=0xffffea00000a6ec0 wbc=0xffffc900005038c8 pflags=0xfffffc00c0405 entry=0x1 sync_mode=0 \
+wbc_bits=0x8
+          <idle>-0     [001] ..s1.     4.320751: block_rq_complete:    254,0 W () 248 + 16 [0]
+           <...>-3979  [001]   217.975284123: swapin_readahead_ret: \
+(do_swap_page+0x16e/0x9f0 <- swapin_readahead) page=0xffffea00000a5900
+CPU:0 [EVENTS DROPPED]
+"""
+
+
+def test_trace_cmd_report_format() -> None:
+    items = parse_text(TRACE_CMD)
+    assert items[0] == LostEvents("t.trace", 4, 1, 7)
+    write, complete, ret = items[1:4]
+    assert isinstance(write, TraceEvent)
+    assert (write.comm, write.pid, write.tgid, write.cpu, write.flags) == (
+        "memhog",
+        156,
+        None,
+        0,
+        "",
+    )
+    assert write.args["probe"] == "swap_writepage+0x0/0xa0"
+    assert dict(write.args) == dict(one(SWAP_WRITEPAGE).args)
+    assert isinstance(complete, TraceEvent) and complete.in_softirq
+    assert complete.args["sector"] == "248"
+    assert isinstance(ret, TraceEvent)
+    assert ret.comm == "<...>"
+    assert ret.ts_us == 217_975_284  # nanoseconds are cut to microseconds
+    assert items[4] == LostEvents("t.trace", 8, 0, None)
+    header = read_header(io.StringIO(TRACE_CMD))
+    assert (header.version, header.cpus, header.tracer) == (6, 2, None)
+
+
+def test_blank_and_comment_lines_are_skipped() -> None:
+    assert len(parse_text(f"\n# a comment\n   \n{SIGNAL}\n\n")) == 1
+
+
+# -- sources ----------------------------------------------------------------------------------
+
+
+def test_gzip_file_by_extension(tmp_path: Path) -> None:
+    path = tmp_path / "t.trace.txt.gz"
+    with gzip.open(path, "wt") as f:
+        f.write(f"# tracer: nop\n{SWAP_WRITEPAGE}\n{BIO_QUEUE}\n")
+    items = list(parse_trace(path))
+    assert [item.name for item in items if isinstance(item, TraceEvent)] == [
+        "swap_writepage",
+        "block_bio_queue",
+    ]
+    assert read_header(str(path)).tracer == "nop"
+
+
+def test_truncated_gzip_file_is_a_trace_format_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.trace.gz"
+    path.write_bytes(gzip.compress(f"{SWAP_WRITEPAGE}\n".encode() * 2000)[:-40])
+    with pytest.raises(TraceFormatError, match="unreadable input"):
+        list(parse_trace(path))
+
+
+def test_streams_without_reading_ahead() -> None:
+    """The first events arrive before a bad line far below is read."""
+
+    def lines() -> Iterator[str]:
+        yield SWAP_WRITEPAGE + "\n"
+        raise AssertionError("read ahead")
+
+    items = parse_trace(lines())  # type: ignore[arg-type]
+    first = next(items)
+    assert isinstance(first, TraceEvent) and first.path == "<stream>"
+
+
+def test_stream_name_in_errors() -> None:
+    e = error_in(io.StringIO("garbage\n"), name="<stdin>")
+    assert (e.path, e.lineno) == ("<stdin>", 1)
+
+
+def error_in(source: io.StringIO, name: str) -> TraceFormatError:
+    with pytest.raises(TraceFormatError) as info:
+        list(parse_trace(source, name=name))
+    return info.value
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def test_error_names_file_line_and_expected_shape(tmp_path: Path) -> None:
+    path = tmp_path / "bad.trace.txt"
+    path.write_text(f"# tracer: nop\n{SWAP_WRITEPAGE}\nthis is not a trace line\n")
+    with pytest.raises(TraceFormatError) as info:
+        list(parse_trace(path))
+    e = info.value
+    assert (e.path, e.lineno, e.line) == (str(path), 3, "this is not a trace line\n")
+    assert "expected 'comm-pid (tgid) [cpu] flags timestamp: event: args'" in e.message
+    assert str(e).startswith(f"{path}:3: expected")
+
+
+def test_truncated_line() -> None:
+    e = error(SWAP_WRITEPAGE[:60] + "\n")
+    assert e.lineno == 1 and "expected 'comm-pid" in e.message
+
+
+def test_bad_timestamp() -> None:
+    e = error(SWAP_WRITEPAGE.replace("4.313022", "4313022") + "\n")
+    assert "bad timestamp '4313022'" in e.message
+
+
+def test_block_bio_queue_without_plus() -> None:
+    e = error(BIO_QUEUE.replace(" + ", " ") + "\n")
+    assert e.message == "block_bio_queue: expected 'MAJ,MIN RWBS SECTOR + NR_SECTOR [COMM]'"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (BIO_REMAP.replace("(253,0)", "253,0"), "block_bio_remap: expected"),
+        (RQ_ISSUE.replace("12288 ", ""), "block_rq_issue: expected"),
+        (RQ_COMPLETE.replace("[0]", "[x]"), "'MAJ,MIN RWBS (CMD) SECTOR + NR_SECTOR [ERROR]'"),
+        (BIO_COMPLETE.replace("253,0", "253:0"), "block_bio_complete: expected"),
+        (SWAP_WRITEPAGE.replace(" entry=0x1", ""), "swap_writepage: expected '(symbol+offset"),
+        (SWAP_WRITEPAGE.replace("(swap_writepage+0x0/0xa0) ", ""), "swap_writepage: expected"),
+        (SWAP_WRITEPAGE_RET.replace(" <- ", " "), "swap_writepage_ret: expected '(caller"),
+        (SIGNAL.replace("grp=0 ", ""), "signal_generate: expected 'sig=... errno=..."),
+        (WRITE_FOLIO.replace("pfn=", "pfn "), "mm_vmscan_write_folio: expected"),
+    ],
+)
+def test_known_event_whose_args_do_not_match_its_format(line: str, expected: str) -> None:
+    e = error(f"{SIGNAL}\n{line}\n")
+    assert e.lineno == 2
+    assert expected in e.message
+    assert e.line == line + "\n"
+
+
+def test_non_utf8_bytes_name_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "bin.trace.txt"
+    path.write_bytes(f"{SIGNAL}\n".encode() + b"\xff\xfe garbage\n")
+    with pytest.raises(TraceFormatError, match="not UTF-8") as info:
+        list(parse_trace(path))
+    assert info.value.lineno == 2
+
+
+def test_lost_marker_with_bad_count_is_an_error() -> None:
+    assert error("CPU:1 [LOST many EVENTS]\n").lineno == 1
