@@ -37,13 +37,11 @@ EXPECTED_LINE = "expected 'comm-pid (tgid) [cpu] flags timestamp: event: args'"
 # comm is right-aligned to 16 columns and may hold spaces, dashes and slashes: take the shortest
 # prefix followed by -PID. Leading blanks are possessive and every repeat is bounded, so a bad
 # line fails in linear time. Numbers are bounded so int() never sees more than it can take.
+# Groups: context columns, comm, pid, tgid, cpu, flags, seconds, microseconds, event, args.
 _LINE = re.compile(
-    r"\s*+(?P<ctx>(?P<comm>.{0,64}?)-(?P<pid>\d{1,10})\s+"
-    r"(?:\((?:\s{0,10}(?P<tgid>\d{1,10})|-------)\)\s+)?"
-    r"\[(?P<cpu>\d{1,6})\](?:\s+(?P<flags>[^\s\[\]]{4,6}))?)"
-    r"\s+(?P<sec>\d{1,12})\.(?P<usec>\d{6})\d{0,3}: (?P<name>[^\s:]+): *(?P<args>[^\r\n]*)"
-    r"[\r\n]*\Z",
-    re.ASCII,
+    r"\s*+((.{0,64}?)-(\d{1,10})\s+(?:\((?:\s{0,10}(\d{1,10})|-------)\)\s+)?"
+    r"\[(\d{1,6})\](?:\s+([^\s\[\]]{4,6}))?)"
+    r"\s+(\d{1,12})\.(\d{6})\d{0,3}: ([^\s:]+): *(.*)"
 )
 _ENTRIES = re.compile(
     r"#\s*entries-in-buffer/entries-written:\s*(\d{1,20})/(\d{1,20})(?:\s+#P:(\d{1,6}))?\s*\Z",
@@ -58,6 +56,7 @@ _TRACE_CMD_HEADER = re.compile(r"(?:version = (\d{1,6})|cpus=(\d{1,6})|CPU \d{1,
 _LOOSE_TIMESTAMP = re.compile(r".{0,80}?\[\d{1,6}\](?:\s+[^\s\[\]]{4,6})?\s+(\S{1,40}?): ")
 
 _CONTEXT_CACHE_MAX = 1 << 16
+_ARGS_CACHE_MAX = 1 << 12
 
 
 class _ArgsError(ValueError):
@@ -142,14 +141,75 @@ def _parse_generic(text: str) -> dict[str, str]:
     return {"raw": text} if args is None else args
 
 
-def _fixed_keys(name: str, keys: tuple[str, ...], expected: str) -> ArgsParser:
-    """A parser for a known kprobe, kretprobe or key=value tracepoint with args `keys`."""
-    is_probe = keys[:1] == KPROBE_KEYS or keys[:3] == KRETPROBE_KEYS
-    message = f"{name}: expected '{expected}'"
+def _kv_or_raise(text: str, into: dict[str, str], message: str) -> None:
+    """The slow path of a known event's key=value args (a value with spaces), or raise."""
+    if _kv_slow(text, into) is None:
+        raise _ArgsError(message)
+
+
+def _kprobe(keys: tuple[str, ...], message: str) -> ArgsParser:
+    """A known kprobe: `(func+0x0/0xa0) k=v...` with args `keys`."""
 
     def parse(text: str) -> dict[str, str]:
-        args = _probe_args(text) if is_probe else _kv(text, {})
-        if args is None or tuple(args) != keys:
+        end = text.find(") ")
+        if end < 1 or text[0] != "(":
+            raise _ArgsError(message)
+        args = {"probe": text[1:end]}
+        try:
+            args.update([t.split("=", 1) for t in text[end + 2 :].split(" ")])  # type: ignore[misc]
+        except ValueError:
+            _kv_or_raise(text[end + 2 :], args, message)
+        if tuple(args) != keys or " " in args["probe"]:
+            raise _ArgsError(message)
+        return args
+
+    return parse
+
+
+def _kretprobe(keys: tuple[str, ...], message: str) -> ArgsParser:
+    """A known kretprobe: `(caller+0xd1/0x250 <- callee) k=v...` with args `keys`.
+
+    Return sites and values repeat (`ret=0`): the args of a text seen before are reused.
+    """
+    seen: dict[str, dict[str, str]] = {}
+
+    def parse(text: str) -> dict[str, str]:
+        args = seen.get(text)
+        if args is not None:
+            return args
+        if len(seen) >= _ARGS_CACHE_MAX:
+            seen.clear()
+        seen[text] = args = parse_new(text)
+        return args
+
+    def parse_new(text: str) -> dict[str, str]:
+        end = text.find(") ")
+        if end < 1 or text[0] != "(":
+            raise _ArgsError(message)
+        caller, arrow, callee = text[1:end].partition(" <- ")
+        symbol, _, offset = caller.partition("+")
+        args = {"caller": symbol, "caller_offset": offset, "callee": callee}
+        try:
+            args.update([t.split("=", 1) for t in text[end + 2 :].split(" ")])  # type: ignore[misc]
+        except ValueError:
+            _kv_or_raise(text[end + 2 :], args, message)
+        if tuple(args) != keys or not arrow or not symbol or not callee or " " in callee:
+            raise _ArgsError(message)
+        return args
+
+    return parse
+
+
+def _tracepoint(keys: tuple[str, ...], message: str) -> ArgsParser:
+    """A known key=value tracepoint (`sig=%d errno=%d ...`) with args `keys`."""
+
+    def parse(text: str) -> dict[str, str]:
+        try:
+            args = dict([t.split("=", 1) for t in text.split(" ")])
+        except ValueError:
+            args = {}
+            _kv_or_raise(text, args, message)
+        if tuple(args) != keys:
             raise _ArgsError(message)
         return args
 
@@ -160,114 +220,120 @@ def _key_text(keys: tuple[str, ...]) -> str:
     return " ".join(f"{k}=..." for k in keys)
 
 
-def _dev(text: str, prefix: str, into: dict[str, str]) -> bool:
-    major, comma, minor = text.partition(",")
-    into[prefix + "dev"] = text
-    into[prefix + "major"] = major
-    into[prefix + "minor"] = minor
-    return bool(comma) and major.isdecimal() and minor.isdecimal()
+def _dev(dev: str) -> tuple[str, str] | None:
+    """`MAJ,MIN` split, or None."""
+    major, comma, minor = dev.partition(",")
+    if comma and major.isdecimal() and minor.isdecimal():
+        return major, minor
+    return None
 
 
 def _is_int(text: str) -> bool:
     return (text[1:] if text[:1] == "-" else text).isdecimal()
 
 
-def _bracketed(text: str) -> tuple[list[str], str] | None:
-    """Split `a b c [last]` into the blank-separated head and `last` (which may hold spaces)."""
+def _block_head(text: str, n: int, message: str) -> tuple[list[str], str]:
+    """Split `f1 .. fn [last]` (only `last` may hold spaces); check `SECTOR + NR` before it."""
     head, sep, last = text.partition(" [")
-    if not sep or not last.endswith("]"):
-        return None
-    return head.split(), last[:-1]
+    fields = head.split(" ")
+    if len(fields) != n or not sep or last[-1:] != "]":
+        raise _ArgsError(message)
+    if fields[-2] not in "+/" or not fields[-3].isdecimal() or not fields[-1].isdecimal():
+        raise _ArgsError(message)
+    return fields, last[:-1]
 
 
-def _block_parser(name: str, keys: tuple[str, ...]) -> ArgsParser:
-    """A parser for a block tracepoint's print format (include/trace/events/block.h)."""
-    has_cmd = "cmd" in keys
-    has_bytes = "bytes" in keys
-    last = keys[-1]  # comm, error or old_sector
-    words = {
-        "comm": "[COMM]",
-        "error": "[ERROR]",
-        "old_sector": "<- (MAJ,MIN) SECTOR",
-    }
-    shape = " ".join(
-        [
-            "MAJ,MIN RWBS",
-            *(["BYTES"] if has_bytes else []),
-            *(["(CMD)"] if has_cmd else []),
-            "SECTOR / NEW_SECTOR" if "new_sector" in keys else "SECTOR + NR_SECTOR",
-            words[last],
-        ]
-    )
-    message = f"{name}: expected '{shape}'"
-    middle = "/" if "new_sector" in keys else "+"
-    count_key = "new_sector" if "new_sector" in keys else "nr_sector"
+def _block(keys: tuple[str, ...], message: str) -> ArgsParser:
+    """A block tracepoint: one of the print formats of include/trace/events/block.h."""
+    fmt = _block_format(keys)
+    dev_error = _ArgsError(message)
 
     def parse(text: str) -> dict[str, str]:
-        args: dict[str, str] = {}
-        if last == "old_sector":
-            fields = text.split()
-            if len(fields) != 8 or fields[5] != "<-" or not fields[6].startswith("("):
+        cmd = ""
+        if fmt in ("rq", "rq_completion"):  # the command: "(%s)" between the fields
+            before, sep, rest = text.partition(" (")
+            cmd, sep2, after = rest.partition(") ")
+            if not sep or not sep2:
                 raise _ArgsError(message)
-            if not fields[6].endswith(")"):
+            text = f"{before} {after}"
+        if fmt == "remap":
+            fields = text.split(" ")
+            if len(fields) != 8 or fields[5] != "<-" or fields[6][:1] != "(":
                 raise _ArgsError(message)
-            dev, rwbs, sector, plus, count = fields[:5]
-            tail = fields[7]
+            old = _dev(fields[6][1:-1]) if fields[6][-1:] == ")" else None
+            if old is None or not fields[7].isdecimal() or fields[3] != "+":
+                raise _ArgsError(message)
+            if not fields[2].isdecimal() or not fields[4].isdecimal():
+                raise _ArgsError(message)
+            last = fields[6][1:-1]
         else:
-            cmd = ""
-            if has_cmd:
-                before, sep, rest = text.partition(" (")
-                cmd, sep2, after = rest.partition(") ")
-                if not sep or not sep2:
-                    raise _ArgsError(message)
-                text = before + " " + after
-            split = _bracketed(text)
-            if split is None:
+            fields, last = _block_head(text, 6 if fmt == "rq" else 5, message)
+            if (fields[-2] == "/") != (fmt == "split"):
                 raise _ArgsError(message)
-            fields, tail = split
-            nbytes = ""
-            if has_bytes:
-                if len(fields) != 6 or not fields[2].isdecimal():
-                    raise _ArgsError(message)
-                nbytes = fields.pop(2)
-            if len(fields) != 5:
+        dev = _dev(fields[0])
+        if dev is None:
+            raise dev_error
+        args = {"dev": fields[0], "major": dev[0], "minor": dev[1], "rwbs": fields[1]}
+        if fmt == "rq":
+            if not fields[2].isdecimal():
                 raise _ArgsError(message)
-            dev, rwbs, sector, plus, count = fields
-        ok = _dev(dev, "", args)
-        args["rwbs"] = rwbs
-        if has_bytes:
-            args["bytes"] = nbytes
-        if has_cmd:
+            args["bytes"] = fields[2]
+        if fmt in ("rq", "rq_completion"):
             args["cmd"] = cmd
-        args["sector"] = sector
-        args[count_key] = count
-        if last == "old_sector":
-            ok = _dev(fields[6][1:-1], "old_", args) and ok
-            ok = ok and tail.isdecimal()
-        elif last == "error":
-            ok = ok and _is_int(tail)
-        args[last] = tail
-        if not (ok and plus == middle and sector.isdecimal() and count.isdecimal()):
+        if fmt == "remap":
+            args["sector"] = fields[2]
+            args["nr_sector"] = fields[4]
+            args["old_dev"] = last
+            args["old_major"], args["old_minor"] = old  # type: ignore[misc]
+            args["old_sector"] = fields[7]
+            return args
+        args["sector"] = fields[-3]
+        args[keys[-2]] = fields[-1]  # nr_sector, or new_sector for block_split
+        if keys[-1] == "error" and not _is_int(last):
             raise _ArgsError(message)
+        args[keys[-1]] = last  # comm or error
         return args
 
     return parse
 
 
+def _block_format(keys: tuple[str, ...]) -> str:
+    if "old_sector" in keys:
+        return "remap"  # "%d,%d %s %llu + %u <- (%d,%d) %llu"
+    if "new_sector" in keys:
+        return "split"  # "%d,%d %s %llu / %llu [%s]"
+    if "bytes" in keys:
+        return "rq"  # "%d,%d %s %u (%s) %llu + %u [%s]"
+    if "cmd" in keys:
+        return "rq_completion"  # "%d,%d %s (%s) %llu + %u [%d]"
+    return "bio"  # "%d,%d %s %llu + %u [%s]" or "... [%d]" (block_bio_complete)
+
+
+_BLOCK_SHAPES = {
+    "remap": "MAJ,MIN RWBS SECTOR + NR_SECTOR <- (MAJ,MIN) SECTOR",
+    "split": "MAJ,MIN RWBS SECTOR / NEW_SECTOR [COMM]",
+    "rq": "MAJ,MIN RWBS BYTES (CMD) SECTOR + NR_SECTOR [COMM]",
+    "rq_completion": "MAJ,MIN RWBS (CMD) SECTOR + NR_SECTOR [ERROR]",
+    "bio": "MAJ,MIN RWBS SECTOR + NR_SECTOR [COMM]",
+}
+
+
 def _parsers() -> dict[str, ArgsParser]:
-    parsers: dict[str, ArgsParser] = {}
+    parsers: dict[str, ArgsParser] = {"console": lambda text: {"msg": text}}
     for name, keys in EVENT_ARGS.items():
         if name in BLOCK_EVENTS:
-            parsers[name] = _block_parser(name, keys)
+            shape = _BLOCK_SHAPES[_block_format(keys)]
+            if keys[-1] == "error":
+                shape = shape.replace("[COMM]", "[ERROR]")
+            parsers[name] = _block(keys, f"{name}: expected '{shape}'")
         elif keys[:1] == KPROBE_KEYS:
-            expected = f"(symbol+offset/size) {_key_text(keys[1:])}"
-            parsers[name] = _fixed_keys(name, keys, expected)
+            shape = f"(symbol+offset/size) {_key_text(keys[1:])}"
+            parsers[name] = _kprobe(keys, f"{name}: expected '{shape}'")
         elif keys[:3] == KRETPROBE_KEYS:
-            expected = f"(caller+offset/size <- callee) {_key_text(keys[3:])}"
-            parsers[name] = _fixed_keys(name, keys, expected)
-        elif keys != ("msg",):
-            parsers[name] = _fixed_keys(name, keys, _key_text(keys))
-    parsers["console"] = lambda text: {"msg": text}
+            shape = f"(caller+offset/size <- callee) {_key_text(keys[3:])}"
+            parsers[name] = _kretprobe(keys, f"{name}: expected '{shape}'")
+        elif name != "console":
+            parsers[name] = _tracepoint(keys, f"{name}: expected '{_key_text(keys)}'")
     return parsers
 
 
