@@ -81,6 +81,8 @@ class Kernel:
     ratelimits: dict[str, RatelimitState] = attrs.field(factory=dict)
     #: ``fail_make_request`` (block/blk-core.c:468) and the per-device switch.
     fail_make_request: FaultAttr = attrs.field(factory=FaultAttr)
+    #: ``fail_page_alloc`` (mm/page_alloc.c:3880): order-0 allocations of the swap path.
+    fail_page_alloc: FaultAttr = attrs.field(factory=lambda: FaultAttr(dname="fail_page_alloc"))
     page_cluster: int = 3
     #: Rotational swap areas in use: they turn VMA readahead off (swap_state.c:317-320).
     nr_rotate_swap: int = 0

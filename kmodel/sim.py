@@ -17,19 +17,19 @@ from kmodel.include.linux.mm import VmFault
 from kmodel.include.linux.mm_types import PAGE_SHIFT, PAGE_SIZE, Folio, SwapEntry, VMArea
 from kmodel.include.linux.page_flags import PageFlags
 from kmodel.include.linux.sched import Task
-from kmodel.include.linux.swap import SwapInfo
+from kmodel.include.linux.swap import SwapFile, SwapInfo
 from kmodel.kernel import Kernel
 from kmodel.mm.swapfile import swap_duplicate, swap_free, swapon
 from kmodel.mm.vmscan import DIRECT_RECLAIM_CHAIN, KSWAPD_CHAIN, ReclaimResult, shrink_folio
 
-#: Device presets: (major, minor, name, rw_page, request_based, rotational).
-DISKS: dict[str, tuple[int, int, str, bool, bool, bool]] = {
-    "virtio": (254, 0, "vda", False, True, True),
-    "ssd": (254, 0, "vda", False, True, False),
-    "scsi": (8, 0, "sda", False, True, True),
-    "dm": (253, 0, "dm-0", False, False, True),
-    "brd": (1, 0, "ram0", True, False, False),
-    "zram": (252, 0, "zram0", True, False, False),
+#: Device presets: (major, minor, name, driver, rw_page, request_based, rotational).
+DISKS: dict[str, tuple[int, int, str, str, bool, bool, bool]] = {
+    "virtio": (254, 0, "vda", "virtio_blk", False, True, True),
+    "ssd": (254, 0, "vda", "virtio_blk", False, True, False),
+    "scsi": (8, 0, "sda", "sd", False, True, True),
+    "dm": (253, 0, "dm-0", "dm-flakey", False, False, True),
+    "brd": (1, 0, "ram0", "brd", True, False, False),
+    "zram": (252, 0, "zram0", "zram", True, False, False),
 }
 
 USER_BASE = 0x7FC8312AE000
@@ -38,7 +38,7 @@ USER_BASE = 0x7FC8312AE000
 def make_disk(kind: str = "virtio", *, nr_pages: int = 16384) -> BlockDevice:
     """A block device of one of the :data:`DISKS` kinds with ``nr_pages`` of space."""
     try:
-        major, minor, name, rw_page, request_based, rotational = DISKS[kind]
+        major, minor, name, driver, rw_page, request_based, rotational = DISKS[kind]
     except KeyError:
         raise KmodelError(
             f"unknown disk kind {kind!r}: expected one of {', '.join(sorted(DISKS))}"
@@ -46,24 +46,36 @@ def make_disk(kind: str = "virtio", *, nr_pages: int = 16384) -> BlockDevice:
     if nr_pages < 2:
         raise KmodelError(f"a swap disk needs at least 2 pages, got {nr_pages}")
     return BlockDevice(major, minor, name, nr_sectors=nr_pages << (PAGE_SHIFT - 9),
-                       rw_page=rw_page, request_based=request_based, rotational=rotational)
+                       rw_page=rw_page, driver=driver, request_based=request_based, rotational=rotational)
 
 
 class Machine:
     """A kernel, its swap area, and helpers that act like user space and reclaim."""
 
     def __init__(self, executor: Executor | None = None, *, disk: str = "virtio",
-                 nr_pages: int = 16384, page_cluster: int = 3) -> None:
+                 nr_pages: int = 16384, page_cluster: int = 3,
+                 swap_file: SwapFile | None = None, synchronous: bool | None = None) -> None:
+        if not 0 <= page_cluster <= 31:
+            raise KmodelError(f"page-cluster must be 0..31, got {page_cluster}")
         self.k = Kernel(executor=executor if executor is not None else InlineExecutor())
         self.k.page_cluster = page_cluster
         self.bdev = make_disk(disk, nr_pages=nr_pages)
-        self.si: SwapInfo = swapon(self.k, self.bdev)
+        self.si: SwapInfo = swapon(self.k, self.bdev, swap_file=swap_file,
+                                   synchronous=synchronous)
 
     # -- user space ------------------------------------------------------------------
 
     def spawn(self, comm: str = "memhog", *, cpu: int = 0) -> Task:
         """A new process with an empty address space."""
         return self.k.create_task(comm, cpu=cpu)
+
+    def clone_thread(self, task: Task, *, cpu: int | None = None) -> Task:
+        """A new thread of ``task``'s process: same address space, own task_struct."""
+        self.k._next_pid += 1
+        thread = Task(pid=self.k._next_pid, comm=task.comm, tgid=task.tgid, mm=task.mm,
+                      cpu=task.cpu if cpu is None else cpu)
+        self.k.tasks[thread.pid] = thread
+        return thread
 
     def mmap(self, task: Task, nr_pages: int) -> int:
         """Map ``nr_pages`` of anonymous memory; return the start address."""

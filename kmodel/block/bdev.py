@@ -57,6 +57,8 @@ class BlockDevice:
     name: str
     nr_sectors: int
     rw_page: bool = False
+    #: The driver: "virtio_blk", "sd", "dm-flakey", "brd" or "zram" (rw_page error handling).
+    driver: str = "virtio_blk"
     request_based: bool = True
     rotational: bool = True
     #: ``/sys/block/<dev>/make-it-fail`` (``bd_make_it_fail``) for fail_make_request.
@@ -88,9 +90,11 @@ class BlockDevice:
 
 
 def _rw_page(k: Kernel, bdev: BlockDevice, sector: int, folio: Folio, op: int) -> int:
-    """The driver's ``rw_page`` (brd, zram): copy synchronously, then ``page_endio``.
+    """The driver's ``rw_page``: copy synchronously, then ``page_endio``.
 
-    drivers/block/brd.c:318-332 (zram_rw_page ends the same way, with page_endio).
+    drivers/block/brd.c:318-329 (``brd_rw_page``: page_endio even on error);
+    drivers/block/zram/zram_drv.c:1669-1710 (zram_rw_page: on error no page_endio, so
+    the caller resubmits the I/O as a bio).
     """
     from kmodel.mm.filemap import page_endio
 
@@ -101,6 +105,8 @@ def _rw_page(k: Kernel, bdev: BlockDevice, sector: int, folio: Folio, op: int) -
         bdev.storage[sector] = folio.data or b""
     else:
         folio.data = bdev.storage.get(sector)
+    if err and bdev.driver == "zram":
+        return err
     page_endio(k, folio, op == REQ_OP_WRITE, err)
     return err
 

@@ -68,6 +68,13 @@ class DeterministicExecutor(Executor):
             n += 1
         return n
 
+    def sleep_tick(self, k: Kernel, task: Task) -> None:
+        """One jiffy passes; the oldest pending I/O (if any) completes meanwhile."""
+        k.jiffies += 1
+        if self._pending:
+            io, status = self.chooser(list(self._pending))
+            self.complete(k, io, status)
+
     def schedule(self, k: Kernel, task: Task) -> None:
         """Complete chosen I/O until ``task`` is runnable."""
         while task.state != TaskState.TASK_RUNNING:

@@ -33,6 +33,9 @@ class ThreadedExecutor(Executor):
         self._worker = threading.Thread(target=self._run, name="kmodel-softirq", daemon=True)
         self._started = False
         self.errors: list[BaseException] = []
+        #: Completions wait while this is clear: tests hold I/O in flight with it.
+        self.gate = threading.Event()
+        self.gate.set()
 
     def _condition(self, k: Kernel) -> threading.Condition:
         if self._cond is None:
@@ -59,6 +62,7 @@ class ThreadedExecutor(Executor):
             if item is None:
                 return
             k, io = item
+            self.gate.wait()
             with self._condition(k):
                 try:
                     io.complete(k)
@@ -77,6 +81,13 @@ class ThreadedExecutor(Executor):
                     raise self.errors[0]
                 if not cond.wait(self.timeout):
                     raise Deadlock(f"{task!r} not woken within {self.timeout}s")
+
+    def sleep_tick(self, k: Kernel, task: Task) -> None:
+        """One jiffy passes; other threads run meanwhile (the kernel lock is released)."""
+        cond = self._condition(k)
+        with cond:
+            k.jiffies += 1
+            cond.wait(0.004)
 
     def wake(self, k: Kernel, task: Task) -> None:
         """Wake every sleeper; each re-checks its own state."""

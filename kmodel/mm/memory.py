@@ -20,6 +20,7 @@ from kmodel.include.linux.page_flags import (
 )
 from kmodel.include.linux.swap import SwpFlags
 from kmodel.mm.filemap import folio_lock_or_retry, folio_unlock
+from kmodel.mm.page_alloc import vma_alloc_folio
 from kmodel.mm.swap_state import swap_cache_get_folio, swapin_readahead
 from kmodel.mm.swapfile import (
     __swap_count,
@@ -93,10 +94,12 @@ def _do_swap_page(k: Kernel, vmf: VMFault) -> int:
                 k.executor.sleep_tick(k, k.current)  # relax, then refault
                 return ret
             need_clear_cache = True
-            folio = Folio(flags=PageFlags.PG_locked | PageFlags.PG_swapbacked | PageFlags.PG_lru)
-            folio.private = entry.val  # folio_set_swap_entry: provide the entry
-            swap_readpage(k, folio, True, None)
-            folio.private = 0
+            folio = vma_alloc_folio(k)  # skip swapcache
+            if folio is not None:
+                folio.flags |= PageFlags.PG_locked | PageFlags.PG_swapbacked | PageFlags.PG_lru
+                folio.private = entry.val  # folio_set_swap_entry: provide the entry
+                swap_readpage(k, folio, True, None)
+                folio.private = 0
         else:  # DS-2
             folio = swapin_readahead(k, entry, vmf)
             swapcache = folio

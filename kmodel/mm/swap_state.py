@@ -28,6 +28,7 @@ from kmodel.mm.swapfile import (
     put_swap_folio,
     swapcache_prepare,
 )
+from kmodel.mm.page_alloc import vma_alloc_folio
 from kmodel.mm.vmstat import VmEvent
 
 if TYPE_CHECKING:
@@ -144,7 +145,9 @@ def _read_swap_cache_async_body(k: Kernel, entry: SwapEntry, vma: VMArea | None,
             return ReadResult(folio, False)
         if not __swp_swapcount(k, entry) and k.swap_slot_cache_enabled:  # RA-2
             return ReadResult(None, False)
-        folio = Folio()  # vma_alloc_folio
+        folio = vma_alloc_folio(k)
+        if folio is None:
+            return ReadResult(None, False)
         err = swapcache_prepare(k, entry)
         if not err:
             break
