@@ -64,6 +64,7 @@ class _ArgsError(ValueError):
 
 
 ArgsParser = Callable[[str], dict[str, str]]
+SlowParser = Callable[[str], dict[str, str] | None]
 
 
 def _kv_slow(text: str, into: dict[str, str]) -> dict[str, str] | None:
@@ -141,199 +142,117 @@ def _parse_generic(text: str) -> dict[str, str]:
     return {"raw": text} if args is None else args
 
 
-def _kv_or_raise(text: str, into: dict[str, str], message: str) -> None:
-    """The slow path of a known event's key=value args (a value with spaces), or raise."""
-    if _kv_slow(text, into) is None:
-        raise _ArgsError(message)
+def _values(keys: tuple[str, ...]) -> str:
+    return " ".join(f"{key}=(?P<{key}>[^ ]*)" for key in keys)
 
 
-def _kprobe(keys: tuple[str, ...], message: str) -> ArgsParser:
-    """A known kprobe: `(func+0x0/0xa0) k=v...` with args `keys`."""
+_DEV = r"(?P<dev>(?P<major>\d+),(?P<minor>\d+)) (?P<rwbs>\S+) "
+_SECTORS = r"(?P<sector>\d+) \+ (?P<nr_sector>\d+) "
+
+# Block print formats (include/trace/events/block.h): the regex, and the shape for messages.
+_BLOCK_FORMATS = {
+    "bio": (
+        _DEV + _SECTORS + r"\[(?P<comm>.*)\]",
+        "MAJ,MIN RWBS SECTOR + NR_SECTOR [COMM]",
+    ),
+    "bio_complete": (
+        _DEV + _SECTORS + r"\[(?P<error>-?\d+)\]",
+        "MAJ,MIN RWBS SECTOR + NR_SECTOR [ERROR]",
+    ),
+    "remap": (
+        _DEV
+        + _SECTORS
+        + r"<- \((?P<old_dev>(?P<old_major>\d+),(?P<old_minor>\d+))\) (?P<old_sector>\d+)",
+        "MAJ,MIN RWBS SECTOR + NR_SECTOR <- (MAJ,MIN) SECTOR",
+    ),
+    "rq": (
+        _DEV + r"(?P<bytes>\d+) \((?P<cmd>[^()]*)\) " + _SECTORS + r"\[(?P<comm>.*)\]",
+        "MAJ,MIN RWBS BYTES (CMD) SECTOR + NR_SECTOR [COMM]",
+    ),
+    "rq_completion": (
+        _DEV + r"\((?P<cmd>[^()]*)\) " + _SECTORS + r"\[(?P<error>-?\d+)\]",
+        "MAJ,MIN RWBS (CMD) SECTOR + NR_SECTOR [ERROR]",
+    ),
+    "split": (
+        _DEV + r"(?P<sector>\d+) / (?P<new_sector>\d+) \[(?P<comm>.*)\]",
+        "MAJ,MIN RWBS SECTOR / NEW_SECTOR [COMM]",
+    ),
+}
+
+
+def _block_format(keys: tuple[str, ...]) -> str:
+    if "old_sector" in keys:
+        return "remap"
+    if "new_sector" in keys:
+        return "split"
+    if "bytes" in keys:
+        return "rq"
+    if "cmd" in keys:
+        return "rq_completion"
+    return "bio_complete" if keys[-1] == "error" else "bio"
+
+
+def _known(
+    keys: tuple[str, ...], pattern: str, message: str, slow: SlowParser | None
+) -> ArgsParser:
+    """A parser for a known event: one regex with a group per key, in print order.
+
+    `slow` parses what the regex cannot, such as values with spaces (`comm=Web Content`).
+    """
+    fullmatch = re.compile(pattern).fullmatch
 
     def parse(text: str) -> dict[str, str]:
-        end = text.find(") ")
-        if end < 1 or text[0] != "(":
-            raise _ArgsError(message)
-        args = {"probe": text[1:end]}
-        try:
-            args.update([t.split("=", 1) for t in text[end + 2 :].split(" ")])  # type: ignore[misc]
-        except ValueError:
-            _kv_or_raise(text[end + 2 :], args, message)
-        if tuple(args) != keys or " " in args["probe"]:
+        m = fullmatch(text)
+        if m is not None:
+            return m.groupdict()  # every group takes part: no None values
+        args = None if slow is None else slow(text)
+        if args is None or tuple(args) != keys:
             raise _ArgsError(message)
         return args
 
     return parse
 
 
-def _kretprobe(keys: tuple[str, ...], message: str) -> ArgsParser:
-    """A known kretprobe: `(caller+0xd1/0x250 <- callee) k=v...` with args `keys`.
-
-    Return sites and values repeat (`ret=0`): the args of a text seen before are reused.
-    """
+def _memo(parse: ArgsParser) -> ArgsParser:
+    """Reuse the args of a text seen before (kretprobes repeat: `(pageout+0xd1/0x250 <- ...`)."""
     seen: dict[str, dict[str, str]] = {}
 
-    def parse(text: str) -> dict[str, str]:
+    def parse_memo(text: str) -> dict[str, str]:
         args = seen.get(text)
-        if args is not None:
-            return args
-        if len(seen) >= _ARGS_CACHE_MAX:
-            seen.clear()
-        seen[text] = args = parse_new(text)
+        if args is None:
+            if len(seen) >= _ARGS_CACHE_MAX:
+                seen.clear()
+            seen[text] = args = parse(text)
         return args
 
-    def parse_new(text: str) -> dict[str, str]:
-        end = text.find(") ")
-        if end < 1 or text[0] != "(":
-            raise _ArgsError(message)
-        caller, arrow, callee = text[1:end].partition(" <- ")
-        symbol, _, offset = caller.partition("+")
-        args = {"caller": symbol, "caller_offset": offset, "callee": callee}
-        try:
-            args.update([t.split("=", 1) for t in text[end + 2 :].split(" ")])  # type: ignore[misc]
-        except ValueError:
-            _kv_or_raise(text[end + 2 :], args, message)
-        if tuple(args) != keys or not arrow or not symbol or not callee or " " in callee:
-            raise _ArgsError(message)
-        return args
-
-    return parse
-
-
-def _tracepoint(keys: tuple[str, ...], message: str) -> ArgsParser:
-    """A known key=value tracepoint (`sig=%d errno=%d ...`) with args `keys`."""
-
-    def parse(text: str) -> dict[str, str]:
-        try:
-            args = dict([t.split("=", 1) for t in text.split(" ")])
-        except ValueError:
-            args = {}
-            _kv_or_raise(text, args, message)
-        if tuple(args) != keys:
-            raise _ArgsError(message)
-        return args
-
-    return parse
+    return parse_memo
 
 
 def _key_text(keys: tuple[str, ...]) -> str:
     return " ".join(f"{k}=..." for k in keys)
 
 
-def _dev(dev: str) -> tuple[str, str] | None:
-    """`MAJ,MIN` split, or None."""
-    major, comma, minor = dev.partition(",")
-    if comma and major.isdecimal() and minor.isdecimal():
-        return major, minor
-    return None
-
-
-def _is_int(text: str) -> bool:
-    return (text[1:] if text[:1] == "-" else text).isdecimal()
-
-
-def _block_head(text: str, n: int, message: str) -> tuple[list[str], str]:
-    """Split `f1 .. fn [last]` (only `last` may hold spaces); check `SECTOR + NR` before it."""
-    head, sep, last = text.partition(" [")
-    fields = head.split(" ")
-    if len(fields) != n or not sep or last[-1:] != "]":
-        raise _ArgsError(message)
-    if fields[-2] not in "+/" or not fields[-3].isdecimal() or not fields[-1].isdecimal():
-        raise _ArgsError(message)
-    return fields, last[:-1]
-
-
-def _block(keys: tuple[str, ...], message: str) -> ArgsParser:
-    """A block tracepoint: one of the print formats of include/trace/events/block.h."""
-    fmt = _block_format(keys)
-    dev_error = _ArgsError(message)
-
-    def parse(text: str) -> dict[str, str]:
-        cmd = ""
-        if fmt in ("rq", "rq_completion"):  # the command: "(%s)" between the fields
-            before, sep, rest = text.partition(" (")
-            cmd, sep2, after = rest.partition(") ")
-            if not sep or not sep2:
-                raise _ArgsError(message)
-            text = f"{before} {after}"
-        if fmt == "remap":
-            fields = text.split(" ")
-            if len(fields) != 8 or fields[5] != "<-" or fields[6][:1] != "(":
-                raise _ArgsError(message)
-            old = _dev(fields[6][1:-1]) if fields[6][-1:] == ")" else None
-            if old is None or not fields[7].isdecimal() or fields[3] != "+":
-                raise _ArgsError(message)
-            if not fields[2].isdecimal() or not fields[4].isdecimal():
-                raise _ArgsError(message)
-            last = fields[6][1:-1]
-        else:
-            fields, last = _block_head(text, 6 if fmt == "rq" else 5, message)
-            if (fields[-2] == "/") != (fmt == "split"):
-                raise _ArgsError(message)
-        dev = _dev(fields[0])
-        if dev is None:
-            raise dev_error
-        args = {"dev": fields[0], "major": dev[0], "minor": dev[1], "rwbs": fields[1]}
-        if fmt == "rq":
-            if not fields[2].isdecimal():
-                raise _ArgsError(message)
-            args["bytes"] = fields[2]
-        if fmt in ("rq", "rq_completion"):
-            args["cmd"] = cmd
-        if fmt == "remap":
-            args["sector"] = fields[2]
-            args["nr_sector"] = fields[4]
-            args["old_dev"] = last
-            args["old_major"], args["old_minor"] = old  # type: ignore[misc]
-            args["old_sector"] = fields[7]
-            return args
-        args["sector"] = fields[-3]
-        args[keys[-2]] = fields[-1]  # nr_sector, or new_sector for block_split
-        if keys[-1] == "error" and not _is_int(last):
-            raise _ArgsError(message)
-        args[keys[-1]] = last  # comm or error
-        return args
-
-    return parse
-
-
-def _block_format(keys: tuple[str, ...]) -> str:
-    if "old_sector" in keys:
-        return "remap"  # "%d,%d %s %llu + %u <- (%d,%d) %llu"
-    if "new_sector" in keys:
-        return "split"  # "%d,%d %s %llu / %llu [%s]"
-    if "bytes" in keys:
-        return "rq"  # "%d,%d %s %u (%s) %llu + %u [%s]"
-    if "cmd" in keys:
-        return "rq_completion"  # "%d,%d %s (%s) %llu + %u [%d]"
-    return "bio"  # "%d,%d %s %llu + %u [%s]" or "... [%d]" (block_bio_complete)
-
-
-_BLOCK_SHAPES = {
-    "remap": "MAJ,MIN RWBS SECTOR + NR_SECTOR <- (MAJ,MIN) SECTOR",
-    "split": "MAJ,MIN RWBS SECTOR / NEW_SECTOR [COMM]",
-    "rq": "MAJ,MIN RWBS BYTES (CMD) SECTOR + NR_SECTOR [COMM]",
-    "rq_completion": "MAJ,MIN RWBS (CMD) SECTOR + NR_SECTOR [ERROR]",
-    "bio": "MAJ,MIN RWBS SECTOR + NR_SECTOR [COMM]",
-}
-
-
 def _parsers() -> dict[str, ArgsParser]:
     parsers: dict[str, ArgsParser] = {"console": lambda text: {"msg": text}}
     for name, keys in EVENT_ARGS.items():
         if name in BLOCK_EVENTS:
-            shape = _BLOCK_SHAPES[_block_format(keys)]
-            if keys[-1] == "error":
-                shape = shape.replace("[COMM]", "[ERROR]")
-            parsers[name] = _block(keys, f"{name}: expected '{shape}'")
+            pattern, shape = _BLOCK_FORMATS[_block_format(keys)]
+            parsers[name] = _known(keys, pattern, f"{name}: expected '{shape}'", None)
         elif keys[:1] == KPROBE_KEYS:
+            pattern = r"\((?P<probe>[^ ()]+)\) " + _values(keys[1:])
             shape = f"(symbol+offset/size) {_key_text(keys[1:])}"
-            parsers[name] = _kprobe(keys, f"{name}: expected '{shape}'")
+            parsers[name] = _known(keys, pattern, f"{name}: expected '{shape}'", _probe_args)
         elif keys[:3] == KRETPROBE_KEYS:
+            pattern = (
+                r"\((?P<caller>[^ ()+]+)\+?(?P<caller_offset>[^ ()]*) <- (?P<callee>[^ ()]+)\) "
+                + _values(keys[3:])
+            )
             shape = f"(caller+offset/size <- callee) {_key_text(keys[3:])}"
-            parsers[name] = _kretprobe(keys, f"{name}: expected '{shape}'")
+            message = f"{name}: expected '{shape}'"
+            parsers[name] = _memo(_known(keys, pattern, message, _probe_args))
         elif name != "console":
-            parsers[name] = _tracepoint(keys, f"{name}: expected '{_key_text(keys)}'")
+            message = f"{name}: expected '{_key_text(keys)}'"
+            parsers[name] = _known(keys, _values(keys), message, lambda text: _kv(text, {}))
     return parsers
 
 
