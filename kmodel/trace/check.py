@@ -1,0 +1,828 @@
+"""Differential testing: check a real kernel trace against the model, event by event.
+
+No kernel counterpart. The model is a test oracle (like SibylFS for POSIX): what the kernel
+could not predict is an *input* (which page reclaim writes, which address faults, the
+``bi_status`` a device returns in ``end_swap_bio_*``, the page flags a probe saw, the time);
+everything else is an *outcome* the model predicts and the checker compares:
+
+* sectors of swap bios and ``bdev_*_page`` calls (SE-1, ``swap_page_sector``);
+* completions after their submission, once (BIO-2, RD-10, WP-4);
+* ``end_swap_bio_read``/``_write`` run on the model (:class:`~kmodel.trace.oracle.Oracle`):
+  its console lines, ratelimited by the model's jiffies-based state (ER-1, EW-1, PR-1), and
+  the flags it leaves for ``end_page_writeback`` (EW-1..EW-3) must be what the trace shows next
+  in the same context;
+* the synchronous reader: ``waiter`` set iff ``synchronous=1`` (RD-8, RD-9, ER-4), and its
+  ``swap_readpage`` returns only after the completion (RD-11);
+* ``do_swap_page`` return codes from the model's state of the faulting page (DS-4, DS-5, DS-7,
+  DS-8), ``swap_readpage``/``swap_writepage``/``__swap_writepage`` return 0 (RD-12, WP-4),
+  ``bdev_read_page``/``bdev_write_page`` returning 0 means no bio (RD-5, WP-3).
+
+Kernel pointers map to model objects: a page to a :class:`~kmodel.include.linux.mm_types.Folio`
+(flags from the trace's ``pflags``, node/zone bits masked), a bio to the page it carries (a page
+has at most one swap bio in flight; bio pointers are reused after free), a pid to its open
+calls, a swap entry to its slot. An object whose history was cut (lost events, a trace that
+starts or stops with I/O in flight, a divergence) becomes *unknown* until a new life starts,
+and is not checked.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO, cast
+
+from kmodel.errors import KernelBug
+from kmodel.include.linux.mm import FaultFlag, VmFault, fault_flag_allow_retry_first
+from kmodel.include.linux.mm_types import Folio, SwapEntry
+from kmodel.include.linux.page_flags import (
+    PAGEFLAGS_MASK,
+    PageFlags,
+    PageLocked,
+    PageSwapCache,
+    PageUptodate,
+    decode_page_flags,
+)
+from kmodel.kernel import ModelEvent
+from kmodel.trace.emit import format_event
+from kmodel.trace.events import LostEvents, TraceEvent
+from kmodel.trace.oracle import Oracle
+from kmodel.trace.parse import parse_trace
+from kmodel.trace.report import CheckReport, Divergence
+
+__all__ = ["Checker", "check_trace"]
+
+HISTORY = 8  # events kept per page for reports
+
+SIGBUS = int(VmFault.VM_FAULT_SIGBUS)
+OOM = int(VmFault.VM_FAULT_OOM)
+MAJOR = int(VmFault.VM_FAULT_MAJOR)
+RETRY = int(VmFault.VM_FAULT_RETRY)
+WRITE = int(VmFault.VM_FAULT_WRITE)
+#: Flags whose value after a write completion the model determines (EW-1, EW-2, EW-3).
+WRITE_END_FLAGS = int(PageFlags.PG_error | PageFlags.PG_dirty | PageFlags.PG_reclaim
+                      | PageFlags.PG_writeback | PageFlags.PG_uptodate)
+_ALERTS = ("Read-error on swap-device", "Write-error on swap-device")
+_SUPPRESSED = ("end_swap_bio_read: ", "end_swap_bio_write: ")
+
+Source = str | os.PathLike[str] | TextIO
+CtxKey = tuple[int, int, str]
+
+
+def _ctx(ev: TraceEvent) -> CtxKey:
+    """Events in one context follow each other: CPU, pid, and the irq column of the flags."""
+    c = ev.context
+    return (c.cpu, c.pid, c.flags[2:3])
+
+
+def _vm_fault(ret: int) -> str:
+    if not ret:
+        return "0x0"
+    names = [f.name[9:] for f in VmFault if f & ret and f.name]
+    return f"{ret:#x} ({'|'.join(names)})"
+
+
+def _swap_alert(msg: str) -> bool:
+    return msg.startswith(_ALERTS) or (
+        msg.startswith(_SUPPRESSED) and msg.endswith("callbacks suppressed"))
+
+
+def _flags(value: int) -> str:
+    return decode_page_flags(value) if value else "none"
+
+
+class _Bio:
+    """A swap bio between ``block_bio_queue`` and ``end_swap_bio_*``."""
+
+    __slots__ = ("done", "event", "pid", "sector", "sync", "write")
+
+    def __init__(self, event: TraceEvent, write: bool, sector: int, sync: bool) -> None:
+        self.event = event
+        self.write = write
+        self.sector = sector
+        self.sync = sync
+        self.pid = event.pid
+        self.done = False
+
+
+class _Page:
+    """A ``struct page *`` of the trace: its model folio, its bio in flight, its history."""
+
+    __slots__ = ("addr", "bio", "folio", "history", "submitting", "unknown")
+
+    def __init__(self, addr: int) -> None:
+        self.addr = addr
+        self.folio = Folio(pfn=0)
+        self.bio: _Bio | None = None
+        self.submitting = ""  # "R"/"W": swap_readpage/__swap_writepage seen, no bio queued yet
+        self.unknown = True  # flags not observed in this life, or its history was cut
+        self.history: deque[TraceEvent] = deque(maxlen=HISTORY)
+
+    @property
+    def entry(self) -> int:
+        return self.folio.private
+
+    def observe(self, pflags: int, entry: int) -> None:
+        """A probe printed the page's flags and swap entry: a new life starts from them."""
+        self.folio.flags = pflags & PAGEFLAGS_MASK
+        self.folio.private = entry
+        self.bio = None
+        self.submitting = ""
+        self.unknown = False
+
+
+class _Read:
+    """An open ``swap_readpage`` call."""
+
+    __slots__ = ("bio", "event", "page", "sync")
+
+    def __init__(self, event: TraceEvent, page: _Page, sync: bool) -> None:
+        self.event = event
+        self.page = page
+        self.sync = sync
+        self.bio: _Bio | None = None
+
+
+class _Fault:
+    """An open ``do_swap_page`` call."""
+
+    __slots__ = ("entry", "event", "flags", "major", "ra_null", "target")
+
+    def __init__(self, event: TraceEvent, entry: int, flags: int, target: _Page | None) -> None:
+        self.event = event
+        self.entry = entry
+        self.flags = flags
+        self.target = target
+        self.major = False
+        self.ra_null = False
+
+
+class _Task:
+    """What one pid is in the middle of."""
+
+    __slots__ = ("fault", "read", "submit")
+
+    def __init__(self) -> None:
+        self.fault: _Fault | None = None
+        self.read: _Read | None = None
+        self.submit: _Page | None = None  # the page whose bio block_bio_queue will show next
+
+
+class _Expect:
+    """What the model emitted after a completion: the trace must show it next in that context."""
+
+    __slots__ = ("branches", "event", "fresh", "page", "predicted", "status")
+
+    def __init__(self, event: TraceEvent, page: _Page, predicted: list[ModelEvent],
+                 branches: tuple[str, ...], status: int, fresh: bool) -> None:
+        self.event = event
+        self.page = page
+        self.predicted = deque(predicted)
+        self.branches = branches
+        self.status = status
+        #: The first alert of its call site in this trace: the kernel's ratelimit state then
+        #: is unknown; the window is assumed expired, "N callbacks suppressed" may come first.
+        self.fresh = fresh
+
+
+class Checker:
+    """Feed events in trace order; :meth:`finish` returns the :class:`CheckReport`."""
+
+    def __init__(self, path: str = "<events>", *, max_divergences: int = 20) -> None:
+        self.report = CheckReport(path)
+        self.max_divergences = max_divergences
+        self.oracle = Oracle()
+        self.pages: dict[int, _Page] = {}
+        self.cache: dict[int, _Page] = {}  # swap entry -> the page last seen for it
+        self.tasks: dict[int, _Task] = {}
+        self.expect: dict[CtxKey, _Expect] = {}
+        self.last_completion: dict[CtxKey, TraceEvent] = {}
+        self.ratelimit_known = True
+        self.stopped = False
+        self.events = 0
+        self.checks = 0
+        self._flagged: set[int] = set()
+        self._skipped: dict[str, int] = {}
+        self._unknown: dict[str, int] = {}
+        self._handlers: dict[str, Callable[[TraceEvent], None]] = {
+            "swap_writepage": self._swap_writepage,
+            "swap_writepage_ret": self._writepage_ret,
+            "__swap_writepage": self._swap_writepage_inner,
+            "__swap_writepage_ret": self._writepage_ret,
+            "bdev_write_page": self._bdev_page,
+            "bdev_write_page_ret": self._bdev_write_page_ret,
+            "block_bio_queue": self._block_bio_queue,
+            "end_swap_bio_write": self._end_swap_bio_write,
+            "end_page_writeback": self._end_page_writeback,
+            "swap_readpage": self._swap_readpage,
+            "swap_readpage_ret": self._swap_readpage_ret,
+            "bdev_read_page": self._bdev_page,
+            "bdev_read_page_ret": self._bdev_read_page_ret,
+            "end_swap_bio_read": self._end_swap_bio_read,
+            "do_swap_page": self._do_swap_page,
+            "do_swap_page_ret": self._do_swap_page_ret,
+            "swapin_readahead": self._swapin_readahead,
+            "swapin_readahead_ret": self._swapin_readahead_ret,
+            "console": self._console,
+        }
+        # Seen and understood, but nothing of them is an outcome the model predicts.
+        for name in ("swap_cluster_readahead", "swap_cluster_readahead_ret",
+                     "read_swap_cache_async", "read_swap_cache_async_ret",
+                     "__read_swap_cache_async", "__read_swap_cache_async_ret",
+                     "mm_vmscan_write_folio", "signal_generate", "block_bio_remap",
+                     "block_bio_complete", "block_rq_issue", "block_rq_complete",
+                     "block_rq_error", "block_rq_insert", "block_rq_merge", "block_getrq",
+                     "block_bio_backmerge", "block_bio_frontmerge", "block_split"):
+            self._handlers[name] = self._ignore
+
+    # -- driving --------------------------------------------------------------------------
+
+    def feed(self, item: TraceEvent | LostEvents) -> None:
+        """Check one parsed item."""
+        if isinstance(item, LostEvents):
+            self._lost(item)
+            return
+        self.events += 1
+        if self.expect and self._match_expected(item):
+            return
+        handler = self._handlers.get(item.name)
+        if handler is None:
+            self._skipped[item.name] = self._skipped.get(item.name, 0) + 1
+            return
+        handler(item)
+
+    def feed_all(self, items: Iterable[TraceEvent | LostEvents]) -> None:
+        """Check items until the end or until ``max_divergences`` were found."""
+        feed = self.feed
+        for item in items:
+            feed(item)
+            if self.stopped:
+                self.report.stopped_at = item.lineno
+                return
+
+    def finish(self) -> CheckReport:
+        """End of trace: what is still in flight is unknown, not divergent."""
+        for exp in self.expect.values():
+            self._count_unknown("prediction-cut-by-end", len(exp.predicted))
+        self.expect.clear()
+        for page in self.pages.values():
+            if page.bio is not None and not page.bio.done:
+                self._count_unknown("in-flight-at-end")
+        for task in self.tasks.values():
+            if task.fault is not None:
+                self._count_unknown("fault-open-at-end")
+        counts = self.report.counts
+        counts["events"] = self.events
+        counts["checks"] = self.checks
+        counts["divergences"] = len(self.report.divergences)
+        for name, n in self._skipped.items():
+            counts[f"skipped:{name}"] = n
+        for why, n in self._unknown.items():
+            counts[f"unknown:{why}"] = n
+        return self.report
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _ignore(self, ev: TraceEvent) -> None:
+        pass
+
+    def _count_unknown(self, why: str, n: int = 1) -> None:
+        self._unknown[why] = self._unknown.get(why, 0) + n
+
+    def _task(self, pid: int) -> _Task:
+        task = self.tasks.get(pid)
+        if task is None:
+            task = self.tasks[pid] = _Task()
+        return task
+
+    def _page(self, addr: int) -> _Page:
+        page = self.pages.get(addr)
+        if page is None:
+            page = self.pages[addr] = _Page(addr)
+        return page
+
+    def _forget(self, page: _Page) -> None:
+        """The page's story is complete: keep memory flat."""
+        self.pages.pop(page.addr, None)
+        if self.cache.get(page.entry) is page:
+            del self.cache[page.entry]
+
+    def _diverge(self, ev: TraceEvent, message: str, allowed: Iterable[str],
+                 branches: tuple[str, ...], page: _Page | None = None,
+                 related: tuple[int, ...] = ()) -> None:
+        """Record a divergence at ``ev``; the page becomes unknown (no cascades)."""
+        if page is not None:
+            page.unknown = True
+        if ev.lineno in self._flagged:
+            return
+        self._flagged.add(ev.lineno)
+        history: tuple[tuple[int, str], ...] = ()
+        if page is not None:
+            history = tuple((h.lineno, format_event(h)) for h in page.history)
+        self.report.divergences.append(Divergence(
+            path=ev.path, lineno=ev.lineno, line=format_event(ev), message=message,
+            allowed=tuple(allowed), branches=branches, history=history, related=related,
+        ))
+        if len(self.report.divergences) >= self.max_divergences:
+            self.stopped = True
+
+    def _lost(self, lost: LostEvents) -> None:
+        """Events were dropped: whatever they could have touched becomes unknown."""
+        self._count_unknown("lost-markers")
+        self.ratelimit_known = False
+        if lost.cpu is None:  # the oldest events were overwritten: nothing is known yet
+            return
+        for page in self.pages.values():
+            if page.bio is not None or page.submitting:
+                page.unknown = True
+        for task in self.tasks.values():
+            task.fault = task.read = task.submit = None
+        self._count_unknown("predictions-cut-by-loss", sum(len(e.predicted)
+                                                          for e in self.expect.values()))
+        self.expect.clear()
+
+    def _check_sector(self, ev: TraceEvent, page: _Page, sector: int, what: str) -> bool:
+        """SE-1: ``sector`` is ``swap_page_sector`` of the page's swap entry."""
+        self.checks += 1
+        want = self.oracle.sector(page.entry)
+        if sector == want:
+            return True
+        self._diverge(
+            ev, f"{what} at sector {sector}, but page {page.addr:#x} holds swap entry "
+            f"{SwapEntry.from_val(page.entry)}, whose sector is {want}",
+            [f"sector={want}"], ("SE-1",), page)
+        return False
+
+    # -- expectations -------------------------------------------------------------------
+
+    def _expect(self, ev: TraceEvent, page: _Page, predicted: list[ModelEvent],
+                branches: tuple[str, ...], status: int, fresh: bool) -> None:
+        key = _ctx(ev)
+        self.last_completion[key] = ev
+        if predicted:
+            self.expect[key] = _Expect(ev, page, predicted, branches, status, fresh)
+
+    def _match_expected(self, ev: TraceEvent) -> bool:
+        """Compare ``ev`` with what the model emitted in its context; True if it was that."""
+        key = _ctx(ev)
+        exp = self.expect.get(key)
+        if exp is None:
+            return False
+        want = exp.predicted[0]
+        if ev.name != want.name:
+            if ev.name == "console" and not _swap_alert(ev.args["msg"]):
+                return False  # other kernel messages may come between
+            self._missed(exp, ev)
+            del self.expect[key]
+            return False
+        msg = ev.args.get("msg", "")
+        if exp.fresh and msg.startswith(exp.event.name) and msg.endswith(" suppressed"):
+            exp.fresh = False  # alerts suppressed before the trace started: the window reset
+            self._count_unknown("suppressed-before-trace")
+            return True
+        exp.predicted.popleft()
+        if not exp.predicted:
+            del self.expect[key]
+        self.checks += 1
+        if ev.name == "console":
+            msg = str(want.arg("msg"))
+            if ev.args["msg"] != msg:
+                self._diverge(
+                    exp.event, f"the model printed {msg!r}; the trace printed "
+                    f"{ev.args['msg']!r} (line {ev.lineno})", [f"console: {msg}"],
+                    exp.branches, exp.page, (ev.lineno,))
+            return True
+        # end_page_writeback after end_swap_bio_write
+        exp.page.history.append(ev)
+        predicted = int(want.arg("pflags")) & WRITE_END_FLAGS
+        seen = ev.arg_int("pflags") & WRITE_END_FLAGS
+        if predicted != seen:
+            self._diverge(
+                ev, f"end_page_writeback sees {_flags(seen)}; after end_swap_bio_write "
+                f"bi_status={exp.status} (line {exp.event.lineno}) the model has "
+                f"{_flags(predicted)} (of error|dirty|reclaim|writeback|uptodate)",
+                [f"pflags with exactly {_flags(predicted)} of "
+                 "error|dirty|reclaim|writeback|uptodate"],
+                (*exp.branches, "EW-3"), exp.page, (exp.event.lineno,))
+        elif exp.status == 0 and not exp.page.unknown:
+            self._forget(exp.page)
+        return True
+
+    def _missed(self, exp: _Expect, ev: TraceEvent) -> None:
+        want = exp.predicted[0]
+        if want.name == "console" and exp.status and not self.ratelimit_known:
+            self._count_unknown("ratelimit-state")  # earlier alerts may have used the burst
+            return
+        text = f"console: {want.arg('msg')}" if want.name == "console" else (
+            f"end_page_writeback: page={exp.page.addr:#x}")
+        branches = exp.branches if want.name == "console" else (*exp.branches, "EW-3")
+        self._diverge(
+            exp.event, f"after this completion the model emits {text!r} next in this "
+            f"context; the trace shows {ev.name} (line {ev.lineno}) instead",
+            [text], branches, exp.page, (ev.lineno,))
+
+    def _console(self, ev: TraceEvent) -> None:
+        msg = ev.args["msg"]
+        if not _swap_alert(msg):
+            self._skipped["console (other message)"] = (
+                self._skipped.get("console (other message)", 0) + 1)
+            return
+        self.checks += 1
+        read = "read" in msg[:20]
+        branches = ("ER-1", "ER-2", "PR-1") if read else ("EW-1", "EW-2", "PR-1")
+        cause = self.last_completion.get(_ctx(ev))
+        if cause is not None and cause.name != ("end_swap_bio_read" if read else
+                                                "end_swap_bio_write"):
+            cause = None
+        if cause is None:
+            self._diverge(ev, "a swap I/O alert that no completion in this context printed",
+                          ["no console line here"], branches)
+            return
+        status = cause.arg_int("bi_status")
+        if status and not self.ratelimit_known:
+            self._count_unknown("ratelimit-state")
+            return
+        why = (f"bi_status={status}: the model took "
+               + ("ER-2" if read else "EW-2") + " and prints nothing" if not status else
+               f"bi_status={status}, but the model's ratelimit (10 per 5 s per call site, "
+               f"jiffies {self.oracle.k.jiffies}) suppressed this alert")
+        page = self.pages.get(cause.arg_int("page"))
+        self._diverge(cause, f"the trace prints {msg!r} (line {ev.lineno}); {why}",
+                      ["no console line after this completion"], branches, page,
+                      (ev.lineno,))
+
+    # -- writes -------------------------------------------------------------------------
+
+    def _swap_writepage(self, ev: TraceEvent) -> None:
+        page = self._page(ev.arg_int("page"))
+        pflags = ev.arg_int("pflags")
+        if (not page.unknown and page.bio is None and PageUptodate(page.folio)
+                and not pflags & PageFlags.PG_uptodate):
+            self.checks += 1
+            self._diverge(ev, "the page's last read completed with success, but it is not "
+                          "uptodate now", ["pflags with uptodate"], ("ER-2",), page)
+        page.observe(pflags, ev.arg_int("entry"))
+        page.history.append(ev)
+        self.cache[page.entry] = page
+
+    def _swap_writepage_inner(self, ev: TraceEvent) -> None:
+        page = self._page(ev.arg_int("page"))
+        page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
+        page.history.append(ev)
+        page.submitting = "W"
+        self._task(ev.pid).submit = page
+
+    def _writepage_ret(self, ev: TraceEvent) -> None:
+        task = self._task(ev.pid)
+        self.checks += 1
+        ret = ev.arg_int("ret")
+        page = task.submit
+        if ev.name == "__swap_writepage_ret":
+            task.submit = None
+            if page is not None and page.submitting:
+                page.unknown = True  # neither a bio nor rw_page: not modelled here
+                self._count_unknown("write-without-bio")
+        if ret:
+            self._diverge(ev, f"{ev.name[:-4]} returned {ret}; on x86 with a block device it "
+                          "returns 0, even when the write fails later", ["ret=0"],
+                          ("WP-4", "SW-4"), page)
+
+    def _bdev_page(self, ev: TraceEvent) -> None:
+        task = self._task(ev.pid)
+        page = task.submit
+        addr = ev.arg_int("page")
+        if page is None or page.addr != addr or page.unknown:
+            self._count_unknown(f"{ev.name}-without-call")
+            return
+        page.history.append(ev)
+        self._check_sector(ev, page, ev.arg_int("sector"), ev.name)
+
+    def _bdev_write_page_ret(self, ev: TraceEvent) -> None:
+        task = self._task(ev.pid)
+        page = task.submit
+        if page is None or page.submitting != "W":
+            return
+        page.history.append(ev)
+        if ev.arg_int("ret") == 0:  # WP-3: rw_page wrote it; no bio
+            page.submitting = ""
+            task.submit = None
+            if not page.unknown:
+                self._model(ev, page, ("WP-3",), self.oracle.rw_page_write)
+
+    def _model(self, ev: TraceEvent, page: _Page, branches: tuple[str, ...],
+               step: Callable[[Folio], None]) -> None:
+        try:
+            step(page.folio)
+        except KernelBug as bug:
+            self._diverge(ev, f"the model forbids this state: {bug}", ["a state the model "
+                          "allows (see the branch)"], branches, page)
+
+    def _block_bio_queue(self, ev: TraceEvent) -> None:
+        task = self.tasks.get(ev.pid)
+        if task is None or task.submit is None:
+            return
+        page = task.submit
+        write = "W" in ev.args["rwbs"]
+        if page.submitting != ("W" if write else "R"):
+            return
+        task.submit = None
+        page.submitting = ""
+        sector = ev.arg_int("sector")
+        read = task.read
+        bio = _Bio(ev, write, sector, bool(read is not None and read.sync and not write))
+        page.bio = bio
+        page.history.append(ev)
+        if read is not None and not write:
+            read.bio = bio
+        if page.unknown:
+            return
+        if self._check_sector(ev, page, sector, "block_bio_queue") and write:
+            self._model(ev, page, ("WP-4",), self.oracle.submit_write)
+
+    def _completion(self, ev: TraceEvent, write: bool) -> tuple[_Page, _Bio | None]:
+        """Match an ``end_swap_bio_*`` with its bio: once, after its submission (BIO-2)."""
+        page = self._page(ev.arg_int("page"))
+        page.history.append(ev)
+        bio = page.bio
+        if bio is not None and bio.write == write and not bio.done:
+            bio.done = True
+            page.bio = None
+            if not page.unknown:
+                self.checks += 1
+                sector = ev.arg_int("sector")
+                if sector != bio.sector:
+                    self._check_sector(ev, page, sector, ev.name)
+            return page, bio
+        if page.unknown:
+            self._count_unknown("completion-of-unknown-page")
+            return page, None
+        self.checks += 1
+        submit = "WP-4" if write else "RD-10"
+        if page.submitting:
+            why = (f"the bio of {'__swap_writepage' if write else 'swap_readpage'} (line "
+                   f"{page.history[-2].lineno if len(page.history) > 1 else '?'}) completes "
+                   "before block_bio_queue submitted it")
+        else:
+            why = "no bio of this page is in flight (completed already, or never submitted)"
+        self._diverge(ev, f"{ev.name}: {why}",
+                      ["a completion only after block_bio_queue of the page's bio, once"],
+                      ("BIO-2", submit), page)
+        return page, None
+
+    def _end_swap_bio_write(self, ev: TraceEvent) -> None:
+        page, _bio = self._completion(ev, write=True)
+        status = ev.arg_int("bi_status")
+        folio = page.folio
+        folio.flags = ev.arg_int("pflags") & PAGEFLAGS_MASK
+        branches = ("EW-1", "PR-1") if status else ("EW-2",)
+        fresh = ev.name not in self.oracle.k.ratelimits
+        try:
+            predicted = self.oracle.complete_write(
+                folio, status, ev.arg_int("sector"), ev.arg_int("size"), ev.arg_int("opf"),
+                ev.arg_int("dev"), ev.ts_us)
+        except KernelBug as bug:
+            self._diverge(ev, f"the model forbids this completion: {bug}",
+                          ["a page under writeback"], ("EW-3", "FM-3"), page)
+            return
+        self.checks += 1
+        self._expect(ev, page, predicted, branches, status, fresh)
+
+    def _end_page_writeback(self, ev: TraceEvent) -> None:
+        page = self.pages.get(ev.arg_int("page"))
+        if page is None:
+            return
+        page.history.append(ev)
+        if page.bio is not None and page.bio.write and not page.unknown:
+            self.checks += 1
+            self._diverge(ev, f"writeback ends while the page's bio (line "
+                          f"{page.bio.event.lineno}) has not completed",
+                          ["end_page_writeback only from end_swap_bio_write"],
+                          ("EW-3",), page)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def _swap_readpage(self, ev: TraceEvent) -> None:
+        page = self._page(ev.arg_int("page"))
+        page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
+        page.history.append(ev)
+        page.submitting = "R"
+        self.cache[page.entry] = page
+        sync = ev.arg_int("synchronous") != 0
+        task = self._task(ev.pid)
+        task.read = _Read(ev, page, sync)
+        task.submit = page
+        fault = task.fault
+        if fault is not None and fault.entry == page.entry:
+            fault.target = page
+            fault.major = True  # DS-1, or the target of DS-2's readahead
+        folio = page.folio
+        self.checks += 1
+        if not PageLocked(folio) or PageUptodate(folio) or not (
+                sync or PageSwapCache(folio)):
+            self._diverge(ev, f"swap_readpage of a page with {_flags(folio.flags)}: the model "
+                          "requires it locked, not uptodate, and in the swap cache unless "
+                          "synchronous (VM_BUG_ON_PAGE)",
+                          ["pflags with locked, without uptodate"], ("RD-1",), page)
+
+    def _bdev_read_page_ret(self, ev: TraceEvent) -> None:
+        task = self._task(ev.pid)
+        page = task.submit
+        if page is None or page.submitting != "R":
+            return
+        page.history.append(ev)
+        if ev.arg_int("ret") == 0:  # RD-5: the driver read it; no bio
+            page.submitting = ""
+            task.submit = None
+            if task.read is not None:
+                task.read.page = page
+            if not page.unknown:
+                self._model(ev, page, ("RD-5",), self.oracle.rw_page_read)
+
+    def _swap_readpage_ret(self, ev: TraceEvent) -> None:
+        task = self._task(ev.pid)
+        read, task.read = task.read, None
+        self.checks += 1
+        ret = ev.arg_int("ret")
+        page = read.page if read is not None else None
+        if ret:
+            self._diverge(ev, f"swap_readpage returned {ret}; it returns 0 even when the read "
+                          "fails (errors show only in the page flags)", ["ret=0"],
+                          ("RD-12",), page)
+            return
+        if read is None or page is None:
+            return
+        if page.submitting == "R":
+            task.submit = None
+            page.submitting = ""
+            page.unknown = True  # frontswap or a swap file: not modelled here
+            self._count_unknown("read-without-bio")
+            return
+        bio = read.bio
+        if read.sync and bio is not None and not bio.done and not page.unknown:
+            self._diverge(ev, f"synchronous swap_readpage returns before its bio (line "
+                          f"{bio.event.lineno}) completed: it waits until end_swap_bio_read "
+                          "clears bi_private", ["end_swap_bio_read with waiter set first"],
+                          ("RD-11", "ER-4"), page, (bio.event.lineno,))
+
+    def _end_swap_bio_read(self, ev: TraceEvent) -> None:
+        page, bio = self._completion(ev, write=False)
+        status = ev.arg_int("bi_status")
+        waiter_ptr = ev.arg_int("waiter")
+        waiter = None
+        if waiter_ptr:
+            waiter = self.oracle.waiter(bio.pid if bio is not None else 0, "waiter")
+        if bio is not None and not page.unknown:
+            self.checks += 1
+            if bio.sync != bool(waiter_ptr):
+                sub = bio.event
+                self._diverge(
+                    ev, f"waiter={waiter_ptr:#x}, but the read was submitted with "
+                    f"synchronous={int(bio.sync)} (line {sub.lineno}): bi_private holds the "
+                    "task exactly when swap_readpage is synchronous",
+                    [f"waiter={'<the submitting task>' if bio.sync else '0x0'}"],
+                    ("RD-8", "ER-4") if bio.sync else ("RD-9", "ER-5"), page, (sub.lineno,))
+        folio = page.folio
+        folio.flags = ev.arg_int("pflags") & PAGEFLAGS_MASK
+        fresh = ev.name not in self.oracle.k.ratelimits
+        try:
+            predicted = self.oracle.complete_read(
+                folio, status, ev.arg_int("sector"), ev.arg_int("size"), ev.arg_int("opf"),
+                ev.arg_int("dev"), waiter, ev.ts_us)
+        except KernelBug as bug:
+            self._diverge(ev, f"the model forbids this completion: {bug}",
+                          ["a locked page under read"], ("ER-3",), page)
+            return
+        self.checks += 1
+        self._expect(ev, page, predicted, ("ER-1", "PR-1") if status else ("ER-2",), status,
+                     fresh)
+
+    # -- faults -------------------------------------------------------------------------
+
+    def _do_swap_page(self, ev: TraceEvent) -> None:
+        entry = SwapEntry.from_pte(ev.arg_int("orig_pte")).val
+        target = self.cache.get(entry)
+        if target is not None and target.entry != entry:
+            target = None
+        self._task(ev.pid).fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
+
+    def _swapin_readahead(self, ev: TraceEvent) -> None:
+        fault = self._task(ev.pid).fault
+        if fault is not None:
+            fault.major = True  # DS-2, DS-4
+
+    def _swapin_readahead_ret(self, ev: TraceEvent) -> None:
+        fault = self._task(ev.pid).fault
+        if fault is None:
+            return
+        addr = ev.arg_int("page")
+        if not addr:
+            fault.ra_null = True  # DS-3
+            return
+        page = self.pages.get(addr)
+        fault.target = page if page is not None and page.entry == fault.entry else None
+
+    def _do_swap_page_ret(self, ev: TraceEvent) -> None:
+        task = self._task(ev.pid)
+        fault, task.fault = task.fault, None
+        if fault is None:
+            self._count_unknown("fault-return-without-entry")
+            return
+        ret = ev.arg_int("ret")
+        page = fault.target
+        major = MAJOR if fault.major else 0
+        retry = {major | RETRY} if fault_flag_allow_retry_first(fault.flags) else set()
+        self.checks += 1
+        if fault.ra_null:
+            allowed = {OOM, 0}
+            branches: tuple[str, ...] = ("DS-3",)
+            why = "swapin_readahead found no page"
+        elif page is None or page.unknown:
+            # Only the MAJOR bit is known: set iff this fault read from swap (DS-4).
+            if ret & (SIGBUS | OOM) or ret & MAJOR == major:
+                return
+            self._diverge(ev, f"do_swap_page returned {_vm_fault(ret)}, but this fault "
+                          f"{'read' if major else 'did not read'} the page from swap",
+                          [f"VM_FAULT_MAJOR {'set' if major else 'clear'}"], ("DS-4",))
+            return
+        elif page.bio is not None and not page.bio.write:
+            nowait = fault.flags & FaultFlag.FAULT_FLAG_RETRY_NOWAIT
+            allowed = retry if nowait else set()
+            branches = ("DS-5", "FM-2", "ER-3")
+            why = (f"the read of the faulting page (line {page.bio.event.lineno}) has not "
+                   "completed: the fault waits for end_swap_bio_read to unlock the page")
+        elif not PageUptodate(page.folio):
+            allowed = {SIGBUS} | retry
+            branches = ("DS-7", "ER-1")
+            why = "the model's page is not uptodate after its read failed (ER-1)"
+        else:
+            allowed = {major, major | WRITE} | retry
+            if fault.flags & FaultFlag.FAULT_FLAG_WRITE:
+                allowed.add(OOM)  # do_wp_page may fail to copy
+            branches = ("DS-8", "DS-4", "DS-5")
+            if ret & SIGBUS:
+                branches = ("DS-7", "ER-2")
+            why = "the model's page is uptodate"
+        if ret in allowed:
+            if page is not None:
+                page.history.append(ev)
+            return
+        self._diverge(
+            ev, f"do_swap_page of {SwapEntry.from_val(fault.entry)} (line "
+            f"{fault.event.lineno}) returned {_vm_fault(ret)}; {why}",
+            [_vm_fault(v) for v in sorted(allowed)] or ["no return before the completion"],
+            branches, page, (fault.event.lineno,))
+
+
+# -- entry points -------------------------------------------------------------------------
+
+
+def _progress(path: str, items: Iterator[TraceEvent | LostEvents],
+              stream: TextIO) -> Iterator[TraceEvent | LostEvents]:
+    """Yield ``items``, drawing a progress bar from line numbers vs. the estimated total."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    per_line = max(1, len(head) // max(1, head.count(b"\n")))
+    total = max(1, size // per_line)
+    step = 1 << 15
+    for n, item in enumerate(items, 1):
+        yield item
+        if n % step == 0:
+            done = min(1.0, item.lineno / total)
+            bar = "#" * int(done * 30)
+            stream.write(f"\rkmodel check {os.path.basename(path)} [{bar:<30}] {done:4.0%}")
+            stream.flush()
+    stream.write("\r" + " " * 60 + "\r")
+    stream.flush()
+
+
+PROGRESS_MIN_BYTES = 16 << 20
+
+
+def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_divergences: int = 20,
+                name: str | None = None, progress: TextIO | None = None) -> CheckReport:
+    """Check a trace (a path, an open text stream, or parsed events) against the model.
+
+    Raises TraceFormatError for a trace that cannot be parsed, OSError for a file that cannot
+    be read. ``progress``: a stream (a terminal) for a progress bar on large files.
+    """
+    start = time.perf_counter()
+    items: Iterable[TraceEvent | LostEvents]
+    if isinstance(source, str | os.PathLike):
+        path = name or os.fspath(source)
+        items = parse_trace(source, name=name)
+        if progress is not None and os.path.getsize(source) >= PROGRESS_MIN_BYTES:
+            items = _progress(os.fspath(source), iter(items), progress)
+    elif hasattr(source, "read"):
+        stream = cast(TextIO, source)
+        path = name or str(getattr(stream, "name", "<stream>"))
+        items = parse_trace(stream, name=name)
+    else:
+        path = name or "<events>"
+        items = source
+    checker = Checker(path, max_divergences=max_divergences)
+    checker.feed_all(items)
+    report = checker.finish()
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,97 @@
+"""``kmodel check``: differential testing of real kernel traces against the model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kmodel.errors import KmodelError
+from kmodel.trace.check import check_trace
+from kmodel.trace.report import CheckReport
+
+__all__ = ["bundled_traces", "register", "run_check"]
+
+EXIT_CONFORMANT = 0
+EXIT_DIVERGENT = 1
+EXIT_ERROR = 2
+
+
+def bundled_traces() -> list[Path]:
+    """The real traces shipped in ``kmodel/data/traces`` (the default input)."""
+    root = resources.files("kmodel") / "data" / "traces"
+    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".trace.txt"))
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``check`` subcommand."""
+    parser = subparsers.add_parser(
+        "check",
+        help="check real kernel traces against the model (differential testing)",
+        description=(
+            "Check ftrace text traces of the Linux 6.1 swap path against the model: the "
+            "events the kernel could not predict drive the model, the others are compared "
+            "with what it does. Exit status 0: conformant, 1: divergent, 2: unreadable input."
+        ),
+    )
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE",
+        help="trace files (.txt or .gz); default: the real traces bundled with kmodel",
+    )
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document with a report per file")
+    parser.add_argument("--max-divergences", type=_positive, default=20, metavar="N",
+                        help="stop checking a file after N divergences (default 20)")
+    parser.set_defaults(func=run_check)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check each file independently; the worst outcome is the exit status."""
+    paths = [Path(f) for f in args.files] or bundled_traces()
+    if not paths:
+        print("kmodel check: no trace files given and none bundled", file=sys.stderr)
+        return EXIT_ERROR
+    progress = sys.stderr if sys.stderr.isatty() else None
+    status = EXIT_CONFORMANT
+    results: list[dict[str, Any]] = []
+    for path in paths:
+        report: CheckReport | None = None
+        try:
+            if path.is_dir():
+                raise KmodelError(f"{path}: is a directory, expected a trace file")
+            report = check_trace(path, max_divergences=args.max_divergences, name=str(path),
+                                 progress=progress)
+        except KmodelError as error:  # TraceFormatError included: file, line, expectation
+            print(f"kmodel check: {error}", file=sys.stderr)
+            results.append({"path": str(path), "verdict": "error", "error": str(error)})
+            status = EXIT_ERROR
+            continue
+        except (OSError, UnicodeError) as error:
+            print(f"kmodel check: {path}: cannot read: {error}", file=sys.stderr)
+            results.append({"path": str(path), "verdict": "error", "error": str(error)})
+            status = EXIT_ERROR
+            continue
+        if not report.conformant and status == EXIT_CONFORMANT:
+            status = EXIT_DIVERGENT
+        if args.json:
+            results.append(report.to_dict())
+        else:
+            print(report.format())
+    if args.json:
+        verdict = {EXIT_CONFORMANT: "conformant", EXIT_DIVERGENT: "divergent"}.get(
+            status, "error")
+        print(json.dumps({"verdict": verdict, "files": results}, indent=2))
+    return status

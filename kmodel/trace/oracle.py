@@ -1,0 +1,157 @@
+"""The model as a test oracle: run its real functions on a trace's inputs, return its outputs.
+
+No kernel counterpart. ``kmodel check`` feeds what the kernel could not have predicted (the
+``bi_status`` a device returned, the page flags at a probe, the time) into the model's own
+``end_swap_bio_read``, ``end_swap_bio_write``, ``swap_page_sector``, ``page_endio`` and
+ratelimit state, and compares what the model then does (flags, console lines, wakeups) with
+what the trace shows next. Nothing here re-implements the kernel: it only builds the model
+objects (a :class:`Folio`, a :class:`Bio`, a waiting :class:`Task`) the functions take.
+"""
+
+from __future__ import annotations
+
+from kmodel.block.bdev import BlockDevice
+from kmodel.executor.inline import InlineExecutor
+from kmodel.include.linux.blk_types import Bio, BlkStatus
+from kmodel.include.linux.mm_types import SWP_OFFSET_MASK, SWP_TYPE_SHIFT, Folio
+from kmodel.include.linux.sched import Task, TaskState
+from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
+from kmodel.kernel import Kernel, ModelEvent
+from kmodel.mm.filemap import page_endio, unlock_page
+from kmodel.mm.page_io import end_swap_bio_read, end_swap_bio_write
+from kmodel.mm.page_writeback import set_page_writeback
+from kmodel.mm.swapfile import swap_page_sector
+
+__all__ = ["Oracle"]
+
+_NO_SLOTS = SWP_OFFSET_MASK + 1
+
+
+def _status(value: int) -> BlkStatus:
+    """``blk_status_t`` of a trace's ``bi_status`` (an unknown failure counts as an I/O error)."""
+    try:
+        return BlkStatus(value)
+    except ValueError:
+        return BlkStatus.BLK_STS_IOERR
+
+
+class Oracle:
+    """One model :class:`Kernel` whose jiffies follow the trace, and the calls the checker makes.
+
+    Swap areas are block devices whose slot N is at sector N * 8 (one extent from block 0),
+    as on every swap partition the capture harness uses.
+    """
+
+    def __init__(self) -> None:
+        self.k = Kernel(executor=InlineExecutor())
+        self.k.tracer = self._events_append
+        self._events: list[ModelEvent] = []
+        self._bdevs: dict[int, BlockDevice] = {}
+        self._probe = Folio()
+
+    def _events_append(self, event: ModelEvent) -> None:
+        self._events.append(event)
+
+    def bdev(self, dev: int) -> BlockDevice:
+        """The model block device of a trace's ``dev_t`` (MAJOR << 20 | MINOR)."""
+        bdev = self._bdevs.get(dev)
+        if bdev is None:
+            bdev = BlockDevice(dev >> 20, dev & 0xFFFFF, f"{dev >> 20}:{dev & 0xFFFFF}", 0)
+            self._bdevs[dev] = bdev
+        return bdev
+
+    def _swap_area(self, type_: int) -> None:
+        infos = self.k.swap_info
+        while len(infos) <= type_:
+            infos.append(
+                SwapInfo(
+                    type=len(infos),
+                    flags=SwpFlags.SWP_USED | SwpFlags.SWP_WRITEOK,
+                    bdev=self.bdev(0),
+                    max=_NO_SLOTS,
+                    swap_map=[],
+                    extents=[SwapExtent(0, _NO_SLOTS, 0)],
+                )
+            )
+
+    def sector(self, entry: int) -> int:
+        """``swap_page_sector`` of a page whose ``page_private`` is ``entry`` (SE-1)."""
+        self._swap_area(entry >> SWP_TYPE_SHIFT)
+        self._probe.private = entry
+        return swap_page_sector(self.k, self._probe)
+
+    def _run_end_io(self, bio: Bio, ts_us: int, read: bool) -> list[ModelEvent]:
+        self.k.jiffies = ts_us * Kernel.HZ // 1_000_000 + 1
+        self._events.clear()
+        if read:
+            end_swap_bio_read(self.k, bio)
+        else:
+            end_swap_bio_write(self.k, bio)
+        self.k.printk_log.clear()
+        return self._events[1:]  # [0] is the completion itself
+
+    def complete_read(
+        self,
+        folio: Folio,
+        status: int,
+        sector: int,
+        size: int,
+        opf: int,
+        dev: int,
+        waiter: Task | None,
+        ts_us: int,
+    ) -> list[ModelEvent]:
+        """Run ``end_swap_bio_read`` on a bio for ``folio``; the events it emits after its own.
+
+        ``waiter`` sleeps in swap_readpage's wait loop (RD-11) holding a reference (RD-8).
+        Raises KernelBug when the trace's state is one the model forbids.
+        """
+        if waiter is not None:
+            waiter.state = TaskState.TASK_UNINTERRUPTIBLE
+            waiter.usage = 2
+        bio = Bio(
+            bi_bdev=self.bdev(dev),
+            bi_opf=opf,
+            bi_sector=sector,
+            bi_size=size,
+            bi_status=_status(status),
+            bi_private=waiter,
+            bi_cnt=2,
+            page=folio,
+        )
+        return self._run_end_io(bio, ts_us, read=True)
+
+    def complete_write(
+        self, folio: Folio, status: int, sector: int, size: int, opf: int, dev: int, ts_us: int
+    ) -> list[ModelEvent]:
+        """Run ``end_swap_bio_write`` on a bio for ``folio``; the events it emits after its own."""
+        bio = Bio(
+            bi_bdev=self.bdev(dev),
+            bi_opf=opf,
+            bi_sector=sector,
+            bi_size=size,
+            bi_status=_status(status),
+            bi_cnt=1,
+            page=folio,
+        )
+        return self._run_end_io(bio, ts_us, read=False)
+
+    def submit_write(self, folio: Folio) -> None:
+        """What ``__swap_writepage`` does to the page before ``submit_bio`` (WP-4)."""
+        set_page_writeback(self.k, folio)
+        unlock_page(self.k, folio)
+
+    def rw_page_read(self, folio: Folio) -> None:
+        """``bdev_read_page`` returned 0: the driver's ``page_endio`` ran (RD-5)."""
+        page_endio(self.k, folio, False, 0)
+
+    def rw_page_write(self, folio: Folio) -> None:
+        """``bdev_write_page`` returned 0: writeback started and ended, page unlocked (WP-3)."""
+        set_page_writeback(self.k, folio)
+        page_endio(self.k, folio, True, 0)
+        unlock_page(self.k, folio)
+
+    @staticmethod
+    def waiter(pid: int, comm: str) -> Task:
+        """The task sleeping on a synchronous read."""
+        return Task(pid=pid, comm=comm)

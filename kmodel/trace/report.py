@@ -1,0 +1,181 @@
+"""What ``kmodel check`` found: divergences, counts, a verdict; as text or JSON.
+
+No kernel counterpart. Every divergence names the trace line, what the model allowed there,
+the branch-catalog IDs involved (spec/branches.md) and the Linux 6.1.176 source lines they
+cite, and the recent history of the page or bio it concerns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+__all__ = ["BRANCH_SOURCES", "CheckReport", "Divergence", "sources_of"]
+
+#: Where each branch the checker tests lives in the 6.1.176 source (from spec/branches.md,
+#: else from the model function's citation).
+BRANCH_SOURCES: dict[str, str] = {
+    "EW-1": "mm/page_io.c:35",
+    "EW-2": "mm/page_io.c:35",
+    "EW-3": "mm/page_io.c:51-52",
+    "ER-1": "mm/page_io.c:60",
+    "ER-2": "mm/page_io.c:69",
+    "ER-3": "mm/page_io.c:71-73",
+    "ER-4": "mm/page_io.c:74",
+    "ER-5": "mm/page_io.c:74",
+    "WP-3": "mm/page_io.c:351",
+    "WP-4": "mm/page_io.c:357-368",
+    "RD-1": "mm/page_io.c:458-460",
+    "RD-5": "mm/page_io.c:484-488",
+    "RD-6": "mm/page_io.c:484-488",
+    "RD-7": "mm/page_io.c:492-496",
+    "RD-8": "mm/page_io.c:501",
+    "RD-9": "mm/page_io.c:501",
+    "RD-10": "mm/page_io.c:505-507",
+    "RD-11": "mm/page_io.c:508-514",
+    "RD-12": "mm/page_io.c:448-525",
+    "SW-4": "mm/page_io.c:181-209",
+    "SE-1": "mm/swapfile.c:228-239",
+    "DS-1": "mm/memory.c:3842-3884",
+    "DS-2": "mm/memory.c:3886",
+    "DS-3": "mm/memory.c:3893-3903",
+    "DS-4": "mm/memory.c:3905-3907",
+    "DS-5": "mm/memory.c:3918-3923",
+    "DS-7": "mm/memory.c:3970-3973",
+    "DS-8": "mm/memory.c:4038-4040",
+    "FM-2": "mm/filemap.c:1736-1767",
+    "FM-3": "mm/filemap.c:1620-1646",
+    "BIO-2": "block/bio.c:1522-1555",
+    "PR-1": "lib/ratelimit.c:27-69",
+}
+
+
+def sources_of(branches: Iterable[str]) -> tuple[str, ...]:
+    """The source lines of ``branches``, in order, each once."""
+    seen: dict[str, None] = {}
+    for branch in branches:
+        source = BRANCH_SOURCES.get(branch)
+        if source is not None:
+            seen.setdefault(source)
+    return tuple(seen)
+
+
+@attrs.frozen
+class Divergence:
+    """One place where the trace does what the model does not allow."""
+
+    path: str
+    lineno: int
+    line: str  # the event, printed as tracefs prints it
+    message: str  # what the trace shows, and why the model disagrees
+    allowed: tuple[str, ...]  # what the model allowed at this point
+    branches: tuple[str, ...]  # catalog IDs (spec/branches.md)
+    history: tuple[tuple[int, str], ...] = ()  # (lineno, line) of the object's recent events
+    related: tuple[int, ...] = ()  # other lines involved (where the disagreement showed)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Kernel source lines of the branches."""
+        return sources_of(self.branches)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "path": self.path,
+            "lineno": self.lineno,
+            "line": self.line,
+            "message": self.message,
+            "allowed": list(self.allowed),
+            "branches": list(self.branches),
+            "sources": list(self.sources),
+            "related": list(self.related),
+            "history": [{"lineno": n, "line": text} for n, text in self.history],
+        }
+
+    def format(self) -> str:
+        """Several lines for a terminal."""
+        out = [
+            f"{self.path}:{self.lineno}: divergence [{', '.join(self.branches)}] "
+            f"({', '.join(self.sources)})"
+        ]
+        out.append(f"    {self.line.strip()}")
+        out.append(f"  {self.message}")
+        if self.allowed:
+            out.append(f"  allowed are only: {'; '.join(self.allowed)}")
+        if self.related:
+            out.append(f"  see also line {', '.join(map(str, self.related))}")
+        if self.history:
+            out.append("  history:")
+            out.extend(f"    {n:>7}: {text.strip()}" for n, text in self.history)
+        return "\n".join(out)
+
+
+@attrs.define
+class CheckReport:
+    """The result of checking one trace against the model."""
+
+    path: str
+    divergences: list[Divergence] = attrs.field(factory=list)
+    #: Event and outcome counters: ``events``, ``checked``, ``skipped:<name>``, ``unknown:<why>``.
+    counts: dict[str, int] = attrs.field(factory=dict)
+    #: Set when checking stopped early at ``--max-divergences``.
+    stopped_at: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def conformant(self) -> bool:
+        """No divergence."""
+        return not self.divergences
+
+    @property
+    def verdict(self) -> str:
+        """One line: conformant or divergent, and how much was checked."""
+        events = self.counts.get("events", 0)
+        checks = self.counts.get("checks", 0)
+        if self.conformant:
+            return (
+                f"{self.path}: conformant: {events} events, {checks} outcomes checked "
+                f"against the model, 0 divergences"
+            )
+        more = f", stopped at line {self.stopped_at}" if self.stopped_at is not None else ""
+        return (
+            f"{self.path}: DIVERGENT: {len(self.divergences)} divergence(s) in {events} "
+            f"events{more}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "path": self.path,
+            "verdict": "conformant" if self.conformant else "divergent",
+            "summary": self.verdict,
+            "divergences": [d.to_dict() for d in self.divergences],
+            "counts": dict(sorted(self.counts.items())),
+            "stopped_at": self.stopped_at,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def to_json(self) -> str:
+        """The report as a JSON document."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    def format(self) -> str:
+        """The report for a terminal: divergences, then counts, then the verdict."""
+        out = [d.format() for d in self.divergences]
+        skipped = {k[8:]: v for k, v in self.counts.items() if k.startswith("skipped:")}
+        unknown = {k[8:]: v for k, v in self.counts.items() if k.startswith("unknown:")}
+        if skipped:
+            out.append(
+                "skipped events (not modelled): "
+                + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
+            )
+        if unknown:
+            out.append(
+                "unknown (not checkable): "
+                + ", ".join(f"{k} {v}" for k, v in sorted(unknown.items()))
+            )
+        out.append(self.verdict)
+        return "\n".join(out)
