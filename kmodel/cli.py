@@ -8,12 +8,14 @@ from collections.abc import Sequence
 
 import kmodel
 from kmodel.capture.cli import register as register_capture
+from kmodel.trace.cli import register as register_check
 from kmodel.trace.simulate_cli import register as register_simulate
 
 #: Each package adds its subcommands: register(subparsers) sets ``func`` on its parsers.
 SUBCOMMANDS = (
     register_capture,
     register_simulate,
+    register_check,
 )
 
 
