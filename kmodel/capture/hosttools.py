@@ -83,7 +83,7 @@ def _busybox_is_static(path: str) -> bool:
 
 def missing_message(missing: list[tuple[str, str]]) -> str:
     """Return the user-facing text for *missing*: what is absent and the command to fix it."""
-    lines = ["kmodel capture: missing host tools:"]
+    lines = ["missing host tools:"]
     lines += [f"  - {what} (package {pkg})" for what, pkg in missing]
     packages = sorted({pkg.split()[0] for _, pkg in missing})
     lines.append("install them with:")
