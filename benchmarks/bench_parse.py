@@ -25,7 +25,9 @@ TRACE_DIRS = (
 )
 
 _TIMESTAMP = re.compile(r" (\d+)\.(\d{6}): ")
-_BARE = re.compile(r"\s*(.+?)-(\d+)\s+(?:\((.{7})\)\s+)?\[(\d+)\]\s+(?:(\S+)\s+)?(\d+\.\d+): ([^:]+): (.*)")
+_BARE = re.compile(
+    r"\s*(.+?)-(\d+)\s+(?:\((.{7})\)\s+)?\[(\d+)\]\s+(?:(\S+)\s+)?(\d+\.\d+): ([^:]+): (.*)"
+)
 
 
 def _trace_dir(given: str | None) -> Path:

@@ -38,9 +38,11 @@ _PROBE_KEYS = frozenset(KPROBE_KEYS + KRETPROBE_KEYS)
 def format_header(header: TraceHeader) -> str:
     """The tracefs header block, lines ending in newlines.
 
-    The entries line is written only when the header has the entry counts.
+    Its `comments` come first; the entries line is written only when the header has the
+    entry counts.
     """
-    text = f"# tracer: {header.tracer or 'nop'}\n#\n"
+    text = "".join(f"{comment}\n" for comment in header.comments)
+    text += f"# tracer: {header.tracer or 'nop'}\n#\n"
     if header.entries_in_buffer is not None and header.entries_written is not None:
         text += (
             f"# entries-in-buffer/entries-written: "

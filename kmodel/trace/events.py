@@ -234,6 +234,9 @@ class TraceHeader:
     entries_written: int | None = None
     cpus: int | None = None  # "#P:2" (tracefs) or "cpus=2" (trace-cmd)
     version: int | None = None  # trace-cmd's "version = 6"
+    #: `#` lines before `# tracer:`, without newlines, e.g. the capture harness's provenance
+    #: `# kmodel capture: scenario=basic kernel=... version=6.1.176-1`.
+    comments: tuple[str, ...] = ()
 
     @property
     def overwritten(self) -> int:

@@ -262,15 +262,17 @@ _PARSERS = _parsers()
 class _Header:
     """The header fields seen so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_comments: bool = False) -> None:
         self.tracer: str | None = None
         self.entries: tuple[int, int] | None = None
         self.cpus: int | None = None
         self.version: int | None = None
+        self.comments: list[str] | None = [] if keep_comments else None
 
     def freeze(self) -> TraceHeader:
         in_buffer, written = self.entries if self.entries is not None else (None, None)
-        return TraceHeader(self.tracer, in_buffer, written, self.cpus, self.version)
+        comments = tuple(self.comments or ())
+        return TraceHeader(self.tracer, in_buffer, written, self.cpus, self.version, comments)
 
 
 def _bad_line(path: str, lineno: int, line: str) -> TraceFormatError:
@@ -293,6 +295,8 @@ def _other_line(path: str, lineno: int, line: str, header: _Header) -> LostEvent
     if text[0] == "#":
         if text.startswith("# tracer:"):
             header.tracer = text[len("# tracer:") :].strip()
+        elif header.tracer is None and header.comments is not None:
+            header.comments.append(line.rstrip("\r\n"))
         entries = _ENTRIES.match(text)
         if entries is not None:
             in_buffer, written, cpus = entries.groups()
@@ -401,7 +405,7 @@ def parse_trace(source: Source, *, name: str | None = None) -> Iterator[TraceEve
 
 def read_header(source: Source, *, name: str | None = None) -> TraceHeader:
     """The header of a trace: reads up to its first event (consuming that far from a stream)."""
-    header = _Header()
+    header = _Header(keep_comments=True)
     with _open(source, name) as (lines, path):
         for _ in _events(lines, path, header, stop_at_event=True):
             pass
