@@ -9,6 +9,7 @@ Layout under the cache directory::
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -62,28 +63,33 @@ def newest_6_1_image() -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def _deb(cache: Path, package: str, version: str) -> Path:
+    # apt-get download's file name: an epoch's ':' becomes '%3a'.
+    return cache / f"{package}_{version.replace(':', '%3a')}_amd64.deb"
+
+
+def _apt_download(cache: Path, package: str, version: str) -> bool:
+    if _deb(cache, package, version).is_file():
+        return True
+    res = _run(["apt-get", "download", f"{package}={version}"], cwd=cache)
+    return res.returncode == 0 and _deb(cache, package, version).is_file()
+
+
 def download(cache: Path) -> tuple[str, str, Path]:
     """Download the target image (or the newest 6.1 one) into *cache*; return it."""
-    existing = sorted(cache.glob(f"{PACKAGE}_{VERSION}_amd64.deb"))
-    if existing:
-        return PACKAGE, VERSION, existing[0]
-    res = _run(["apt-get", "download", f"{PACKAGE}={VERSION}"], cwd=cache)
     package, version = PACKAGE, VERSION
-    if res.returncode != 0:
+    ok = _apt_download(cache, package, version)
+    if not ok and os.geteuid() == 0:
+        _run(["apt-get", "update", "-q"])  # stale or missing package lists
+        ok = _apt_download(cache, package, version)
+    if not ok:
         package, version = newest_6_1_image()
-        debs = sorted(cache.glob(f"{package}_{version.replace(':', '%3a')}_amd64.deb"))
-        if debs:
-            return package, version, debs[0]
-        res = _run(["apt-get", "download", f"{package}={version}"], cwd=cache)
-        if res.returncode != 0:
+        if not _apt_download(cache, package, version):
             raise KmodelError(
-                f"apt-get download {package}={version} failed: {res.stderr.strip()[-400:]}\n"
+                f"apt-get download {package}={version} failed (also {PACKAGE}={VERSION}).\n"
                 "Fix: check network access to the Debian mirror and run 'apt-get update'."
             )
-    debs = sorted(cache.glob(f"{package}_*_amd64.deb"))
-    if not debs:
-        raise KmodelError(f"apt-get download {package}={version} left no .deb in {cache}")
-    return package, version, debs[-1]
+    return package, version, _deb(cache, package, version)
 
 
 def prepare(cache: Path) -> Kernel:

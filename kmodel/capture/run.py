@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -54,11 +55,15 @@ def build_workload(cache: Path) -> Path:
         src = Path(tmp) / "workload.c"
         src.write_bytes(source)
         res = subprocess.run(
-            ["gcc", "-static", "-O2", "-Wall", "-o", str(binary), str(src)],
+            ["gcc", "-static", "-O2", "-Wall", "-o", str(Path(tmp) / "memhog"), str(src)],
             capture_output=True,
             text=True,
             check=False,
         )
+        if res.returncode == 0:
+            part = binary.with_name(f"{binary.name}.{os.getpid()}.part")
+            shutil.move(Path(tmp) / "memhog", part)
+            part.replace(binary)  # atomic: concurrent runs may share the cache
     if res.returncode != 0:
         raise KmodelError(
             f"gcc -static failed for workload.c (is libc6-dev installed?):\n{res.stderr.strip()}"
@@ -78,7 +83,8 @@ def dynamic_binary(path: str) -> dict[str, Path]:
 def _binaries(workload: Path) -> dict[str, Path]:
     tools = {t.name: find_tool(t) for t in TOOLS}
     busybox, dmsetup = tools["busybox"], tools["dmsetup"]
-    assert busybox is not None and dmsetup is not None  # require_tools() checked
+    if busybox is None or dmsetup is None:
+        raise KmodelError("busybox or dmsetup vanished since the tool check")
     binaries = {"/bin/busybox": Path(busybox), "/bin/memhog": workload}
     binaries.update(dynamic_binary(dmsetup))
     return binaries
