@@ -272,6 +272,7 @@ class Checker:
         for task in self.tasks.values():
             if task.fault is not None:
                 self._count_unknown("fault-open-at-end")
+        self.report.divergences.sort(key=lambda d: d.lineno)
         counts = self.report.counts
         counts["events"] = self.events
         counts["checks"] = self.checks
@@ -429,7 +430,7 @@ class Checker:
                 self._skipped.get("console (other message)", 0) + 1)
             return
         self.checks += 1
-        read = "read" in msg[:20]
+        read = msg.startswith(("Read", "end_swap_bio_read"))
         branches = ("ER-1", "ER-2", "PR-1") if read else ("EW-1", "EW-2", "PR-1")
         cause = self.last_completion.get(_ctx(ev))
         if cause is not None and cause.name != ("end_swap_bio_read" if read else

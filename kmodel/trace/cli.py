@@ -58,6 +58,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _printable(text: object) -> str:
+    """``text`` with undecodable bytes of the input shown as escapes."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _error(text: str) -> None:
+    print(f"kmodel check: {_printable(text)}", file=sys.stderr)
+
+
 def run_check(args: argparse.Namespace) -> int:
     """Check each file independently; the worst outcome is the exit status."""
     paths = [Path(f) for f in args.files] or bundled_traces()
@@ -75,13 +84,13 @@ def run_check(args: argparse.Namespace) -> int:
             report = check_trace(path, max_divergences=args.max_divergences, name=str(path),
                                  progress=progress)
         except KmodelError as error:  # TraceFormatError included: file, line, expectation
-            print(f"kmodel check: {error}", file=sys.stderr)
-            results.append({"path": str(path), "verdict": "error", "error": str(error)})
+            _error(str(error))
+            results.append({"path": str(path), "verdict": "error", "error": _printable(error)})
             status = EXIT_ERROR
             continue
         except (OSError, UnicodeError) as error:
-            print(f"kmodel check: {path}: cannot read: {error}", file=sys.stderr)
-            results.append({"path": str(path), "verdict": "error", "error": str(error)})
+            _error(f"{path}: cannot read: {error}")
+            results.append({"path": str(path), "verdict": "error", "error": _printable(error)})
             status = EXIT_ERROR
             continue
         if not report.conformant and status == EXIT_CONFORMANT:

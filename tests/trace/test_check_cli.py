@@ -1,0 +1,135 @@
+"""``kmodel check`` on the command line: exit status, text and JSON reports, bad input."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from kmodel.cli import main
+from kmodel.trace.cli import bundled_traces
+from tests.trace.mutations import MUTATIONS
+from tests.trace.test_check import REAL_TRACES, _lines, _readerr
+
+
+def _mutant(tmp_path: Path, name: str = "hide_read_error") -> tuple[Path, int]:
+    mutant = MUTATIONS[name](_lines(_readerr()))
+    return mutant.write(tmp_path), mutant.lineno
+
+
+def test_conformant_trace_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(REAL_TRACES[0])]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1].endswith("0 divergences")
+
+
+def test_no_files_checks_the_bundled_traces(capsys: pytest.CaptureFixture[str]) -> None:
+    bundled = bundled_traces()
+    assert bundled, "kmodel/data/traces holds no *.trace.txt"
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    for path in bundled:
+        assert f"{path}: conformant" in out
+
+
+def test_divergent_trace_exits_1_naming_line_branch_and_source(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, lineno = _mutant(tmp_path)
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:{lineno}: divergence [ER-1, PR-1] (mm/page_io.c:60" in out
+    assert "allowed are only: console: Read-error on swap-device (" in out
+    assert "DIVERGENT: 1 divergence(s)" in out
+
+
+def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, lineno = _mutant(tmp_path, "sigbus_to_success")
+    assert main(["check", "--json", str(REAL_TRACES[0]), str(path)]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["verdict"] == "divergent"
+    good, bad = data["files"]
+    assert (good["verdict"], bad["verdict"]) == ("conformant", "divergent")
+    (div,) = bad["divergences"]
+    assert (div["lineno"], div["branches"][0], div["allowed"]) == (lineno, "DS-7",
+                                                                  ["0x2 (SIGBUS)"])
+
+
+def test_max_divergences(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _lines(_readerr())
+    for name in ("read_status_0_to_10", "hide_read_error", "queue_sector"):
+        lines = list(MUTATIONS[name](lines).lines)
+    path = tmp_path / "three.trace.txt"
+    path.write_text("".join(lines))
+    assert main(["check", "--json", "--max-divergences", "2", str(path)]) == 1
+    (report,) = json.loads(capsys.readouterr().out)["files"]
+    assert len(report["divergences"]) == 2
+    assert report["stopped_at"] is not None
+
+
+def test_bad_max_divergences_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "--max-divergences", "0"])
+    assert exit_.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "nope.trace.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.trace.txt" in err and "Traceback" not in err
+
+
+def test_directory_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fuzzed_bytes_exit_2_with_file_and_line(seed: int, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(seed)
+    path = tmp_path / "fuzz.trace.txt"
+    path.write_bytes(bytes(rng.randrange(256) for _ in range(4000)))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_corrupted_real_trace_never_crashes(seed: int, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(seed)
+    data = bytearray(REAL_TRACES[0].read_bytes())
+    for _ in range(20):
+        data[rng.randrange(len(data))] = rng.randrange(32, 127)
+    path = tmp_path / "corrupt.trace.txt"
+    path.write_bytes(bytes(data))
+    status = main(["check", str(path)])
+    err = capsys.readouterr().err
+    assert status in (0, 1, 2)
+    if status == 2:
+        assert f"{path}:" in err
+
+
+def test_truncated_line_exits_2_naming_the_line(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _lines(REAL_TRACES[0])
+    index = next(i for i, line in enumerate(lines) if "swap_readpage: " in line)
+    lines[index] = lines[index][: lines[index].index(" synchronous=")] + "\n"
+    path = tmp_path / "truncated.trace.txt"
+    path.write_text("".join(lines))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{index + 1}:" in err and "Traceback" not in err
+
+
+def test_one_bad_file_does_not_stop_the_others(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.trace.txt"
+    bad.write_bytes(b"\xff\xfe not a trace\n")
+    assert main(["check", str(bad), str(REAL_TRACES[0])]) == 2
+    captured = capsys.readouterr()
+    assert "conformant" in captured.out
+    assert str(bad) in captured.err
