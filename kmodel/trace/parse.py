@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import os
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import TextIO
+from typing import BinaryIO, TextIO, cast
 
 from kmodel.errors import TraceFormatError
 from kmodel.trace.events import (
@@ -30,7 +31,7 @@ from kmodel.trace.events import (
 
 __all__ = ["parse_trace", "read_header"]
 
-Source = str | os.PathLike[str] | TextIO
+Source = str | os.PathLike[str] | TextIO | BinaryIO
 
 EXPECTED_LINE = "expected 'comm-pid (tgid) [cpu] flags timestamp: event: args'"
 
@@ -386,14 +387,22 @@ def _open(source: Source, name: str | None) -> Iterator[tuple[Iterable[str], str
             file = open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
         with file:
             yield file, name or path
+    elif isinstance(source, io.BufferedIOBase | io.RawIOBase):  # sys.stdin.buffer
+        text = io.TextIOWrapper(source, encoding="utf-8", errors="surrogateescape")
+        try:
+            yield text, name or str(getattr(source, "name", "<stream>"))
+        finally:
+            text.detach()  # the caller's stream stays open
     else:
-        yield source, name or str(getattr(source, "name", "<stream>"))
+        yield cast(TextIO, source), name or str(getattr(source, "name", "<stream>"))
 
 
 def parse_trace(source: Source, *, name: str | None = None) -> Iterator[TraceEvent | LostEvents]:
     """Yield the events of an ftrace text trace, and `LostEvents` where events were lost.
 
-    `source` is a path (`.gz` is decompressed) or an open text stream such as `sys.stdin`;
+    `source` is a path (`.gz` is decompressed), or an open stream such as `sys.stdin`, or a
+    binary one such as `sys.stdin.buffer` (bytes that are not UTF-8 are then reported at their
+    line; a text stream's decoder reports them at the line it was reading, or before);
     `name` names it in errors (default: the path or the stream's name). The header's
     `entries-written > entries-in-buffer` is yielded as `LostEvents(cpu=None)`.
     Raises TraceFormatError for a line that is no event, header, comment or lost marker, and

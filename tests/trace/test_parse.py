@@ -385,6 +385,21 @@ def test_streams_without_reading_ahead() -> None:
     assert isinstance(first, TraceEvent) and first.path == "<stream>"
 
 
+def test_binary_stream_that_is_not_utf8() -> None:
+    stdin = io.BytesIO(f"{SIGNAL}\n".encode() * 3 + b"\xff\xfe\n")
+    with pytest.raises(TraceFormatError, match="not UTF-8") as info:
+        list(parse_trace(stdin, name="<stdin>"))
+    assert (info.value.path, info.value.lineno) == ("<stdin>", 4)
+    assert not stdin.closed
+
+
+def test_text_stream_that_is_not_utf8() -> None:
+    stdin = io.TextIOWrapper(io.BytesIO(f"{SIGNAL}\n".encode() + b"\xff\xfe\n"), encoding="utf-8")
+    with pytest.raises(TraceFormatError, match="unreadable input") as info:
+        list(parse_trace(stdin, name="<stdin>"))
+    assert info.value.path == "<stdin>"
+
+
 def test_stream_name_in_errors() -> None:
     e = error_in(io.StringIO("garbage\n"), name="<stdin>")
     assert (e.path, e.lineno) == ("<stdin>", 1)
