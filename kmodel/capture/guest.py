@@ -29,7 +29,9 @@ echo "KT: init at $(cut -d' ' -f1 /proc/uptime)s"
 
 def _scenario_script(s: Scenario) -> str:
     def fn(name: str, body: str) -> str:
-        return f"{name}() {{\n    {body or 'true'}\n}}\n"
+        if not body:
+            return f"{name}() {{\n    true\n}}\n"
+        return f"{name}() {{\n    echo {shlex.quote(f'KT: {name}: {body}')}\n    {body}\n}}\n"
 
     return (
         f"DEV={shlex.quote(s.device)}\nIRQDISK={shlex.quote(s.irq_disk)}\n"

@@ -70,11 +70,16 @@ run_scenario() {
     [ -e /sys/block/$blk/queue/rq_affinity ] && echo 0 > /sys/block/$blk/queue/rq_affinity
     mkswap "$dev" > /dev/null 2>> $log && swapon "$dev" 2>> $log
     cat /proc/swaps >> $log
-    echo "KT: rotational=$(cat /sys/block/$blk/queue/rotational) page-cluster=$(cat /proc/sys/vm/page-cluster)" >> $log
+    echo "KT: rotational=$(cat /sys/block/$blk/queue/rotational) vma_ra_enabled=$(cat /sys/kernel/mm/swap/vma_ra_enabled) page-cluster=$(cat /proc/sys/vm/page-cluster)" >> $log
     irq=$(irq_cpu "$(resolve "$IRQDISK")")
     cpu=0
     case "$irq" in *" 0") cpu=1 ;; esac
-    echo "KT: completion irq: $irq -> workload on cpu $cpu" >> $log
+    if [ "$irq" = none ]; then
+        echo "KT: no completion irq for $DEV -> workload on cpu $cpu" >> $log
+    else
+        set -- $irq
+        echo "KT: completion irq $1 ($2-req) on cpu $3 -> workload on cpu $cpu" >> $log
+    fi
     trace_start
     sh -c "echo \$\$ > $CG/cgroup.procs && exec taskset -c $cpu /bin/memhog -w $WARGS" >> $log 2>&1 &
     pid=$!

@@ -19,7 +19,7 @@ import attrs
 from kmodel.capture import guest, initramfs, qemu, verify
 from kmodel.capture.hosttools import TOOLS, find_tool, require_tools
 from kmodel.capture.kernel import Kernel, prepare
-from kmodel.capture.scenarios import Scenario
+from kmodel.capture.scenarios import BLKDEBUG_RULES, Scenario, blkdebug_config
 from kmodel.errors import KmodelError
 
 SUFFIXES = ("trace.txt", "log.txt", "dmesg.txt", "kprobe_profile.txt")
@@ -141,6 +141,9 @@ def _write_outputs(
     )
     for suffix, text in texts.items():
         (out_dir / f"{s.name}.{suffix}").write_text(text)
+    if s.device.removeprefix("@") in BLKDEBUG_RULES:
+        rules = BLKDEBUG_RULES[s.device.removeprefix("@")]
+        (out_dir / f"{s.name}.blkdebug.conf").write_text(blkdebug_config(*rules))
     return verify.Result(
         texts["log.txt"], texts["trace.txt"], texts["dmesg.txt"], texts["kprobe_profile.txt"]
     )

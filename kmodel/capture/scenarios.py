@@ -56,7 +56,7 @@ def _flakey(start: int, features: str) -> str:
 
 
 _LINEAR = f'echo "0 {_DISK_SECTORS} linear $SWAPDISK 0"'
-_DM_RELOAD = "| dmsetup load ktswap && dmsetup resume --noudevsync ktswap && dmsetup table ktswap"
+_DM_RELOAD = " | dmsetup load ktswap && dmsetup resume --noudevsync ktswap && dmsetup table ktswap"
 _DM_CREATE = f"{_LINEAR} | dmsetup create ktswap --noudevsync"
 _DM_REMOVE = "dmsetup remove --noudevsync ktswap"
 _READ_ERROR = (r"end_swap_bio_read: .* bi_status=[1-9]",)
