@@ -196,14 +196,13 @@ class TraceEvent:
     def arg_int(self, key: str) -> int:
         """The integer value of arg `key`: `0x` hex, or decimal (`ret=-95`).
 
-        Raises KeyError if the event has no such arg, TraceFormatError if it is not an integer.
+        Raises KeyError if the event has no such arg, TraceFormatError if it is not an integer
+        (`mm_vmscan_write_folio`'s hashed `page=00000000a617c85c` is not).
         """
-        text = self.args[key]
         try:
-            if text.startswith("0x"):
-                return int(text[2:], 16)
-            return int(text, 10)
+            return int(self.args[key], 0)  # Python's literal syntax: no leading zeros
         except ValueError:
+            text = self.args[key]
             raise TraceFormatError(
                 self.path, self.lineno, f"{self.name}: expected an integer {key}=, got {text!r}"
             ) from None
