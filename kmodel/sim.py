@@ -13,7 +13,7 @@ from kmodel.block.bdev import BlockDevice
 from kmodel.errors import KernelBug, KmodelError
 from kmodel.executor.base import Executor
 from kmodel.executor.inline import InlineExecutor
-from kmodel.include.linux.mm import VmFault
+from kmodel.include.linux.mm import VM_FAULT_ERROR, VmFault
 from kmodel.include.linux.mm_types import PAGE_SHIFT, PAGE_SIZE, Folio, SwapEntry, VMArea
 from kmodel.include.linux.page_flags import PageFlags
 from kmodel.include.linux.sched import Task
@@ -89,8 +89,20 @@ class Machine:
         return start
 
     def fault(self, task: Task, addr: int, *, write: bool = False) -> int:
-        """A user access at ``addr``: the fault's final VM_FAULT_* bits (0 if present)."""
-        return do_user_addr_fault(self.k, task, addr, write=write)
+        """A user access at ``addr``: the fault's final VM_FAULT_* bits (0 if present).
+
+        A fault that backs out (returns 0 without mapping, e.g. do_swap_page finding the
+        slot busy) returns to user space, which executes the access again: so does this.
+        """
+        for _ in range(100_000):
+            ret = do_user_addr_fault(self.k, task, addr, write=write)
+            if ret & VM_FAULT_ERROR or self._present(task, addr):
+                return ret
+        raise KernelBug(f"{task.comm}: access at {addr:#x} refaulted 100000 times")
+
+    @staticmethod
+    def _present(task: Task, addr: int) -> bool:
+        return task.mm is not None and isinstance(task.mm.ptes.get(addr), Folio)
 
     def store(self, task: Task, addr: int, data: bytes) -> int:
         """Write ``data`` as the page's contents; return the fault bits (SIGBUS: no write)."""

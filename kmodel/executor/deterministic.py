@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from kmodel.include.linux.sched import Task
     from kmodel.kernel import Kernel
 
-#: Picks the next I/O to complete and its status (None: the device's default).
-Chooser = Callable[[list[PendingIO]], tuple[PendingIO, "BlkStatus | None"]]
+#: Picks the next I/O to complete and its status (None: the device's default); or returns
+#: None after making progress itself (completing I/O, running another task's steps).
+Chooser = Callable[[list[PendingIO]], "tuple[PendingIO, BlkStatus | None] | None"]
 
 
 def fifo(pending: list[PendingIO]) -> tuple[PendingIO, BlkStatus | None]:
@@ -72,13 +73,15 @@ class DeterministicExecutor(Executor):
         """One jiffy passes; the oldest pending I/O (if any) completes meanwhile."""
         k.jiffies += 1
         if self._pending:
-            io, status = self.chooser(list(self._pending))
-            self.complete(k, io, status)
+            choice = self.chooser(list(self._pending))
+            if choice is not None:
+                self.complete(k, *choice)
 
     def schedule(self, k: Kernel, task: Task) -> None:
         """Complete chosen I/O until ``task`` is runnable."""
         while task.state != TaskState.TASK_RUNNING:
             if not self._pending:
                 raise Deadlock(f"{task!r} sleeps and no I/O is pending")
-            io, status = self.chooser(list(self._pending))
-            self.complete(k, io, status)
+            choice = self.chooser(list(self._pending))
+            if choice is not None:
+                self.complete(k, *choice)
