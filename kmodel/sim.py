@@ -46,7 +46,8 @@ def make_disk(kind: str = "virtio", *, nr_pages: int = 16384) -> BlockDevice:
     if nr_pages < 2:
         raise KmodelError(f"a swap disk needs at least 2 pages, got {nr_pages}")
     return BlockDevice(major, minor, name, nr_sectors=nr_pages << (PAGE_SHIFT - 9),
-                       rw_page=rw_page, driver=driver, request_based=request_based, rotational=rotational)
+                       rw_page=rw_page, driver=driver, request_based=request_based,
+                       rotational=rotational)
 
 
 class Machine:

@@ -8,19 +8,19 @@ import pytest
 
 from kmodel import (
     BadRange,
-    FaultFlag,
-    handle_mm_fault,
     DeterministicExecutor,
     FaultAttr,
+    FaultFlag,
     Machine,
     PageFlags,
     ThreadedExecutor,
     VmEvent,
     VmFault,
+    handle_mm_fault,
 )
 from kmodel.include.linux.blk_types import REQ_OP_READ
 from kmodel.include.linux.sched import TaskState
-from tests.helpers import PAGE, cached, pattern, slot_of, swapped_out
+from tests.helpers import cached, pattern, slot_of, swapped_out
 
 branch = pytest.mark.branch
 
