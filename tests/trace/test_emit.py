@@ -168,7 +168,7 @@ def events(draw: st.DrawFn) -> TraceEvent:
     return TraceEvent("<gen>", 1, draw(CONTEXTS), ts_us, name, args)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(events())
 def test_format_then_parse_gives_the_event_back(event: TraceEvent) -> None:
     assert content(one(format_event(event))) == content(event)

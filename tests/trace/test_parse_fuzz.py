@@ -28,7 +28,7 @@ LOST_AND_HEADER = [
 ]
 LINES = ALL_REAL_LINES + LOST_AND_HEADER
 FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
@@ -96,7 +96,7 @@ def edit(line: str, edits: list[tuple[str, int, str]]) -> str:
     return line
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.sampled_from(LINES), EDITS)
 def test_random_edits_of_real_lines(line: str, edits: list[tuple[str, int, str]]) -> None:
     parse_or_error(io.StringIO(edit(line, edits) + "\n"))
