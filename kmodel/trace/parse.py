@@ -1,9 +1,10 @@
 """Streaming parser for ftrace text: tracefs `trace`/`trace_pipe` output and `trace-cmd report`.
 
-One precompiled regex splits a line into its columns; args are split with `str` methods and
-checked against `EVENT_ARGS` for known events. Lines are read one at a time, so traces of any
-size (and `sys.stdin`, and `.gz` files) stream. Bad input raises `TraceFormatError` naming the
-file, the line and what was expected, never anything else.
+One precompiled regex splits a line into its columns; a known event's args (`EVENT_ARGS`) are
+matched by one more regex built from its print format, an unknown event's are split with `str`
+methods. Lines are read one at a time, so traces of any size (and `sys.stdin`, and `.gz` files)
+stream. Bad input raises `TraceFormatError` naming the file, the line and what was expected,
+never anything else.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ Source = str | os.PathLike[str] | TextIO | BinaryIO
 EXPECTED_LINE = "expected 'comm-pid (tgid) [cpu] flags timestamp: event: args'"
 
 # comm is right-aligned to 16 columns and may hold spaces, dashes and slashes: take the shortest
-# prefix followed by -PID. Leading blanks are possessive and every repeat is bounded, so a bad
-# line fails in linear time. Numbers are bounded so int() never sees more than it can take.
+# prefix followed by -PID. Leading blanks are possessive and comm is bounded, so a bad line fails
+# in linear time; numbers are bounded so int() never sees more digits than it takes.
 # Groups: context columns, comm, pid, tgid, cpu, flags, seconds, microseconds, event, args.
 _LINE = re.compile(
     r"\s*+((.{0,64}?)-(\d{1,10})\s+(?:\((?:\s{0,10}(\d{1,10})|-------)\)\s+)?"
