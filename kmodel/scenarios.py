@@ -108,6 +108,12 @@ SCENARIOS: dict[str, Scenario] = {
             submit_errors=(BadRange(*_WRITE_ERR_SECTORS, REQ_OP_WRITE),),
             flaky_period=2,
         ),
+        Scenario(
+            "writeerr_blkdebug",
+            "blkdebug-style EIO at completion on writes of slots 20..27: pages stay dirty "
+            "in the swap cache, reads still find them",
+            completion_errors=(BadRange(*_WRITE_ERR_SECTORS, REQ_OP_WRITE),),
+        ),
         Scenario("fork", "fork after swap-out: parent and child read the shared slots", fork=True),
     )
 }

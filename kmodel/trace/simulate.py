@@ -103,6 +103,32 @@ def _probe_types() -> dict[str, dict[str, Callable[[int], str]]]:
 _PROBE_TYPES = _probe_types()
 
 
+class _Recycler:
+    """Frames and slab slots for the model's ever-growing page and bio numbers.
+
+    The model numbers every new folio and bio afresh; a kernel reuses freed page frames
+    (hot ones first) and slab objects. Numbers map onto a pool (16384 frames: 64 MB, far
+    more than a memhog round keeps alive) by their distance from the first one this trace
+    saw, so a long trace names a bounded set of pages and bios, as a real one does, and the
+    same run prints the same pointers in any process.
+    """
+
+    def __init__(self, first: int, size: int) -> None:
+        self.base: int | None = None
+        self.first = first
+        self.size = size
+
+    def __call__(self, number: int) -> int:
+        if self.base is None:
+            self.base = number
+        return self.first + (number - self.base) % self.size
+
+
+_VMEMMAP = 0xFFFFEA0000000000
+_BIO_BASE = 0xFFFF888004000000
+_BIO_SLAB = 0xFFFF88801FE00000
+
+
 def _hashed_pointer(addr: int) -> str:
     """``%p``: the kernel prints a keyed hash of the pointer, never the address."""
     return f"{zlib.crc32(addr.to_bytes(8, 'little')):016x}"
@@ -115,10 +141,7 @@ def _text(value: int | str) -> str:
 def _tracepoint_args(event: ModelEvent) -> dict[str, str]:
     """Args of a tracepoint, in its print format's order and number formats."""
     args = {key: _text(value) for key, value in event.args}
-    if event.name == "mm_vmscan_write_folio":
-        args["page"] = _hashed_pointer(int(event.arg("page")))
-        args["pfn"] = f"0x{int(event.arg('pfn')):x}"
-    elif event.name.startswith("block_"):
+    if event.name.startswith("block_"):
         major, _, minor = args["dev"].partition(",")
         block = {"dev": args.pop("dev"), "major": major, "minor": minor, "rwbs": args.pop("rwbs")}
         if event.name in ("block_rq_issue", "block_rq_complete", "block_rq_error"):
@@ -175,6 +198,8 @@ class TraceWriter:
         self.count = 0
         self._contexts: dict[tuple[int, str, int, str], TaskContext] = {}
         self._final_read: dict[int, bool] = {}  # pid -> is its open swap_readpage the last?
+        self._frames = _Recycler(0x2000, 1 << 14)
+        self._bios = _Recycler(0, 1 << 12)
         self._held: list[ModelEvent] = []
         self._held_pid = -1
 
@@ -243,7 +268,12 @@ class TraceWriter:
         name = event.name
         types = _PROBE_TYPES.get(name)
         if types is None:
-            return _tracepoint_args(event)
+            args = _tracepoint_args(event)
+            if name == "mm_vmscan_write_folio":
+                page = self._page(int(event.arg("page")))
+                args["page"] = _hashed_pointer(page)
+                args["pfn"] = f"0x{(page - _VMEMMAP) >> 6:x}"
+            return args
         if _RET.search(name):
             callee = name[:-4]
             caller = self._caller(event)
@@ -260,9 +290,17 @@ class TraceWriter:
         for key, value in event.args:
             if key == "pflags":
                 value = int(value) | PAGE_FLAGS_HIGH
+            elif key == "page" and value:
+                value = self._page(int(value))
+            elif key == "bio":
+                value = _BIO_SLAB + self._bios((int(value) - _BIO_BASE) >> 8) * 0x100
             fmt = types.get(key)
             args[key] = fmt(int(value)) if fmt is not None else _text(value)
         return args
+
+    def _page(self, addr: int) -> int:
+        """The ``struct page *`` of the frame the model's folio stands for."""
+        return _VMEMMAP + self._frames((addr - _VMEMMAP) >> 6) * 64
 
     def _write(self, event: ModelEvent, *, final: bool) -> None:
         context = self._context(event)
