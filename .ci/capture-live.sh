@@ -2,6 +2,7 @@
 # Live real-kernel capture check: install the host tools, boot Debian's Linux 6.1 in QEMU (TCG)
 # and capture basic + one read-error + one write-error scenario into $1. The harness asserts the
 # kernel-side outcome of each scenario and fails on kprobe misses or ring-buffer overruns.
+# $PYTHON (default python3) runs the harness; it needs attrs.
 # Any environmental failure (no apt mirror, no qemu, no kernel package) fails loudly: never skips.
 set -euo pipefail
 
@@ -23,7 +24,7 @@ command -v qemu-system-x86_64 > /dev/null \
 mkdir -p "$out"
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
 status=0
-python3 -m kmodel.capture capture --scenario "$scenarios" -o "$out" || status=$?
+"${PYTHON:-python3}" -m kmodel.capture capture --scenario "$scenarios" -o "$out" || status=$?
 case $status in
     0) ;;
     1) fail "a scenario's kernel-side outcome was not as expected (details above; files in $out)" ;;
