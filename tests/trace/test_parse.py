@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -471,3 +472,15 @@ def test_non_utf8_bytes_name_their_line(tmp_path: Path) -> None:
 
 def test_lost_marker_with_bad_count_is_an_error() -> None:
     assert error("CPU:1 [LOST many EVENTS]\n").lineno == 1
+
+
+def test_docs_list_the_vocabulary() -> None:
+    """docs/trace-format.md's event table says what EVENT_ARGS says."""
+    doc = Path(__file__).resolve().parents[2] / "docs" / "trace-format.md"
+    listed: dict[str, tuple[str, ...]] = {}
+    for row in doc.read_text().splitlines():
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        if row.startswith("| `") and len(cells) == 2:
+            for name in re.findall(r"`(\w+)`", cells[0].split(" — ")[0]):
+                listed[name] = tuple(cells[1].split())
+    assert {name: listed.get(name) for name in EVENT_ARGS} == dict(EVENT_ARGS)
