@@ -1,0 +1,79 @@
+"""(3) Fuzzing throughput: steps/s of the project's state machine vs a trivial one.
+
+The trivial machine has as many rules as `SwapIOMachine`, each drawing one small integer
+and doing nothing, so the ratio says how much of a step the model costs over Hypothesis'
+own bookkeeping. Target: the main machine at >= 50% of the trivial one's steps/s.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Any, ClassVar
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+
+def _rule_names(machine: type[RuleBasedStateMachine]) -> list[str]:
+    return [
+        name
+        for name, value in inspect.getmembers(machine)
+        if hasattr(value, "hypothesis_stateful_rule")
+    ]
+
+
+def trivial_machine(nr_rules: int) -> type[RuleBasedStateMachine]:
+    """A machine of ``nr_rules`` do-nothing rules that counts its steps."""
+
+    def noop(self: Any, x: int) -> None:
+        pass
+
+    def count(self: Any) -> None:
+        type(self).steps += 1
+
+    body: dict[str, Any] = {"steps": 0, "count_step": invariant()(count)}
+    for i in range(nr_rules):
+        body[f"rule_{i}"] = rule(x=st.integers(0, 7))(noop)
+    body["__annotations__"] = {"steps": ClassVar[int]}
+    return type("TrivialMachine", (RuleBasedStateMachine,), body)
+
+
+def _steps_per_second(machine: Any, examples: int, steps: int) -> tuple[float, int, str]:
+    options = settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    before = machine.steps
+    start = time.process_time()
+    note = ""
+    try:
+        run_state_machine_as_test(machine, settings=options)
+    except Exception as exc:  # a bug found: the steps run so far still count
+        note = f" (stopped: {type(exc).__name__})"
+    took = time.process_time() - start
+    done = machine.steps - before
+    return done / took, done, note
+
+
+def run(examples: int, steps: int) -> list[str]:
+    try:
+        from kmodel.testing.machines import SwapIOMachine
+    except ImportError as exc:
+        return [f"[fuzz] skipped: kmodel.testing.machines not importable ({exc})"]
+    rules = _rule_names(SwapIOMachine)
+    main_rate, main_steps, note = _steps_per_second(SwapIOMachine, examples, steps)
+    trivial = trivial_machine(len(rules))
+    trivial_rate, trivial_steps, _ = _steps_per_second(trivial, examples, steps)
+    return [
+        f"[fuzz] SwapIOMachine ({len(rules)} rules): {main_steps} steps, "
+        f"{main_rate:,.0f} steps/s{note}",
+        f"[fuzz] trivial machine ({len(rules)} rules): {trivial_steps} steps, "
+        f"{trivial_rate:,.0f} steps/s",
+        f"[fuzz] ratio main/trivial = {main_rate / trivial_rate:.0%} (target >= 50%)",
+    ]

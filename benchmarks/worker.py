@@ -1,0 +1,77 @@
+"""One measured job over a trace file, in its own process: prints the events it saw.
+
+    python benchmarks/worker.py check|parse|bare FILE
+
+``check`` runs ``kmodel check FILE`` (``parse`` stands in until the checker exists),
+``parse`` consumes ``parse_trace``, ``bare`` is the floor: a regex that splits each line into
+its columns and key=value args, nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import sys
+from pathlib import Path
+
+_BARE = re.compile(
+    r"\s*(.+?)-(\d+)\s+(?:\((.{7})\)\s+)?\[(\d+)\]\s+(?:(\S+)\s+)?(\d+\.\d+): ([^:]+): (.*)"
+)
+
+
+def bare(path: Path) -> int:
+    n = 0
+    match = _BARE.match
+    with path.open() as f:
+        for line in f:
+            m = match(line)
+            if m is None:
+                continue
+            _comm, _pid, _tgid, _cpu, _flags, _ts, _name, args = m.groups()
+            _fields = dict(kv.split("=", 1) for kv in args.split() if "=" in kv)
+            n += 1
+    return n
+
+
+def parse(path: Path) -> int:
+    from kmodel.trace import TraceEvent, parse_trace
+
+    return sum(1 for e in parse_trace(path) if isinstance(e, TraceEvent))
+
+
+def checker() -> str:
+    """What ``check`` runs: the CLI, the checker's API, or the parser until they exist."""
+    try:
+        import kmodel.trace.check  # noqa: F401
+    except ImportError:
+        return "parse"
+    from kmodel.cli import SUBCOMMANDS
+
+    return "kmodel check" if any("check" in f.__module__ for f in SUBCOMMANDS) else "check_trace"
+
+
+def check(path: Path) -> int:
+    how = checker()
+    if how == "parse":
+        return parse(path)
+    if how == "check_trace":
+        from kmodel.trace.check import check_trace
+
+        check_trace(path)
+        return 0
+    from kmodel.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(["check", str(path)])
+    return 0  # the caller counts the file's events: counting here would be timed
+
+
+def main() -> None:
+    mode, path = sys.argv[1], Path(sys.argv[2])
+    n = {"bare": bare, "parse": parse, "check": check}[mode](path)
+    print(n, checker().replace(" ", "_") if mode == "check" else mode)
+
+
+if __name__ == "__main__":
+    main()
