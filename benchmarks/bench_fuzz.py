@@ -53,7 +53,7 @@ def _steps_per_second(machine: Any, examples: int, steps: int) -> tuple[float, i
     start = time.process_time()
     note = ""
     try:
-        run_state_machine_as_test(machine, settings=options)
+        run_state_machine_as_test(machine, settings=options)  # type: ignore[no-untyped-call]
     except Exception as exc:  # a bug found: the steps run so far still count
         note = f" (stopped: {type(exc).__name__})"
     took = time.process_time() - start

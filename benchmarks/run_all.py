@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import bench_check
@@ -25,10 +27,21 @@ import bench_fuzz
 import bench_model_vs_kernel
 import bench_scaling
 
-FULL = {"check": 1_000_000, "scaling": [100_000, 1_000_000, 10_000_000], "fuzz": (50, 50),
-        "model": 20_000, "repeat": 3}  # fmt: skip
-QUICK = {"check": 20_000, "scaling": [5_000, 20_000, 50_000], "fuzz": (5, 30),
-         "model": 5_000, "repeat": 1}  # fmt: skip
+
+@dataclass(frozen=True)
+class Plan:
+    """The sizes of one run."""
+
+    check: int
+    scaling: list[int]
+    fuzz_examples: int
+    fuzz_steps: int
+    model: int
+    repeat: int
+
+
+FULL = Plan(1_000_000, [100_000, 1_000_000, 10_000_000], 50, 50, 20_000, 3)
+QUICK = Plan(20_000, [5_000, 20_000, 50_000], 5, 30, 5_000, 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,16 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     def size(n: int) -> int:
         return max(100, int(n * options.scale))
 
-    examples, steps = plan["fuzz"]  # type: ignore[misc]
-    sections = [
+    capture = not (options.quick or options.no_capture)
+    examples = max(1, int(plan.fuzz_examples * options.scale))
+    sections: list[tuple[str, Callable[[], list[str]]]] = [
         ("1. kmodel check vs bare tokenizer",
-         lambda: bench_check.run(options.workdir, size(plan["check"]), plan["repeat"])),
-        ("2. scaling",
-         lambda: bench_scaling.run(options.workdir, [size(n) for n in plan["scaling"]])),
-        ("3. fuzzing", lambda: bench_fuzz.run(max(1, int(examples * options.scale)), steps)),
+         lambda: bench_check.run(options.workdir, size(plan.check), plan.repeat)),
+        ("2. scaling", lambda: bench_scaling.run(options.workdir, [size(n) for n in plan.scaling])),
+        ("3. fuzzing", lambda: bench_fuzz.run(examples, plan.fuzz_steps)),
         ("4. model vs real kernel",
-         lambda: bench_model_vs_kernel.run(size(plan["model"]),
-                                           capture=not (options.quick or options.no_capture))),
+         lambda: bench_model_vs_kernel.run(size(plan.model), capture=capture)),
     ]  # fmt: skip
     for title, run in sections:
         start = time.perf_counter()
