@@ -21,6 +21,7 @@ from kmodel.include.linux.page_flags import (
     SetPageReadahead,
     TestClearPageReadahead,
 )
+from kmodel.mm.page_alloc import vma_alloc_folio
 from kmodel.mm.swapfile import (
     EEXIST,
     __swp_swapcount,
@@ -28,7 +29,6 @@ from kmodel.mm.swapfile import (
     put_swap_folio,
     swapcache_prepare,
 )
-from kmodel.mm.page_alloc import vma_alloc_folio
 from kmodel.mm.vmstat import VmEvent
 
 if TYPE_CHECKING:
@@ -167,9 +167,10 @@ def read_swap_cache_async(k: Kernel, entry: SwapEntry, vma: VMArea | None, addr:
     """Find or create the folio and start reading it if new (RA-5). swap_state.c:516-529."""
     from kmodel.mm.page_io import swap_readpage
 
-    result = __read_swap_cache_async(k, entry, vma, addr)
-    if result.new_page_allocated and result.folio is not None:  # RA-5
-        swap_readpage(k, result.folio, do_poll, plug)
+    with k.call("read_swap_cache_async"):  # inlined in 6.1's build: no probe, a frame
+        result = __read_swap_cache_async(k, entry, vma, addr)
+        if result.new_page_allocated and result.folio is not None:  # RA-5
+            swap_readpage(k, result.folio, do_poll, plug)
     return result.folio
 
 
