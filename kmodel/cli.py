@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import kmodel
 from kmodel.capture.cli import register as register_capture
+from kmodel.testing.cli import register as register_fuzz
 from kmodel.trace.cli import register as register_check
 from kmodel.trace.simulate_cli import register as register_simulate
 
@@ -16,6 +17,7 @@ SUBCOMMANDS = (
     register_capture,
     register_simulate,
     register_check,
+    register_fuzz,
 )
 
 
