@@ -128,19 +128,16 @@ class TaskContext:
     tgid: int | None  # None: tracefs printed (-------), or the format has no tgid column
     cpu: int
     flags: str = ""  # irqs-off, need-resched, hardirq/softirq, preempt, migrate; "" if absent
+    #: The flags' hardirq/softirq column says softirq (`s`, or `H`: hardirq in softirq).
+    in_softirq: bool = attrs.field(init=False, eq=False, repr=False)
+    #: The flags' hardirq/softirq column says hardirq (`h`, `H`, or `Z`: NMI in hardirq).
+    in_hardirq: bool = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def in_softirq(self) -> bool:
-        """The flags' hardirq/softirq column says softirq (`s`, or `H`: hardirq in softirq).
-
-        Linux 6.1.176 kernel/trace/trace_output.c:trace_print_lat_fmt.
-        """
-        return len(self.flags) > 2 and self.flags[2] in "sH"
-
-    @property
-    def in_hardirq(self) -> bool:
-        """The flags' hardirq/softirq column says hardirq (`h`, `H`, or `Z`: NMI in hardirq)."""
-        return len(self.flags) > 2 and self.flags[2] in "hHZ"
+    def __attrs_post_init__(self) -> None:
+        """Decode the flags once per context: Linux 6.1.176 trace_output.c:trace_print_lat_fmt."""
+        irq = self.flags[2:3]
+        object.__setattr__(self, "in_softirq", irq != "" and irq in "sH")
+        object.__setattr__(self, "in_hardirq", irq != "" and irq in "hHZ")
 
 
 @attrs.frozen
