@@ -147,7 +147,9 @@ class TraceEvent:
     `args` maps each key=value arg to its text, plus `probe` for kprobes, `caller`,
     `caller_offset`, `callee` for kretprobes, fixed keys for block tracepoints (`BLOCK_EVENTS`),
     `msg` for `console`, and `raw` (the whole text) for unknown events that are not key=value.
-    It is shared, not copied: do not mutate it.
+    It is shared, not copied: do not mutate it. `comm`, `pid`, `tgid`, `cpu`, `flags`,
+    `in_softirq` and `in_hardirq` read the shared `context`. Equality includes `path` and
+    `lineno`: compare `attrs.evolve(event, path="", lineno=0)` for the content alone.
     """
 
     path: str
