@@ -27,23 +27,19 @@ and is not checked.
 
 from __future__ import annotations
 
+import gzip
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO, cast
+
+import attrs
 
 from kmodel.errors import KernelBug
 from kmodel.include.linux.mm import FaultFlag, VmFault, fault_flag_allow_retry_first
-from kmodel.include.linux.mm_types import Folio, SwapEntry
-from kmodel.include.linux.page_flags import (
-    PAGEFLAGS_MASK,
-    PageFlags,
-    PageLocked,
-    PageSwapCache,
-    PageUptodate,
-    decode_page_flags,
-)
+from kmodel.include.linux.mm_types import SwapEntry
+from kmodel.include.linux.page_flags import PAGEFLAGS_MASK, PageFlags, decode_page_flags
 from kmodel.kernel import ModelEvent
 from kmodel.trace.emit import format_event
 from kmodel.trace.events import LostEvents, TraceEvent
@@ -53,7 +49,8 @@ from kmodel.trace.report import CheckReport, Divergence
 
 __all__ = ["Checker", "check_trace"]
 
-HISTORY = 8  # events kept per page for reports
+HISTORY = 6  # line numbers kept per page for reports
+RECENT = 4096  # events kept to print those lines
 
 SIGBUS = int(VmFault.VM_FAULT_SIGBUS)
 OOM = int(VmFault.VM_FAULT_OOM)
@@ -63,6 +60,13 @@ WRITE = int(VmFault.VM_FAULT_WRITE)
 #: Flags whose value after a write completion the model determines (EW-1, EW-2, EW-3).
 WRITE_END_FLAGS = int(PageFlags.PG_error | PageFlags.PG_dirty | PageFlags.PG_reclaim
                       | PageFlags.PG_writeback | PageFlags.PG_uptodate)
+# Plain ints: the hot path tests trace flags without building IntFlag values.
+PG_locked = int(PageFlags.PG_locked)
+PG_uptodate = int(PageFlags.PG_uptodate)
+PG_swapcache = int(PageFlags.PG_swapcache | PageFlags.PG_swapbacked)  # PageSwapCache: both
+FAULT_WRITE = int(FaultFlag.FAULT_FLAG_WRITE)
+FAULT_RETRY_NOWAIT = int(FaultFlag.FAULT_FLAG_RETRY_NOWAIT)
+MAX_PAGES = 1 << 15  # pages tracked at once (128 MiB of 4 KiB pages); the oldest are forgotten
 _ALERTS = ("Read-error on swap-device", "Write-error on swap-device")
 _SUPPRESSED = ("end_swap_bio_read: ", "end_swap_bio_write: ")
 
@@ -107,26 +111,23 @@ class _Bio:
 
 
 class _Page:
-    """A ``struct page *`` of the trace: its model folio, its bio in flight, its history."""
+    """A ``struct page *`` of the trace: the model's flags for it, its bio, its history."""
 
-    __slots__ = ("addr", "bio", "folio", "history", "submitting", "unknown")
+    __slots__ = ("addr", "bio", "entry", "flags", "history", "submitting", "unknown")
 
     def __init__(self, addr: int) -> None:
         self.addr = addr
-        self.folio = Folio(pfn=0)
+        self.flags = 0  # the model folio's flags (node/zone bits masked)
+        self.entry = 0  # page_private: swp_entry_t.val
         self.bio: _Bio | None = None
         self.submitting = ""  # "R"/"W": swap_readpage/__swap_writepage seen, no bio queued yet
         self.unknown = True  # flags not observed in this life, or its history was cut
-        self.history: deque[TraceEvent] = deque(maxlen=HISTORY)
-
-    @property
-    def entry(self) -> int:
-        return self.folio.private
+        self.history: deque[int] = deque(maxlen=HISTORY)  # line numbers
 
     def observe(self, pflags: int, entry: int) -> None:
         """A probe printed the page's flags and swap entry: a new life starts from them."""
-        self.folio.flags = pflags & PAGEFLAGS_MASK
-        self.folio.private = entry
+        self.flags = pflags & PAGEFLAGS_MASK
+        self.entry = entry
         self.bio = None
         self.submitting = ""
         self.unknown = False
@@ -174,7 +175,7 @@ class _Expect:
 
     __slots__ = ("branches", "event", "fresh", "page", "predicted", "status")
 
-    def __init__(self, event: TraceEvent, page: _Page, predicted: list[ModelEvent],
+    def __init__(self, event: TraceEvent, page: _Page, predicted: Sequence[ModelEvent],
                  branches: tuple[str, ...], status: int, fresh: bool) -> None:
         self.event = event
         self.page = page
@@ -189,8 +190,10 @@ class _Expect:
 class Checker:
     """Feed events in trace order; :meth:`finish` returns the :class:`CheckReport`."""
 
-    def __init__(self, path: str = "<events>", *, max_divergences: int = 20) -> None:
+    def __init__(self, path: str = "<events>", *, max_divergences: int = 20,
+                 source: str | None = None) -> None:
         self.report = CheckReport(path)
+        self.source = source  # the file, to read history lines back from
         self.max_divergences = max_divergences
         self.oracle = Oracle()
         self.pages: dict[int, _Page] = {}
@@ -203,6 +206,8 @@ class Checker:
         self.events = 0
         self.checks = 0
         self._flagged: set[int] = set()
+        #: The last events, for the history of a divergence (older lines: read back at finish).
+        self._recent: deque[TraceEvent] = deque(maxlen=RECENT)
         self._skipped: dict[str, int] = {}
         self._unknown: dict[str, int] = {}
         self._handlers: dict[str, Callable[[TraceEvent], None]] = {
@@ -244,6 +249,7 @@ class Checker:
             self._lost(item)
             return
         self.events += 1
+        self._recent.append(item)
         if self.expect and self._match_expected(item):
             return
         handler = self._handlers.get(item.name)
@@ -272,6 +278,7 @@ class Checker:
         for task in self.tasks.values():
             if task.fault is not None:
                 self._count_unknown("fault-open-at-end")
+        self._fill_history()
         self.report.divergences.sort(key=lambda d: d.lineno)
         counts = self.report.counts
         counts["events"] = self.events
@@ -282,6 +289,28 @@ class Checker:
         for why, n in self._unknown.items():
             counts[f"unknown:{why}"] = n
         return self.report
+
+    def _fill_history(self) -> None:
+        """Read back from the file the history lines that were no longer in memory."""
+        divergences = self.report.divergences
+        wanted = {n for d in divergences for n, text in d.history if not text}
+        if not wanted or self.source is None:
+            return
+        lines: dict[int, str] = {}
+        try:
+            opener = gzip.open if self.source.endswith(".gz") else open
+            with opener(self.source, "rt", errors="replace") as f:
+                for n, line in enumerate(f, 1):
+                    if n in wanted:
+                        lines[n] = line.rstrip("\n")
+                        if len(lines) == len(wanted):
+                            break
+        except OSError:
+            return
+        self.report.divergences = [
+            attrs.evolve(d, history=tuple((n, t or lines.get(n, "")) for n, t in d.history))
+            for d in divergences
+        ]
 
     # -- bookkeeping --------------------------------------------------------------------
 
@@ -300,7 +329,18 @@ class Checker:
     def _page(self, addr: int) -> _Page:
         page = self.pages.get(addr)
         if page is None:
+            if len(self.pages) >= MAX_PAGES:  # memory stays flat: forget the oldest life
+                self._forget(next(iter(self.pages.values())))
+                self._count_unknown("pages-forgotten-for-memory")
             page = self.pages[addr] = _Page(addr)
+        return page
+
+    def _new_life(self, addr: int) -> _Page:
+        """The page a probe just printed: it moves to the young end of the table."""
+        page = self.pages.pop(addr, None)
+        if page is None:
+            return self._page(addr)
+        self.pages[addr] = page
         return page
 
     def _forget(self, page: _Page) -> None:
@@ -320,7 +360,9 @@ class Checker:
         self._flagged.add(ev.lineno)
         history: tuple[tuple[int, str], ...] = ()
         if page is not None:
-            history = tuple((h.lineno, format_event(h)) for h in page.history)
+            recent = {e.lineno: e for e in self._recent}
+            history = tuple((n, format_event(recent[n]) if n in recent else "")
+                            for n in page.history)
         self.report.divergences.append(Divergence(
             path=ev.path, lineno=ev.lineno, line=format_event(ev), message=message,
             allowed=tuple(allowed), branches=branches, history=history, related=related,
@@ -357,7 +399,7 @@ class Checker:
 
     # -- expectations -------------------------------------------------------------------
 
-    def _expect(self, ev: TraceEvent, page: _Page, predicted: list[ModelEvent],
+    def _expect(self, ev: TraceEvent, page: _Page, predicted: Sequence[ModelEvent],
                 branches: tuple[str, ...], status: int, fresh: bool) -> None:
         key = _ctx(ev)
         self.last_completion[key] = ev
@@ -395,7 +437,7 @@ class Checker:
                     exp.branches, exp.page, (ev.lineno,))
             return True
         # end_page_writeback after end_swap_bio_write
-        exp.page.history.append(ev)
+        exp.page.history.append(ev.lineno)
         predicted = int(want.arg("pflags")) & WRITE_END_FLAGS
         seen = ev.arg_int("pflags") & WRITE_END_FLAGS
         if predicted != seen:
@@ -456,21 +498,21 @@ class Checker:
     # -- writes -------------------------------------------------------------------------
 
     def _swap_writepage(self, ev: TraceEvent) -> None:
-        page = self._page(ev.arg_int("page"))
+        page = self._new_life(ev.arg_int("page"))
         pflags = ev.arg_int("pflags")
-        if (not page.unknown and page.bio is None and PageUptodate(page.folio)
-                and not pflags & PageFlags.PG_uptodate):
+        if (not page.unknown and page.bio is None and page.flags & PG_uptodate
+                and not pflags & PG_uptodate):
             self.checks += 1
             self._diverge(ev, "the page's last read completed with success, but it is not "
                           "uptodate now", ["pflags with uptodate"], ("ER-2",), page)
         page.observe(pflags, ev.arg_int("entry"))
-        page.history.append(ev)
+        page.history.append(ev.lineno)
         self.cache[page.entry] = page
 
     def _swap_writepage_inner(self, ev: TraceEvent) -> None:
         page = self._page(ev.arg_int("page"))
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
-        page.history.append(ev)
+        page.history.append(ev.lineno)
         page.submitting = "W"
         self._task(ev.pid).submit = page
 
@@ -496,7 +538,7 @@ class Checker:
         if page is None or page.addr != addr or page.unknown:
             self._count_unknown(f"{ev.name}-without-call")
             return
-        page.history.append(ev)
+        page.history.append(ev.lineno)
         self._check_sector(ev, page, ev.arg_int("sector"), ev.name)
 
     def _bdev_write_page_ret(self, ev: TraceEvent) -> None:
@@ -504,17 +546,17 @@ class Checker:
         page = task.submit
         if page is None or page.submitting != "W":
             return
-        page.history.append(ev)
+        page.history.append(ev.lineno)
         if ev.arg_int("ret") == 0:  # WP-3: rw_page wrote it; no bio
             page.submitting = ""
             task.submit = None
             if not page.unknown:
-                self._model(ev, page, ("WP-3",), self.oracle.rw_page_write)
+                self._model(ev, page, ("WP-3",), "rw_page_write")
 
-    def _model(self, ev: TraceEvent, page: _Page, branches: tuple[str, ...],
-               step: Callable[[Folio], None]) -> None:
+    def _model(self, ev: TraceEvent, page: _Page, branches: tuple[str, ...], step: str) -> None:
+        """Run one model step (oracle.step) on the page's flags."""
         try:
-            step(page.folio)
+            page.flags = self.oracle.step(step, page.flags)
         except KernelBug as bug:
             self._diverge(ev, f"the model forbids this state: {bug}", ["a state the model "
                           "allows (see the branch)"], branches, page)
@@ -533,18 +575,18 @@ class Checker:
         read = task.read
         bio = _Bio(ev, write, sector, bool(read is not None and read.sync and not write))
         page.bio = bio
-        page.history.append(ev)
+        page.history.append(ev.lineno)
         if read is not None and not write:
             read.bio = bio
         if page.unknown:
             return
         if self._check_sector(ev, page, sector, "block_bio_queue") and write:
-            self._model(ev, page, ("WP-4",), self.oracle.submit_write)
+            self._model(ev, page, ("WP-4",), "submit_write")
 
     def _completion(self, ev: TraceEvent, write: bool) -> tuple[_Page, _Bio | None]:
         """Match an ``end_swap_bio_*`` with its bio: once, after its submission (BIO-2)."""
         page = self._page(ev.arg_int("page"))
-        page.history.append(ev)
+        page.history.append(ev.lineno)
         bio = page.bio
         if bio is not None and bio.write == write and not bio.done:
             bio.done = True
@@ -562,7 +604,7 @@ class Checker:
         submit = "WP-4" if write else "RD-10"
         if page.submitting:
             why = (f"the bio of {'__swap_writepage' if write else 'swap_readpage'} (line "
-                   f"{page.history[-2].lineno if len(page.history) > 1 else '?'}) completes "
+                   f"{page.history[-2] if len(page.history) > 1 else '?'}) completes "
                    "before block_bio_queue submitted it")
         else:
             why = "no bio of this page is in flight (completed already, or never submitted)"
@@ -574,14 +616,12 @@ class Checker:
     def _end_swap_bio_write(self, ev: TraceEvent) -> None:
         page, _bio = self._completion(ev, write=True)
         status = ev.arg_int("bi_status")
-        folio = page.folio
-        folio.flags = ev.arg_int("pflags") & PAGEFLAGS_MASK
         branches = ("EW-1", "PR-1") if status else ("EW-2",)
         fresh = ev.name not in self.oracle.k.ratelimits
         try:
-            predicted = self.oracle.complete_write(
-                folio, status, ev.arg_int("sector"), ev.arg_int("size"), ev.arg_int("opf"),
-                ev.arg_int("dev"), ev.ts_us)
+            page.flags, predicted = self.oracle.complete_write(
+                ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
+                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), ev.ts_us)
         except KernelBug as bug:
             self._diverge(ev, f"the model forbids this completion: {bug}",
                           ["a page under writeback"], ("EW-3", "FM-3"), page)
@@ -593,7 +633,7 @@ class Checker:
         page = self.pages.get(ev.arg_int("page"))
         if page is None:
             return
-        page.history.append(ev)
+        page.history.append(ev.lineno)
         if page.bio is not None and page.bio.write and not page.unknown:
             self.checks += 1
             self._diverge(ev, f"writeback ends while the page's bio (line "
@@ -604,9 +644,9 @@ class Checker:
     # -- reads --------------------------------------------------------------------------
 
     def _swap_readpage(self, ev: TraceEvent) -> None:
-        page = self._page(ev.arg_int("page"))
+        page = self._new_life(ev.arg_int("page"))
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
-        page.history.append(ev)
+        page.history.append(ev.lineno)
         page.submitting = "R"
         self.cache[page.entry] = page
         sync = ev.arg_int("synchronous") != 0
@@ -617,11 +657,11 @@ class Checker:
         if fault is not None and fault.entry == page.entry:
             fault.target = page
             fault.major = True  # DS-1, or the target of DS-2's readahead
-        folio = page.folio
+        flags = page.flags
         self.checks += 1
-        if not PageLocked(folio) or PageUptodate(folio) or not (
-                sync or PageSwapCache(folio)):
-            self._diverge(ev, f"swap_readpage of a page with {_flags(folio.flags)}: the model "
+        if not flags & PG_locked or flags & PG_uptodate or not (
+                sync or flags & PG_swapcache == PG_swapcache):
+            self._diverge(ev, f"swap_readpage of a page with {_flags(flags)}: the model "
                           "requires it locked, not uptodate, and in the swap cache unless "
                           "synchronous (VM_BUG_ON_PAGE)",
                           ["pflags with locked, without uptodate"], ("RD-1",), page)
@@ -631,14 +671,14 @@ class Checker:
         page = task.submit
         if page is None or page.submitting != "R":
             return
-        page.history.append(ev)
+        page.history.append(ev.lineno)
         if ev.arg_int("ret") == 0:  # RD-5: the driver read it; no bio
             page.submitting = ""
             task.submit = None
             if task.read is not None:
                 task.read.page = page
             if not page.unknown:
-                self._model(ev, page, ("RD-5",), self.oracle.rw_page_read)
+                self._model(ev, page, ("RD-5",), "rw_page_read")
 
     def _swap_readpage_ret(self, ev: TraceEvent) -> None:
         task = self._task(ev.pid)
@@ -683,13 +723,11 @@ class Checker:
                     "task exactly when swap_readpage is synchronous",
                     [f"waiter={'<the submitting task>' if bio.sync else '0x0'}"],
                     ("RD-8", "ER-4") if bio.sync else ("RD-9", "ER-5"), page, (sub.lineno,))
-        folio = page.folio
-        folio.flags = ev.arg_int("pflags") & PAGEFLAGS_MASK
         fresh = ev.name not in self.oracle.k.ratelimits
         try:
-            predicted = self.oracle.complete_read(
-                folio, status, ev.arg_int("sector"), ev.arg_int("size"), ev.arg_int("opf"),
-                ev.arg_int("dev"), waiter, ev.ts_us)
+            page.flags, predicted = self.oracle.complete_read(
+                ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
+                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), waiter, ev.ts_us)
         except KernelBug as bug:
             self._diverge(ev, f"the model forbids this completion: {bug}",
                           ["a locked page under read"], ("ER-3",), page)
@@ -747,18 +785,18 @@ class Checker:
                           [f"VM_FAULT_MAJOR {'set' if major else 'clear'}"], ("DS-4",))
             return
         elif page.bio is not None and not page.bio.write:
-            nowait = fault.flags & FaultFlag.FAULT_FLAG_RETRY_NOWAIT
+            nowait = fault.flags & FAULT_RETRY_NOWAIT
             allowed = retry if nowait else set()
             branches = ("DS-5", "FM-2", "ER-3")
             why = (f"the read of the faulting page (line {page.bio.event.lineno}) has not "
                    "completed: the fault waits for end_swap_bio_read to unlock the page")
-        elif not PageUptodate(page.folio):
+        elif not page.flags & PG_uptodate:
             allowed = {SIGBUS} | retry
             branches = ("DS-7", "ER-1")
             why = "the model's page is not uptodate after its read failed (ER-1)"
         else:
             allowed = {major, major | WRITE} | retry
-            if fault.flags & FaultFlag.FAULT_FLAG_WRITE:
+            if fault.flags & FAULT_WRITE:
                 allowed.add(OOM)  # do_wp_page may fail to copy
             branches = ("DS-8", "DS-4", "DS-5")
             if ret & SIGBUS:
@@ -766,7 +804,7 @@ class Checker:
             why = "the model's page is uptodate"
         if ret in allowed:
             if page is not None:
-                page.history.append(ev)
+                page.history.append(ev.lineno)
             return
         self._diverge(
             ev, f"do_swap_page of {SwapEntry.from_val(fault.entry)} (line "
@@ -822,7 +860,8 @@ def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_diver
     else:
         path = name or "<events>"
         items = source
-    checker = Checker(path, max_divergences=max_divergences)
+    source_file = os.fspath(source) if isinstance(source, str | os.PathLike) else None
+    checker = Checker(path, max_divergences=max_divergences, source=source_file)
     checker.feed_all(items)
     report = checker.finish()
     report.seconds = time.perf_counter() - start

@@ -10,7 +10,10 @@ objects (a :class:`Folio`, a :class:`Bio`, a waiting :class:`Task`) the function
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kmodel.block.bdev import BlockDevice
+from kmodel.errors import KernelBug
 from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.blk_types import Bio, BlkStatus
 from kmodel.include.linux.mm_types import SWP_OFFSET_MASK, SWP_TYPE_SHIFT, Folio
@@ -22,9 +25,14 @@ from kmodel.mm.page_io import end_swap_bio_read, end_swap_bio_write
 from kmodel.mm.page_writeback import set_page_writeback
 from kmodel.mm.swapfile import swap_page_sector
 
-__all__ = ["Oracle"]
+__all__ = ["Oracle", "Outcome"]
 
 _NO_SLOTS = SWP_OFFSET_MASK + 1
+MEMO_MAX = 1 << 12
+SECTORS_MAX = 1 << 16
+
+#: A model step's result: the page's flags afterwards, and the events it emitted.
+Outcome = tuple[int, tuple[ModelEvent, ...]]
 
 
 def _status(value: int) -> BlkStatus:
@@ -48,6 +56,8 @@ class Oracle:
         self._events: list[ModelEvent] = []
         self._bdevs: dict[int, BlockDevice] = {}
         self._probe = Folio()
+        self._memo: dict[tuple[object, ...], Outcome | KernelBug] = {}
+        self._sectors: dict[int, int] = {}
 
     def _events_append(self, event: ModelEvent) -> None:
         self._events.append(event)
@@ -76,11 +86,16 @@ class Oracle:
 
     def sector(self, entry: int) -> int:
         """``swap_page_sector`` of a page whose ``page_private`` is ``entry`` (SE-1)."""
-        self._swap_area(entry >> SWP_TYPE_SHIFT)
-        self._probe.private = entry
-        return swap_page_sector(self.k, self._probe)
+        sector = self._sectors.get(entry)
+        if sector is None:
+            if len(self._sectors) >= SECTORS_MAX:
+                self._sectors.clear()
+            self._swap_area(entry >> SWP_TYPE_SHIFT)
+            self._probe.private = entry
+            sector = self._sectors[entry] = swap_page_sector(self.k, self._probe)
+        return sector
 
-    def _run_end_io(self, bio: Bio, ts_us: int, read: bool) -> list[ModelEvent]:
+    def _run_end_io(self, bio: Bio, ts_us: int, read: bool) -> tuple[ModelEvent, ...]:
         self.k.jiffies = ts_us * Kernel.HZ // 1_000_000 + 1
         self._events.clear()
         if read:
@@ -88,70 +103,121 @@ class Oracle:
         else:
             end_swap_bio_write(self.k, bio)
         self.k.printk_log.clear()
-        return self._events[1:]  # [0] is the completion itself
+        return tuple(self._events[1:])  # [0] is the completion itself
 
-    def complete_read(
-        self,
-        folio: Folio,
-        status: int,
-        sector: int,
-        size: int,
-        opf: int,
-        dev: int,
-        waiter: Task | None,
-        ts_us: int,
-    ) -> list[ModelEvent]:
-        """Run ``end_swap_bio_read`` on a bio for ``folio``; the events it emits after its own.
+    def _memo_get(self, key: tuple[object, ...]) -> Outcome | None:
+        hit = self._memo.get(key)
+        if isinstance(hit, KernelBug):
+            raise hit
+        return hit
 
-        ``waiter`` sleeps in swap_readpage's wait loop (RD-11) holding a reference (RD-8).
-        Raises KernelBug when the trace's state is one the model forbids.
+    def _memo_put(self, key: tuple[object, ...], value: Outcome | KernelBug) -> None:
+        if len(self._memo) >= MEMO_MAX:
+            self._memo.clear()
+        self._memo[key] = value
+        if isinstance(value, KernelBug):
+            raise value
+
+    def complete_read(self, flags: int, status: int, sector: int, size: int, opf: int,
+                      dev: int, waiter: Task | None, ts_us: int) -> Outcome:
+        """Run ``end_swap_bio_read`` on a bio for a page with ``flags``.
+
+        Returns the page's flags afterwards and the events the model emitted after its own
+        (console lines). ``waiter`` sleeps in swap_readpage's wait loop (RD-11) holding a
+        reference (RD-8). Raises KernelBug when the trace's state is one the model forbids.
+        A success touches no ratelimit state: its outcome depends on the flags alone and is
+        memoized.
         """
+        key = ("end_swap_bio_read", flags, waiter is not None)
+        if not status:
+            hit = self._memo_get(key)
+            if hit is not None:
+                return hit
         if waiter is not None:
             waiter.state = TaskState.TASK_UNINTERRUPTIBLE
             waiter.usage = 2
-        bio = Bio(
-            bi_bdev=self.bdev(dev),
-            bi_opf=opf,
-            bi_sector=sector,
-            bi_size=size,
-            bi_status=_status(status),
-            bi_private=waiter,
-            bi_cnt=2,
-            page=folio,
-        )
-        return self._run_end_io(bio, ts_us, read=True)
+        folio = Folio(flags=flags)
+        bio = Bio(bi_bdev=self.bdev(dev), bi_opf=opf, bi_sector=sector, bi_size=size,
+                  bi_status=_status(status), bi_private=waiter, bi_cnt=2, page=folio)
+        try:
+            events = self._run_end_io(bio, ts_us, read=True)
+        except KernelBug as bug:
+            if status:
+                raise
+            self._memo_put(key, bug)
+            raise
+        outcome = (int(folio.flags), events)
+        if not status:
+            self._memo_put(key, outcome)
+        return outcome
 
-    def complete_write(
-        self, folio: Folio, status: int, sector: int, size: int, opf: int, dev: int, ts_us: int
-    ) -> list[ModelEvent]:
-        """Run ``end_swap_bio_write`` on a bio for ``folio``; the events it emits after its own."""
-        bio = Bio(
-            bi_bdev=self.bdev(dev),
-            bi_opf=opf,
-            bi_sector=sector,
-            bi_size=size,
-            bi_status=_status(status),
-            bi_cnt=1,
-            page=folio,
-        )
-        return self._run_end_io(bio, ts_us, read=False)
+    def complete_write(self, flags: int, status: int, sector: int, size: int, opf: int,
+                       dev: int, ts_us: int) -> Outcome:
+        """Run ``end_swap_bio_write`` on a bio for a page with ``flags``.
 
-    def submit_write(self, folio: Folio) -> None:
-        """What ``__swap_writepage`` does to the page before ``submit_bio`` (WP-4)."""
-        set_page_writeback(self.k, folio)
-        unlock_page(self.k, folio)
+        Returns the page's flags afterwards and the events the model emitted after its own
+        (console lines, ``end_page_writeback`` with the flags it sees). Memoized on success.
+        """
+        key = ("end_swap_bio_write", flags)
+        if not status:
+            hit = self._memo_get(key)
+            if hit is not None:
+                return hit
+        folio = Folio(flags=flags)
+        bio = Bio(bi_bdev=self.bdev(dev), bi_opf=opf, bi_sector=sector, bi_size=size,
+                  bi_status=_status(status), bi_cnt=1, page=folio)
+        try:
+            events = self._run_end_io(bio, ts_us, read=False)
+        except KernelBug as bug:
+            if status:
+                raise
+            self._memo_put(key, bug)
+            raise
+        outcome = (int(folio.flags), events)
+        if not status:
+            self._memo_put(key, outcome)
+        return outcome
 
-    def rw_page_read(self, folio: Folio) -> None:
-        """``bdev_read_page`` returned 0: the driver's ``page_endio`` ran (RD-5)."""
-        page_endio(self.k, folio, False, 0)
-
-    def rw_page_write(self, folio: Folio) -> None:
-        """``bdev_write_page`` returned 0: writeback started and ended, page unlocked (WP-3)."""
-        set_page_writeback(self.k, folio)
-        page_endio(self.k, folio, True, 0)
-        unlock_page(self.k, folio)
+    def step(self, name: str, flags: int) -> int:
+        """The page's flags after one of the model steps below; memoized (a pure function)."""
+        key = (name, flags)
+        hit = self._memo_get(key)
+        if hit is not None:
+            return hit[0]
+        folio = Folio(flags=flags)
+        try:
+            _STEPS[name](self.k, folio)
+        except KernelBug as bug:
+            self._memo_put(key, bug)
+        self._memo_put(key, (int(folio.flags), ()))
+        return int(folio.flags)
 
     @staticmethod
     def waiter(pid: int, comm: str) -> Task:
         """The task sleeping on a synchronous read."""
         return Task(pid=pid, comm=comm)
+
+
+def _submit_write(k: Kernel, folio: Folio) -> None:
+    """What ``__swap_writepage`` does to the page before ``submit_bio`` (WP-4)."""
+    set_page_writeback(k, folio)
+    unlock_page(k, folio)
+
+
+def _rw_page_read(k: Kernel, folio: Folio) -> None:
+    """``bdev_read_page`` returned 0: the driver's ``page_endio`` ran (RD-5)."""
+    page_endio(k, folio, False, 0)
+
+
+def _rw_page_write(k: Kernel, folio: Folio) -> None:
+    """``bdev_write_page`` returned 0: writeback started and ended, page unlocked (WP-3)."""
+    set_page_writeback(k, folio)
+    page_endio(k, folio, True, 0)
+    unlock_page(k, folio)
+
+
+_STEPS: dict[str, Callable[[Kernel, Folio], None]] = {
+    "submit_write": _submit_write,
+    "rw_page_read": _rw_page_read,
+    "rw_page_write": _rw_page_write,
+}
