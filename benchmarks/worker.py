@@ -46,9 +46,16 @@ def checker() -> str:
         import kmodel.trace.check  # noqa: F401
     except ImportError:
         return "parse"
-    from kmodel.cli import SUBCOMMANDS
+    import argparse
 
-    return "kmodel check" if any("check" in f.__module__ for f in SUBCOMMANDS) else "check_trace"
+    from kmodel.cli import build_parser
+
+    commands = [
+        a.choices
+        for a in build_parser()._actions
+        if isinstance(a, argparse._SubParsersAction) and a.choices
+    ]
+    return "kmodel check" if any("check" in c for c in commands) else "check_trace"
 
 
 def check(path: Path) -> int:

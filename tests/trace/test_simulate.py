@@ -41,6 +41,14 @@ def _without_pointers(text: str) -> str:
     return re.sub(r"(page|bio|vmf|pfn)=\S+", r"\1=", text)
 
 
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_checks_conformant(name: str) -> None:
+    from kmodel.trace import check_trace
+
+    report = check_trace(io.StringIO(_trace(name, 1500)), name=f"simulate-{name}")
+    assert not report.divergences, report.divergences[:3]
+
+
 def test_same_seed_same_trace_other_seed_other_timing() -> None:
     assert _without_pointers(_trace("basic", seed=3)) == _without_pointers(_trace("basic", seed=3))
     assert _without_pointers(_trace("basic", seed=3)) != _without_pointers(_trace("basic", seed=4))
