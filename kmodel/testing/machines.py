@@ -475,7 +475,8 @@ class SwapIOMachine(RuleBasedStateMachine):
         self.swap_map_counts_references()
 
     def nobody_sleeps_between_steps(self) -> None:
-        """Every waiter was woken: no task asleep, no folio wait queue left, usage == 1."""
+        """Every waiter was woken (no task asleep, no folio wait queue left); references
+        balance: task usage 1, folio refcount = its PTEs + the swap cache's."""
         if self.ex.sleeping:
             raise InvariantViolation(
                 f"tasks still asleep: {self.ex.sleeping}")
@@ -486,7 +487,15 @@ class SwapIOMachine(RuleBasedStateMachine):
             if task.usage != 1:
                 raise InvariantViolation(
                     f"task reference leaked or dropped twice: {task!r}")
-        for folio in self._live_folios():
+        for folio in self.folios.values():
+            expected = 0 if folio.freed else (
+                folio.mapcount + bool(folio.flags & PageFlags.PG_swapcache))
+            if folio.refcount != expected or folio.mapcount != len(folio.rmap):
+                raise InvariantViolation(
+                    f"folio references: refcount {folio.refcount}, expected {expected} "
+                    f"(mapcount {folio.mapcount}, {len(folio.rmap)} PTEs): {folio!r}")
+            if folio.freed:
+                continue
             if folio.waiters or folio.flags & PageFlags.PG_waiters:
                 raise InvariantViolation(
                     f"waiters left on {folio!r}: {folio.waiters}")
@@ -615,8 +624,7 @@ class SwapIOMachine(RuleBasedStateMachine):
                     f"slot {offset}: SWAP_HAS_CACHE={bool(count & SWAP_HAS_CACHE)}, "
                     f"in swap cache={cached}")
 
-    def _live_folios(self) -> list[Folio]:
-        return [f for f in self.folios.values() if not f.freed]
+
 
 def machine_for(*kinds: str) -> type[SwapIOMachine]:
     """A :class:`SwapIOMachine` subclass that boots only on the given disk kinds."""

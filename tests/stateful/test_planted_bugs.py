@@ -95,7 +95,7 @@ def _write_sector_off_by_one_page(k: Kernel, folio: Folio) -> int:
     return sector + 8 if "__swap_writepage" in k.ctx.chain else sector
 
 
-_real_swap_page_sector = page_io.swap_page_sector
+_real_swap_page_sector = page_io.swap_page_sector  # type: ignore[attr-defined]
 
 PLANTED: dict[str, tuple[str, object]] = {
     "uptodate_after_unlock": ("end_swap_bio_read", _read_end(uptodate_after_unlock=True)),
@@ -109,7 +109,7 @@ PLANTED: dict[str, tuple[str, object]] = {
 
 
 def _hunt(machine: type[SwapIOMachine]) -> None:
-    run_state_machine_as_test(machine, settings=settings(
+    run_state_machine_as_test(machine, settings=settings(  # type: ignore[no-untyped-call]
         settings.default, phases=[Phase.explicit, Phase.generate], database=None,
         report_multiple_bugs=False, print_blob=False))
 
