@@ -86,7 +86,7 @@ class Machine:
         if mm is None:
             raise KmodelError(f"{task.comm} has no address space")
         start = USER_BASE + sum(v.vm_end - v.vm_start + PAGE_SIZE for v in mm.vmas)
-        mm.vmas.append(VMArea(start, start + nr_pages * PAGE_SIZE))
+        mm.vmas.append(VMArea(start, start + nr_pages * PAGE_SIZE, mm))
         return start
 
     def fault(self, task: Task, addr: int, *, write: bool = False) -> int:
@@ -134,7 +134,7 @@ class Machine:
         child = self.spawn(comm or parent.comm, cpu=parent.cpu)
         assert parent.mm is not None and child.mm is not None
         for vma in parent.mm.vmas:
-            child.mm.vmas.append(VMArea(vma.vm_start, vma.vm_end, vma.vm_flags))
+            child.mm.vmas.append(VMArea(vma.vm_start, vma.vm_end, child.mm, vma.vm_flags))
         for addr, pte in parent.mm.ptes.items():
             if isinstance(pte, Folio):
                 pte.rmap.append((child.mm, addr))

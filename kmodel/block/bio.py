@@ -6,7 +6,7 @@ Linux 6.1.176 block/bio.c:470-540 (bio_alloc_bioset), 736-757 (bio_put),
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from kmodel.errors import KernelBug
 from kmodel.include.linux.blk_types import Bio
@@ -29,6 +29,14 @@ def bio_add_page(bio: Bio, folio: Folio, length: int, offset: int) -> int:
     bio.page = folio
     bio.bi_size += length
     return length
+
+
+def bio_first_page_all(bio: Bio) -> Folio:
+    """The bio's first page (include/linux/bio.h:264-267): ``bio_first_page_all``.
+
+    The swap path always adds its page before submitting.
+    """
+    return cast("Folio", bio.page)
 
 
 def bio_get(bio: Bio) -> None:

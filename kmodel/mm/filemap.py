@@ -63,10 +63,7 @@ def folio_wait_bit_common(k: Kernel, folio: Folio, bit: int, *, exclusive: bool)
             folio.flags |= PageFlags.PG_waiters
             with k.call("io_schedule"):
                 k.executor.schedule(k, task)
-        if (task, bit) in folio.waiters:
-            folio.waiters.remove((task, bit))
-            if not folio.waiters:
-                folio.flags &= ~PageFlags.PG_waiters
+        # finish_wait: folio_wake_bit already took the woken task off the queue.
         set_current_state(k, TaskState.TASK_RUNNING)
 
 

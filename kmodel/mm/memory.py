@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kmodel.errors import KernelBug, KmodelError
+from kmodel.errors import KmodelError
 from kmodel.include.linux.mm import VM_FAULT_ERROR, FaultFlag, VMFault, VmFault
 from kmodel.include.linux.mm_types import Folio, SwapEntry, pte_swp_exclusive
 from kmodel.include.linux.page_flags import (
@@ -76,10 +76,8 @@ def do_swap_page(k: Kernel, vmf: VMFault) -> int:
 def _do_swap_page(k: Kernel, vmf: VMFault) -> int:
     from kmodel.mm.page_io import swap_readpage
 
-    mm = vmf.task.mm
-    if mm is None:
-        raise KernelBug("do_swap_page without an mm")
     vma = vmf.vma
+    mm = vma.vm_mm
     if not pte_same(mm, vmf.address, vmf.orig_pte):  # pte_unmap_same
         return 0
     entry = SwapEntry.from_pte(vmf.orig_pte)
@@ -170,9 +168,7 @@ def _out_release(k: Kernel, folio: Folio, swapcache: Folio | None, need_clear_ca
 
 def do_wp_page(k: Kernel, vmf: VMFault, folio: Folio) -> int:
     """Write to a shared page: copy it (mm/memory.c:3390-3500, the COW copy only)."""
-    mm = vmf.task.mm
-    if mm is None:
-        raise KernelBug("do_wp_page without an mm")
+    mm = vmf.vma.vm_mm
     new = Folio(flags=PageFlags.PG_uptodate | PageFlags.PG_swapbacked | PageFlags.PG_lru,
                 data=folio.data)
     folio.rmap.remove((mm, vmf.address))
@@ -186,9 +182,7 @@ def do_wp_page(k: Kernel, vmf: VMFault, folio: Folio) -> int:
 
 def do_anonymous_page(k: Kernel, task: Task, vma: VMArea, address: int) -> int:
     """First touch of an anonymous page: a new zeroed folio (mm/memory.c:4137-4250)."""
-    mm = task.mm
-    if mm is None:
-        raise KernelBug("do_anonymous_page without an mm")
+    mm = vma.vm_mm
     folio = Folio(flags=PageFlags.PG_uptodate | PageFlags.PG_swapbacked | PageFlags.PG_lru,
                   data=bytes(0))
     folio.rmap.append((mm, address))
@@ -198,14 +192,12 @@ def do_anonymous_page(k: Kernel, task: Task, vma: VMArea, address: int) -> int:
 
 
 def handle_mm_fault(k: Kernel, task: Task, address: int, flags: int) -> int:
-    """Dispatch a fault on a page-aligned address (mm/memory.c:5263-5330, 4973-5060)."""
-    mm = task.mm
-    if mm is None:
-        raise KernelBug("handle_mm_fault without an mm")
-    vma = mm.find_vma(address)
-    if vma is None:
-        return VmFault.VM_FAULT_SIGSEGV
-    pte = mm.ptes.get(address)
+    """Dispatch a fault on a page-aligned address (mm/memory.c:5263-5330, 4973-5060).
+
+    The caller (do_user_addr_fault) has found the VMA: see :func:`check_address`.
+    """
+    vma = find_vma(task, address)
+    pte = vma.vm_mm.ptes.get(address)
     with k.call("handle_mm_fault"), k.call("__handle_mm_fault"), k.call("handle_pte_fault"):
         if pte is None:
             return do_anonymous_page(k, task, vma, address)
@@ -215,9 +207,16 @@ def handle_mm_fault(k: Kernel, task: Task, address: int, flags: int) -> int:
         return 0
 
 
+def find_vma(task: Task, address: int) -> VMArea:
+    """The VMA of a user address, or a clear error for an address no VMA covers."""
+    vma = task.mm.find_vma(address) if task.mm is not None else None
+    if vma is None:
+        raise KmodelError(f"fault address {address:#x} is outside {task.comm}'s mappings")
+    return vma
+
+
 def check_address(task: Task, address: int) -> None:
     """Reject addresses a user fault cannot have: unaligned or outside every VMA."""
     if address & 0xFFF:
         raise KmodelError(f"fault address {address:#x} is not page aligned")
-    if task.mm is None or task.mm.find_vma(address) is None:
-        raise KmodelError(f"fault address {address:#x} is outside {task.comm}'s mappings")
+    find_vma(task, address)

@@ -7,12 +7,12 @@ is a one-element list (:data:`SwapPlug`): Python has no pointer to a local.
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
 from kmodel.block.bdev import bdev_read_page, bdev_write_page
-from kmodel.block.bio import bio_add_page, bio_alloc, bio_get, bio_put
+from kmodel.block.bio import bio_add_page, bio_alloc, bio_first_page_all, bio_get, bio_put
 from kmodel.block.blk_core import blk_io_schedule, submit_bio
 from kmodel.errors import KernelBug
 from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, REQ_SWAP, Bio, BlkStatus
@@ -76,9 +76,7 @@ def end_swap_bio_write(k: Kernel, bio: Bio) -> None:
 
     Linux 6.1.176 mm/page_io.c:31-53.
     """
-    page = bio.page
-    if page is None:
-        raise KernelBug(f"swap write {bio!r} without a page")
+    page = bio_first_page_all(bio)
     k.trace("end_swap_bio_write", bio=bio.addr, bi_status=int(bio.bi_status),
             sector=bio.bi_sector, size=bio.bi_size, opf=bio.bi_opf, dev=bio.bi_bdev.dev,
             page=page.addr, pflags=page.flags)
@@ -102,9 +100,7 @@ def end_swap_bio_read(k: Kernel, bio: Bio) -> None:
 
     Linux 6.1.176 mm/page_io.c:55-78.
     """
-    page = bio.page
-    if page is None:
-        raise KernelBug(f"swap read {bio!r} without a page")
+    page = bio_first_page_all(bio)
     waiter = bio.bi_private
     k.trace("end_swap_bio_read", bio=bio.addr, bi_status=int(bio.bi_status),
             sector=bio.bi_sector, size=bio.bi_size, opf=bio.bi_opf, dev=bio.bi_bdev.dev,
@@ -203,7 +199,7 @@ def generic_swapfile_activate(k: Kernel, sis: SwapInfo, inode: SwapFileInode) ->
         nr_extents += add_swap_extent(sis, page_no, 1, first_block)
         page_no += 1
         probe_block += blocks_per_page
-    span = 1 + highest_block - lowest_block
+    span = (1 + highest_block - lowest_block) & ((1 << 64) - 1)  # sector_t arithmetic
     if page_no == 0:
         page_no = 1  # force Empty message
     sis.max = page_no
@@ -281,6 +277,11 @@ class SwapIocb:
 SwapPlug = list[SwapIocb | None]
 
 
+def _swap_file(sis: SwapInfo) -> SwapFile:
+    # SWP_FS_OPS is set by swapon exactly when the area has a file.
+    return cast("SwapFile", sis.swap_file)
+
+
 def _page_file_offset(folio: Folio) -> int:
     return folio.swap.offset * PAGE_SIZE
 
@@ -306,9 +307,7 @@ def swap_writepage_fs(k: Kernel, folio: Folio, wbc: WritebackControl) -> int:
     """Queue a page into the plugged swap-file write (WF-1..WF-5). page_io.c:295-334."""
     sio: SwapIocb | None = None
     sis = k.swap_info_of(folio.swap.type)
-    swap_file = sis.swap_file
-    if swap_file is None:
-        raise KernelBug("SWP_FS_OPS swap area without a file")
+    swap_file = _swap_file(sis)
     pos = _page_file_offset(folio)
     set_page_writeback(k, folio)  # WF-1
     unlock_page(k, folio)
@@ -388,9 +387,7 @@ def sio_read_complete(k: Kernel, sio: SwapIocb, ret: int) -> None:
 def swap_readpage_fs(k: Kernel, folio: Folio, plug: SwapPlug | None) -> None:
     """Queue a page into the plugged swap-file read (RF-1..RF-4). page_io.c:411-446."""
     sis = k.swap_info_of(folio.swap.type)
-    swap_file = sis.swap_file
-    if swap_file is None:
-        raise KernelBug("SWP_FS_OPS swap area without a file")
+    swap_file = _swap_file(sis)
     sio: SwapIocb | None = None
     pos = _page_file_offset(folio)
     if plug is not None:

@@ -46,8 +46,6 @@ def add_to_swap_cache(k: Kernel, folio: Folio, entry: SwapEntry) -> int:
     if not PageLocked(folio):
         raise KernelBug(f"add_to_swap_cache of unlocked {folio!r}")
     key = (entry.type, entry.offset)
-    if key in k.swap_cache:
-        raise KernelBug(f"{entry} already in the swap cache")
     folio.refcount += 1  # folio_ref_add(folio, nr)
     folio.flags |= PageFlags.PG_swapcache
     folio.private = entry.val  # set_page_private(folio_page(folio, i), entry.val + i)
@@ -283,9 +281,8 @@ def swap_vma_readahead(k: Kernel, fentry: SwapEntry, vmf: VMFault) -> Folio | No
         end = min(rpfn, vma.vm_end >> PAGE_SHIFT, (pmd + (1 << PMD_SHIFT)) >> PAGE_SHIFT)
         splug: SwapPlug = [None]
         plug = blk_start_plug(k)
-        assert vmf.task.mm is not None
         for pfn_i in range(start, end):
-            pte = vmf.task.mm.ptes.get(pfn_i << PAGE_SHIFT)
+            pte = vma.vm_mm.ptes.get(pfn_i << PAGE_SHIFT)
             if not isinstance(pte, int):  # !is_swap_pte
                 continue
             _readahead_one(k, SwapEntry.from_pte(pte), vma, vmf.address, splug, pfn_i == fpfn)

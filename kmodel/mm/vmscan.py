@@ -32,9 +32,6 @@ DIRECT_RECLAIM_CHAIN = ("try_charge_memcg", "try_to_free_mem_cgroup_pages",
                         "shrink_lruvec", "shrink_list", "shrink_inactive_list",
                         "shrink_folio_list")
 
-AOP_WRITEPAGE_ACTIVATE = 0x80000
-
-
 class PageoutT(enum.Enum):
     """``pageout_t`` (vmscan.c:1225-1234)."""
 
@@ -53,18 +50,19 @@ class ReclaimResult(enum.Enum):
 
 
 def pageout(k: Kernel, folio: Folio, plug: SwapPlug | None) -> PageoutT:
-    """Write a dirty locked folio through ``swap_writepage`` (PO-1). vmscan.c:1237-1300."""
+    """Write a dirty locked folio through ``swap_writepage`` (PO-1). vmscan.c:1237-1300.
+
+    ``swap_writepage`` never returns AOP_WRITEPAGE_ACTIVATE, so PAGE_ACTIVATE is not
+    reachable here; its errors (SW-2) are handled by the caller keeping the folio dirty.
+    """
     with k.call("pageout"):
         if folio_clear_dirty_for_io(k, folio):
             wbc = WritebackControl(sync_mode=WbSyncMode.WB_SYNC_NONE, for_reclaim=True,
                                    swap_plug=plug)
             SetPageReclaim(folio)
-            res = swap_writepage(k, folio, wbc)  # PO-1
-            if res == AOP_WRITEPAGE_ACTIVATE:
-                folio.flags &= ~PageFlags.PG_reclaim
-                return PageoutT.PAGE_ACTIVATE
+            swap_writepage(k, folio, wbc)  # PO-1
             if not PageWriteback(folio):
-                folio.flags &= ~PageFlags.PG_reclaim  # synchronous write done
+                folio.flags &= ~PageFlags.PG_reclaim  # synchronously written (or not at all)
             k.trace("mm_vmscan_write_folio", page=folio.addr, pfn=folio.pfn,
                     flags="RECLAIM_WB_ANON|RECLAIM_WB_ASYNC")
             return PageoutT.PAGE_SUCCESS
@@ -111,21 +109,14 @@ def _shrink_folio(k: Kernel, folio: Folio, plug: SwapPlug | None) -> ReclaimResu
     if folio.rmap:
         try_to_unmap(k, folio)
     if folio.flags & PageFlags.PG_dirty:
-        result = pageout(k, folio, plug)
-        if result == PageoutT.PAGE_SUCCESS:
-            if PageWriteback(folio):
-                return ReclaimResult.WRITEBACK_STARTED
-            if folio.flags & PageFlags.PG_dirty:
-                return ReclaimResult.KEPT  # failed write: redirtied
-            if not folio_trylock(folio):
-                return ReclaimResult.KEPT
-        elif result != PageoutT.PAGE_CLEAN:
-            folio_unlock(k, folio)
+        pageout(k, folio, plug)  # PAGE_SUCCESS: the folio comes back unlocked
+        if PageWriteback(folio):
+            return ReclaimResult.WRITEBACK_STARTED
+        if not folio_trylock(folio):  # written synchronously: try to free it at once
             return ReclaimResult.KEPT
-        elif not PageSwapCache(folio):  # SW-1 freed the slot: nothing left to write
-            return ReclaimResult.KEPT
-    if PageWriteback(folio) or folio.flags & PageFlags.PG_dirty or folio.mapcount:
-        folio_unlock(k, folio)
+    if (PageWriteback(folio) or folio.flags & PageFlags.PG_dirty or folio.mapcount
+            or not PageSwapCache(folio)):
+        folio_unlock(k, folio)  # failed or skipped write, or SW-1 dropped the slot
         return ReclaimResult.KEPT
     # __remove_mapping: the clean, unmapped folio leaves the swap cache and is freed.
     delete_from_swap_cache(k, folio)

@@ -163,3 +163,47 @@ def test_thp_swapout_counts_every_subpage_CS_1() -> None:
     assert m.k.vm_events[VmEvent.PSWPOUT] == 512
     (rq,) = m.k.executor.pending
     assert rq.nr_sectors == 512 * 8  # type: ignore[attr-defined]
+
+
+@branch("PO-1")
+def test_pageout_of_a_clean_folio_writes_nothing_PO_1() -> None:
+    m, addr, rec = machine_with_pages(1)
+    folio = m.mapped_folios()[0]
+    folio.flags &= ~PageFlags.PG_dirty
+    folio.flags |= PageFlags.PG_locked
+    with m.k.running(m.spawn()), m.k.lock:
+        assert pageout(m.k, folio, None).value == "clean"
+    assert not rec.of("swap_writepage")
+
+
+def test_reclaim_skips_a_folio_under_writeback() -> None:
+    m, addr, rec = machine_with_pages(2)
+    assert m.reclaim() == [ReclaimResult.WRITEBACK_STARTED] * 2
+    assert m.reclaim() == [ReclaimResult.KEPT] * 2  # still under writeback: come back later
+    drain(m)
+    assert m.reclaim() == [ReclaimResult.FREED] * 2
+
+
+@branch("SW-3", "RD-3")
+def test_frontswap_rejection_falls_through_to_the_device_SW_3() -> None:
+    m = Machine(DeterministicExecutor(), page_cluster=0)
+    m.k.frontswap = {}
+    m.k.frontswap_store_fail = True  # e.g. zswap pool full
+    t = m.spawn()
+    addr = m.mmap(t, 1)
+    m.store(t, addr, b"device")
+    m.reclaim()
+    drain(m)
+    m.reclaim()
+    assert m.k.frontswap == {}
+    assert m.load(t, addr) == b"device"  # frontswap_load missed: read from the device
+    assert m.k.vm_events[VmEvent.PSWPIN] == 1
+
+
+def test_bad_ranges_are_validated() -> None:
+    from kmodel import BadRange, BlkStatus, KmodelError
+
+    with pytest.raises(KmodelError, match="need 0 <= start < end"):
+        BadRange(8, 8)
+    with pytest.raises(KmodelError, match="not BLK_STS_OK"):
+        BadRange(0, 8, None, BlkStatus.BLK_STS_OK)

@@ -130,6 +130,7 @@ class VMArea:
 
     vm_start: int
     vm_end: int
+    vm_mm: MMStruct
     vm_flags: int = 0
     #: ``vma->swap_readahead_info`` (swap_state.c:42-60 SWAP_RA_VAL packing), kept unpacked.
     ra_addr: int = 0
