@@ -451,11 +451,20 @@ class SwapIOMachine(RuleBasedStateMachine):
                 return
             self._check_sigbus(task, addr, task.mm.ptes.get(addr))
             return
+        if self._shared_without_cow(folio):
+            return  # the model would write into another process's page (docs/fuzzing.md)
         folio.data = value
         folio.flags |= PageFlags.PG_dirty  # the PTE's dirty bit (Machine.store does the same)
-        pids = {id(t.mm): t.pid for t in self.k.tasks.values()}
-        for mm, a in folio.rmap:  # every PTE mapping this page sees the store
-            self.shadow[(pids[id(mm)], a)] = value
+        self.shadow[(task.pid, addr)] = value
+
+    def _shared_without_cow(self, folio: Folio) -> bool:
+        """Whether another process can see this page: the kernel maps it read-only and
+        copies on write; the model has no write-protect fault for a present PTE."""
+        from kmodel.mm.swapfile import __swap_count
+
+        if folio.mapcount > 1:
+            return True
+        return bool(folio.flags & PageFlags.PG_swapcache) and __swap_count(self.k, folio.swap) > 0
 
     # -- invariants --------------------------------------------------------------------
 

@@ -53,3 +53,21 @@ def test_reclaim_keeps_a_folio_a_sleeping_fault_still_references() -> None:
     ex.complete_all(m.k)
     m.reclaim()  # written and freed: the PTE holds the swap entry
     assert m.load(t, a) == b"x"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "no write-protect fault on a present PTE: a page shared with another process (fork, "
+    "or through the swap cache) is written in place instead of copied (do_wp_page)"))
+def test_store_to_a_page_shared_through_the_swap_cache_copies_it() -> None:
+    ex = DeterministicExecutor()
+    m = Machine(ex, disk="virtio", nr_pages=64)
+    parent = m.spawn()
+    a = m.mmap(parent, 1)
+    m.store(parent, a, b"old")
+    child = m.fork(parent)
+    m.reclaim()
+    ex.complete_all(m.k)
+    m.reclaim()  # both PTEs now hold the (shared) swap entry
+    assert m.load(parent, a) == b"old"  # mapped from the swap cache, still shared
+    m.store(parent, a, b"new")
+    assert m.load(child, a) == b"old"
