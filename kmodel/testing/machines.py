@@ -38,6 +38,7 @@ from kmodel.include.linux.sched import Task, TaskState
 from kmodel.include.linux.swap import SWAP_HAS_CACHE
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.lib.fault_inject import FaultAttr
+from kmodel.mm.swapfile import __swap_count as _swap_count  # no mangling at module level
 from kmodel.sim import DISKS, Machine
 from kmodel.testing.coverage import branches_of
 from kmodel.testing.executor import FuzzExecutor
@@ -460,11 +461,9 @@ class SwapIOMachine(RuleBasedStateMachine):
     def _shared_without_cow(self, folio: Folio) -> bool:
         """Whether another process can see this page: the kernel maps it read-only and
         copies on write; the model has no write-protect fault for a present PTE."""
-        from kmodel.mm.swapfile import __swap_count
-
         if folio.mapcount > 1:
             return True
-        return bool(folio.flags & PageFlags.PG_swapcache) and __swap_count(self.k, folio.swap) > 0
+        return bool(folio.flags & PageFlags.PG_swapcache) and _swap_count(self.k, folio.swap) > 0
 
     # -- invariants --------------------------------------------------------------------
 
