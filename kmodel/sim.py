@@ -141,6 +141,7 @@ class Machine:
                 pte.mapcount += 1
                 pte.refcount += 1
                 child.mm.ptes[addr] = pte
+                parent.mm.writable.discard(addr)  # copy-on-write from now on
             else:
                 swap_duplicate(self.k, SwapEntry.from_pte(pte))
                 parent.mm.ptes[addr] = pte & ~(1 << 3)  # no longer exclusive
@@ -161,6 +162,7 @@ class Machine:
                 else:
                     swap_free(self.k, SwapEntry.from_pte(pte))  # free_swap_and_cache
             mm.ptes.clear()
+            mm.writable.clear()
 
     # -- reclaim ---------------------------------------------------------------------
 

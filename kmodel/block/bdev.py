@@ -132,8 +132,10 @@ def bdev_write_page(
 
     Linux 6.1.176 block/bdev.c:377-400: on success the page is unlocked and under
     writeback (already ended by page_endio); on a driver error writeback ends, page locked.
+    brd's rw_page ends writeback itself even on error (page_endio), so a brd write error
+    ends it twice: the kernel's BUG() in folio_end_writeback, a KernelBug here.
     """
-    from kmodel.mm.filemap import unlock_page
+    from kmodel.mm.filemap import end_page_writeback, unlock_page
     from kmodel.mm.page_writeback import set_page_writeback
 
     with k.call("bdev_write_page"):
@@ -142,7 +144,9 @@ def bdev_write_page(
         if bdev.rw_page:
             set_page_writeback(k, folio)
             result = _rw_page(k, bdev, sector, folio, REQ_OP_WRITE)
-            if not result:
+            if result:
+                end_page_writeback(k, folio)
+            else:
                 unlock_page(k, folio)  # clean_page_buffers: the swap cache has no buffers
     k.trace("bdev_write_page_ret", ret=result)
     return result

@@ -19,7 +19,7 @@ from kmodel.include.linux.page_flags import (
     PageUptodate,
 )
 from kmodel.include.linux.swap import SwpFlags
-from kmodel.mm.filemap import folio_lock_or_retry, folio_unlock
+from kmodel.mm.filemap import folio_lock_or_retry, folio_trylock, folio_unlock
 from kmodel.mm.page_alloc import vma_alloc_folio
 from kmodel.mm.swap_state import swap_cache_get_folio, swapin_readahead
 from kmodel.mm.swapfile import (
@@ -145,6 +145,7 @@ def _do_swap_page(k: Kernel, vmf: VMFault) -> int:
     folio.mapcount += 1
     if exclusive or folio.refcount == 1:
         if vmf.flags & FaultFlag.FAULT_FLAG_WRITE:
+            mm.writable.add(vmf.address)  # maybe_mkwrite(pte_mkdirty(pte))
             vmf.flags &= ~FaultFlag.FAULT_FLAG_WRITE
             ret |= VmFault.VM_FAULT_WRITE
     folio_unlock(k, folio)
@@ -167,16 +168,31 @@ def _out_release(k: Kernel, folio: Folio, swapcache: Folio | None, need_clear_ca
 
 
 def do_wp_page(k: Kernel, vmf: VMFault, folio: Folio) -> int:
-    """Write to a shared page: copy it (mm/memory.c:3390-3500, the COW copy only)."""
+    """A write to a present, write-protected anonymous page: reuse it or copy it.
+
+    Linux 6.1.176 mm/memory.c:3403-3500 (anonymous folios, no KSM): reuse when this
+    mapping is the only user once a stale swap cache entry is dropped, else wp_page_copy.
+    """
     mm = vmf.vma.vm_mm
+    if folio.mapcount == 1 and folio.refcount <= 1 + PageSwapCache(folio) and (
+        folio_trylock(folio)
+    ):
+        if PageSwapCache(folio):
+            folio_free_swap(k, folio)
+        reuse = folio.refcount == 1
+        folio_unlock(k, folio)
+        if reuse:
+            mm.writable.add(vmf.address)  # wp_page_reuse
+            return VmFault.VM_FAULT_WRITE
     new = Folio(flags=PageFlags.PG_uptodate | PageFlags.PG_swapbacked | PageFlags.PG_lru,
-                data=folio.data)
+                data=folio.data)  # wp_page_copy
     folio.rmap.remove((mm, vmf.address))
     folio.mapcount -= 1
     folio.refcount -= 1
     new.rmap.append((mm, vmf.address))
     new.mapcount = 1
     mm.ptes[vmf.address] = new
+    mm.writable.add(vmf.address)
     return VmFault.VM_FAULT_WRITE
 
 
@@ -188,6 +204,7 @@ def do_anonymous_page(k: Kernel, task: Task, vma: VMArea, address: int) -> int:
     folio.rmap.append((mm, address))
     folio.mapcount = 1
     mm.ptes[address] = folio
+    mm.writable.add(address)  # a private page of this process only
     return 0
 
 
@@ -204,6 +221,8 @@ def handle_mm_fault(k: Kernel, task: Task, address: int, flags: int) -> int:
         if isinstance(pte, int):  # !pte_present && is_swap_pte
             vmf = VMFault(task, vma, address, flags | FaultFlag.FAULT_FLAG_ORIG_PTE_VALID, pte)
             return do_swap_page(k, vmf)
+        if flags & FaultFlag.FAULT_FLAG_WRITE and address not in vma.vm_mm.writable:
+            return do_wp_page(k, VMFault(task, vma, address, flags, 0), pte)
         return 0
 
 

@@ -75,6 +75,7 @@ def try_to_unmap(k: Kernel, folio: Folio) -> None:
     for mm, addr in folio.rmap:
         swap_duplicate(k, entry)  # swap_duplicate(entry) per unmapped PTE
         mm.ptes[addr] = entry.to_pte(exclusive=len(folio.rmap) == 1)
+        mm.writable.discard(addr)
         folio.refcount -= 1
     folio.rmap.clear()
     folio.mapcount = 0
@@ -118,7 +119,11 @@ def _shrink_folio(k: Kernel, folio: Folio, plug: SwapPlug | None) -> ReclaimResu
             or not PageSwapCache(folio)):
         folio_unlock(k, folio)  # failed or skipped write, or SW-1 dropped the slot
         return ReclaimResult.KEPT
-    # __remove_mapping: the clean, unmapped folio leaves the swap cache and is freed.
+    # __remove_mapping (vmscan.c:1290-1360): only if nobody else holds a reference —
+    # folio_ref_freeze(folio, 1 + nr) expects just ours and the swap cache's.
+    if folio.refcount != 2:
+        folio_unlock(k, folio)
+        return ReclaimResult.KEPT
     delete_from_swap_cache(k, folio)
     folio_unlock(k, folio)
     return ReclaimResult.FREED

@@ -42,8 +42,8 @@ def test_sync_read_failed_at_submit_wakes_nobody_ER_4() -> None:
 
 
 @branch("WP-3", "WP-4", "EW-1")
-def test_brd_write_error_falls_back_to_a_bio_WP_4() -> None:
-    m = Machine(DeterministicExecutor(), disk="brd")
+def test_zram_write_error_falls_back_to_a_bio_WP_4() -> None:
+    m = Machine(DeterministicExecutor(), disk="zram")
     t = m.spawn()
     addr = m.mmap(t, 1)
     m.store(t, addr, b"ram")
@@ -51,12 +51,24 @@ def test_brd_write_error_falls_back_to_a_bio_WP_4() -> None:
     rec = Recorder()
     m.k.tracer = rec
     assert m.reclaim() == [ReclaimResult.KEPT]
-    assert rec.rets("bdev_write_page") == [-5]  # page_endio(write, -EIO) ended writeback
+    assert rec.rets("bdev_write_page") == [-5]  # bdev_write_page ended the writeback
     (done,) = rec.of("end_swap_bio_write")  # the bio fallback failed at submit too
     assert done.arg("bi_status") == 10
     (folio,) = m.k.swap_cache.values()
     assert folio.writeback_starts == 2
     assert folio.flags & PageFlags.PG_dirty and folio.flags & PageFlags.PG_error
+
+
+def test_brd_write_error_ends_writeback_twice_like_the_kernel() -> None:
+    """brd_rw_page calls page_endio even on error, and bdev_write_page ends writeback
+    again: 6.1's folio_end_writeback BUG()s. The model reproduces that latent bug."""
+    m = Machine(DeterministicExecutor(), disk="brd")
+    t = m.spawn()
+    addr = m.mmap(t, 1)
+    m.store(t, addr, b"ram")
+    m.bdev.submit_errors.append(BadRange(8, 16, REQ_OP_WRITE))
+    with pytest.raises(KernelBug, match="folio_end_writeback without writeback"):
+        m.reclaim()
 
 
 def test_swap_full_keeps_pages_in_memory() -> None:
@@ -151,14 +163,26 @@ def test_fault_that_lost_the_race_backs_out() -> None:
     assert results == [0, 0]  # pte_unmap_same failed; then the page is present
 
 
-def test_stable_writes_area_maps_a_page_under_writeback_read_only() -> None:
-    m, t, addr, rec = swapped_out(2, page_cluster=0)
-    m.si.flags |= SwpFlags.SWP_STABLE_WRITES
-    assert m.load(t, addr) == pattern(0)
-    assert m.store(t, addr, b"new") == 0
-    m.reclaim()  # writeback starts again
-    assert m.store(t, addr, b"newer") & VmFault.VM_FAULT_WRITE
+@pytest.mark.parametrize("stable", [False, True])
+def test_stable_writes_keep_a_page_under_writeback_unmodified(stable: bool) -> None:
+    """A write fault on an exclusive swap PTE whose page is still under writeback: with
+    SWP_STABLE_WRITES the page may not change during the I/O, so the fault copies it."""
+    ex = DeterministicExecutor()
+    m = Machine(ex, page_cluster=0)
+    if stable:
+        m.si.flags |= SwpFlags.SWP_STABLE_WRITES
+    t = m.spawn()
+    addr = m.mmap(t, 1)
+    m.store(t, addr, b"old")
+    m.reclaim()  # unmapped, writeback in flight
+    (under_io,) = m.k.swap_cache.values()
+    assert under_io.flags & PageFlags.PG_writeback
+    assert m.store(t, addr, b"new") & VmFault.VM_FAULT_WRITE
+    mapped = t.mm.ptes[addr]  # type: ignore[union-attr]
+    assert (mapped is not under_io) == stable
+    assert under_io.data == (b"old" if stable else b"new")
     drain(m)
+    assert m.load(t, addr) == b"new"
 
 
 def test_kernel_bugs_on_impossible_page_states() -> None:

@@ -1,21 +1,18 @@
-"""Model bugs the state machines found, as minimal reproducers (xfail until fixed).
+"""Model bugs the state machines found, as minimal reproducers, now fixed.
 
-Each test states the kernel's behaviour; ``strict=True`` makes the fix visible (XPASS
-fails the run), so the marker must be removed with the fix.
+Each test states the kernel's behaviour the model first got wrong: bdev_write_page
+ending writeback when rw_page fails (block/bdev.c:392-395), __remove_mapping's
+folio_ref_freeze refusing a folio a faulting task still holds, and do_wp_page copying
+a page shared through fork or the swap cache.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from kmodel import BadRange, DeterministicExecutor, Machine, PendingIO
 from kmodel.block.blk_core import Request
 from kmodel.include.linux.blk_types import REQ_OP_WRITE, BlkStatus
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bdev_write_page does not end_page_writeback when rw_page fails (block/bdev.c:392-395), "
-    "so zram's bio fallback starts writeback twice (KernelBug)"))
 def test_zram_write_error_falls_back_to_a_bio_with_writeback_ended() -> None:
     ex = DeterministicExecutor()
     m = Machine(ex, disk="zram", nr_pages=64)
@@ -30,9 +27,6 @@ def test_zram_write_error_falls_back_to_a_bio_with_writeback_ended() -> None:
     assert m.load(t, a) == b"x"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shrink_folio frees a swap cache folio that a faulting task still references; "
-    "__remove_mapping's folio_ref_freeze (mm/vmscan.c) refuses and keeps it"))
 def test_reclaim_keeps_a_folio_a_sleeping_fault_still_references() -> None:
     m: Machine
 
@@ -55,9 +49,6 @@ def test_reclaim_keeps_a_folio_a_sleeping_fault_still_references() -> None:
     assert m.load(t, a) == b"x"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "no write-protect fault on a present PTE: a page shared with another process (fork, "
-    "or through the swap cache) is written in place instead of copied (do_wp_page)"))
 def test_store_to_a_page_shared_through_the_swap_cache_copies_it() -> None:
     ex = DeterministicExecutor()
     m = Machine(ex, disk="virtio", nr_pages=64)

@@ -147,6 +147,8 @@ class MMStruct:
 
     vmas: list[VMArea] = attrs.field(factory=list)
     ptes: dict[int, Folio | int] = attrs.field(factory=dict)
+    #: Addresses whose present PTE is writable (the PTE's _PAGE_RW bit).
+    writable: set[int] = attrs.field(factory=set)
     users: int = 1
 
     def find_vma(self, addr: int) -> VMArea | None:
