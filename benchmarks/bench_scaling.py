@@ -43,8 +43,9 @@ def run(workdir: Path, sizes: list[int]) -> list[str]:
         )
     n0, us0, rss0 = rows[0]
     for n, us, rss in rows[1:]:
+        time_ratio = f"{us / us0:.2f}x" if us0 > 0 else "n/a (smallest size below start-up noise)"
         lines.append(
-            f"[scaling] ratio {n:,} vs {n0:,}: time/event {us / us0:.2f}x "
+            f"[scaling] ratio {n:,} vs {n0:,}: time/event {time_ratio} "
             f"(target within 10%), peak RSS {rss / rss0:.2f}x (target within 20%)"
         )
     return lines
