@@ -44,13 +44,13 @@ from kmodel.kernel import ModelEvent
 from kmodel.trace.emit import format_event
 from kmodel.trace.events import LostEvents, TraceEvent
 from kmodel.trace.oracle import Oracle
-from kmodel.trace.parse import parse_trace
+from kmodel.trace.parse import UNREADABLE, LineScanner, open_trace, parse_event_line
 from kmodel.trace.report import CheckReport, Divergence
 
 __all__ = ["Checker", "check_trace"]
 
 HISTORY = 6  # line numbers kept per page for reports
-RECENT = 4096  # events kept to print those lines
+RECENT = 4096  # events kept to print those lines (a power of 2: a ring indexed by event count)
 
 SIGBUS = int(VmFault.VM_FAULT_SIGBUS)
 OOM = int(VmFault.VM_FAULT_OOM)
@@ -206,8 +206,10 @@ class Checker:
         self.events = 0
         self.checks = 0
         self._flagged: set[int] = set()
-        #: The last events, for the history of a divergence (older lines: read back at finish).
-        self._recent: deque[TraceEvent] = deque(maxlen=RECENT)
+        #: The last RECENT events (or their lines, from :meth:`feed_lines`) and their line
+        #: numbers, for the history of a divergence (older lines: read back at finish).
+        self._recent_lineno: list[int] = [0] * RECENT
+        self._recent: list[TraceEvent | str | None] = [None] * RECENT
         self._skipped: dict[str, int] = {}
         self._unknown: dict[str, int] = {}
         self._handlers: dict[str, Callable[[TraceEvent], None]] = {
@@ -232,13 +234,14 @@ class Checker:
             "console": self._console,
         }
         # Seen and understood, but nothing of them is an outcome the model predicts.
-        for name in ("swap_cluster_readahead", "swap_cluster_readahead_ret",
+        self._ignored = frozenset(("swap_cluster_readahead", "swap_cluster_readahead_ret",
                      "read_swap_cache_async", "read_swap_cache_async_ret",
                      "__read_swap_cache_async", "__read_swap_cache_async_ret",
                      "mm_vmscan_write_folio", "signal_generate", "block_bio_remap",
                      "block_bio_complete", "block_rq_issue", "block_rq_complete",
                      "block_rq_error", "block_rq_insert", "block_rq_merge", "block_getrq",
-                     "block_bio_backmerge", "block_bio_frontmerge", "block_split"):
+                     "block_bio_backmerge", "block_bio_frontmerge", "block_split"))
+        for name in self._ignored:
             self._handlers[name] = self._ignore
 
     # -- driving --------------------------------------------------------------------------
@@ -248,8 +251,10 @@ class Checker:
         if isinstance(item, LostEvents):
             self._lost(item)
             return
+        i = self.events & (RECENT - 1)
         self.events += 1
-        self._recent.append(item)
+        self._recent_lineno[i] = item.lineno
+        self._recent[i] = item
         if self.expect and self._match_expected(item):
             return
         handler = self._handlers.get(item.name)
@@ -266,6 +271,87 @@ class Checker:
             if self.stopped:
                 self.report.stopped_at = item.lineno
                 return
+
+    def feed_lines(self, scanner: LineScanner, lines: Iterable[str]) -> None:
+        """Parse and check ``lines`` until the end or until ``max_divergences`` were found.
+
+        The same as ``feed_all(parse_trace(...))``, faster: only the events that a handler or
+        an expectation needs are built as :class:`TraceEvent`; the others are counted and
+        their args only checked (a malformed known event is still a TraceFormatError).
+        """
+        match = scanner.match
+        contexts = scanner.contexts
+        context_of = scanner.context
+        parsers = scanner.parsers
+        args_error = scanner.ArgsError
+        path = scanner.path
+        skip = scanner.skip
+        handlers = {n: h for n, h in self._handlers.items() if n not in self._ignored}
+        get_handler = handlers.get
+        ignored = self._ignored
+        skipped = self._skipped
+        expect = self.expect
+        recent_lineno, recent = self._recent_lineno, self._recent
+        mask = RECENT - 1
+        n = self.events
+        lineno = 0
+        try:
+            for lineno, line in enumerate(lines, 1):
+                if not line.isascii():
+                    scanner.not_utf8(lineno, line)
+                m = match(line)
+                if m is None:
+                    lost = scanner.other(lineno, line)
+                    if lost is not None:
+                        self._lost(lost)
+                    continue
+                recent_lineno[n & mask] = lineno
+                recent[n & mask] = line
+                n += 1
+                ctx, sec, usec, name, text = m.group(1, 7, 8, 9, 10)
+                handler = get_handler(name)
+                if handler is None:
+                    if expect:
+                        c = contexts.get(ctx) or context_of(m)
+                        if (c.cpu, c.pid, c.flags[2:3]) in expect:
+                            self.events = n
+                            self._feed_event(scanner.event(lineno, line, m))
+                            if self.stopped:
+                                self.report.stopped_at = lineno
+                                return
+                            continue
+                    skip(lineno, line, name, text)
+                    if name not in ignored:
+                        skipped[name] = skipped.get(name, 0) + 1
+                    continue
+                try:
+                    args = parsers[name](text)
+                except args_error as e:
+                    raise scanner.bad_args(lineno, line, e) from None
+                ev = TraceEvent(path, lineno, contexts.get(ctx) or context_of(m),
+                                int(sec + usec), name, args)
+                if expect and self._match_expected(ev):
+                    pass
+                else:
+                    handler(ev)
+                if self.stopped:
+                    self.events = n
+                    self.report.stopped_at = lineno
+                    return
+        except UNREADABLE as e:
+            raise scanner.unreadable(lineno, e) from None
+        finally:
+            self.events = n
+
+    def _feed_event(self, ev: TraceEvent) -> None:
+        """:meth:`feed` for an event already counted and kept in the recent events."""
+        if self.expect and self._match_expected(ev):
+            return
+        handler = self._handlers.get(ev.name)
+        if handler is None:
+            self._skipped[ev.name] = self._skipped.get(ev.name, 0) + 1
+            return
+        handler(ev)
 
     def finish(self) -> CheckReport:
         """End of trace: what is still in flight is unknown, not divergent."""
@@ -360,8 +446,8 @@ class Checker:
         self._flagged.add(ev.lineno)
         history: tuple[tuple[int, str], ...] = ()
         if page is not None:
-            recent = {e.lineno: e for e in self._recent}
-            history = tuple((n, format_event(recent[n]) if n in recent else "")
+            recent = dict(zip(self._recent_lineno, self._recent, strict=True))
+            history = tuple((n, self._format_recent(recent.get(n), ev.path))
                             for n in page.history)
         self.report.divergences.append(Divergence(
             path=ev.path, lineno=ev.lineno, line=format_event(ev), message=message,
@@ -369,6 +455,14 @@ class Checker:
         ))
         if len(self.report.divergences) >= self.max_divergences:
             self.stopped = True
+
+    @staticmethod
+    def _format_recent(item: TraceEvent | str | None, path: str) -> str:
+        """A recent event as tracefs prints it ("" if it is no longer in memory)."""
+        if item is None:
+            return ""
+        return format_event(item if isinstance(item, TraceEvent) else
+                            parse_event_line(item, path))
 
     def _lost(self, lost: LostEvents) -> None:
         """Events were dropped: whatever they could have touched becomes unknown."""
@@ -816,19 +910,18 @@ class Checker:
 # -- entry points -------------------------------------------------------------------------
 
 
-def _progress(path: str, items: Iterator[TraceEvent | LostEvents],
-              stream: TextIO) -> Iterator[TraceEvent | LostEvents]:
-    """Yield ``items``, drawing a progress bar from line numbers vs. the estimated total."""
+def _progress(path: str, lines: Iterable[str], stream: TextIO) -> Iterator[str]:
+    """Yield ``lines``, drawing a progress bar from line numbers vs. the estimated total."""
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(1 << 16)
     per_line = max(1, len(head) // max(1, head.count(b"\n")))
     total = max(1, size // per_line)
     step = 1 << 15
-    for n, item in enumerate(items, 1):
-        yield item
+    for n, line in enumerate(lines, 1):
+        yield line
         if n % step == 0:
-            done = min(1.0, item.lineno / total)
+            done = min(1.0, n / total)
             bar = "#" * int(done * 30)
             stream.write(f"\rkmodel check {os.path.basename(path)} [{bar:<30}] {done:4.0%}")
             stream.flush()
@@ -847,22 +940,18 @@ def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_diver
     be read. ``progress``: a stream (a terminal) for a progress bar on large files.
     """
     start = time.perf_counter()
-    items: Iterable[TraceEvent | LostEvents]
-    if isinstance(source, str | os.PathLike):
-        path = name or os.fspath(source)
-        items = parse_trace(source, name=name)
-        if progress is not None and os.path.getsize(source) >= PROGRESS_MIN_BYTES:
-            items = _progress(os.fspath(source), iter(items), progress)
-    elif hasattr(source, "read"):
-        stream = cast(TextIO, source)
-        path = name or str(getattr(stream, "name", "<stream>"))
-        items = parse_trace(stream, name=name)
+    if isinstance(source, str | os.PathLike) or hasattr(source, "read"):
+        text_source = cast(str | os.PathLike[str] | TextIO, source)
+        source_file = os.fspath(source) if isinstance(source, str | os.PathLike) else None
+        with open_trace(text_source, name) as (lines, path):
+            checker = Checker(path, max_divergences=max_divergences, source=source_file)
+            if (progress is not None and source_file is not None
+                    and os.path.getsize(source_file) >= PROGRESS_MIN_BYTES):
+                lines = _progress(source_file, lines, progress)
+            checker.feed_lines(LineScanner(path), lines)
     else:
-        path = name or "<events>"
-        items = source
-    source_file = os.fspath(source) if isinstance(source, str | os.PathLike) else None
-    checker = Checker(path, max_divergences=max_divergences, source=source_file)
-    checker.feed_all(items)
+        checker = Checker(name or "<events>", max_divergences=max_divergences)
+        checker.feed_all(source)
     report = checker.finish()
     report.seconds = time.perf_counter() - start
     return report

@@ -30,7 +30,7 @@ from kmodel.trace.events import (
     TraceHeader,
 )
 
-__all__ = ["parse_trace", "read_header"]
+__all__ = ["LineScanner", "open_trace", "parse_event_line", "parse_trace", "read_header"]
 
 Source = str | os.PathLike[str] | TextIO | BinaryIO
 
@@ -67,6 +67,7 @@ class _ArgsError(ValueError):
 
 ArgsParser = Callable[[str], dict[str, str]]
 SlowParser = Callable[[str], dict[str, str] | None]
+ArgsChecker = Callable[[str], object]
 
 
 def _kv_slow(text: str, into: dict[str, str]) -> dict[str, str] | None:
@@ -196,8 +197,9 @@ def _block_format(keys: tuple[str, ...]) -> str:
 
 def _known(
     keys: tuple[str, ...], pattern: str, message: str, slow: SlowParser | None
-) -> ArgsParser:
-    """A parser for a known event: one regex with a group per key, in print order.
+) -> tuple[ArgsParser, ArgsChecker]:
+    """A parser for a known event: one regex with a group per key, in print order; and a
+    checker that raises what the parser raises, without building the args.
 
     `slow` parses what the regex cannot, such as values with spaces (`comm=Web Content`).
     """
@@ -212,7 +214,10 @@ def _known(
             raise _ArgsError(message)
         return args
 
-    return parse
+    def check(text: str) -> object:
+        return fullmatch(text) or parse(text)
+
+    return parse, check
 
 
 def _memo(parse: ArgsParser) -> ArgsParser:
@@ -234,16 +239,23 @@ def _key_text(keys: tuple[str, ...]) -> str:
     return " ".join(f"{k}=..." for k in keys)
 
 
-def _parsers() -> dict[str, ArgsParser]:
+def _parsers() -> tuple[dict[str, ArgsParser], dict[str, ArgsChecker]]:
+    """The args parser of every known event, and a checker of its args for events whose args
+    are not needed (raising what the parser would raise)."""
     parsers: dict[str, ArgsParser] = {"console": lambda text: {"msg": text}}
+    checkers: dict[str, ArgsChecker] = {"console": len}
     for name, keys in EVENT_ARGS.items():
         if name in BLOCK_EVENTS:
             pattern, shape = _BLOCK_FORMATS[_block_format(keys)]
-            parsers[name] = _known(keys, pattern, f"{name}: expected '{shape}'", None)
+            parsers[name], checkers[name] = _known(
+                keys, pattern, f"{name}: expected '{shape}'", None
+            )
         elif keys[:1] == KPROBE_KEYS:
             pattern = r"\((?P<probe>[^ ()]+)\) " + _values(keys[1:])
             shape = f"(symbol+offset/size) {_key_text(keys[1:])}"
-            parsers[name] = _known(keys, pattern, f"{name}: expected '{shape}'", _probe_args)
+            parsers[name], checkers[name] = _known(
+                keys, pattern, f"{name}: expected '{shape}'", _probe_args
+            )
         elif keys[:3] == KRETPROBE_KEYS:
             pattern = (
                 r"\((?P<caller>[^ ()+]+)\+?(?P<caller_offset>[^ ()]*) <- (?P<callee>[^ ()]+)\) "
@@ -251,14 +263,18 @@ def _parsers() -> dict[str, ArgsParser]:
             )
             shape = f"(caller+offset/size <- callee) {_key_text(keys[3:])}"
             message = f"{name}: expected '{shape}'"
-            parsers[name] = _memo(_known(keys, pattern, message, _probe_args))
+            parsers[name] = checkers[name] = _memo(
+                _known(keys, pattern, message, _probe_args)[0]
+            )
         elif name != "console":
             message = f"{name}: expected '{_key_text(keys)}'"
-            parsers[name] = _known(keys, _values(keys), message, lambda text: _kv(text, {}))
-    return parsers
+            parsers[name], checkers[name] = _known(
+                keys, _values(keys), message, lambda text: _kv(text, {})
+            )
+    return parsers, checkers
 
 
-_PARSERS = _parsers()
+_PARSERS, _CHECKERS = _parsers()
 
 
 class _Header:
@@ -332,6 +348,20 @@ def _not_utf8(path: str, lineno: int, line: str) -> TraceFormatError | None:
     return None
 
 
+def _context(contexts: dict[str, TaskContext], m: re.Match[str]) -> TaskContext:
+    """The shared context of a line's columns (`m` matched `_LINE`), made on first sight."""
+    ctx, comm, pid, tgid, cpu, flags = m.group(1, 2, 3, 4, 5, 6)
+    context = contexts.get(ctx)
+    if context is None:
+        if len(contexts) >= _CONTEXT_CACHE_MAX:
+            contexts.clear()
+        context = TaskContext(
+            comm, int(pid), None if tgid is None else int(tgid), int(cpu), flags or ""
+        )
+        contexts[ctx] = context
+    return context
+
+
 def _events(
     lines: Iterable[str], path: str, header: _Header, stop_at_event: bool = False
 ) -> Iterator[TraceEvent | LostEvents]:
@@ -340,6 +370,7 @@ def _events(
     parsers = _PARSERS
     generic = _parse_generic
     contexts: dict[str, TaskContext] = {}
+    get_context = contexts.get
     lineno = 0
     try:
         for lineno, line in enumerate(lines, 1):
@@ -357,15 +388,8 @@ def _events(
                 continue
             if stop_at_event:
                 return
-            ctx, comm, pid, tgid, cpu, flags, sec, usec, name, text = m.groups()
-            context = contexts.get(ctx)
-            if context is None:
-                if len(contexts) >= _CONTEXT_CACHE_MAX:
-                    contexts.clear()
-                context = TaskContext(
-                    comm, int(pid), None if tgid is None else int(tgid), int(cpu), flags or ""
-                )
-                contexts[ctx] = context
+            ctx, sec, usec, name, text = m.group(1, 7, 8, 9, 10)
+            context = get_context(ctx) or _context(contexts, m)
             try:
                 args = parsers.get(name, generic)(text)
             except _ArgsError as e:
@@ -376,8 +400,84 @@ def _events(
         raise TraceFormatError(path, lineno + 1, message) from None
 
 
+class LineScanner:
+    """`parse_trace` one line at a time, for a consumer that needs only some events whole.
+
+    `kmodel check` reads the lines itself (`lines`, `path`) and, per line: `match` it (None:
+    `other` handles a header, comment or lost marker); `context` gives the event's shared
+    `TaskContext`; `event` builds the `TraceEvent`, or `skip` only checks the args of an event
+    the consumer does not need. Same values and same `TraceFormatError`s as `parse_trace`
+    (`not_utf8` for a line that is not ASCII, `unreadable` for input that cannot be read).
+    """
+
+    #: What an args parser raises; `bad_args` turns it into the TraceFormatError.
+    ArgsError = _ArgsError
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.header = _Header()
+        self.match = _LINE.match
+        self.parsers: dict[str, ArgsParser] = _PARSERS
+        self.contexts: dict[str, TaskContext] = {}
+
+    def not_utf8(self, lineno: int, line: str) -> None:
+        """Raise if a line that is not ASCII is not UTF-8 either."""
+        error = _not_utf8(self.path, lineno, line)
+        if error is not None:
+            raise error
+
+    def other(self, lineno: int, line: str) -> LostEvents | None:
+        """A line that is not an event: blank, header, comment or lost-events marker."""
+        return _other_line(self.path, lineno, line, self.header)
+
+    def context(self, m: re.Match[str]) -> TaskContext:
+        """The shared context of an event's columns."""
+        return self.contexts.get(m[1]) or _context(self.contexts, m)
+
+    def event(self, lineno: int, line: str, m: re.Match[str]) -> TraceEvent:
+        """The event of a matched line."""
+        sec, usec, name, text = m.group(7, 8, 9, 10)
+        try:
+            args = _PARSERS.get(name, _parse_generic)(text)
+        except _ArgsError as e:
+            raise TraceFormatError(self.path, lineno, str(e), line) from None
+        return TraceEvent(self.path, lineno, self.context(m), int(sec + usec), name, args)
+
+    def bad_args(self, lineno: int, line: str, error: Exception) -> TraceFormatError:
+        """The error for a known event whose args do not match its format."""
+        return TraceFormatError(self.path, lineno, str(error), line)
+
+    def skip(self, lineno: int, line: str, name: str, text: str) -> None:
+        """Check the args of an event without building it (unknown events have any args)."""
+        check = _CHECKERS.get(name)
+        if check is not None:
+            try:
+                check(text)
+            except _ArgsError as e:
+                raise TraceFormatError(self.path, lineno, str(e), line) from None
+
+    def unreadable(self, lineno: int, error: Exception) -> TraceFormatError:
+        """The error for input that cannot be read after line `lineno`."""
+        message = f"unreadable input after this line: {error}"
+        return TraceFormatError(self.path, lineno + 1, message)
+
+
+#: What reading a trace may raise past its last good line (`LineScanner.unreadable`).
+UNREADABLE = (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def parse_event_line(line: str, path: str = "<line>", lineno: int = 1) -> TraceEvent:
+    """The event of one trace line (TraceFormatError if it is no event)."""
+    scanner = LineScanner(path)
+    m = scanner.match(line)
+    if m is None:
+        raise _bad_line(path, lineno, line)
+    return scanner.event(lineno, line, m)
+
+
 @contextlib.contextmanager
-def _open(source: Source, name: str | None) -> Iterator[tuple[Iterable[str], str]]:
+def open_trace(source: Source, name: str | None) -> Iterator[tuple[Iterable[str], str]]:
+    """The lines of `source` (as `parse_trace` takes it) and the name errors give it."""
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         if path.endswith(".gz"):
@@ -409,14 +509,14 @@ def parse_trace(source: Source, *, name: str | None = None) -> Iterator[TraceEve
     Raises TraceFormatError for a line that is no event, header, comment or lost marker, and
     for a known event (`EVENT_ARGS`) whose args do not match its format.
     """
-    with _open(source, name) as (lines, path):
+    with open_trace(source, name) as (lines, path):
         yield from _events(lines, path, _Header())
 
 
 def read_header(source: Source, *, name: str | None = None) -> TraceHeader:
     """The header of a trace: reads up to its first event (consuming that far from a stream)."""
     header = _Header(keep_comments=True)
-    with _open(source, name) as (lines, path):
+    with open_trace(source, name) as (lines, path):
         for _ in _events(lines, path, header, stop_at_event=True):
             pass
     return header.freeze()
