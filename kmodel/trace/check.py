@@ -211,6 +211,7 @@ class Checker:
         self._recent_lineno: list[int] = [0] * RECENT
         self._recent: list[TraceEvent | str | None] = [None] * RECENT
         self._skipped: dict[str, int] = {}
+        self._retry_memo: dict[int, bool] = {}
         self._unknown: dict[str, int] = {}
         self._handlers: dict[str, Callable[[TraceEvent], None]] = {
             "swap_writepage": self._swap_writepage,
@@ -283,9 +284,9 @@ class Checker:
         contexts = scanner.contexts
         context_of = scanner.context
         parsers = scanner.parsers
+        checkers = scanner.checkers
         args_error = scanner.ArgsError
         path = scanner.path
-        skip = scanner.skip
         handlers = {n: h for n, h in self._handlers.items() if n not in self._ignored}
         get_handler = handlers.get
         ignored = self._ignored
@@ -305,8 +306,9 @@ class Checker:
                     if lost is not None:
                         self._lost(lost)
                     continue
-                recent_lineno[n & mask] = lineno
-                recent[n & mask] = line
+                i = n & mask
+                recent_lineno[i] = lineno
+                recent[i] = line
                 n += 1
                 ctx, sec, usec, name, text = m.group(1, 7, 8, 9, 10)
                 handler = get_handler(name)
@@ -314,13 +316,17 @@ class Checker:
                     if expect:
                         c = contexts.get(ctx) or context_of(m)
                         if (c.cpu, c.pid, c.flags[2:3]) in expect:
-                            self.events = n
                             self._feed_event(scanner.event(lineno, line, m))
                             if self.stopped:
                                 self.report.stopped_at = lineno
                                 return
                             continue
-                    skip(lineno, line, name, text)
+                    check = checkers.get(name)  # unknown events may have any args
+                    if check is not None:
+                        try:
+                            check(text)
+                        except args_error as e:
+                            raise scanner.bad_args(lineno, line, e) from None
                     if name not in ignored:
                         skipped[name] = skipped.get(name, 0) + 1
                     continue
@@ -335,7 +341,6 @@ class Checker:
                 else:
                     handler(ev)
                 if self.stopped:
-                    self.events = n
                     self.report.stopped_at = lineno
                     return
         except UNREADABLE as e:
@@ -402,6 +407,16 @@ class Checker:
 
     def _ignore(self, ev: TraceEvent) -> None:
         pass
+
+    def _retry_first(self, flags: int) -> bool:
+        """``fault_flag_allow_retry_first`` of a trace's fault flags (memoized: a pure function
+        of an int, and IntFlag arithmetic is slow)."""
+        first = self._retry_memo.get(flags)
+        if first is None:
+            if len(self._retry_memo) >= MAX_PAGES:
+                self._retry_memo.clear()
+            first = self._retry_memo[flags] = fault_flag_allow_retry_first(flags)
+        return first
 
     def _count_unknown(self, why: str, n: int = 1) -> None:
         self._unknown[why] = self._unknown.get(why, 0) + n
@@ -864,7 +879,7 @@ class Checker:
         ret = ev.arg_int("ret")
         page = fault.target
         major = MAJOR if fault.major else 0
-        retry = {major | RETRY} if fault_flag_allow_retry_first(fault.flags) else set()
+        retry = {major | RETRY} if self._retry_first(fault.flags) else set()
         self.checks += 1
         if fault.ra_null:
             allowed = {OOM, 0}

@@ -418,6 +418,8 @@ class LineScanner:
         self.header = _Header()
         self.match = _LINE.match
         self.parsers: dict[str, ArgsParser] = _PARSERS
+        #: Known events' args checkers (raise ArgsError as the parser would, build nothing).
+        self.checkers: dict[str, ArgsChecker] = _CHECKERS
         self.contexts: dict[str, TaskContext] = {}
 
     def not_utf8(self, lineno: int, line: str) -> None:
