@@ -11,6 +11,8 @@ from typing import Any
 
 from kmodel.errors import KmodelError
 from kmodel.trace.check import check_trace
+from kmodel.trace.parse import parse_trace
+from kmodel.trace.perfetto import write_perfetto
 from kmodel.trace.report import CheckReport
 
 __all__ = ["bundled_traces", "register", "run_check"]
@@ -45,6 +47,11 @@ def register(subparsers: Any) -> None:
                         help="print one JSON document with a report per file")
     parser.add_argument("--max-divergences", type=_positive, default=20, metavar="N",
                         help="stop checking a file after N divergences (default 20)")
+    parser.add_argument(
+        "--perfetto", metavar="OUT",
+        help="also write the (single) checked trace and its divergences as Chrome trace-event "
+             "JSON to OUT, for ui.perfetto.dev (a second pass over the file)",
+    )
     parser.set_defaults(func=run_check)
 
 
@@ -67,11 +74,29 @@ def _error(text: str) -> None:
     print(f"kmodel check: {_printable(text)}", file=sys.stderr)
 
 
+def _write_perfetto(path: Path, report: CheckReport, out: str) -> bool:
+    """Write ``path``'s events and ``report``'s divergences to ``out``; False on an error."""
+    divergences = [(d.lineno, d.message) for d in report.divergences]
+    try:
+        write_perfetto(parse_trace(path, name=str(path)), divergences, out)
+    except KmodelError as error:  # a bad line past where checking stopped
+        _error(f"--perfetto: {error}")
+        return False
+    except (OSError, UnicodeError) as error:
+        _error(f"--perfetto: cannot write {out}: {error}")
+        return False
+    return True
+
+
 def run_check(args: argparse.Namespace) -> int:
     """Check each file independently; the worst outcome is the exit status."""
     paths = [Path(f) for f in args.files] or bundled_traces()
     if not paths:
         print("kmodel check: no trace files given and none bundled", file=sys.stderr)
+        return EXIT_ERROR
+    perfetto: str | None = getattr(args, "perfetto", None)
+    if perfetto is not None and len(paths) != 1:
+        _error(f"--perfetto writes one trace: give exactly one FILE, not {len(paths)}")
         return EXIT_ERROR
     progress = sys.stderr if sys.stderr.isatty() else None
     status = EXIT_CONFORMANT
@@ -93,6 +118,10 @@ def run_check(args: argparse.Namespace) -> int:
             results.append({"path": str(path), "verdict": "error", "error": _printable(error)})
             status = EXIT_ERROR
             continue
+        if perfetto is not None and not _write_perfetto(path, report, perfetto):
+            results.append({"path": perfetto, "verdict": "error",
+                            "error": "cannot write the Perfetto trace"})
+            status = EXIT_ERROR
         if not report.conformant and status == EXIT_CONFORMANT:
             status = EXIT_DIVERGENT
         if args.json:

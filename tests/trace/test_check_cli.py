@@ -133,3 +133,68 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path: Path,
     captured = capsys.readouterr()
     assert "conformant" in captured.out
     assert str(bad) in captured.err
+
+
+def _perfetto_events(out: Path) -> list[dict[str, object]]:
+    doc = json.loads(out.read_text())
+    assert isinstance(doc, dict) and isinstance(doc["traceEvents"], list)
+    events: list[dict[str, object]] = doc["traceEvents"]
+    return events
+
+
+def _assert_pairs_match(events: list[dict[str, object]]) -> None:
+    """Every async "b" has exactly one later "e" with its category and id, and vice versa."""
+    open_: dict[tuple[object, object], object] = {}
+    for e in events:
+        assert {"ph", "pid", "name"} <= e.keys(), e
+        key = (e.get("cat"), e.get("id"))
+        if e["ph"] == "b":
+            assert key not in open_, e
+            open_[key] = e["ts"]
+        elif e["ph"] == "e":
+            assert key in open_, e
+            assert e["ts"] >= open_.pop(key)  # type: ignore[operator]
+    assert not open_, f"unclosed slices: {sorted(map(str, open_))}"
+
+
+def test_perfetto_writes_the_checked_trace(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    trace = bundled_traces()[0]
+    out = tmp_path / "trace.json"
+    assert main(["check", str(trace), "--perfetto", str(out)]) == 0
+    assert "conformant" in capsys.readouterr().out
+    events = _perfetto_events(out)
+    _assert_pairs_match(events)
+    instants = [e for e in events if e["ph"] == "i" and e.get("cat") != "divergence"]
+    lines = _lines(trace)
+    assert len(instants) == sum(1 for line in lines if line.strip() and line[0] != "#")
+    assert {e["ph"] for e in events} >= {"M", "i", "b", "e", "X"}
+    assert not [e for e in events if e.get("cat") == "divergence"]
+
+
+def test_perfetto_shows_divergences_at_their_line(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path, lineno = _mutant(tmp_path)
+    out = tmp_path / "mutant.json"
+    assert main(["check", str(path), "--perfetto", str(out)]) == 1
+    capsys.readouterr()
+    events = _perfetto_events(out)
+    _assert_pairs_match(events)
+    (div,) = [e for e in events if e.get("cat") == "divergence"]
+    assert div["args"]["line"] == lineno  # type: ignore[index]
+
+
+def test_perfetto_takes_one_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.json"
+    paths = [str(p) for p in REAL_TRACES[:2]]
+    assert main(["check", *paths, "--perfetto", str(out)]) == 2
+    assert "exactly one FILE" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_perfetto_unwritable_output_exits_2(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "missing-dir" / "x.json"
+    assert main(["check", str(REAL_TRACES[0]), "--perfetto", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--perfetto" in err and "Traceback" not in err
