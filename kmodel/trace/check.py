@@ -122,7 +122,9 @@ class _Page:
         self.bio: _Bio | None = None
         self.submitting = ""  # "R"/"W": swap_readpage/__swap_writepage seen, no bio queued yet
         self.unknown = True  # flags not observed in this life, or its history was cut
-        self.history: deque[int] = deque(maxlen=HISTORY)  # line numbers
+        #: Line numbers, the last HISTORY of which are reported. A list, not a
+        #: deque(maxlen=HISTORY): a deque allocates a 64-slot block, ~7x the memory per page.
+        self.history: list[int] = []
 
     def observe(self, pflags: int, entry: int) -> None:
         """A probe printed the page's flags and swap entry: a new life starts from them."""
@@ -131,6 +133,14 @@ class _Page:
         self.bio = None
         self.submitting = ""
         self.unknown = False
+        del self.history[:-HISTORY]
+
+    def note(self, lineno: int) -> None:
+        """Add a line to the page's history (kept short: at most 2 * HISTORY lines)."""
+        history = self.history
+        history.append(lineno)
+        if len(history) > 2 * HISTORY:
+            del history[:-HISTORY]
 
 
 class _Read:
@@ -463,7 +473,7 @@ class Checker:
         if page is not None:
             recent = dict(zip(self._recent_lineno, self._recent, strict=True))
             history = tuple((n, self._format_recent(recent.get(n), ev.path))
-                            for n in page.history)
+                            for n in page.history[-HISTORY:])
         self.report.divergences.append(Divergence(
             path=ev.path, lineno=ev.lineno, line=format_event(ev), message=message,
             allowed=tuple(allowed), branches=branches, history=history, related=related,
@@ -546,7 +556,7 @@ class Checker:
                     exp.branches, exp.page, (ev.lineno,))
             return True
         # end_page_writeback after end_swap_bio_write
-        exp.page.history.append(ev.lineno)
+        exp.page.note(ev.lineno)
         predicted = int(want.arg("pflags")) & WRITE_END_FLAGS
         seen = ev.arg_int("pflags") & WRITE_END_FLAGS
         if predicted != seen:
@@ -615,13 +625,13 @@ class Checker:
             self._diverge(ev, "the page's last read completed with success, but it is not "
                           "uptodate now", ["pflags with uptodate"], ("ER-2",), page)
         page.observe(pflags, ev.arg_int("entry"))
-        page.history.append(ev.lineno)
+        page.note(ev.lineno)
         self.cache[page.entry] = page
 
     def _swap_writepage_inner(self, ev: TraceEvent) -> None:
         page = self._page(ev.arg_int("page"))
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
-        page.history.append(ev.lineno)
+        page.note(ev.lineno)
         page.submitting = "W"
         self._task(ev.pid).submit = page
 
@@ -647,7 +657,7 @@ class Checker:
         if page is None or page.addr != addr or page.unknown:
             self._count_unknown(f"{ev.name}-without-call")
             return
-        page.history.append(ev.lineno)
+        page.note(ev.lineno)
         self._check_sector(ev, page, ev.arg_int("sector"), ev.name)
 
     def _bdev_write_page_ret(self, ev: TraceEvent) -> None:
@@ -655,7 +665,7 @@ class Checker:
         page = task.submit
         if page is None or page.submitting != "W":
             return
-        page.history.append(ev.lineno)
+        page.note(ev.lineno)
         if ev.arg_int("ret") == 0:  # WP-3: rw_page wrote it; no bio
             page.submitting = ""
             task.submit = None
@@ -684,7 +694,7 @@ class Checker:
         read = task.read
         bio = _Bio(ev, write, sector, bool(read is not None and read.sync and not write))
         page.bio = bio
-        page.history.append(ev.lineno)
+        page.note(ev.lineno)
         if read is not None and not write:
             read.bio = bio
         if page.unknown:
@@ -695,7 +705,7 @@ class Checker:
     def _completion(self, ev: TraceEvent, write: bool) -> tuple[_Page, _Bio | None]:
         """Match an ``end_swap_bio_*`` with its bio: once, after its submission (BIO-2)."""
         page = self._page(ev.arg_int("page"))
-        page.history.append(ev.lineno)
+        page.note(ev.lineno)
         bio = page.bio
         if bio is not None and bio.write == write and not bio.done:
             bio.done = True
@@ -742,7 +752,7 @@ class Checker:
         page = self.pages.get(ev.arg_int("page"))
         if page is None:
             return
-        page.history.append(ev.lineno)
+        page.note(ev.lineno)
         if page.bio is not None and page.bio.write and not page.unknown:
             self.checks += 1
             self._diverge(ev, f"writeback ends while the page's bio (line "
@@ -755,7 +765,7 @@ class Checker:
     def _swap_readpage(self, ev: TraceEvent) -> None:
         page = self._new_life(ev.arg_int("page"))
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
-        page.history.append(ev.lineno)
+        page.note(ev.lineno)
         page.submitting = "R"
         self.cache[page.entry] = page
         sync = ev.arg_int("synchronous") != 0
@@ -780,7 +790,7 @@ class Checker:
         page = task.submit
         if page is None or page.submitting != "R":
             return
-        page.history.append(ev.lineno)
+        page.note(ev.lineno)
         if ev.arg_int("ret") == 0:  # RD-5: the driver read it; no bio
             page.submitting = ""
             task.submit = None
@@ -913,7 +923,7 @@ class Checker:
             why = "the model's page is uptodate"
         if ret in allowed:
             if page is not None:
-                page.history.append(ev.lineno)
+                page.note(ev.lineno)
             return
         self._diverge(
             ev, f"do_swap_page of {SwapEntry.from_val(fault.entry)} (line "
