@@ -1,113 +1,152 @@
 """Every source citation in the model names a real file and line range of Linux 6.1.176.
 
 A function's docstring cites ``path:first-last``; the cited range must exist and, when the
-function carries a kernel name, contain that name. Short citations (``bio.c:736``) are
-resolved against the directories the model mirrors.
+function carries a kernel name, contain that name (or a kernel identifier its docstring
+names in double backticks). The findings are recorded in ``spec/citations.lock.json`` with
+a hash of every cited range: with the 6.1.176 source at hand (``apt-get install
+linux-source-6.1=6.1.176-1``) the test checks the source and the lock against each other;
+without it (mirrors drop old point releases) it checks the citations against the lock.
+Regenerate the lock with ``python -m tests.test_citations``.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 import re
+import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 from tests import ksrc
 
-KMODEL = Path(__file__).resolve().parent.parent / "kmodel"
+ROOT = Path(__file__).resolve().parent.parent
+KMODEL = ROOT / "kmodel"
+LOCK = ROOT / "spec" / "citations.lock.json"
 MODEL_DIRS = ("mm", "block", "lib", "include", "arch", "executor")
-CITE = re.compile(
-    r"\b((?:[\w-]+/)*[\w-]+\.[ch]):(\d+)(?:-(\d+))?"
-)
+CITE = re.compile(r"\b((?:[\w-]+/)*[\w-]+\.[ch]):(\d+)(?:-(\d+))?")
+IDENT = re.compile(r"``(?:\w+->)?(\w+)(?:\(.*?\))?``")
 SEARCH = ("", "mm/", "block/", "lib/", "include/linux/", "include/linux/sched/",
           "arch/x86/mm/", "arch/x86/include/asm/", "kernel/sched/", "kernel/")
 
 
-def _resolve(path: str) -> str | None:
-    for prefix in SEARCH:
-        candidate = prefix + path
-        if (ksrc.root() / candidate).is_file():
-            return candidate
-    return None
-
-
-def _citations() -> list[tuple[str, str, str, int, int]]:
-    """(model location, function name, cited path, first, last) for every citation."""
+def _citations() -> list[tuple[str, str, list[str], str, int, int]]:
+    """(model location, function name, names to find, cited path, first, last)."""
     found = []
     for sub in MODEL_DIRS:
         for file in sorted((KMODEL / sub).rglob("*.py")):
-            tree = ast.parse(file.read_text())
-            for node in ast.walk(tree):
+            for node in ast.walk(ast.parse(file.read_text())):
                 if not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module):
                     continue
                 doc = ast.get_docstring(node)
                 if not doc:
                     continue
                 name = getattr(node, "name", "<module>")
-                where = f"{file.relative_to(KMODEL.parent)}:{getattr(node, 'lineno', 1)}"
-                for m in CITE.finditer(doc):
+                where = f"{file.relative_to(ROOT)}:{name}"
+                names = [name, *IDENT.findall(doc)] if isinstance(node, ast.FunctionDef) else []
+                for i, m in enumerate(CITE.finditer(doc)):
                     last = int(m.group(3) or m.group(2))
-                    found.append((where, name, m.group(1), int(m.group(2)), last))
+                    # Only a function's first citation must hold its definition.
+                    found.append((where, name, names if i == 0 else [], m.group(1),
+                                  int(m.group(2)), last))
     return found
 
 
 CITATIONS = _citations()
-IDENT = re.compile(r"``(?:\w+->)?(\w+)(?:\(.*?\))?``")
 
 
-def _doc_names() -> dict[tuple[str, str], list[str]]:
-    names: dict[tuple[str, str], list[str]] = {}
-    for sub in MODEL_DIRS:
-        for file in sorted((KMODEL / sub).rglob("*.py")):
-            for node in ast.walk(ast.parse(file.read_text())):
-                if isinstance(node, ast.FunctionDef):
-                    where = f"{file.relative_to(KMODEL.parent)}:{node.lineno}"
-                    names[(where, node.name)] = IDENT.findall(ast.get_docstring(node) or "")
-    return names
+def _key(path: str, first: int, last: int) -> str:
+    return f"{path}:{first}-{last}"
 
 
-DOC_NAMES = _doc_names()
+def _resolve(path: str) -> str | None:
+    for prefix in SEARCH:
+        if (ksrc.root() / (prefix + path)).is_file():
+            return prefix + path
+    return None
+
+
+def _from_source(path: str, first: int, last: int, names: list[str]) -> dict[str, object]:
+    """What the source says about one citation: resolved file, range hash, names found."""
+    resolved = _resolve(path)
+    if resolved is None:
+        return {"file": None}
+    text = ksrc.lines(resolved)
+    entry: dict[str, object] = {"file": resolved, "lines": len(text)}
+    if 1 <= first <= last <= len(text):
+        body = "\n".join(text[first - 1 : last])
+        entry["sha256"] = hashlib.sha256(body.encode()).hexdigest()
+        entry["found"] = sorted(n for n in set(names)
+                                if re.search(rf"\b{re.escape(n)}\b", body))
+    return entry
+
+
+@cache
+def source_available() -> bool:
+    try:
+        makefile = ksrc.lines("Makefile")
+    except (ksrc.KernelSourceMissing, OSError):
+        return False
+    return "SUBLEVEL = 176" in makefile
+
+
+@cache
+def lock() -> dict[str, dict[str, object]]:
+    data: dict[str, dict[str, object]] = json.loads(LOCK.read_text())
+    return data
+
+
+def _entry(path: str, first: int, last: int, names: list[str]) -> dict[str, object]:
+    if source_available():
+        return _from_source(path, first, last, names)
+    entry = lock().get(_key(path, first, last))
+    assert entry is not None, (
+        f"{_key(path, first, last)} is not in spec/citations.lock.json and the 6.1.176 source "
+        "is not installed: install it (apt-get install linux-source-6.1=6.1.176-1) and run "
+        "python -m tests.test_citations"
+    )
+    return entry
 
 
 def test_there_are_citations() -> None:
     assert len(CITATIONS) > 100
 
 
-@pytest.mark.parametrize(("where", "name", "path", "first", "last"), CITATIONS,
-                         ids=[f"{c[0]}-{c[2]}:{c[3]}" for c in CITATIONS])
-def test_citation_names_existing_lines(where: str, name: str, path: str, first: int,
-                                       last: int) -> None:
-    resolved = _resolve(path)
-    assert resolved is not None, f"{where}: {path} is not a file of Linux 6.1.176"
-    text = ksrc.lines(resolved)
-    assert 1 <= first <= last <= len(text), (
-        f"{where}: {path}:{first}-{last} outside the file's {len(text)} lines"
-    )
+def test_lock_matches_the_source() -> None:
+    """The lock is what the 6.1.176 source says (checked where the source is installed)."""
+    if not source_available():
+        pytest.skip("the 6.1.176 source is not installed: citations are checked against the lock")
+    assert lock() == build_lock(), "spec/citations.lock.json is stale: python -m tests.test_citations"
 
 
-def _kernel_name(name: str) -> str:
-    return name.lstrip("_") if name.startswith("_") and not name.startswith("__") else name
+@pytest.mark.parametrize(("where", "name", "names", "path", "first", "last"), CITATIONS,
+                         ids=[f"{c[0]}-{c[3]}:{c[4]}" for c in CITATIONS])
+def test_citation_names_existing_lines(where: str, name: str, names: list[str], path: str,
+                                       first: int, last: int) -> None:
+    entry = _entry(path, first, last, names)
+    assert entry["file"] is not None, f"{where}: {path} is not a file of Linux 6.1.176"
+    assert "sha256" in entry, f"{where}: {path}:{first}-{last} outside the file's {entry['lines']} lines"
+    if names:
+        assert set(names) & set(entry["found"]), f"{where}: none of {sorted(set(names))} in {entry['file']}:{first}-{last}"
 
 
-@pytest.mark.parametrize(
-    ("where", "name", "path", "first", "last"),
-    [c for c in CITATIONS if c[1] not in ("<module>",) and not c[1][0].isupper()],
-    ids=[f"{c[0]}-{c[1]}" for c in CITATIONS if c[1] != "<module>" and not c[1][0].isupper()],
-)
-def test_function_citation_contains_its_name(where: str, name: str, path: str, first: int,
-                                             last: int) -> None:
-    """The first citation of a function points at the kernel code it models.
+def build_lock() -> dict[str, dict[str, object]]:
+    """The lock computed from the installed 6.1.176 source."""
+    merged: dict[str, dict[str, object]] = {}
+    for _, _, names, path, first, last in CITATIONS:
+        key = _key(path, first, last)
+        entry = _from_source(path, first, last, names)
+        if key in merged and "found" in merged[key]:
+            entry["found"] = sorted({*merged[key]["found"], *entry.get("found", [])})  # type: ignore[misc]
+        merged[key] = entry
+    return dict(sorted(merged.items()))
 
-    The cited range must contain the function's name, or one of the kernel identifiers
-    its docstring names in double backticks (for helpers with a model-only name).
-    """
-    first_cite = next(c for c in CITATIONS if c[0] == where and c[1] == name)
-    if (path, first, last) != first_cite[2:]:
-        return  # only the first citation must hold the definition
-    resolved = _resolve(path)
-    assert resolved is not None
-    body = "\n".join(ksrc.lines(resolved)[first - 1 : last])
-    names = {name, *DOC_NAMES[(where, name)]}
-    if not any(re.search(rf"\b{re.escape(n)}\b", body) for n in names):
-        pytest.fail(f"{where}: none of {sorted(names)} in {resolved}:{first}-{last}")
+
+if __name__ == "__main__":
+    if not source_available():
+        sys.exit("the 6.1.176 source is needed: apt-get install linux-source-6.1=6.1.176-1")
+    LOCK.write_text(json.dumps(build_lock(), indent=1) + "\n")
+    print(f"wrote {LOCK} ({len(CITATIONS)} citations)")
