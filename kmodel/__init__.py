@@ -74,6 +74,18 @@ from kmodel.mm.swapfile import folio_free_swap, swap_page_sector, swapon
 from kmodel.mm.vmscan import PageoutT, pageout
 from kmodel.mm.vmstat import VmEvent
 from kmodel.sim import Machine, make_disk
+from kmodel.trace import (
+    CheckReport,
+    Divergence,
+    LostEvents,
+    TraceEvent,
+    TraceHeader,
+    check_trace,
+    format_event,
+    parse_trace,
+    read_header,
+    write_trace,
+)
 
 __version__ = "0.1.0"
 
@@ -87,8 +99,10 @@ __all__ = [
     "BlkPlug",
     "BlkStatus",
     "BlockDevice",
+    "CheckReport",
     "Deadlock",
     "DeterministicExecutor",
+    "Divergence",
     "Executor",
     "FaultAttr",
     "FaultFlag",
@@ -97,6 +111,7 @@ __all__ = [
     "Kernel",
     "KernelBug",
     "KmodelError",
+    "LostEvents",
     "MMStruct",
     "Machine",
     "ModelEvent",
@@ -114,7 +129,9 @@ __all__ = [
     "Task",
     "TaskState",
     "ThreadedExecutor",
+    "TraceEvent",
     "TraceFormatError",
+    "TraceHeader",
     "VMArea",
     "VMFault",
     "VmEvent",
@@ -135,6 +152,7 @@ __all__ = [
     "blk_finish_plug",
     "blk_io_schedule",
     "blk_start_plug",
+    "check_trace",
     "count_swpout_vm_event",
     "decode_page_flags",
     "do_swap_page",
@@ -150,14 +168,17 @@ __all__ = [
     "folio_wait_bit_common",
     "folio_wake_bit",
     "force_sig_fault",
+    "format_event",
     "generic_swapfile_activate",
     "get_task_struct",
     "handle_mm_fault",
     "make_disk",
     "page_endio",
     "pageout",
+    "parse_trace",
     "pr_alert_ratelimited",
     "put_task_struct",
+    "read_header",
     "read_swap_cache_async",
     "should_fail",
     "should_fail_bio",
@@ -174,4 +195,5 @@ __all__ = [
     "swap_writepage",
     "swapin_readahead",
     "swapon",
+    "write_trace",
 ]

@@ -203,9 +203,8 @@ class Kernel:
     @property
     def plug(self) -> BlkPlug | None:
         """``current->plug``."""
-        plug: BlkPlug | None = getattr(self._local, "plug", None)
-        return plug
+        return self.current.plug
 
     @plug.setter
     def plug(self, plug: BlkPlug | None) -> None:
-        self._local.plug = plug
+        self.current.plug = plug

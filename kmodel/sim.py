@@ -45,9 +45,11 @@ def make_disk(kind: str = "virtio", *, nr_pages: int = 16384) -> BlockDevice:
         ) from None
     if nr_pages < 2:
         raise KmodelError(f"a swap disk needs at least 2 pages, got {nr_pages}")
-    return BlockDevice(major, minor, name, nr_sectors=nr_pages << (PAGE_SHIFT - 9),
-                       rw_page=rw_page, driver=driver, request_based=request_based,
-                       rotational=rotational)
+    nr_sectors = nr_pages << (PAGE_SHIFT - 9)
+    remap_to = make_disk("virtio", nr_pages=nr_pages) if kind == "dm" else None
+    return BlockDevice(major, minor, name, nr_sectors=nr_sectors, rw_page=rw_page,
+                       driver=driver, request_based=request_based, rotational=rotational,
+                       remap_to=remap_to)
 
 
 class Machine:

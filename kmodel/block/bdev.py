@@ -68,6 +68,11 @@ class BlockDevice:
     #: Contents, one entry per page-sized block: first sector -> data.
     storage: dict[int, bytes] = attrs.field(factory=dict, repr=False)
     max_sectors: int = 2560
+    #: A bio-based driver whose bios complete later, not inside submit_bio: zram with a
+    #: backing device (CONFIG_ZRAM_WRITEBACK) reading a written-back page.
+    async_bio: bool = False
+    #: Device mapper: bios are remapped to this device (a linear/flakey table at 0).
+    remap_to: BlockDevice | None = None
     #: Which CPU takes this device's completion interrupt.
     irq_cpu: int = 1
 

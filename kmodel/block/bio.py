@@ -32,7 +32,7 @@ def bio_add_page(bio: Bio, folio: Folio, length: int, offset: int) -> int:
 
 
 def bio_first_page_all(bio: Bio) -> Folio:
-    """The bio's first page (include/linux/bio.h:264-267): ``bio_first_page_all``.
+    """The bio's first page (include/linux/bio.h:250-254): ``bio_first_page_all``.
 
     The swap path always adds its page before submitting.
     """

@@ -86,23 +86,57 @@ class Request:
         ``blk_mq_end_request`` → ``blk_update_request``: every bio gets the status,
         its data moves, and ``bio_endio`` runs (block/blk-mq.c:885-1060).
         """
-        if status is None:
-            status = self.default_status()
         chain = ("blk_done_softirq", "blk_complete_reqs", "virtblk_done", "blk_mq_end_request",
                  "blk_update_request")
         with k.softirq(self.bdev.irq_cpu, chain):
+            self.end(k, self.default_status() if status is None else status)
+
+    def end(self, k: Kernel, status: BlkStatus) -> None:
+        """``blk_update_request`` in the current context (block/blk-mq.c:885-960)."""
+        if self.bdev.request_based:
             err = blk_status_to_errno(status)
-            if status:
-                k.trace("block_rq_error", dev=_devstr(self.bdev), rwbs=rwbs(self.op),
-                        sector=self.sector, nr_sector=self.nr_sectors, error=err)
             k.trace("block_rq_complete", dev=_devstr(self.bdev), rwbs=rwbs(self.op),
                     sector=self.sector, nr_sector=self.nr_sectors, error=err)
-            for bio in self.bios:  # DEV-1: every merged bio gets the status
-                _transfer(bio, status)
-                bio.bi_status = status
-                if self.bdev.request_based:
-                    bio.bi_size = 0  # bio_advance: the iterator is consumed, bi_sector kept
-                bio_endio(k, bio)
+            if status:
+                blk_print_req_error(k, self, status)
+                k.trace("block_rq_error", dev=_devstr(self.bdev), rwbs=rwbs(self.op),
+                        sector=self.sector, nr_sector=self.nr_sectors, error=err)
+        for bio in self.bios:  # DEV-1: every merged bio gets the status
+            _transfer(bio, status)
+            bio.bi_status = status
+            if self.bdev.request_based:
+                bio.bi_size = 0  # bio_advance: the iterator is consumed, bi_sector kept
+            bio_endio(k, bio)
+
+
+#: ``blk_errors[].name`` (block/blk-core.c:150-177) for the statuses devices return.
+_STATUS_NAME = {
+    BlkStatus.BLK_STS_NOTSUPP: "operation not supported",
+    BlkStatus.BLK_STS_TIMEOUT: "timeout",
+    BlkStatus.BLK_STS_NOSPC: "critical space allocation",
+    BlkStatus.BLK_STS_TRANSPORT: "recoverable transport",
+    BlkStatus.BLK_STS_TARGET: "critical target",
+    BlkStatus.BLK_STS_NEXUS: "critical nexus",
+    BlkStatus.BLK_STS_MEDIUM: "critical medium",
+    BlkStatus.BLK_STS_PROTECTION: "protection",
+    BlkStatus.BLK_STS_RESOURCE: "kernel resource",
+    BlkStatus.BLK_STS_IOERR: "I/O",
+    BlkStatus.BLK_STS_DM_REQUEUE: "I/O",
+    BlkStatus.BLK_STS_AGAIN: "nonblocking retry",
+}
+
+
+def blk_print_req_error(k: Kernel, rq: Request, status: BlkStatus) -> None:
+    """``I/O error, dev vda, sector 320 op 0x0:(READ) ...`` (block/blk-mq.c:796-808)."""
+    from kmodel.lib.ratelimit import printk_ratelimited
+
+    flags = rq.bios[0].bi_opf & ~0xFF
+    op = "WRITE" if rq.op == REQ_OP_WRITE else "READ"
+    printk_ratelimited(
+        k, "blk_print_req_error", "err",
+        f"{_STATUS_NAME[status]} error, dev {rq.bdev.name}, sector {rq.sector} op "
+        f"{rq.op:#x}:({op}) flags {flags:#x} phys_seg {len(rq.bios)} prio class 2\n",
+    )
 
 
 def _devstr(bdev: BlockDevice) -> str:
@@ -157,8 +191,17 @@ def blk_flush_plug(k: Kernel, plug: BlkPlug) -> None:
 
 
 def _issue(k: Kernel, rq: Request) -> None:
-    k.trace("block_rq_issue", dev=_devstr(rq.bdev), rwbs=rwbs(rq.op), bytes=rq.nr_sectors * 512,
-            sector=rq.sector, nr_sector=rq.nr_sectors, comm=k.current.comm)
+    bdev = rq.bdev
+    if not bdev.request_based and not bdev.async_bio:
+        # A bio-based driver that does its I/O in ->submit_bio (brd, zram): the bio
+        # ends before submit_bio returns, in the submitter's context.
+        rq.end(k, bdev.error_at(bdev.submit_errors + bdev.completion_errors, rq.op,
+                                rq.sector, rq.nr_sectors))
+        return
+    if bdev.request_based:
+        k.trace("block_rq_issue", dev=_devstr(bdev), rwbs=rwbs(rq.op),
+                bytes=rq.nr_sectors * 512, sector=rq.sector, nr_sector=rq.nr_sectors,
+                comm=k.current.comm)
     k.executor.submit(k, rq)
 
 
@@ -166,8 +209,6 @@ def blk_mq_submit_bio(k: Kernel, bio: Bio) -> None:
     """Queue a bio: merge into a plugged request or start one (block/blk-mq.c:2982-3070)."""
     bdev = bio.bi_bdev
     nr = bio.bi_size >> 9
-    k.trace("block_bio_queue", dev=_devstr(bdev), rwbs=rwbs(bio.op), sector=bio.bi_sector,
-            nr_sector=nr, comm=k.current.comm)
     plug = k.plug
     if plug is not None and bdev.request_based and plug.mq_list:
         last = plug.mq_list[-1]
@@ -198,24 +239,53 @@ def submit_bio_noacct(k: Kernel, bio: Bio) -> None:
     """Check and queue a bio; a failed check ends it here with BLK_STS_IOERR (FI-1).
 
     Linux 6.1.176 block/blk-core.c:711-790. The end_io runs in the submitter's context,
-    before submit_bio returns. A dm-flakey style device fails its bad ranges the same way
-    (its map function ends the bio with BLK_STS_IOERR, drivers/md/dm-flakey.c:357-400).
+    before submit_bio returns. A device-mapper device (``bdev.remap_to``) maps the bio:
+    dm-flakey fails its bad ranges at map time (``submit_errors``), else a clone goes to
+    the underlying device (drivers/md/dm-flakey.c:357-400, drivers/md/dm.c clone_endio).
     """
     with k.call("submit_bio_noacct"):
-        status = BlkStatus.BLK_STS_OK
+        bdev = bio.bi_bdev
         if should_fail_bio(k, bio):  # FI-1
-            status = BlkStatus.BLK_STS_IOERR
-        else:
-            status = bio.bi_bdev.error_at(
-                bio.bi_bdev.submit_errors, bio.op, bio.bi_sector, bio.bi_size >> 9
-            )
-            if not status:
-                blk_mq_submit_bio(k, bio)
-                return
-            k.trace("block_bio_queue", dev=_devstr(bio.bi_bdev), rwbs=rwbs(bio.op),
-                    sector=bio.bi_sector, nr_sector=bio.bi_size >> 9, comm=k.current.comm)
-        bio.bi_status = status  # end_io: bio->bi_status = status; bio_endio(bio)
+            bio.bi_status = BlkStatus.BLK_STS_IOERR  # end_io:
+            bio_endio(k, bio)
+            return
+        k.trace("block_bio_queue", dev=_devstr(bdev), rwbs=rwbs(bio.op), sector=bio.bi_sector,
+                nr_sector=bio.bi_size >> 9, comm=k.current.comm)
+        if bdev.remap_to is None:
+            blk_mq_submit_bio(k, bio)
+            return
+        status = bdev.error_at(bdev.submit_errors, bio.op, bio.bi_sector, bio.bi_size >> 9)
+        if status:  # flakey_map: DM_MAPIO_KILL
+            bio.bi_status = status
+            bio_endio(k, bio)
+            return
+        _dm_clone_and_map(k, bio, bdev.remap_to)
+
+
+def _dm_clone_and_map(k: Kernel, bio: Bio, target: BlockDevice) -> None:
+    """Remap a clone of ``bio`` to ``target``; its completion ends the original bio.
+
+    The original keeps its sector and size (only the clone's iterator is consumed);
+    dm-flakey's end_io fails reads in its bad ranges (``completion_errors``).
+    """
+    from kmodel.block.bio import bio_alloc, bio_put
+
+    dm = bio.bi_bdev
+    clone = bio_alloc(k, target, 1, bio.bi_opf)
+    clone.bi_sector, clone.bi_size, clone.page = bio.bi_sector, bio.bi_size, bio.page
+    clone.bi_orig = bio
+
+    def clone_endio(k: Kernel, c: Bio) -> None:
+        status = c.bi_status or dm.error_at(dm.completion_errors, bio.op, bio.bi_sector,
+                                            bio.bi_size >> 9)
+        bio_put(k, c)
+        bio.bi_status = status
         bio_endio(k, bio)
+
+    clone.bi_end_io = clone_endio
+    k.trace("block_bio_remap", dev=_devstr(target), rwbs=rwbs(bio.op), sector=bio.bi_sector,
+            nr_sector=bio.bi_size >> 9, old_dev=_devstr(dm), old_sector=bio.bi_sector)
+    submit_bio_noacct(k, clone)
 
 
 def submit_bio(k: Kernel, bio: Bio) -> None:
@@ -228,6 +298,17 @@ def submit_bio(k: Kernel, bio: Bio) -> None:
         submit_bio_noacct(k, bio)
 
 
+def sched_submit_work(k: Kernel) -> None:
+    """A task about to sleep flushes its plug first.
+
+    kernel/sched/core.c:6588-6619 (sched_submit_work).
+    """
+    plug = k.plug
+    if plug is not None and plug.mq_list:
+        blk_flush_plug(k, plug)
+
+
 def blk_io_schedule(k: Kernel) -> None:
     """Sleep for I/O: this is where control passes to the executor (blk-core.c:1209-1218)."""
+    sched_submit_work(k)
     k.executor.schedule(k, k.current)

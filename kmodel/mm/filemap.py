@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kmodel.block.blk_core import sched_submit_work
 from kmodel.errors import KernelBug
 from kmodel.include.linux.mm import FaultFlag, fault_flag_allow_retry_first
 from kmodel.include.linux.page_flags import (
@@ -62,6 +63,7 @@ def folio_wait_bit_common(k: Kernel, folio: Folio, bit: int, *, exclusive: bool)
                 folio.waiters.append((task, bit))
             folio.flags |= PageFlags.PG_waiters
             with k.call("io_schedule"):
+                sched_submit_work(k)
                 k.executor.schedule(k, task)
         # finish_wait: folio_wake_bit already took the woken task off the queue.
         set_current_state(k, TaskState.TASK_RUNNING)

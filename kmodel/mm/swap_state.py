@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from kmodel.mm.page_io import SwapPlug
 
 SWAP_RA_ORDER_CEILING = 5
+#: GFP_HIGHUSER_MOVABLE on this config, as the fault path passes it (0x100cca in traces).
+GFP_HIGHUSER_MOVABLE = 0x100CCA
 PMD_SHIFT = 21
 
 
@@ -127,7 +129,8 @@ def __read_swap_cache_async(k: Kernel, entry: SwapEntry, vma: VMArea | None,
     finds the slot claimed by another task mid-insert (the claim and the insert happen
     without sleeping in between), so RA-3 is reached only through the threaded executor.
     """
-    k.trace("__read_swap_cache_async", entry=entry.val, gfp=0x140CCA, vma=0, addr=addr)
+    k.trace("__read_swap_cache_async", entry=entry.val, gfp=GFP_HIGHUSER_MOVABLE,
+            vma=vma.addr if vma else 0, addr=addr)
     with k.call("__read_swap_cache_async"):
         result = _read_swap_cache_async_body(k, entry, vma, addr)
     k.trace("__read_swap_cache_async_ret", page=result.folio.addr if result.folio else 0)
@@ -225,7 +228,7 @@ def swap_cluster_readahead(k: Kernel, entry: SwapEntry, vmf: VMFault) -> Folio |
     from kmodel.block.blk_core import blk_finish_plug, blk_start_plug
     from kmodel.mm.page_io import swap_read_unplug
 
-    k.trace("swap_cluster_readahead", entry=entry.val, gfp=0x140CCA, vmf=vmf.addr)
+    k.trace("swap_cluster_readahead", entry=entry.val, gfp=GFP_HIGHUSER_MOVABLE, vmf=vmf.addr)
     with k.call("swap_cluster_readahead"):
         entry_offset = offset = entry.offset
         si = k.swap_info_of(entry.type)
@@ -293,7 +296,7 @@ def swap_vma_readahead(k: Kernel, fentry: SwapEntry, vmf: VMFault) -> Folio | No
 
 def swapin_readahead(k: Kernel, entry: SwapEntry, vmf: VMFault) -> Folio | None:
     """VMA or cluster readahead, by configuration (CR-5). swap_state.c:850-855."""
-    k.trace("swapin_readahead", entry=entry.val, gfp=0x140CCA, vmf=vmf.addr)
+    k.trace("swapin_readahead", entry=entry.val, gfp=GFP_HIGHUSER_MOVABLE, vmf=vmf.addr)
     with k.call("swapin_readahead"):
         if swap_use_vma_readahead(k):  # CR-5
             folio = swap_vma_readahead(k, entry, vmf)

@@ -88,9 +88,12 @@ def shrink_folio(k: Kernel, folio: Folio, plug: SwapPlug | None = None) -> Recla
     writeback (a later pass for an asynchronous write). Reclaim holds its own reference
     (isolate_lru_folios) for the pass; a freed folio ends with no reference at all.
     """
-    folio.refcount += 1  # isolated from the LRU
+    folio.refcount += 1  # isolated from the LRU: folio_isolate_lru clears PG_lru
+    folio.flags &= ~PageFlags.PG_lru
     result = _shrink_folio(k, folio, plug)
     folio.refcount -= 1  # putback_lru_page, or the final folio_put of a freed folio
+    if result != ReclaimResult.FREED:
+        folio.flags |= PageFlags.PG_lru
     if result == ReclaimResult.FREED:
         if folio.refcount:
             raise KernelBug(f"freed folio still referenced: {folio!r}")

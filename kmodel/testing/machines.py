@@ -516,6 +516,8 @@ class SwapIOMachine(RuleBasedStateMachine):
             if isinstance(io, Request):
                 for bio in io.bios:
                     in_flight[bio.id] = bio
+                    if bio.bi_orig is not None:  # a device-mapper clone's original
+                        in_flight[bio.bi_orig.id] = bio.bi_orig
         leaked = set(self.ex.live_bios) - set(in_flight)
         if leaked:
             raise InvariantViolation(

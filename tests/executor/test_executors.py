@@ -67,12 +67,13 @@ def test_threaded_completions_run_on_another_thread() -> None:
 
 def test_deterministic_executor_completes_in_the_chosen_order_with_the_chosen_status() -> None:
     ex = DeterministicExecutor()
-    m = Machine(ex, disk="dm")  # bio-based: one request per bio
+    m = Machine(ex)
     t = m.spawn()
     addr = m.mmap(t, 3)
     for i in range(3):
         m.store(t, addr + i * PAGE, pattern(i))
-    m.reclaim()
+    for folio in m.mapped_folios(t):
+        m.reclaim([folio])  # one plug each: three requests
     first, second, third = ex.pending
     ex.complete(m.k, third)
     ex.complete(m.k, first, BlkStatus.BLK_STS_IOERR)

@@ -92,13 +92,17 @@ def test_two_threads_on_a_skip_swapcache_page_DS_1() -> None:
     m.store(a, addr, b"X")
     b = m.clone_thread(a, cpu=1)
     m.reclaim()
+    m.bdev.async_bio = True  # zram with a backing device: the bio completes later
     m.bdev.completion_errors.append(BadRange(8, 16, REQ_OP_READ))  # rw_page fails → bio
     ex.gate.clear()
     out: dict[str, int] = {}
     ta = threading.Thread(target=lambda: out.__setitem__("A", m.fault(a, addr)))
     ta.start()
-    while not (a.state == TaskState.TASK_UNINTERRUPTIBLE and ex.pending):
+    for _ in range(10_000):  # until A sleeps on its bio (at most 10 s)
+        if a.state == TaskState.TASK_UNINTERRUPTIBLE and ex.pending:
+            break
         ta.join(0.001)
+    assert ex.pending, "A never slept on its read"
     tb = threading.Thread(target=lambda: out.__setitem__("B", m.fault(b, addr)))
     tb.start()
     tb.join(0.1)

@@ -115,14 +115,18 @@ def test_readahead_waits_for_a_slot_claimed_by_a_skip_swapcache_fault_RA_3() -> 
     m.store(d, m.mmap(d, 1), b"D")
     m.reclaim(m.mapped_folios(d) + m.mapped_folios(a) + m.mapped_folios(q))
     assert slot_of(m, a, xa) == 2 and slot_of(m, q, za) == 3
+    m.bdev.async_bio = True  # zram with a backing device: the bio completes later
     m.bdev.completion_errors.append(BadRange(16, 24, REQ_OP_READ))  # X's rw_page fails
     m.k.ra_prev_offset = 2  # the previous fault was next door: window [2, 3]
     ex.gate.clear()
     results: dict[str, bytes | None] = {}
     ta = threading.Thread(target=lambda: results.__setitem__("A", m.load(a, xa)))
     ta.start()
-    while not (a.state == TaskState.TASK_UNINTERRUPTIBLE and ex.pending):
+    for _ in range(10_000):  # until A sleeps on its bio (at most 10 s)
+        if a.state == TaskState.TASK_UNINTERRUPTIBLE and ex.pending:
+            break
         ta.join(0.001)
+    assert ex.pending, "A never slept on its read"
     jiffies = m.k.jiffies
     tb = threading.Thread(target=lambda: results.__setitem__("B", m.load(q, za)))
     tb.start()

@@ -65,6 +65,8 @@ class Bio:
     bi_private: Task | None = None
     bi_cnt: int = 1
     page: Folio | None = None
+    #: For a device-mapper clone, the bio it was cloned from (``dm_io->orig_bio``).
+    bi_orig: Bio | None = None
     freed: bool = False
     ended: int = 0
     id: int = attrs.field(factory=lambda: next(_bio_ids))

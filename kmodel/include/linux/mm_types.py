@@ -137,6 +137,11 @@ class VMArea:
     ra_win: int = 0
     ra_hits: int = 0
 
+    @property
+    def addr(self) -> int:
+        """A stable fake ``struct vm_area_struct *`` for traces."""
+        return 0xFFFF888004E00000 + (id(self) & 0xFFFFF) * 0x100
+
 
 @attrs.define(eq=False)
 class MMStruct:

@@ -14,6 +14,7 @@ import attrs
 from kmodel.errors import KernelBug
 
 if TYPE_CHECKING:
+    from kmodel.block.blk_core import BlkPlug
     from kmodel.include.linux.mm_types import MMStruct
     from kmodel.kernel import Kernel
 
@@ -44,6 +45,8 @@ class Task:
     fail_nth: int = 0
     make_it_fail: bool = False
     cpu: int = 0
+    #: ``current->plug``: bios held back by blk_start_plug.
+    plug: BlkPlug | None = None
     #: Signals generated for this task: (signo, si_code, address).
     signals: list[tuple[int, int, int]] = attrs.field(factory=list)
 
