@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -128,27 +129,23 @@ class Kernel:
         return self.ctx.task
 
     @contextmanager
-    def running(self, task: Task, chain: tuple[str, ...] = ()) -> Iterator[Context]:
-        """Run model code as ``task`` in process context, starting from ``chain``."""
+    def _switch(self, ctx: Context) -> Iterator[Context]:
         saved = getattr(self._local, "ctx", None)
-        ctx = Context(task, task.cpu, False, list(chain))
         self._local.ctx = ctx
         try:
             yield ctx
         finally:
             self._local.ctx = saved
 
-    @contextmanager
-    def softirq(self, cpu: int, chain: tuple[str, ...]) -> Iterator[Context]:
+    def running(self, task: Task, chain: tuple[str, ...] = ()) -> ContextManager[Context]:
+        """Run model code as ``task`` in process context, starting from ``chain``."""
+        return self._switch(Context(task, task.cpu, False, list(chain)))
+
+    def softirq(self, cpu: int, chain: tuple[str, ...]) -> ContextManager[Context]:
         """Run model code in softirq context on ``cpu`` (a bio completion)."""
-        saved = getattr(self._local, "ctx", None)
+        saved: Context | None = getattr(self._local, "ctx", None)
         task = saved.task if saved is not None and saved.cpu == cpu else self.idle
-        ctx = Context(task, cpu, True, list(chain))
-        self._local.ctx = ctx
-        try:
-            yield ctx
-        finally:
-            self._local.ctx = saved
+        return self._switch(Context(task, cpu, True, list(chain)))
 
     @contextmanager
     def call(self, func: str) -> Iterator[None]:
