@@ -55,11 +55,10 @@ NR_USER_PAGES = 8
 #: Swap slots (slot 0 is the header): small, so slots are reused and readahead is clipped.
 NR_SWAP_PAGES = 24
 MAX_TASKS = 3
-#: Which ops bad ranges may fail on the rw_page drivers (docs/fuzzing.md, "Known model
-#: bugs"): brd ends a failed read with page_endio and then resubmits it as a bio, which
-#: unlocks the page twice, as the kernel would (brd reads cannot fail in practice); a zram
-#: write error leaves PG_writeback set (bdev_write_page misses end_page_writeback).
-RW_PAGE_BAD_OPS: dict[str, tuple[int, ...]] = {"brd": (), "zram": (REQ_OP_READ,)}
+#: Which ops bad ranges may fail on the rw_page drivers: brd ends a failed read with
+#: page_endio and then resubmits it as a bio, which unlocks the page twice, as the kernel
+#: would (brd reads cannot fail in practice).
+RW_PAGE_BAD_OPS: dict[str, tuple[int, ...]] = {"brd": ()}
 _SIGNALLED = VmFault.VM_FAULT_SIGBUS | VmFault.VM_FAULT_SIGSEGV | VmFault.VM_FAULT_OOM
 
 Action = Callable[[], object]
@@ -78,6 +77,8 @@ class SwapIOMachine(RuleBasedStateMachine):
 
     #: The disk presets an instance may be built on (one is drawn per run).
     disk_kinds: ClassVar[tuple[str, ...]] = tuple(DISKS)
+    #: Ops that bad ranges may fail per rw_page driver (absent: any op; empty: none).
+    rw_page_bad_ops: ClassVar[dict[str, tuple[int, ...]]] = RW_PAGE_BAD_OPS
     #: Steps run by every instance of this class (``kmodel fuzz`` reports steps/s).
     steps: ClassVar[int] = 0
     #: Branch IDs reached by every instance of this class.
@@ -273,7 +274,7 @@ class SwapIOMachine(RuleBasedStateMachine):
     def add_bad_range(self, data: st.DataObject, at_submit: bool) -> None:
         """Make sectors fail at submission (dm-flakey) or completion (blkdebug, scsi_debug)."""
         assert self.m is not None
-        ops = RW_PAGE_BAD_OPS.get(self.m.bdev.driver)
+        ops = self.rw_page_bad_ops.get(self.m.bdev.driver)
         if ops == ():
             return
         op = None if ops is None else st.sampled_from(list[int | None](ops))
@@ -370,8 +371,9 @@ class SwapIOMachine(RuleBasedStateMachine):
         elif name == "bdev_write_page":
             self._rw_write_page = int(ev.arg("page"))
         elif name == "bdev_write_page_ret" and self.m is not None and self.m.bdev.rw_page:
-            self.wb_ends[self._rw_write_page] += 1  # page_endio ended it (no probe there)
-            self.ends["rw_page_write_ok" if ev.arg("ret") == 0 else "rw_page_write_err"] += 1
+            if ev.arg("ret") == 0:  # page_endio ended writeback (no probe there); an
+                self.wb_ends[self._rw_write_page] += 1  # error ends it via the traced call
+                self.ends["rw_page_write_ok"] += 1
         elif name == "bdev_read_page_ret" and ev.arg("ret") == 0:
             self.ends["rw_page_read_ok"] += 1
 

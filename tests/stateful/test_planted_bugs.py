@@ -17,7 +17,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from kmodel.block.bio import bio_put
 from kmodel.errors import KernelBug
-from kmodel.include.linux.blk_types import Bio
+from kmodel.include.linux.blk_types import REQ_OP_READ, Bio
 from kmodel.include.linux.mm_types import Folio
 from kmodel.include.linux.page_flags import (
     ClearPageReclaim,
@@ -126,8 +126,12 @@ def test_sync_disk_machine_catches_read_ignoring_bi_status_on_zram(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """zram's failed rw_page read falls back to a bio, which reaches end_swap_bio_read."""
     monkeypatch.setattr(page_io, "end_swap_bio_read", _read_end(ignore_status=True))
+
+    class ZramReadErrors(machine_for("zram")):  # type: ignore[misc]
+        rw_page_bad_ops = {"zram": (REQ_OP_READ,)}  # noqa: RUF012
+
     with pytest.raises((InvariantViolation, KernelBug)):
-        _hunt(machine_for("zram"))
+        _hunt(ZramReadErrors)
 
 
 def test_unpatched_model_passes() -> None:

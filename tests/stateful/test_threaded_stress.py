@@ -20,7 +20,7 @@ from collections.abc import Callable
 import pytest
 
 from kmodel import BlkStatus, DeterministicExecutor, Kernel, Machine, Task, ThreadedExecutor
-from kmodel.include.linux.mm_types import PAGE_SIZE, Folio
+from kmodel.include.linux.mm_types import PAGE_SIZE
 from kmodel.include.linux.page_flags import PageFlags
 from kmodel.include.linux.sched import TaskState
 from kmodel.mm.vmstat import VmEvent
@@ -66,7 +66,7 @@ class World:
         addr = self.base[t] + index * PAGE_SIZE
         with self.m.k.lock:  # the access itself, not only the fault, under the kernel lock
             if kind == "reclaim":
-                self.m.reclaim(self._reclaimable(), direct=self.tasks[t])
+                self.m.reclaim(direct=self.tasks[t])
             elif kind == "store":
                 self.m.store(self.tasks[t], addr, value)
                 self.shadow[(t, index)] = value
@@ -78,15 +78,7 @@ class World:
 
     def reclaim(self) -> None:
         with self.m.k.lock:  # Machine.reclaim picks its folios before taking the lock
-            self.m.reclaim(self._reclaimable())
-
-    def _reclaimable(self) -> list[Folio]:
-        """Folios nobody else holds a reference to: a task asleep in do_swap_page holds
-        one, and the model's reclaim frees such a folio where the kernel's
-        ``folio_ref_freeze`` would refuse (test_model_bugs.py); the caller checks instead."""
-        candidates = self.m.mapped_folios() + self.m.swap_cache_folios()
-        return [f for f in candidates
-                if f.refcount == f.mapcount + bool(f.flags & PageFlags.PG_swapcache)]
+            self.m.reclaim()
 
     def final_data(self) -> dict[tuple[int, int], bytes | None]:
         out: dict[tuple[int, int], bytes | None] = {}
