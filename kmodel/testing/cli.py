@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from kmodel.testing.machines import SwapIOMachine
@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
             args.rounds is None or round_ < args.rounds):
         round_seed = args.seed + round_
         # get_state_machine_test: run_state_machine_as_test without the call, to seed it.
-        test = get_state_machine_test(factory, settings=config)  # type: ignore[no-untyped-call]
+        # cast: Hypothesis' annotation of this helper changed across releases.
+        test = cast(Any, get_state_machine_test)(factory, settings=config)
         test = hypothesis_seed(round_seed)(test)
         round_ += 1
         try:
