@@ -57,12 +57,13 @@ class Machine:
 
     def __init__(self, executor: Executor | None = None, *, disk: str = "virtio",
                  nr_pages: int = 16384, page_cluster: int = 3,
-                 swap_file: SwapFile | None = None, synchronous: bool | None = None) -> None:
+                 swap_file: SwapFile | None = None, synchronous: bool | None = None,
+                 bdev: BlockDevice | None = None) -> None:
         if not 0 <= page_cluster <= 31:
             raise KmodelError(f"page-cluster must be 0..31, got {page_cluster}")
         self.k = Kernel(executor=executor if executor is not None else InlineExecutor())
         self.k.page_cluster = page_cluster
-        self.bdev = make_disk(disk, nr_pages=nr_pages)
+        self.bdev = bdev if bdev is not None else make_disk(disk, nr_pages=nr_pages)
         self.si: SwapInfo = swapon(self.k, self.bdev, swap_file=swap_file,
                                    synchronous=synchronous)
 

@@ -9,6 +9,7 @@ from kmodel import (
     DeterministicExecutor,
     Folio,
     KernelBug,
+    Machine,
     PageFlags,
     SwapEntry,
     TaskState,
@@ -18,7 +19,7 @@ from kmodel import (
 )
 from kmodel.arch.x86.mm.fault import BUS_ADRERR, SIGBUS
 from kmodel.mm.vmscan import ReclaimResult
-from tests.helpers import PAGE, cached, pattern, read_error, slot_of, swapped_out
+from tests.helpers import PAGE, cached, pattern, read_error, slot_of, swapped_out, write_error
 
 branch = pytest.mark.branch
 
@@ -249,3 +250,19 @@ def test_synchronous_io_device_without_rw_page_uses_a_bio_RD_6() -> None:
     assert m.load(t, addr) == pattern(0)
     assert rec.rets("bdev_read_page") == [-95]
     assert len(rec.of("end_swap_bio_read")) == 1
+
+
+@branch("ER-1", "EW-1")
+def test_alerts_print_major_and_minor_of_the_device_ER_1() -> None:
+    from kmodel import InlineExecutor, make_disk
+
+    for major, minor in ((8, 16), (259, 3)):
+        bdev = make_disk("scsi", nr_pages=16)
+        bdev.major, bdev.minor = major, minor
+        m = Machine(InlineExecutor(), bdev=bdev)
+        t = m.spawn()
+        addr = m.mmap(t, 1)
+        m.store(t, addr, b"x")
+        write_error(m, 1)
+        m.reclaim()
+        assert ("alert", f"Write-error on swap-device ({major}:{minor}:8)") in m.k.printk_log
