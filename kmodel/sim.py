@@ -14,7 +14,14 @@ from kmodel.errors import KernelBug, KmodelError
 from kmodel.executor.base import Executor
 from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.mm import VM_FAULT_ERROR, VmFault
-from kmodel.include.linux.mm_types import PAGE_SHIFT, PAGE_SIZE, Folio, SwapEntry, VMArea
+from kmodel.include.linux.mm_types import (
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    Folio,
+    MMStruct,
+    SwapEntry,
+    VMArea,
+)
 from kmodel.include.linux.page_flags import PageFlags
 from kmodel.include.linux.sched import Task
 from kmodel.include.linux.swap import SwapFile, SwapInfo
@@ -125,30 +132,36 @@ class Machine:
             return None
         return self._mapped(task, addr).data
 
+    @staticmethod
+    def _mm(task: Task) -> MMStruct:
+        if task.mm is None:
+            raise KmodelError(f"{task.comm}-{task.pid} has no address space (a kernel thread)")
+        return task.mm
+
     def _mapped(self, task: Task, addr: int) -> Folio:
-        assert task.mm is not None
-        pte = task.mm.ptes.get(addr)
+        pte = self._mm(task).ptes.get(addr)
         if not isinstance(pte, Folio):
             raise KernelBug(f"{addr:#x} not mapped after a successful fault")
         return pte
 
     def fork(self, parent: Task, comm: str | None = None) -> Task:
         """``fork()``: the child shares every page and swap slot (copy_pte_range)."""
+        parent_mm = self._mm(parent)
         child = self.spawn(comm or parent.comm, cpu=parent.cpu)
-        assert parent.mm is not None and child.mm is not None
-        for vma in parent.mm.vmas:
-            child.mm.vmas.append(VMArea(vma.vm_start, vma.vm_end, child.mm, vma.vm_flags))
-        for addr, pte in parent.mm.ptes.items():
+        child_mm = self._mm(child)
+        for vma in parent_mm.vmas:
+            child_mm.vmas.append(VMArea(vma.vm_start, vma.vm_end, child_mm, vma.vm_flags))
+        for addr, pte in parent_mm.ptes.items():
             if isinstance(pte, Folio):
-                pte.rmap.append((child.mm, addr))
+                pte.rmap.append((child_mm, addr))
                 pte.mapcount += 1
                 pte.refcount += 1
-                child.mm.ptes[addr] = pte
-                parent.mm.writable.discard(addr)  # copy-on-write from now on
+                child_mm.ptes[addr] = pte
+                parent_mm.writable.discard(addr)  # copy-on-write from now on
             else:
                 swap_duplicate(self.k, SwapEntry.from_pte(pte))
-                parent.mm.ptes[addr] = pte & ~(1 << 3)  # no longer exclusive
-                child.mm.ptes[addr] = parent.mm.ptes[addr]
+                parent_mm.ptes[addr] = pte & ~(1 << 3)  # no longer exclusive
+                child_mm.ptes[addr] = parent_mm.ptes[addr]
         return child
 
     def exit(self, task: Task) -> None:
