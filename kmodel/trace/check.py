@@ -31,7 +31,7 @@ import gzip
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TextIO, cast
 
 import attrs
@@ -42,7 +42,7 @@ from kmodel.include.linux.mm_types import SwapEntry
 from kmodel.include.linux.page_flags import PAGEFLAGS_MASK, PageFlags, decode_page_flags
 from kmodel.kernel import ModelEvent
 from kmodel.trace.emit import format_event
-from kmodel.trace.events import LostEvents, TraceEvent
+from kmodel.trace.events import LostEvents, TaskContext, TraceEvent
 from kmodel.trace.oracle import Oracle
 from kmodel.trace.parse import UNREADABLE, LineScanner, open_trace, parse_event_line
 from kmodel.trace.report import CheckReport, Divergence
@@ -74,7 +74,42 @@ Source = str | os.PathLike[str] | TextIO
 CtxKey = tuple[int, int, str]
 
 
-def _ctx(ev: TraceEvent) -> CtxKey:
+class _Event:
+    """What the handlers see of one event: `TraceEvent`'s fields in a plain slotted class.
+
+    Hot path: one is built for ~78% of a trace's lines, and attrs' frozen ``__init__`` (one
+    ``object.__setattr__`` per field) costs ~3x this one. Kept events stay `_Event`s; a
+    divergence prints its event as a `TraceEvent` (:meth:`event`).
+    """
+
+    __slots__ = ("args", "context", "lineno", "name", "path", "pid", "ts_us")
+
+    def __init__(self, path: str, lineno: int, context: TaskContext, ts_us: int, name: str,
+                 args: Mapping[str, str]) -> None:
+        self.path = path
+        self.lineno = lineno
+        self.context = context
+        self.ts_us = ts_us
+        self.name = name
+        self.args = args
+        self.pid = context.pid
+
+    @classmethod
+    def of(cls, ev: TraceEvent) -> _Event:
+        return cls(ev.path, ev.lineno, ev.context, ev.ts_us, ev.name, ev.args)
+
+    def event(self) -> TraceEvent:
+        return TraceEvent(self.path, self.lineno, self.context, self.ts_us, self.name, self.args)
+
+    def arg_int(self, key: str) -> int:
+        """`TraceEvent.arg_int`: the same value, the same errors."""
+        try:
+            return int(self.args[key], 0)
+        except ValueError:
+            return self.event().arg_int(key)
+
+
+def _ctx(ev: _Event) -> CtxKey:
     """Events in one context follow each other: CPU, pid, and the irq column of the flags."""
     c = ev.context
     return (c.cpu, c.pid, c.flags[2:3])
@@ -101,7 +136,7 @@ class _Bio:
 
     __slots__ = ("done", "event", "pid", "sector", "sync", "write")
 
-    def __init__(self, event: TraceEvent, write: bool, sector: int, sync: bool) -> None:
+    def __init__(self, event: _Event, write: bool, sector: int, sync: bool) -> None:
         self.event = event
         self.write = write
         self.sector = sector
@@ -148,7 +183,7 @@ class _Read:
 
     __slots__ = ("bio", "event", "page", "sync")
 
-    def __init__(self, event: TraceEvent, page: _Page, sync: bool) -> None:
+    def __init__(self, event: _Event, page: _Page, sync: bool) -> None:
         self.event = event
         self.page = page
         self.sync = sync
@@ -160,7 +195,7 @@ class _Fault:
 
     __slots__ = ("entry", "event", "flags", "major", "ra_null", "target")
 
-    def __init__(self, event: TraceEvent, entry: int, flags: int, target: _Page | None) -> None:
+    def __init__(self, event: _Event, entry: int, flags: int, target: _Page | None) -> None:
         self.event = event
         self.entry = entry
         self.flags = flags
@@ -185,7 +220,7 @@ class _Expect:
 
     __slots__ = ("branches", "event", "fresh", "page", "predicted", "status")
 
-    def __init__(self, event: TraceEvent, page: _Page, predicted: Sequence[ModelEvent],
+    def __init__(self, event: _Event, page: _Page, predicted: Sequence[ModelEvent],
                  branches: tuple[str, ...], status: int, fresh: bool) -> None:
         self.event = event
         self.page = page
@@ -210,7 +245,7 @@ class Checker:
         self.cache: dict[int, _Page] = {}  # swap entry -> the page last seen for it
         self.tasks: dict[int, _Task] = {}
         self.expect: dict[CtxKey, _Expect] = {}
-        self.last_completion: dict[CtxKey, TraceEvent] = {}
+        self.last_completion: dict[CtxKey, _Event] = {}
         self.ratelimit_known = True
         self.stopped = False
         self.events = 0
@@ -223,7 +258,7 @@ class Checker:
         self._skipped: dict[str, int] = {}
         self._retry_memo: dict[int, bool] = {}
         self._unknown: dict[str, int] = {}
-        self._handlers: dict[str, Callable[[TraceEvent], None]] = {
+        self._handlers: dict[str, Callable[[_Event], None]] = {
             "swap_writepage": self._swap_writepage,
             "swap_writepage_ret": self._writepage_ret,
             "__swap_writepage": self._swap_writepage_inner,
@@ -266,13 +301,7 @@ class Checker:
         self.events += 1
         self._recent_lineno[i] = item.lineno
         self._recent[i] = item
-        if self.expect and self._match_expected(item):
-            return
-        handler = self._handlers.get(item.name)
-        if handler is None:
-            self._skipped[item.name] = self._skipped.get(item.name, 0) + 1
-            return
-        handler(item)
+        self._feed_event(_Event.of(item))
 
     def feed_all(self, items: Iterable[TraceEvent | LostEvents]) -> None:
         """Check items until the end or until ``max_divergences`` were found."""
@@ -326,7 +355,7 @@ class Checker:
                     if expect:
                         c = contexts.get(ctx) or context_of(m)
                         if (c.cpu, c.pid, c.flags[2:3]) in expect:
-                            self._feed_event(scanner.event(lineno, line, m))
+                            self._feed_event(_Event.of(scanner.event(lineno, line, m)))
                             if self.stopped:
                                 self.report.stopped_at = lineno
                                 return
@@ -344,8 +373,8 @@ class Checker:
                     args = parsers[name](text)
                 except args_error as e:
                     raise scanner.bad_args(lineno, line, e) from None
-                ev = TraceEvent(path, lineno, contexts.get(ctx) or context_of(m),
-                                int(sec + usec), name, args)
+                ev = _Event(path, lineno, contexts.get(ctx) or context_of(m),
+                           int(sec + usec), name, args)
                 if expect and self._match_expected(ev):
                     pass
                 else:
@@ -358,7 +387,7 @@ class Checker:
         finally:
             self.events = n
 
-    def _feed_event(self, ev: TraceEvent) -> None:
+    def _feed_event(self, ev: _Event) -> None:
         """:meth:`feed` for an event already counted and kept in the recent events."""
         if self.expect and self._match_expected(ev):
             return
@@ -415,7 +444,7 @@ class Checker:
 
     # -- bookkeeping --------------------------------------------------------------------
 
-    def _ignore(self, ev: TraceEvent) -> None:
+    def _ignore(self, ev: _Event) -> None:
         pass
 
     def _retry_first(self, flags: int) -> bool:
@@ -460,7 +489,7 @@ class Checker:
         if self.cache.get(page.entry) is page:
             del self.cache[page.entry]
 
-    def _diverge(self, ev: TraceEvent, message: str, allowed: Iterable[str],
+    def _diverge(self, ev: _Event, message: str, allowed: Iterable[str],
                  branches: tuple[str, ...], page: _Page | None = None,
                  related: tuple[int, ...] = ()) -> None:
         """Record a divergence at ``ev``; the page becomes unknown (no cascades)."""
@@ -475,7 +504,7 @@ class Checker:
             history = tuple((n, self._format_recent(recent.get(n), ev.path))
                             for n in page.history[-HISTORY:])
         self.report.divergences.append(Divergence(
-            path=ev.path, lineno=ev.lineno, line=format_event(ev), message=message,
+            path=ev.path, lineno=ev.lineno, line=format_event(ev.event()), message=message,
             allowed=tuple(allowed), branches=branches, history=history, related=related,
         ))
         if len(self.report.divergences) >= self.max_divergences:
@@ -504,7 +533,7 @@ class Checker:
                                                           for e in self.expect.values()))
         self.expect.clear()
 
-    def _check_sector(self, ev: TraceEvent, page: _Page, sector: int, what: str) -> bool:
+    def _check_sector(self, ev: _Event, page: _Page, sector: int, what: str) -> bool:
         """SE-1: ``sector`` is ``swap_page_sector`` of the page's swap entry."""
         self.checks += 1
         want = self.oracle.sector(page.entry)
@@ -518,14 +547,14 @@ class Checker:
 
     # -- expectations -------------------------------------------------------------------
 
-    def _expect(self, ev: TraceEvent, page: _Page, predicted: Sequence[ModelEvent],
+    def _expect(self, ev: _Event, page: _Page, predicted: Sequence[ModelEvent],
                 branches: tuple[str, ...], status: int, fresh: bool) -> None:
         key = _ctx(ev)
         self.last_completion[key] = ev
         if predicted:
             self.expect[key] = _Expect(ev, page, predicted, branches, status, fresh)
 
-    def _match_expected(self, ev: TraceEvent) -> bool:
+    def _match_expected(self, ev: _Event) -> bool:
         """Compare ``ev`` with what the model emitted in its context; True if it was that."""
         key = _ctx(ev)
         exp = self.expect.get(key)
@@ -571,7 +600,7 @@ class Checker:
             self._forget(exp.page)
         return True
 
-    def _missed(self, exp: _Expect, ev: TraceEvent) -> None:
+    def _missed(self, exp: _Expect, ev: _Event) -> None:
         want = exp.predicted[0]
         if want.name == "console" and exp.status and not self.ratelimit_known:
             self._count_unknown("ratelimit-state")  # earlier alerts may have used the burst
@@ -584,7 +613,7 @@ class Checker:
             f"context; the trace shows {ev.name} (line {ev.lineno}) instead",
             [text], branches, exp.page, (ev.lineno,))
 
-    def _console(self, ev: TraceEvent) -> None:
+    def _console(self, ev: _Event) -> None:
         msg = ev.args["msg"]
         if not _swap_alert(msg):
             self._skipped["console (other message)"] = (
@@ -616,7 +645,7 @@ class Checker:
 
     # -- writes -------------------------------------------------------------------------
 
-    def _swap_writepage(self, ev: TraceEvent) -> None:
+    def _swap_writepage(self, ev: _Event) -> None:
         page = self._new_life(ev.arg_int("page"))
         pflags = ev.arg_int("pflags")
         if (not page.unknown and page.bio is None and page.flags & PG_uptodate
@@ -628,14 +657,14 @@ class Checker:
         page.note(ev.lineno)
         self.cache[page.entry] = page
 
-    def _swap_writepage_inner(self, ev: TraceEvent) -> None:
+    def _swap_writepage_inner(self, ev: _Event) -> None:
         page = self._page(ev.arg_int("page"))
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
         page.note(ev.lineno)
         page.submitting = "W"
         self._task(ev.pid).submit = page
 
-    def _writepage_ret(self, ev: TraceEvent) -> None:
+    def _writepage_ret(self, ev: _Event) -> None:
         task = self._task(ev.pid)
         self.checks += 1
         ret = ev.arg_int("ret")
@@ -650,7 +679,7 @@ class Checker:
                           "returns 0, even when the write fails later", ["ret=0"],
                           ("WP-4", "SW-4"), page)
 
-    def _bdev_page(self, ev: TraceEvent) -> None:
+    def _bdev_page(self, ev: _Event) -> None:
         task = self._task(ev.pid)
         page = task.submit
         addr = ev.arg_int("page")
@@ -660,7 +689,7 @@ class Checker:
         page.note(ev.lineno)
         self._check_sector(ev, page, ev.arg_int("sector"), ev.name)
 
-    def _bdev_write_page_ret(self, ev: TraceEvent) -> None:
+    def _bdev_write_page_ret(self, ev: _Event) -> None:
         task = self._task(ev.pid)
         page = task.submit
         if page is None or page.submitting != "W":
@@ -672,7 +701,7 @@ class Checker:
             if not page.unknown:
                 self._model(ev, page, ("WP-3",), "rw_page_write")
 
-    def _model(self, ev: TraceEvent, page: _Page, branches: tuple[str, ...], step: str) -> None:
+    def _model(self, ev: _Event, page: _Page, branches: tuple[str, ...], step: str) -> None:
         """Run one model step (oracle.step) on the page's flags."""
         try:
             page.flags = self.oracle.step(step, page.flags)
@@ -680,7 +709,7 @@ class Checker:
             self._diverge(ev, f"the model forbids this state: {bug}", ["a state the model "
                           "allows (see the branch)"], branches, page)
 
-    def _block_bio_queue(self, ev: TraceEvent) -> None:
+    def _block_bio_queue(self, ev: _Event) -> None:
         task = self.tasks.get(ev.pid)
         if task is None or task.submit is None:
             return
@@ -702,7 +731,7 @@ class Checker:
         if self._check_sector(ev, page, sector, "block_bio_queue") and write:
             self._model(ev, page, ("WP-4",), "submit_write")
 
-    def _completion(self, ev: TraceEvent, write: bool) -> tuple[_Page, _Bio | None]:
+    def _completion(self, ev: _Event, write: bool) -> tuple[_Page, _Bio | None]:
         """Match an ``end_swap_bio_*`` with its bio: once, after its submission (BIO-2)."""
         page = self._page(ev.arg_int("page"))
         page.note(ev.lineno)
@@ -732,7 +761,7 @@ class Checker:
                       ("BIO-2", submit), page)
         return page, None
 
-    def _end_swap_bio_write(self, ev: TraceEvent) -> None:
+    def _end_swap_bio_write(self, ev: _Event) -> None:
         page, _bio = self._completion(ev, write=True)
         status = ev.arg_int("bi_status")
         branches = ("EW-1", "PR-1") if status else ("EW-2",)
@@ -748,7 +777,7 @@ class Checker:
         self.checks += 1
         self._expect(ev, page, predicted, branches, status, fresh)
 
-    def _end_page_writeback(self, ev: TraceEvent) -> None:
+    def _end_page_writeback(self, ev: _Event) -> None:
         page = self.pages.get(ev.arg_int("page"))
         if page is None:
             return
@@ -762,7 +791,7 @@ class Checker:
 
     # -- reads --------------------------------------------------------------------------
 
-    def _swap_readpage(self, ev: TraceEvent) -> None:
+    def _swap_readpage(self, ev: _Event) -> None:
         page = self._new_life(ev.arg_int("page"))
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
         page.note(ev.lineno)
@@ -785,7 +814,7 @@ class Checker:
                           "synchronous (VM_BUG_ON_PAGE)",
                           ["pflags with locked, without uptodate"], ("RD-1",), page)
 
-    def _bdev_read_page_ret(self, ev: TraceEvent) -> None:
+    def _bdev_read_page_ret(self, ev: _Event) -> None:
         task = self._task(ev.pid)
         page = task.submit
         if page is None or page.submitting != "R":
@@ -799,7 +828,7 @@ class Checker:
             if not page.unknown:
                 self._model(ev, page, ("RD-5",), "rw_page_read")
 
-    def _swap_readpage_ret(self, ev: TraceEvent) -> None:
+    def _swap_readpage_ret(self, ev: _Event) -> None:
         task = self._task(ev.pid)
         read, task.read = task.read, None
         self.checks += 1
@@ -825,7 +854,7 @@ class Checker:
                           "clears bi_private", ["end_swap_bio_read with waiter set first"],
                           ("RD-11", "ER-4"), page, (bio.event.lineno,))
 
-    def _end_swap_bio_read(self, ev: TraceEvent) -> None:
+    def _end_swap_bio_read(self, ev: _Event) -> None:
         page, bio = self._completion(ev, write=False)
         status = ev.arg_int("bi_status")
         waiter_ptr = ev.arg_int("waiter")
@@ -857,19 +886,19 @@ class Checker:
 
     # -- faults -------------------------------------------------------------------------
 
-    def _do_swap_page(self, ev: TraceEvent) -> None:
+    def _do_swap_page(self, ev: _Event) -> None:
         entry = SwapEntry.from_pte(ev.arg_int("orig_pte")).val
         target = self.cache.get(entry)
         if target is not None and target.entry != entry:
             target = None
         self._task(ev.pid).fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
 
-    def _swapin_readahead(self, ev: TraceEvent) -> None:
+    def _swapin_readahead(self, ev: _Event) -> None:
         fault = self._task(ev.pid).fault
         if fault is not None:
             fault.major = True  # DS-2, DS-4
 
-    def _swapin_readahead_ret(self, ev: TraceEvent) -> None:
+    def _swapin_readahead_ret(self, ev: _Event) -> None:
         fault = self._task(ev.pid).fault
         if fault is None:
             return
@@ -880,7 +909,7 @@ class Checker:
         page = self.pages.get(addr)
         fault.target = page if page is not None and page.entry == fault.entry else None
 
-    def _do_swap_page_ret(self, ev: TraceEvent) -> None:
+    def _do_swap_page_ret(self, ev: _Event) -> None:
         task = self._task(ev.pid)
         fault, task.fault = task.fault, None
         if fault is None:
