@@ -68,6 +68,7 @@ class _ArgsError(ValueError):
 ArgsParser = Callable[[str], dict[str, str]]
 SlowParser = Callable[[str], dict[str, str] | None]
 ArgsChecker = Callable[[str], object]
+Matcher = Callable[[str], "re.Match[str] | None"]
 
 
 def _kv_slow(text: str, into: dict[str, str]) -> dict[str, str] | None:
@@ -197,7 +198,7 @@ def _block_format(keys: tuple[str, ...]) -> str:
 
 def _known(
     keys: tuple[str, ...], pattern: str, message: str, slow: SlowParser | None
-) -> tuple[ArgsParser, ArgsChecker]:
+) -> tuple[ArgsParser, ArgsChecker, Matcher]:
     """A parser for a known event: one regex with a group per key, in print order; and a
     checker that raises what the parser raises, without building the args.
 
@@ -217,7 +218,7 @@ def _known(
     def check(text: str) -> object:
         return fullmatch(text) or parse(text)
 
-    return parse, check
+    return parse, check, fullmatch
 
 
 def _memo(parse: ArgsParser) -> ArgsParser:
@@ -239,21 +240,23 @@ def _key_text(keys: tuple[str, ...]) -> str:
     return " ".join(f"{k}=..." for k in keys)
 
 
-def _parsers() -> tuple[dict[str, ArgsParser], dict[str, ArgsChecker]]:
-    """The args parser of every known event, and a checker of its args for events whose args
-    are not needed (raising what the parser would raise)."""
+def _parsers() -> tuple[dict[str, ArgsParser], dict[str, ArgsChecker], dict[str, Matcher]]:
+    """The args parser of every known event, a checker of its args for events whose args
+    are not needed (raising what the parser would raise), and the args regex of the events
+    whose parser is that regex's `groupdict` when it matches."""
     parsers: dict[str, ArgsParser] = {"console": lambda text: {"msg": text}}
     checkers: dict[str, ArgsChecker] = {"console": len}
+    matchers: dict[str, Matcher] = {}
     for name, keys in EVENT_ARGS.items():
         if name in BLOCK_EVENTS:
             pattern, shape = _BLOCK_FORMATS[_block_format(keys)]
-            parsers[name], checkers[name] = _known(
+            parsers[name], checkers[name], matchers[name] = _known(
                 keys, pattern, f"{name}: expected '{shape}'", None
             )
         elif keys[:1] == KPROBE_KEYS:
             pattern = r"\((?P<probe>[^ ()]+)\) " + _values(keys[1:])
             shape = f"(symbol+offset/size) {_key_text(keys[1:])}"
-            parsers[name], checkers[name] = _known(
+            parsers[name], checkers[name], matchers[name] = _known(
                 keys, pattern, f"{name}: expected '{shape}'", _probe_args
             )
         elif keys[:3] == KRETPROBE_KEYS:
@@ -268,13 +271,13 @@ def _parsers() -> tuple[dict[str, ArgsParser], dict[str, ArgsChecker]]:
             )
         elif name != "console":
             message = f"{name}: expected '{_key_text(keys)}'"
-            parsers[name], checkers[name] = _known(
+            parsers[name], checkers[name], matchers[name] = _known(
                 keys, _values(keys), message, lambda text: _kv(text, {})
             )
-    return parsers, checkers
+    return parsers, checkers, matchers
 
 
-_PARSERS, _CHECKERS = _parsers()
+_PARSERS, _CHECKERS, _MATCHERS = _parsers()
 
 
 class _Header:
@@ -420,6 +423,9 @@ class LineScanner:
         self.parsers: dict[str, ArgsParser] = _PARSERS
         #: Known events' args checkers (raise ArgsError as the parser would, build nothing).
         self.checkers: dict[str, ArgsChecker] = _CHECKERS
+        #: Known events' args regexes: where one matches, its `groupdict()` is what the
+        #: parser returns (a shortcut past the parser's call; elsewhere, call the parser).
+        self.matchers: dict[str, Matcher] = _MATCHERS
         self.contexts: dict[str, TaskContext] = {}
 
     def not_utf8(self, lineno: int, line: str) -> None:
