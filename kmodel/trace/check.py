@@ -382,12 +382,14 @@ class Checker:
                                 self.report.stopped_at = lineno
                                 return
                             continue
-                    check = checkers.get(name)  # unknown events may have any args
-                    if check is not None:
-                        try:
-                            check(text)
-                        except args_error as e:
-                            raise scanner.bad_args(lineno, line, e) from None
+                    fullmatch = matchers.get(name)  # args regex matches: nothing to check
+                    if fullmatch is None or fullmatch(text) is None:
+                        check = checkers.get(name)  # unknown events may have any args
+                        if check is not None:
+                            try:
+                                check(text)
+                            except args_error as e:
+                                raise scanner.bad_args(lineno, line, e) from None
                     if name not in ignored:
                         skipped[name] = skipped.get(name, 0) + 1
                     continue
