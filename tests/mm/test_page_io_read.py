@@ -106,6 +106,7 @@ def test_async_read_sets_uptodate_before_unlock_ER_2_ER_5_RD_9() -> None:
     queued = {int(e.arg("sector")) for e in rec.of("block_bio_queue")}
     assert queued == {int(SwapEntry.from_val(int(e.arg("entry"))).offset) * 8 for e in reads}
     assert rec.rets("swap_readpage") == [0] * len(reads)  # RD-12
+    assert not rec.of("bdev_read_page")  # virtio is not SWP_SYNCHRONOUS_IO
     assert m.k.vm_events[VmEvent.PSWPIN] == len(reads)  # RD-10
     assert m.quiescent()
 
@@ -207,9 +208,11 @@ def test_frontswap_stores_and_loads_without_io_RD_3_SW_3() -> None:
     m.k.tracer = rec
     assert m.reclaim() == [ReclaimResult.FREED]
     assert not rec.of("block_bio_queue")  # SW-3: no I/O, writeback started and ended
+    assert rec.rets("swap_writepage") == [0]
     assert len(rec.of("end_page_writeback")) == 0  # folio_end_writeback, not the kprobe
     assert m.load(t, addr) == b"zswapped"
     assert not rec.of("block_bio_queue")  # RD-3: frontswap_load hit
+    assert rec.rets("swap_readpage") == [0]
     assert m.k.vm_events[VmEvent.PSWPIN] == 0 and m.k.vm_events[VmEvent.PSWPOUT] == 0
 
 

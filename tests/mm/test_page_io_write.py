@@ -14,6 +14,7 @@ from kmodel import (
     WritebackControl,
     __swap_writepage,
 )
+from kmodel.include.linux.blk_types import REQ_OP_WRITE, REQ_SWAP
 from kmodel.mm.swap_state import add_to_swap
 from kmodel.mm.swapfile import swap_duplicate
 from kmodel.mm.vmscan import ReclaimResult, pageout
@@ -86,9 +87,12 @@ def test_write_success_ends_writeback_clean_EW_2_WP_4() -> None:
     assert rec.rets("bdev_write_page") == [-95] * 3  # virtio has no rw_page
     assert [e.arg("sector") for e in rec.of("block_bio_queue")] == [8, 16, 24]
     assert m.k.vm_events[VmEvent.PSWPOUT] == 3  # CS-2, counted at submission
+    assert m.k.vm_events[VmEvent.THP_SWPOUT] == 0
     (rq,) = m.k.executor.pending  # one plugged, merged request
     assert all(b.bi_cnt == 1 for b in rq.bios)  # type: ignore[attr-defined]
     drain(m)
+    for e in rec.of("end_swap_bio_write"):
+        assert int(e.arg("opf")) == REQ_OP_WRITE | REQ_SWAP  # 0x100001, as in real traces
     for e in rec.of("end_page_writeback"):
         flags = int(e.arg("pflags"))
         assert flags & PageFlags.PG_writeback and not flags & PageFlags.PG_dirty
@@ -137,6 +141,7 @@ def test_zram_write_uses_rw_page_WP_3() -> None:
     m, addr, rec = machine_with_pages(2, disk="zram")
     assert m.reclaim() == [ReclaimResult.FREED] * 2  # synchronous write: freed at once
     assert rec.rets("bdev_write_page") == [0, 0]
+    assert rec.rets("__swap_writepage") == [0, 0]
     assert not rec.of("block_bio_queue")
     assert m.k.vm_events[VmEvent.PSWPOUT] == 2
     assert m.bdev.storage[8] == pattern(0)

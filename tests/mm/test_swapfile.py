@@ -82,3 +82,27 @@ def test_impossible_machines_are_clear_errors() -> None:
         m.load(t, 0x1001)
     with pytest.raises(KmodelError, match="outside"):
         m.load(t, 0x1000)
+
+
+def test_swap_file_activation_checks_every_block_and_steps_one_block() -> None:
+    k = Kernel(executor=DeterministicExecutor())
+    bdev = make_disk("ssd", nr_pages=64)
+    # Header at blocks 40-43; then 15 is unaligned (step one block), 16-19 is a page,
+    # then 60, 99, 62, 63 breaks inside the page (block 1 of 4), then 64-67 is a page.
+    blocks = [40, 41, 42, 43, 15, 16, 17, 18, 19, 60, 99, 62, 63, 64, 65, 66, 67]
+    sis = swapon(k, bdev, nr_pages=16, extents=[])
+    nr, span = generic_swapfile_activate(k, sis, SwapFileInode(10, blocks))
+    assert [(e.start_page, e.nr_pages, e.start_block) for e in sis.extents] == [
+        (0, 1, 10), (1, 1, 4), (2, 1, 16)]
+    assert (nr, span, sis.max) == (3, 13, 3)  # span = 1 + 16 - 4: odd, as C computes it
+    # A file longer than the swap area stops at sis->max pages.
+    sis2 = swapon(k, bdev, nr_pages=2, extents=[])
+    generic_swapfile_activate(k, sis2, SwapFileInode(12, [10, 11, 12, 13]))
+    assert sis2.max == 2 and sum(e.nr_pages for e in sis2.extents) == 2
+
+
+def test_a_hole_inside_a_page_is_reported() -> None:
+    k = Kernel(executor=DeterministicExecutor())
+    sis = swapon(k, make_disk("ssd"), nr_pages=8, extents=[])
+    assert generic_swapfile_activate(k, sis, SwapFileInode(10, [8, 9, 0, 11])) == (-22, 0)
+    assert k.printk_log == [("err", "swapon: swapfile has holes")]
