@@ -139,17 +139,7 @@ class Oracle:
         folio = Folio(flags=flags)
         bio = Bio(bi_bdev=self.bdev(dev), bi_opf=opf, bi_sector=sector, bi_size=size,
                   bi_status=_status(status), bi_private=waiter, bi_cnt=2, page=folio)
-        try:
-            events = self._run_end_io(bio, ts_us, read=True)
-        except KernelBug as bug:
-            if status:
-                raise
-            self._memo_put(key, bug)
-            raise
-        outcome = (int(folio.flags), events)
-        if not status:
-            self._memo_put(key, outcome)
-        return outcome
+        return self._complete(key, bio, folio, status, ts_us, read=True)
 
     def complete_write(self, flags: int, status: int, sector: int, size: int, opf: int,
                        dev: int, ts_us: int) -> Outcome:
@@ -166,8 +156,13 @@ class Oracle:
         folio = Folio(flags=flags)
         bio = Bio(bi_bdev=self.bdev(dev), bi_opf=opf, bi_sector=sector, bi_size=size,
                   bi_status=_status(status), bi_cnt=1, page=folio)
+        return self._complete(key, bio, folio, status, ts_us, read=False)
+
+    def _complete(self, key: tuple[object, ...], bio: Bio, folio: Folio, status: int,
+                  ts_us: int, *, read: bool) -> Outcome:
+        """Run the completion; memoize a success (or the KernelBug it raised)."""
         try:
-            events = self._run_end_io(bio, ts_us, read=False)
+            events = self._run_end_io(bio, ts_us, read=read)
         except KernelBug as bug:
             if status:
                 raise
