@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 from kmodel import (
     BadRange,
     BlkStatus,
@@ -109,3 +112,16 @@ def cached(m: Machine, slot: int) -> Folio | None:
 def pending(m: Machine) -> list[PendingIO]:
     """Pending I/O of the machine's executor."""
     return m.k.executor.pending
+
+
+def start_until_asleep(m: Machine, task: Task, action: Callable[[], object]) -> threading.Thread:
+    """Run ``action`` on a thread; return once ``task`` sleeps with I/O in flight (<= 10 s)."""
+    from kmodel import TaskState
+
+    thread = threading.Thread(target=action)
+    thread.start()
+    for _ in range(10_000):
+        if task.state == TaskState.TASK_UNINTERRUPTIBLE and m.k.executor.pending:
+            return thread
+        thread.join(0.001)
+    raise AssertionError(f"{task.comm} never slept on its read")

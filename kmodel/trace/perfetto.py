@@ -119,35 +119,18 @@ class _Writer:
     def async_begin(self, pid: int, tid: int, cat: str, name: str, ts: int, args: Json) -> int:
         slice_id = self.next_id
         self.next_id += 1
-        self.emit(
-            {
-                "ph": "b",
-                "cat": cat,
-                "id": slice_id,
-                "pid": pid,
-                "tid": tid,
-                "name": name,
-                "ts": ts,
-                "args": args,
-            }
-        )
+        self._async("b", pid, tid, cat, name, slice_id, ts, args)
         return slice_id
 
     def async_end(
         self, pid: int, tid: int, cat: str, name: str, slice_id: int, ts: int, args: Json
     ) -> None:
-        self.emit(
-            {
-                "ph": "e",
-                "cat": cat,
-                "id": slice_id,
-                "pid": pid,
-                "tid": tid,
-                "name": name,
-                "ts": ts,
-                "args": args,
-            }
-        )
+        self._async("e", pid, tid, cat, name, slice_id, ts, args)
+
+    def _async(self, ph: str, pid: int, tid: int, cat: str, name: str, slice_id: int,
+               ts: int, args: Json) -> None:
+        self.emit({"ph": ph, "cat": cat, "id": slice_id, "pid": pid, "tid": tid,
+                   "name": name, "ts": ts, "args": args})
 
     def block(self, event: TraceEvent) -> None:
         """Open or close the async slice of a bio."""

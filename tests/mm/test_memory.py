@@ -19,8 +19,7 @@ from kmodel import (
     handle_mm_fault,
 )
 from kmodel.include.linux.blk_types import REQ_OP_READ
-from kmodel.include.linux.sched import TaskState
-from tests.helpers import cached, pattern, slot_of, swapped_out
+from tests.helpers import cached, pattern, slot_of, start_until_asleep, swapped_out
 
 branch = pytest.mark.branch
 
@@ -96,13 +95,7 @@ def test_two_threads_on_a_skip_swapcache_page_DS_1() -> None:
     m.bdev.completion_errors.append(BadRange(8, 16, REQ_OP_READ))  # rw_page fails → bio
     ex.gate.clear()
     out: dict[str, int] = {}
-    ta = threading.Thread(target=lambda: out.__setitem__("A", m.fault(a, addr)))
-    ta.start()
-    for _ in range(10_000):  # until A sleeps on its bio (at most 10 s)
-        if a.state == TaskState.TASK_UNINTERRUPTIBLE and ex.pending:
-            break
-        ta.join(0.001)
-    assert ex.pending, "A never slept on its read"
+    ta = start_until_asleep(m, a, lambda: out.__setitem__("A", m.fault(a, addr)))
     tb = threading.Thread(target=lambda: out.__setitem__("B", m.fault(b, addr)))
     tb.start()
     tb.join(0.1)

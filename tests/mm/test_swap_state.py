@@ -8,8 +8,7 @@ import pytest
 
 from kmodel import BadRange, Machine, SwapEntry, ThreadedExecutor, VmEvent
 from kmodel.include.linux.blk_types import REQ_OP_READ
-from kmodel.include.linux.sched import TaskState
-from tests.helpers import PAGE, cached, pattern, slot_of, swapped_out
+from tests.helpers import PAGE, cached, pattern, slot_of, start_until_asleep, swapped_out
 
 branch = pytest.mark.branch
 
@@ -120,13 +119,7 @@ def test_readahead_waits_for_a_slot_claimed_by_a_skip_swapcache_fault_RA_3() -> 
     m.k.ra_prev_offset = 2  # the previous fault was next door: window [2, 3]
     ex.gate.clear()
     results: dict[str, bytes | None] = {}
-    ta = threading.Thread(target=lambda: results.__setitem__("A", m.load(a, xa)))
-    ta.start()
-    for _ in range(10_000):  # until A sleeps on its bio (at most 10 s)
-        if a.state == TaskState.TASK_UNINTERRUPTIBLE and ex.pending:
-            break
-        ta.join(0.001)
-    assert ex.pending, "A never slept on its read"
+    ta = start_until_asleep(m, a, lambda: results.__setitem__("A", m.load(a, xa)))
     jiffies = m.k.jiffies
     tb = threading.Thread(target=lambda: results.__setitem__("B", m.load(q, za)))
     tb.start()
