@@ -1,28 +1,37 @@
-"""The ``kmodel`` command line: one subcommand per job, each registered by its package."""
+"""The ``kmodel`` command line: one subcommand per job, each registered by its package.
+
+Only the package of the subcommand being run is imported (``kmodel --version`` imports none,
+``kmodel check`` never loads the capture harness or Hypothesis); the others appear in
+``kmodel --help`` through :data:`COMMANDS`, which ``tests/test_cli.py`` keeps equal to what
+the packages register.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import kmodel
-from kmodel.capture.cli import register as register_capture
-from kmodel.testing.cli import register as register_fuzz
-from kmodel.trace.cli import register as register_check
-from kmodel.trace.simulate_cli import register as register_simulate
 
-#: Each package adds its subcommands: register(subparsers) sets ``func`` on its parsers.
-SUBCOMMANDS = (
-    register_capture,
-    register_simulate,
-    register_check,
-    register_fuzz,
-)
+#: Subcommand → (the module whose ``register(subparsers)`` adds it and sets ``func``, its
+#: one-line help), in ``kmodel --help`` order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "capture": ("kmodel.capture.cli", "record real-kernel swap traces in QEMU"),
+    "probes": ("kmodel.capture.cli",
+               "print the tracefs commands to record the same trace live"),
+    "simulate": ("kmodel.trace.simulate_cli",
+                 "run a model scenario and write it as an ftrace text trace"),
+    "check": ("kmodel.trace.cli",
+              "check real kernel traces against the model (differential testing)"),
+    "fuzz": ("kmodel.testing.cli", "stateful fuzzing of the swap I/O path (Hypothesis)"),
+}  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``commands`` (default: all) get their full parsers, the others
+    a placeholder that only lists them in ``--help``."""
     parser = argparse.ArgumentParser(
         prog="kmodel",
         description=f"Reference model of the Linux {kmodel.KERNEL_VERSION} swap I/O path.",
@@ -32,15 +41,30 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"kmodel {kmodel.__version__} (models Linux {kmodel.KERNEL_VERSION})",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in SUBCOMMANDS:
-        register(subparsers)
+    wanted = set(COMMANDS if commands is None else commands)
+    modules = dict.fromkeys(COMMANDS[c][0] for c in COMMANDS if c in wanted)
+    if wanted - COMMANDS.keys():  # not in the table: register every package to find it
+        modules = dict.fromkeys(module for module, _ in COMMANDS.values())
+    for module in modules:
+        importlib.import_module(module).register(subparsers)
+    for name, (_, help_) in COMMANDS.items():
+        if name not in subparsers.choices:
+            subparsers.add_parser(name, help=help_)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``: its first word not starting with ``-`` (the
+    top-level options take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; exit status 2 for usage errors."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_in = sys.argv[1:] if argv is None else list(argv)
+    command = _command(args_in)
+    parser = build_parser(() if command is None else (command,))
+    args = parser.parse_args(args_in)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

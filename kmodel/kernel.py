@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from kmodel.executor.base import Executor
     from kmodel.include.linux.mm_types import Folio
     from kmodel.include.linux.swap import SwapInfo
-
-KERNEL_VERSION = "6.1.176"
+    from kmodel.v6_12.mm.vmstat import VmEvent612
 
 
 @attrs.frozen
@@ -75,7 +74,7 @@ class Kernel:
     swap_info: list[SwapInfo] = attrs.field(factory=list)
     #: swapper_spaces[]: the swap cache, (type, offset) -> folio.
     swap_cache: dict[tuple[int, int], Folio] = attrs.field(factory=dict)
-    vm_events: Counter[VmEvent] = attrs.field(factory=Counter)
+    vm_events: Counter[VmEvent | VmEvent612] = attrs.field(factory=Counter)
     #: The printk ring buffer: (level, text) in order.
     printk_log: list[tuple[str, str]] = attrs.field(factory=list)
     #: Per-call-site ratelimit states (``DEFINE_RATELIMIT_STATE`` inside the macro).
@@ -102,6 +101,15 @@ class Kernel:
     jiffies: int = 0
     #: Tasks inside psi_memstall_enter/leave (RD-2).
     memstall: int = 0
+    #: Which kernel this is: "6.1" (Debian 12's 6.1.176, ``kmodel/mm``) or "6.12"
+    #: (Debian 13's 6.12.118, ``kmodel/v6_12``). Chosen at creation (``Machine(kernel=)``).
+    version: str = attrs.field(default="6.1", validator=attrs.validators.in_(("6.1", "6.12")))
+    #: 6.12 ``si->zeromap`` bits: (type, offset) of slots whose page was all zeroes.
+    zeromap: set[tuple[int, int]] = attrs.field(factory=set)
+    #: 6.12 zswap: the pool, (type, offset) -> contents; None: zswap never enabled.
+    zswap: dict[tuple[int, int], bytes] | None = None
+    #: 6.12 zswap: ``zswap_store`` rejects (pool limit, compression failure).
+    zswap_store_fail: bool = False
     tracer: Tracer | None = None
     lock: threading.RLock = attrs.field(factory=threading.RLock)
     tasks: dict[int, Task] = attrs.field(factory=dict)
@@ -189,7 +197,7 @@ class Kernel:
             )
         )
 
-    def count_vm_event(self, item: VmEvent, nr: int = 1) -> None:
+    def count_vm_event(self, item: VmEvent | VmEvent612, nr: int = 1) -> None:
         """``count_vm_event``/``count_vm_events``."""
         self.vm_events[item] += nr
 

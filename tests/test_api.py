@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import kmodel
 
@@ -48,3 +52,36 @@ def test_swap_entry_encoding_matches_the_real_trace() -> None:
 
 def test_page_flags_decode_a_real_pflags_value() -> None:
     assert kmodel.decode_page_flags(0xFFFFFC00C0405) == "locked|uptodate|swapcache|reclaim|swapbacked"
+
+
+def test_lazy_exports_agree_with_the_type_checking_imports() -> None:
+    """``_EXPORTS`` (what runs) and the ``TYPE_CHECKING`` imports (what mypy sees) name the
+    same module for every public name, and cover ``__all__``."""
+    tree = ast.parse(Path(kmodel.__file__).read_text())
+    block = next(node for node in tree.body if isinstance(node, ast.If)
+                 and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+    static = {alias.name: node.module for node in block.body
+              if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert static == kmodel._EXPORTS
+    assert set(kmodel.__all__) == set(static) | {"KERNEL_VERSION", "__version__"}
+
+
+def test_import_kmodel_loads_no_layer() -> None:
+    """``import kmodel`` is cheap: the layers load when a name is first used."""
+    code = ("import sys, kmodel; print(sorted(m for m in sys.modules if m.startswith('kmodel')));"
+            "kmodel.Machine; print('kmodel.sim' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["['kmodel']", "True"]
+
+
+def test_star_import_gives_every_public_name() -> None:
+    namespace: dict[str, object] = {}
+    exec("from kmodel import *", namespace)
+    assert set(kmodel.__all__) <= set(namespace)
+    assert namespace["swap_readpage"] is kmodel.swap_readpage
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'swap_read_page'"):
+        kmodel.swap_read_page  # noqa: B018

@@ -1,0 +1,72 @@
+"""The ``kmodel`` command imports only what the subcommand run uses."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kmodel.cli import COMMANDS, build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACE = ROOT / "kmodel" / "data" / "traces" / "basic.trace.txt"
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def test_command_table_matches_what_the_packages_register() -> None:
+    """Every registered subcommand is in COMMANDS, with its module and its help line."""
+    full = _subcommands(build_parser())
+    helps = {a.dest: a.help for a in full._choices_actions}
+    assert helps == {name: help_ for name, (_, help_) in COMMANDS.items()}
+    for name, (module, _) in COMMANDS.items():
+        assert full.choices[name].get_default("func").__module__ == module
+
+
+def _modules_after(argv: list[str]) -> set[str]:
+    """The kmodel and Hypothesis modules a fresh interpreter holds after ``kmodel ARGV``."""
+    code = ("import sys\nfrom kmodel.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit:\n    pass\n"
+            "print(' '.join(m for m in sys.modules if m.split('.')[0] in "
+            "('kmodel', 'hypothesis')), file=sys.stderr)")
+    err = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stderr
+    return set(err.split())
+
+
+def test_version_imports_no_layer() -> None:
+    assert _modules_after(["--version"]) == {"kmodel", "kmodel.cli"}
+
+
+def test_check_loads_neither_capture_nor_hypothesis() -> None:
+    loaded = _modules_after(["check", str(TRACE)])
+    assert "kmodel.trace.check" in loaded
+    assert not {m for m in loaded if m.startswith(("kmodel.capture", "kmodel.testing",
+                                                      "hypothesis"))}
+
+
+def test_help_lists_every_subcommand_without_importing_them(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for name, (_, help_) in COMMANDS.items():
+        assert f"{name}" in out and help_.split()[0] in out
+    assert _modules_after(["--help"]) == {"kmodel", "kmodel.cli"}
+
+
+def test_unknown_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["chek"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'chek'" in capsys.readouterr().err
+
+
+def test_no_subcommand_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().err
