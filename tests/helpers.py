@@ -125,3 +125,15 @@ def start_until_asleep(m: Machine, task: Task, action: Callable[[], object]) -> 
             return thread
         thread.join(0.001)
     raise AssertionError(f"{task.comm} never slept on its read")
+
+
+def wait_until(condition: Callable[[], bool], thread: threading.Thread, what: str) -> None:
+    """Return once ``condition`` holds while ``thread`` runs (<= 10 s), else fail naming it.
+
+    Waiting for the state itself, not for a time, keeps coverage off the OS scheduler.
+    """
+    for _ in range(10_000):
+        if condition():
+            return
+        thread.join(0.001)
+    raise AssertionError(f"never happened: {what}")

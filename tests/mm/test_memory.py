@@ -19,7 +19,14 @@ from kmodel import (
     handle_mm_fault,
 )
 from kmodel.include.linux.blk_types import REQ_OP_READ
-from tests.helpers import cached, pattern, slot_of, start_until_asleep, swapped_out
+from tests.helpers import (
+    cached,
+    pattern,
+    slot_of,
+    start_until_asleep,
+    swapped_out,
+    wait_until,
+)
 
 branch = pytest.mark.branch
 
@@ -96,9 +103,10 @@ def test_two_threads_on_a_skip_swapcache_page_DS_1() -> None:
     ex.gate.clear()
     out: dict[str, int] = {}
     ta = start_until_asleep(m, a, lambda: out.__setitem__("A", m.fault(a, addr)))
+    jiffies = m.k.jiffies
     tb = threading.Thread(target=lambda: out.__setitem__("B", m.fault(b, addr)))
     tb.start()
-    tb.join(0.1)
+    wait_until(lambda: m.k.jiffies > jiffies, tb, "B slept a tick on A's busy slot")
     assert tb.is_alive()  # refaulting: 0, then again, while A's claim stands
     ex.gate.set()
     ta.join(10)

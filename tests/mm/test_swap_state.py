@@ -8,7 +8,15 @@ import pytest
 
 from kmodel import BadRange, Machine, SwapEntry, ThreadedExecutor, VmEvent
 from kmodel.include.linux.blk_types import REQ_OP_READ
-from tests.helpers import PAGE, cached, pattern, slot_of, start_until_asleep, swapped_out
+from tests.helpers import (
+    PAGE,
+    cached,
+    pattern,
+    slot_of,
+    start_until_asleep,
+    swapped_out,
+    wait_until,
+)
 
 branch = pytest.mark.branch
 
@@ -123,9 +131,8 @@ def test_readahead_waits_for_a_slot_claimed_by_a_skip_swapcache_fault_RA_3() -> 
     jiffies = m.k.jiffies
     tb = threading.Thread(target=lambda: results.__setitem__("B", m.load(q, za)))
     tb.start()
-    tb.join(0.2)
+    wait_until(lambda: m.k.jiffies > jiffies, tb, "B slept a tick on A's busy slot")
     assert tb.is_alive()  # B spins on -EEXIST for slot 1
-    assert m.k.jiffies > jiffies
     ex.gate.set()
     ta.join(10)
     tb.join(10)

@@ -9,6 +9,13 @@ the executor's worker thread completes the I/O. Bounded in time: the executor ra
 The history is then checked against the deterministic model: the operations, replayed in
 the order the threads finished them on a ``DeterministicExecutor``, leave the same data
 at every address, and both runs keep the counters consistent with the I/O done.
+
+Coverage does not depend on the OS scheduler: a forced first phase stores every page,
+writes it out, waits for the writes and frees the clean folios, so each task's first
+access is a swap-in however the threads are then scheduled; the threads start together
+at a barrier. The ``lazy`` schedule is run too: the threads one after another (what a
+busy machine often gave) and I/O completed only while some task waits for it, the latest
+a scheduler can run the worker; without the forced phase it never swapped in.
 """
 
 from __future__ import annotations
@@ -80,6 +87,18 @@ class World:
         with self.m.k.lock:  # Machine.reclaim picks its folios before taking the lock
             self.m.reclaim()
 
+    def swap_everything_out(self, wait_for_io: Callable[[], object]) -> None:
+        """Forced phase: store every page, write it out, wait for the writes, free it."""
+        for t in range(NR_TASKS):
+            for index in range(NR_PAGES):
+                self.apply((t, "store", index, f"t{t}-init{index}".encode()))
+        self.reclaim()  # pageout: every folio under writeback in the swap cache
+        wait_for_io()   # end_swap_bio_write for each
+        self.reclaim()  # the clean, unmapped folios leave the swap cache
+        assert not self.m.mapped_folios() and not self.m.swap_cache_folios()
+        assert self.m.k.vm_events[VmEvent.PSWPOUT] == NR_TASKS * NR_PAGES
+        assert self.m.k.vm_events[VmEvent.PSWPIN] == 0
+
     def final_data(self) -> dict[tuple[int, int], bytes | None]:
         out: dict[tuple[int, int], bytes | None] = {}
         for t, task in enumerate(self.tasks):
@@ -101,14 +120,21 @@ class World:
         assert ev[VmEvent.PSWPOUT] * 8 == ev[VmEvent.PGPGOUT], ev
 
 
-def _run_threads(world: World, programs: list[list[Op]], order: list[Op | None]) -> None:
-    """Each program on its own thread, plus a reclaimer; ``order`` records completions."""
+def _run_threads(world: World, programs: list[list[Op]], order: list[Op | None], *,
+                 serial: bool) -> None:
+    """Each program on its own thread, plus a reclaimer; ``order`` records completions.
+
+    Concurrent threads wait at a barrier so that they start together; ``serial`` runs
+    them one after another instead.
+    """
     errors: list[BaseException] = []
     log_lock = threading.Lock()
+    start = threading.Barrier(1 if serial else len(programs) + 1, timeout=TIMEOUT)
 
     def guarded(body: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             try:
+                start.wait()
                 body()
             except BaseException as exc:  # reported to the test below
                 errors.append(exc)
@@ -132,6 +158,8 @@ def _run_threads(world: World, programs: list[list[Op]], order: list[Op | None])
     threads.append(threading.Thread(target=guarded(reclaimer), daemon=True))
     for th in threads:
         th.start()
+        if serial:
+            th.join(TIMEOUT * 3)
     for th in threads:
         th.join(TIMEOUT * 3)
     alive = [th.name for th in threads if th.is_alive()]
@@ -140,14 +168,42 @@ def _run_threads(world: World, programs: list[list[Op]], order: list[Op | None])
         raise errors[0]
 
 
+class _LazyCompletions(ThreadedExecutor):
+    """The worker completes I/O only while a task sleeps (or the test drains)."""
+
+    def __init__(self, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.gate.clear()
+
+    def _open_gate(self, wait: Callable[[], None]) -> None:
+        self.gate.set()
+        try:
+            wait()
+        finally:
+            self.gate.clear()
+
+    def schedule(self, k: Kernel, task: Task) -> None:
+        self._open_gate(lambda: ThreadedExecutor.schedule(self, k, task))
+
+    def sleep_tick(self, k: Kernel, task: Task) -> None:
+        self._open_gate(lambda: ThreadedExecutor.sleep_tick(self, k, task))
+
+    def drain(self, k: Kernel) -> None:
+        self._open_gate(lambda: ThreadedExecutor.drain(self, k))
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["concurrent", "lazy"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_threaded_history_matches_deterministic_model(seed: int) -> None:
+def test_threaded_history_matches_deterministic_model(seed: int, lazy: bool) -> None:
     programs = [_program(seed, t) for t in range(NR_TASKS)]
-    executor = ThreadedExecutor(timeout=TIMEOUT)
+    # Each program touches its pages, so after the forced phase each one swaps in.
+    assert all(any(op[1] != "reclaim" for op in p) for p in programs)
+    executor = _LazyCompletions(timeout=TIMEOUT) if lazy else ThreadedExecutor(timeout=TIMEOUT)
     threaded = World(Machine(executor, disk="virtio", nr_pages=64, page_cluster=2))
     order: list[Op | None] = []
     try:
-        _run_threads(threaded, programs, order)
+        threaded.swap_everything_out(lambda: executor.drain(threaded.m.k))
+        _run_threads(threaded, programs, order, serial=lazy)
         executor.drain(threaded.m.k)
         assert not executor.errors, executor.errors
         assert not threaded.mismatches, threaded.mismatches
@@ -160,6 +216,7 @@ def test_threaded_history_matches_deterministic_model(seed: int) -> None:
 
     det = DeterministicExecutor()
     replay = World(Machine(det, disk="virtio", nr_pages=64, page_cluster=2))
+    replay.swap_everything_out(lambda: det.complete_all(replay.m.k))
     for op in order:
         if op is None:
             replay.reclaim()
