@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from kmodel.capture import probes, run, scenarios
+from kmodel.capture import btf, probes, run, scenarios
 from kmodel.errors import KmodelError
 
 PAHOLE_NOTE = """\
@@ -65,6 +65,8 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 def cmd_probes(args: argparse.Namespace) -> int:
     """Print the tracefs commands that record the capture's trace on a live 6.1 machine."""
+    if args.btf or args.kernel or args.check_fixed or args.format != "tracefs":
+        return btf.cmd_probes(args)
     offsets = probes.DEBIAN_6_1_176
     if args.pahole:
         try:
@@ -122,4 +124,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="FILE",
         help="pahole output of another build: derive the offsets from it",
     )
+    prb.add_argument("--kernel", choices=("auto", "6.1", "6.12"),
+                     help="derive the offsets from BTF (default file: /sys/kernel/btf/vmlinux) "
+                          "for this kernel line; auto: tell it from the BTF's functions")
+    prb.add_argument("--btf", metavar="FILE",
+                     help="BTF to read: /sys/kernel/btf/vmlinux or a vmlinux ELF with .BTF")
+    prb.add_argument("--functions", metavar="FILE",
+                     help="available_filter_functions to check the probed functions against "
+                          "(default: tracefs's, for the live BTF; else the BTF's functions)")
+    prb.add_argument("--check-fixed", action="store_true",
+                     help="keep the fixed 6.1.176 (or --pahole) offsets: refuse them if the "
+                          "BTF says a probed member is elsewhere")
+    prb.add_argument("--format", choices=("tracefs", "bpftrace"), default="tracefs",
+                     help="a tracefs shell script (default) or a bpftrace script")
     prb.set_defaults(func=cmd_probes)

@@ -1,0 +1,318 @@
+"""Other recorders' output as ftrace text: ``trace-cmd report -R``, ``trace.dat``, bpftrace.
+
+``kmodel check`` reads ftrace text (tracefs ``trace``, ``trace-cmd report``). This module turns
+the other common recordings of the same events into that text, one line for one line, so the
+parser, the checker and ``--perfetto`` see one format:
+
+- ``trace-cmd report -R``: raw fields (``__probe_ip=…``, ``dev=265289728``) back into the
+  events' print formats (Linux 6.1.176 kernel/trace/trace_probe.c:__set_print_fmt,
+  include/trace/events/block.h);
+- a binary ``trace.dat``: ``trace-cmd report`` is run on it;
+- bpftrace ``-f json`` NDJSON of the script :func:`bpftrace_script` writes, whose ``printf``
+  lines carry each event's columns; lines that are not JSON (a ``-c`` child's output) and
+  bpftrace's other messages are skipped.
+
+A skipped input line becomes a blank line, so line numbers in errors and divergences are the
+input's own (for a ``trace.dat``: those of ``trace-cmd report``'s output).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+from kmodel.capture import probes
+from kmodel.errors import KmodelError, TraceFormatError
+
+__all__ = [
+    "TRACE_DAT_MAGIC",
+    "bpftrace_lines",
+    "bpftrace_script",
+    "open_recording",
+    "raw_report_lines",
+    "recording_kind",
+    "trace_dat_lines",
+]
+
+#: The first bytes of a trace-cmd ``trace.dat`` (trace-cmd Documentation/trace-cmd.dat.v7.5).
+TRACE_DAT_MAGIC = b"\x17\x08Dtracing"
+
+INSTALL_TRACE_CMD = ("trace-cmd is not installed: it reads trace.dat files. Install it "
+                     "(Debian/Ubuntu: apt-get install trace-cmd; Fedora: dnf install trace-cmd), "
+                     "or give kmodel the text of 'trace-cmd report -i FILE'")
+
+#: The tag that starts each line of kmodel's bpftrace script.
+BPF_TAG = "kmodel"
+
+_SNIFF_BYTES = 1 << 16
+
+
+def recording_kind(path: str) -> str:
+    """``trace.dat``, ``bpftrace``, ``trace-cmd -R`` or ``text`` (tracefs / trace-cmd report)."""
+    with open(path, "rb") as file:
+        head = file.read(_SNIFF_BYTES)
+    if head.startswith(TRACE_DAT_MAGIC):
+        return "trace.dat"
+    if b'\n{"type": ' in b"\n" + head:
+        return "bpftrace"
+    if b" __probe_ip=" in head or b" __probe_func=" in head:
+        return "trace-cmd -R"
+    return "text"
+
+
+@contextlib.contextmanager
+def open_recording(path: str, name: str) -> Iterator[Iterable[str] | None]:
+    """The converted lines of a recording at `path`, or None if it is ftrace text already."""
+    kind = recording_kind(path)
+    if kind == "text":
+        yield None
+    elif kind == "trace.dat":
+        with trace_dat_lines(path, name) as lines:
+            yield raw_report_lines(lines, name)
+    else:
+        with open(path, encoding="utf-8", errors="surrogateescape") as file:
+            if kind == "bpftrace":
+                yield bpftrace_lines(file, name)
+            else:
+                yield raw_report_lines(file, name)
+
+
+# -- trace.dat ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def trace_dat_lines(path: str, name: str) -> Iterator[Iterator[str]]:
+    """The lines of ``trace-cmd report -i path``, streamed; a clear error without trace-cmd."""
+    exe = shutil.which("trace-cmd")
+    if exe is None:
+        raise KmodelError(f"{name}: a trace-cmd trace.dat file; {INSTALL_TRACE_CMD}")
+    proc = subprocess.Popen(
+        [exe, "report", "-i", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        encoding="utf-8", errors="surrogateescape")
+    assert proc.stdout is not None and proc.stderr is not None  # both are PIPE
+    try:
+        yield _report_lines(proc, name)
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+
+
+def _report_lines(proc: subprocess.Popen[str], name: str) -> Iterator[str]:
+    assert proc.stdout is not None and proc.stderr is not None
+    yield from proc.stdout
+    if proc.wait() != 0:
+        why = proc.stderr.read().strip().replace("\n", "; ")
+        raise KmodelError(f"{name}: 'trace-cmd report' failed (exit {proc.returncode}): "
+                          f"{why or 'no message'}")
+
+
+# -- trace-cmd report -R -----------------------------------------------------------------------
+
+# comm-pid [cpu] (flags) timestamp: event-name (padded): the raw fields.
+_REPORT_LINE = re.compile(r"(.*?\[\d{1,6}\].*?\s\d{1,12}\.\d{6,9}: )([^\s:]+):\s*(.*?)\n?\Z")
+
+
+def _dev(text: str) -> str:
+    """``MAJOR,MINOR`` of a raw dev_t (Linux 6.1.176 include/linux/kdev_t.h:10-12)."""
+    value = int(text)
+    return f"{value >> 20},{value & 0xFFFFF}"
+
+
+def _fields(*names: str) -> re.Pattern[str]:
+    """A regex taking the raw `names=value` fields in order (values may hold spaces)."""
+    return re.compile(" ".join(rf"{n}=(?P<{n}>.*?)" for n in names) + r"\Z")
+
+
+# Tracepoints as trace-cmd -R prints them (fields in TP_STRUCT__entry order) and the
+# print format tracefs uses (include/trace/events/block.h, signal.h, printk.h).
+_BIO = _fields("dev", "sector", "nr_sector", "rwbs", "comm")
+_RAW_TRACEPOINTS: dict[str, tuple[re.Pattern[str], str]] = {
+    "block_bio_queue": (_BIO, "{dev} {rwbs} {sector} + {nr_sector} [{comm}]"),
+    "block_bio_backmerge": (_BIO, "{dev} {rwbs} {sector} + {nr_sector} [{comm}]"),
+    "block_bio_frontmerge": (_BIO, "{dev} {rwbs} {sector} + {nr_sector} [{comm}]"),
+    "block_getrq": (_BIO, "{dev} {rwbs} {sector} + {nr_sector} [{comm}]"),
+    "block_bio_complete": (_fields("dev", "sector", "nr_sector", "error", "rwbs"),
+                           "{dev} {rwbs} {sector} + {nr_sector} [{error}]"),
+    "block_bio_remap": (_fields("dev", "sector", "nr_sector", "old_dev", "old_sector", "rwbs"),
+                        "{dev} {rwbs} {sector} + {nr_sector} <- ({old_dev}) {old_sector}"),
+    "block_rq_complete": (_fields("dev", "sector", "nr_sector", "error", "rwbs", "cmd"),
+                          "{dev} {rwbs} ({cmd}) {sector} + {nr_sector} [{error}]"),
+    "block_rq_error": (_fields("dev", "sector", "nr_sector", "error", "rwbs", "cmd"),
+                       "{dev} {rwbs} ({cmd}) {sector} + {nr_sector} [{error}]"),
+    "block_rq_issue": (_fields("dev", "sector", "nr_sector", "bytes", "rwbs", "comm", "cmd"),
+                       "{dev} {rwbs} {bytes} ({cmd}) {sector} + {nr_sector} [{comm}]"),
+    "block_rq_insert": (_fields("dev", "sector", "nr_sector", "bytes", "rwbs", "comm", "cmd"),
+                        "{dev} {rwbs} {bytes} ({cmd}) {sector} + {nr_sector} [{comm}]"),
+    "signal_generate": (_fields("sig", "errno", "code", "comm", "pid", "group", "result"),
+                        "sig={sig} errno={errno} code={code} comm={comm} pid={pid} "
+                        "grp={group} res={result}"),
+    "console": (_fields("msg"), "{msg}"),
+}
+#: Raw events whose print format needs what the raw fields do not hold: not converted.
+#: mm_vmscan_write_folio prints page=%p of pfn_to_page(pfn), a hashed kernel pointer.
+RAW_DROPPED = frozenset(("mm_vmscan_write_folio",))
+
+_KPROBE = re.compile(r"__probe_ip=([0-9a-f]{1,16})(?: (.*))?\Z")
+_KRETPROBE = re.compile(r"__probe_func=([0-9a-f]{1,16}) __probe_ret_ip=([0-9a-f]{1,16})"
+                        r"(?: (.*))?\Z")
+
+
+def _raw_args(name: str, fields: str) -> str | None:
+    """The tracefs args text of raw `fields` of event `name`; None to drop the event."""
+    kprobe = _KPROBE.match(fields)
+    if kprobe is not None:  # trace_probe.c: "(%lx)" then the args' own formats
+        ip, rest = kprobe.groups()
+        return f"({ip}) {rest}" if rest else f"({ip})"
+    kretprobe = _KRETPROBE.match(fields)
+    if kretprobe is not None:  # "(%lx <- %lx)" of __probe_ret_ip, __probe_func
+        func, ret_ip, rest = kretprobe.groups()
+        return f"({ret_ip} <- {func}) {rest}" if rest else f"({ret_ip} <- {func})"
+    if name in RAW_DROPPED:
+        return None
+    known = _RAW_TRACEPOINTS.get(name)
+    if known is None:
+        return fields  # an event kmodel does not know: its fields as they are
+    pattern, fmt = known
+    m = pattern.match(fields)
+    if m is None:
+        raise ValueError(f"expected the raw fields {pattern.pattern!r}")
+    values = m.groupdict()
+    for key in ("dev", "old_dev"):
+        if key in values:
+            values[key] = _dev(values[key])
+    return fmt.format(**values)
+
+
+def raw_report_lines(lines: Iterable[str], name: str) -> Iterator[str]:
+    """``trace-cmd report -R`` lines as ``trace-cmd report`` prints them (others unchanged)."""
+    for lineno, line in enumerate(lines, 1):
+        m = _REPORT_LINE.match(line)
+        if m is None:
+            yield line
+            continue
+        head, event, fields = m.groups()
+        try:
+            args = _raw_args(event, fields)
+        except ValueError as exc:
+            raise TraceFormatError(name, lineno, f"{event}: {exc}", line) from None
+        yield "\n" if args is None else f"{head}{event}: {args}\n"
+
+
+# -- bpftrace ----------------------------------------------------------------------------------
+
+_REGISTERS = {"%di": "arg0", "%si": "arg1", "%dx": "arg2", "%cx": "arg3", "%r8": "arg4",
+              "%r9": "arg5", "$retval": "retval"}
+# Fetch type -> (bpftrace type, printf conversion); trace_probe.c prints x64 as 0x%Lx ...
+_TYPES = {"u8": ("uint8", "%u"), "u16": ("uint16", "%u"), "u32": ("uint32", "%u"),
+          "u64": ("uint64", "%llu"), "s8": ("int8", "%d"), "s16": ("int16", "%d"),
+          "s32": ("int32", "%d"), "s64": ("int64", "%lld"), "x8": ("uint8", "0x%x"),
+          "x16": ("uint16", "0x%x"), "x32": ("uint32", "0x%x"), "x64": ("uint64", "0x%llx")}
+_DEREF = re.compile(r"\+(\d+)\((.*)\)\Z")
+
+# Tracepoints the checker reads, printed in their tracefs print formats (block.h, printk.h).
+_BPF_TRACEPOINTS = (
+    ("block", "block_bio_queue", "%d,%d %s %llu + %u [%s]",
+     "args->dev >> 20, args->dev & 0xfffff, args->rwbs, args->sector, args->nr_sector, "
+     "args->comm"),
+    ("printk", "console", "%s", "str(args->msg)"),
+)
+
+
+def _fetch(expr: str, ftype: str | None) -> str:
+    """The bpftrace expression of a kprobe fetch arg (`ftype` None: an address, 64 bits)."""
+    bpf_type = _TYPES[ftype][0] if ftype else "uint64"
+    deref = _DEREF.match(expr)
+    if deref is not None:
+        offset, inner = deref.groups()
+        return f"*({bpf_type} *)({_fetch(inner, None)} + {offset})"
+    return f"({bpf_type}){_REGISTERS[expr]}"
+
+
+def _bpf_probe(line: str) -> str:
+    """One bpftrace probe for one ``kprobe_events`` line, printing what tracefs would."""
+    kind_event, func, *args = line.split()
+    kind, _, event = kind_event.partition(":")
+    event = event.rpartition("/")[2]
+    fmts, exprs = [], []
+    for arg in args:
+        key, _, fetch = arg.partition("=")
+        expr, _, ftype = fetch.rpartition(":")
+        fmts.append(f"{key}={_TYPES[ftype][1]}")
+        exprs.append(_fetch(expr, ftype))
+    where = (f"([unknown/kretprobe'd] <- {func})" if kind.startswith("r")
+             else f"({func}+0x0)")
+    probe = "kretprobe" if kind.startswith("r") else "kprobe"
+    text = " ".join([where, *fmts])
+    values = "".join(f", {e}" for e in exprs)
+    return (f"{probe}:{func}\n{{\n  printf(\"{BPF_TAG} %llu %d %d %d %s\\t{event}: {text}\\n\", "
+            f"nsecs, cpu, tid, pid, comm{values});\n}}\n")
+
+
+def bpftrace_script(lines: Iterable[str] | None = None) -> str:
+    """A bpftrace script recording the events of `lines` (``kprobe_events``) and tracepoints.
+
+    Run it with ``bpftrace -f json SCRIPT > trace.ndjson``; ``kmodel check trace.ndjson``.
+    """
+    kprobe_lines = probes.kprobe_events() if lines is None else list(lines)
+    out = ["#!/usr/bin/env bpftrace",
+           "// kmodel's swap-path events; run: bpftrace -f json THIS > trace.ndjson",
+           "// Each printf is one event: tag, ns, cpu, tid, tgid, comm, TAB, event: args."]
+    out += [_bpf_probe(line) for line in kprobe_lines]
+    for system, event, fmt, values in _BPF_TRACEPOINTS:
+        out.append(f"tracepoint:{system}:{event}\n{{\n  printf(\"{BPF_TAG} %llu %d %d %d %s"
+                   f"\\t{event}: {fmt}\\n\", nsecs, cpu, tid, pid, comm, {values});\n}}\n")
+    return "\n".join(out)
+
+
+def _bpf_event(data: str) -> str | None:
+    """The tracefs line of one printf of kmodel's script; None if it is not one."""
+    head, tab, body = data.rstrip("\n").partition("\t")
+    parts = head.split(" ", 5)
+    if not tab or len(parts) != 6 or parts[0] != BPF_TAG:
+        return None
+    _, ns, cpu, tid, tgid, comm = parts
+    ns_int = int(ns)
+    return (f"{comm:>16}-{tid:<7} ({tgid:>7}) [{int(cpu):03d}] "
+            f"{ns_int // 1_000_000_000:5d}.{ns_int // 1000 % 1_000_000:06d}: {body}\n")
+
+
+def bpftrace_lines(lines: Iterable[str] | TextIO, name: str) -> Iterator[str]:
+    """bpftrace ``-f json`` NDJSON of :func:`bpftrace_script` as tracefs text lines.
+
+    Lines that are not JSON objects are a child's output and become blank; so do bpftrace's
+    other messages (``attached_probes``, maps). ``lost_events`` becomes a lost-events marker
+    for every CPU seen so far (bpftrace does not say which lost them).
+    """
+    cpus: dict[str, None] = {}
+    for lineno, line in enumerate(lines, 1):
+        if not line.startswith("{"):
+            yield "\n"
+            continue
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            yield "\n"
+            continue
+        kind = msg.get("type") if isinstance(msg, dict) else None
+        if kind == "printf" and isinstance(msg.get("data"), str):
+            try:
+                event = _bpf_event(msg["data"])
+            except ValueError:
+                event = None
+            if event is None:
+                raise TraceFormatError(
+                    name, lineno, "a printf that is not kmodel's bpftrace script's, expected "
+                    f"'{BPF_TAG} NS CPU TID TGID COMM<TAB>EVENT: ARGS'", line)
+            cpus.setdefault(event.split("[", 1)[1][:3], None)
+            yield event
+        elif kind == "lost_events":
+            yield "".join(f"CPU:{int(c)} [LOST EVENTS]\n" for c in cpus) or "\n"
+        else:
+            yield "\n"

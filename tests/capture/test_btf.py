@@ -1,0 +1,316 @@
+"""The BTF reader and the probe offsets derived from it: synthetic blobs and real kernels.
+
+The synthetic blobs are written by the test's own encoder, per Linux 6.1.176
+include/uapi/linux/btf.h; the structs mirror the members the probes read on 6.1.176 (and on
+6.12, where ``bi_write_hint`` took ``bi_status``'s byte, /work/shared/kernel/linux-6.12.md).
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+
+from kmodel.capture import btf, probes
+from kmodel.cli import main
+
+VMLINUX_61 = Path.home() / ".cache" / "kmodel" / "6.1.176-1" / "vmlinux"
+VMLINUX_612 = [p for p in (Path("/work/k612/vmlinux-6.12"), Path("/work/k612/vmlinux"))
+               if p.exists()]
+
+FUNCS_61 = btf.probed_functions(probes.kprobe_events())
+FUNCS_612 = [f for f in FUNCS_61 if f not in (
+    "swap_readpage", "bdev_read_page", "bdev_write_page", "__frontswap_store",
+    "__frontswap_load")] + ["swap_read_folio"]
+
+M = tuple[str, int, int, int]  # name, type ID, bit offset, bitfield size
+
+
+class Encoder:
+    """Writes BTF: types in order (IDs from 1) and a string section."""
+
+    def __init__(self) -> None:
+        self.types: list[bytes] = []
+        self.strings = bytearray(b"\0")
+
+    def name(self, text: str) -> int:
+        if not text:
+            return 0
+        self.strings += text.encode() + b"\0"
+        return len(self.strings) - len(text) - 1
+
+    def add(self, kind: int, name: str, vlen: int, size_or_type: int, extra: bytes = b"",
+            kind_flag: int = 0) -> int:
+        info = (kind << 24) | vlen | (kind_flag << 31)
+        self.types.append(struct.pack("<III", self.name(name), info, size_or_type) + extra)
+        return len(self.types)
+
+    def int_(self, name: str, size: int) -> int:
+        return self.add(btf.KIND_INT, name, 0, size, struct.pack("<I", size * 8))
+
+    def ptr(self, target: int = 0) -> int:
+        return self.add(btf.KIND_PTR, "", 0, target)
+
+    def record(self, name: str, size: int, members: list[M], union: bool = False) -> int:
+        flag = int(any(m[3] for m in members))
+        extra = b"".join(
+            struct.pack("<III", self.name(n), t, (bits << 24 | off) if flag else off)
+            for n, t, off, bits in members)
+        kind = btf.KIND_UNION if union else btf.KIND_STRUCT
+        return self.add(kind, name, len(members), size, extra, flag)
+
+    def func(self, name: str) -> int:
+        proto = self.add(btf.KIND_FUNC_PROTO, "", 0, 0)
+        return self.add(btf.KIND_FUNC, name, 1, proto)
+
+    def blob(self) -> bytes:
+        types = b"".join(self.types)
+        header = struct.pack("<HBBIIIII", btf.BTF_MAGIC, 1, 0, 24, 0, len(types), len(types),
+                             len(self.strings))
+        return header + types + bytes(self.strings)
+
+
+def kernel_btf(*, bio_612: bool = False, reclaim_bit: int = 291, status_size: int = 1,
+               functions: list[str] = FUNCS_61) -> bytes:
+    """BTF with the probed structs laid out as on 6.1.176 (or with 6.12's bio head)."""
+    e = Encoder()
+    u8, u16, u32, u64 = e.int_("u8", 1), e.int_("u16", 2), e.int_("unsigned int", 4), e.int_(
+        "long unsigned int", 8)
+    s8 = e.int_("signed char", 1)
+    vp = e.ptr()
+    list_head = e.record("list_head", 16, [("next", vp, 0, 0), ("prev", vp, 64, 0)])
+    lru = e.record("", 40, [("lru", list_head, 0, 0), ("mapping", vp, 128, 0),
+                            ("index", u64, 192, 0), ("private", u64, 256, 0)])
+    pool = e.record("", 40, [("pp_magic", u64, 0, 0), ("dma_addr", u64, 192, 0)])
+    arms = e.record("", 40, [("", lru, 0, 0), ("", pool, 0, 0)], union=True)
+    e.record("page", 64, [("flags", u64, 0, 0), ("", arms, 64, 0)])
+    iter_ = e.record("bvec_iter", 16, [("bi_sector", u64, 0, 0), ("bi_size", u32, 64, 0)])
+    status = u8 if status_size == 1 else u16
+    head: list[M] = ([("bi_write_hint", u8, 192, 0), ("bi_status", status, 200, 0)] if bio_612
+                     else [("bi_status", status, 192, 0)])
+    e.record("bio", 136, [("bi_next", vp, 0, 0), ("bi_bdev", vp, 64, 0), ("bi_opf", u32, 128, 0),
+                          ("bi_flags", u16, 160, 0), ("bi_ioprio", u16, 176, 0), *head,
+                          ("bi_iter", iter_, 256, 0), ("bi_private", vp, 512, 0),
+                          ("bi_io_vec", vp, 896, 0)])
+    e.record("bio_vec", 16, [("bv_page", vp, 0, 0), ("bv_len", u32, 64, 0)])
+    e.record("block_device", 64, [("bd_start_sect", u64, 0, 0), ("bd_dev", u32, 288, 0)])
+    const_head = e.record("", 40, [("vma", vp, 0, 0), ("gfp_mask", u32, 64, 0),
+                                   ("pgoff", u64, 128, 0), ("address", u64, 192, 0)])
+    const = e.add(btf.KIND_CONST, "", 0, const_head)
+    fault_flag = e.add(btf.KIND_ENUM, "fault_flag", 0, 4)
+    pte = e.record("", 8, [("pte", u64, 0, 0)])
+    pte_t = e.add(btf.KIND_TYPEDEF, "pte_t", 0, pte)
+    e.record("vm_fault", 96, [("", const, 0, 0), ("flags", fault_flag, 320, 0),
+                              ("orig_pte", pte_t, 512, 0)])
+    sync = e.add(btf.KIND_ENUM, "writeback_sync_modes", 0, 4)
+    bits: list[M] = [("for_kupdate", u32, 288, 1), ("for_background", u32, 289, 1)]
+    bits.append(("for_reclaim", u32, reclaim_bit, 1))
+    e.record("writeback_control", 48, [("nr_to_write", u64, 0, 0), ("sync_mode", sync, 256, 0),
+                                       *bits])
+    e.record("swap_info_struct", 256, [("flags", u64, 0, 0), ("type", s8, 576, 0)])
+    for name in functions:
+        e.func(name)
+    return e.blob()
+
+
+def write(tmp_path: Path, data: bytes, name: str = "vmlinux.btf") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+# -- the reader --------------------------------------------------------------------------------
+
+
+def test_members_of_anonymous_unions_and_structs_are_found_first_declaration_first() -> None:
+    b = btf.Btf(kernel_btf())
+    private = b.field("page", "private")
+    assert (private.offset, private.size, private.bitfield_size) == (40, 8, 0)
+    assert b.field("vm_fault", "address").offset == 24  # through a const anonymous struct
+    assert b.members_at("page", 40) == ["private"]
+    assert b.members_at("page", 32) == ["index", "dma_addr"]  # both union arms
+
+
+def test_a_path_descends_into_a_nested_struct() -> None:
+    b = btf.Btf(kernel_btf())
+    size = b.field("bio", "bi_iter.bi_size")
+    assert (size.offset, size.size) == (40, 4)
+    with pytest.raises(btf.BtfError, match="bi_opf is not a struct"):
+        b.field("bio", "bi_opf.x")
+
+
+def test_bitfields_keep_bit_offset_and_width() -> None:
+    field = btf.Btf(kernel_btf()).field("writeback_control", "for_reclaim")
+    assert (field.bit_offset, field.bitfield_size, field.offset) == (291, 1, 36)
+
+
+def test_sizes_follow_typedefs_and_enums() -> None:
+    b = btf.Btf(kernel_btf())
+    assert b.field("vm_fault", "orig_pte").size == 8  # typedef of a struct
+    assert b.field("vm_fault", "flags").size == 4  # enum
+
+
+def test_functions_are_the_func_entries() -> None:
+    assert btf.Btf(kernel_btf(functions=["do_swap_page", "end_swap_bio_read"])).functions == {
+        "do_swap_page", "end_swap_bio_read"}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x9f", "too short for a BTF header"),
+        (b"\x00" * 24, "magic 0x0000, expected 0xeb9f"),
+        (struct.pack("<HBBIIIII", btf.BTF_MAGIC, 2, 0, 24, 0, 0, 0, 1) + b"\0", "version 2"),
+        (struct.pack("<HBBIIIII", btf.BTF_MAGIC, 1, 0, 24, 0, 100, 0, 1), "run past the end"),
+        (struct.pack("<HBBIIIII", btf.BTF_MAGIC, 1, 0, 24, 0, 12, 12, 1)
+         + struct.pack("<III", 0, 25 << 24, 0) + b"\0", "unknown kind 25"),
+        (struct.pack("<HBBIIIII", btf.BTF_MAGIC, 1, 0, 24, 0, 12, 12, 1)
+         + struct.pack("<III", 0, btf.KIND_INT << 24, 4) + b"\0", "runs past the end of the type"),
+    ],
+)
+def test_bad_blobs_are_refused_with_what_was_expected(data: bytes, message: str) -> None:
+    with pytest.raises(btf.BtfError, match=message):
+        btf.Btf(data, "x.btf")
+
+
+def test_an_elf_file_without_btf_is_refused() -> None:
+    with pytest.raises(btf.BtfError, match=r"no \.BTF section"):
+        btf.Btf.from_file(sys.executable)
+
+
+def test_the_btf_section_of_an_elf_file_is_read(tmp_path: Path) -> None:
+    blob = kernel_btf()
+    names = b"\0.text\0.BTF\0.shstrtab\0"
+    body_at = 64
+    btf_at = body_at + len(names)
+    shoff = btf_at + len(blob)
+    ehdr = bytearray(64)
+    ehdr[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<Q", ehdr, 0x28, shoff)
+    struct.pack_into("<HHH", ehdr, 0x3A, 64, 4, 3)
+    sections = [(0, 0, 0), (1, 0, 0), (7, btf_at, len(blob)), (12, body_at, len(names))]
+    table = b"".join(struct.pack("<IIQQQQIIQQ", n, 1, 0, 0, off, size, 0, 0, 0, 0)
+                     for n, off, size in sections)
+    path = write(tmp_path, bytes(ehdr) + names + blob + table, "vmlinux")
+    assert btf.offsets_from_btf(btf.Btf.from_file(path)) == probes.DEBIAN_6_1_176
+
+
+# -- offsets and layout checks -----------------------------------------------------------------
+
+
+def test_offsets_of_a_6_1_176_layout_are_the_fixed_ones() -> None:
+    assert btf.offsets_from_btf(btf.Btf(kernel_btf())) == probes.DEBIAN_6_1_176
+
+
+def test_every_fixed_offset_is_derived_from_btf() -> None:
+    import attrs
+
+    assert set(attrs.fields_dict(probes.Offsets)) <= {p.field for p in btf.PROBED}
+
+
+def test_6_12_bio_gives_bi_status_at_25_and_the_fixed_line_reads_bi_write_hint() -> None:
+    b = btf.Btf(kernel_btf(bio_612=True), "6.12.btf")
+    assert btf.offsets_from_btf(b).bio_bi_status == 25
+    [problem] = btf.check_fixed_offsets(b, probes.DEBIAN_6_1_176)
+    assert problem == ("struct bio.bi_status: the probes read +24, which on this kernel is "
+                       "bi_write_hint; bi_status is at +25")
+
+
+def test_a_moved_bitfield_is_refused() -> None:
+    b = btf.Btf(kernel_btf(reclaim_bit=292), "k.btf")
+    assert btf.check_layout(b) == [
+        "struct writeback_control.for_reclaim: the checker decodes bit 3 of the 32-bit word "
+        "at +36, but this kernel has a 1-bit field at bit 4"]
+    with pytest.raises(btf.BtfError, match="cannot read this kernel's structs"):
+        btf.offsets_from_btf(b)
+
+
+def test_a_wider_member_is_refused() -> None:
+    assert btf.check_layout(btf.Btf(kernel_btf(status_size=2))) == [
+        "struct bio.bi_status: the probe reads 1 byte(s), but this kernel's member is 16 bits "
+        "wide"]
+
+
+def test_missing_functions_are_named_before_run_time() -> None:
+    b = btf.Btf(kernel_btf(functions=FUNCS_612), "6.12.btf")
+    with pytest.raises(btf.BtfError, match=r"swap_readpage, bdev_read_page, bdev_write_page"):
+        btf.probe_offsets(b, "6.1")
+    listing = ["do_swap_page", "swap_readpage [kmod]"]
+    assert btf.missing_functions(["do_swap_page", "swap_readpage", "x"], listing) == ["x"]
+
+
+def test_auto_tells_6_12_from_its_functions_and_refuses_it() -> None:
+    with pytest.raises(btf.BtfError, match=r"no probe set for the 6.12 swap path.*has "
+                                           r"swap_read_folio"):
+        btf.probe_offsets(btf.Btf(kernel_btf(bio_612=True, functions=FUNCS_612)), "auto")
+
+
+# -- kmodel probes -----------------------------------------------------------------------------
+
+
+def test_cli_prints_lines_with_btf_offsets(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    path = write(tmp_path, kernel_btf(bio_612=True))
+    assert main(["probes", "--btf", str(path), "--kernel", "6.1"]) == 0
+    out = capsys.readouterr().out
+    assert f"# Offsets: the BTF of {path}; every probed function is in its BTF." in out
+    assert "bi_status=+25(%di):u8" in out
+
+
+def test_cli_refuses_the_fixed_lines_on_a_moved_layout(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, kernel_btf(bio_612=True))
+    assert main(["probes", "--btf", str(path), "--check-fixed"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "which on this kernel is bi_write_hint" in captured.err
+
+
+def test_cli_checks_an_available_filter_functions_file(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, kernel_btf())
+    listing = tmp_path / "available_filter_functions"
+    listing.write_text("\n".join(f for f in FUNCS_61 if f != "end_swap_bio_read") + "\n")
+    assert main(["probes", "--btf", str(path), "--functions", str(listing)]) == 2
+    assert (f"{listing}: the probed function(s) end_swap_bio_read do not exist"
+            in capsys.readouterr().err)
+
+
+def test_cli_bpftrace_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, kernel_btf())
+    assert main(["probes", "--btf", str(path), "--format", "bpftrace"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("#!/usr/bin/env bpftrace\n// Offsets: the BTF of")
+    assert "kprobe:end_swap_bio_read\n" in out and "*(uint8 *)((uint64)arg0 + 24)" in out
+
+
+def test_cli_refuses_a_file_that_is_not_btf(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, b"hello world, no BTF here", "notes.txt")
+    assert main(["probes", "--btf", str(path)]) == 2
+    assert "magic 0x6568, expected 0xeb9f" in capsys.readouterr().err
+
+
+# -- real kernels ------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not VMLINUX_61.exists(),
+                    reason=f"{VMLINUX_61} absent (kmodel capture downloads it)")
+def test_debian_6_1_176_btf_gives_the_fixed_offsets_and_has_every_function() -> None:
+    b = btf.Btf.from_file(VMLINUX_61)
+    assert btf.probe_offsets(b, "auto") == probes.DEBIAN_6_1_176
+    assert btf.check_fixed_offsets(b, probes.DEBIAN_6_1_176) == []
+    assert btf.missing_functions(FUNCS_61, b.functions) == []
+
+
+@pytest.mark.skipif(not VMLINUX_612, reason="no 6.12 vmlinux in /work/k612 (scripts/fetch-6.12.sh)")
+def test_debian_6_12_btf_moves_bi_status_and_is_refused() -> None:
+    b = btf.Btf.from_file(VMLINUX_612[0])
+    assert any("is bi_write_hint; bi_status is at +25" in p
+               for p in btf.check_fixed_offsets(b, probes.DEBIAN_6_1_176))
+    with pytest.raises(btf.BtfError, match=r"no probe set for the 6\.12 swap path"):
+        btf.probe_offsets(b, "auto")
+    with pytest.raises(btf.BtfError, match="swap_readpage"):
+        btf.probe_offsets(b, "6.1")
