@@ -18,6 +18,7 @@ import attrs
 from kmodel.include.linux.sched import Task
 from kmodel.lib.fault_inject import FaultAttr
 from kmodel.lib.ratelimit import RatelimitState
+from kmodel.mm.page_alloc import FailPageAlloc
 from kmodel.mm.vmstat import VmEvent
 
 if TYPE_CHECKING:
@@ -79,10 +80,11 @@ class Kernel:
     printk_log: list[tuple[str, str]] = attrs.field(factory=list)
     #: Per-call-site ratelimit states (``DEFINE_RATELIMIT_STATE`` inside the macro).
     ratelimits: dict[str, RatelimitState] = attrs.field(factory=dict)
-    #: ``fail_make_request`` (block/blk-core.c:468) and the per-device switch.
+    #: ``fail_make_request`` (block/blk-core.c:465) and the per-device switch.
     fail_make_request: FaultAttr = attrs.field(factory=FaultAttr)
-    #: ``fail_page_alloc`` (mm/page_alloc.c:3880): order-0 allocations of the swap path.
-    fail_page_alloc: FaultAttr = attrs.field(factory=lambda: FaultAttr(dname="fail_page_alloc"))
+    #: ``fail_page_alloc`` (mm/page_alloc.c:3923-3934): its attr and default filters, which
+    #: keep the swap path's order-0 GFP_HIGHUSER_MOVABLE allocations from failing.
+    fail_page_alloc: FailPageAlloc = attrs.field(factory=FailPageAlloc)
     page_cluster: int = 3
     #: Rotational swap areas in use: they turn VMA readahead off (swap_state.c:317-320).
     nr_rotate_swap: int = 0

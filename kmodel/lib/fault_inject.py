@@ -1,6 +1,6 @@
 """``struct fault_attr`` and ``should_fail``: the kernel's fault-injection decision.
 
-Linux 6.1.176 lib/fault-inject.c:14-159, include/linux/fault-inject.h:15-41.
+Linux 6.1.176 lib/fault-inject.c:14-159, include/linux/fault-inject.h:16-46.
 The ``fail_make_request`` attribute is consulted from ``submit_bio_noacct``
 (block/blk-core.c:473-505, 731); Debian's 6.1 build has CONFIG_FAULT_INJECTION off, so
 the model implements the semantics the upstream source defines.
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kmodel.errors import KmodelError
+from kmodel.lib.ratelimit import DEFAULT_RATELIMIT_BURST, RatelimitState, ___ratelimit, printk
 
 if TYPE_CHECKING:
     from kmodel.kernel import Kernel
@@ -32,12 +33,21 @@ def _check_attr(inst: FaultAttr, attribute: attrs.Attribute[int], value: int) ->
         raise KmodelError(f"fault_attr.verbose must be >= 0, got {value}")
 
 
+def _ratelimit_state_init_disabled() -> RatelimitState:
+    """``RATELIMIT_STATE_INIT_DISABLED`` (include/linux/ratelimit_types.h:36-37)."""
+    return RatelimitState(interval=0, burst=DEFAULT_RATELIMIT_BURST)
+
+
 @attrs.define(eq=False)
 class FaultAttr:
-    """``struct fault_attr`` (fault-inject.h:15-31); defaults as ``FAULT_ATTR_INITIALIZER``.
+    """``struct fault_attr`` (fault-inject.h:16-32); defaults as ``FAULT_ATTR_INITIALIZER``.
 
     The debugfs files of the same names set these: probability (percent), interval,
-    times (-1 = unlimited), space (bytes to let through first), verbose, task-filter.
+    times (-1 = unlimited), space (the size to let through first: bytes for
+    fail_make_request, pages for fail_page_alloc), verbose, task-filter; and
+    ``verbose_ratelimit_interval_ms``/``verbose_ratelimit_burst`` set ``ratelimit_state``
+    (fault-inject.c:220-223), which starts disabled (fault-inject.h:43): every failure
+    prints its notice.
     """
 
     probability: int = attrs.field(default=0, validator=_check_attr)
@@ -51,16 +61,15 @@ class FaultAttr:
     rng: random.Random = attrs.field(factory=lambda: random.Random(0), repr=False)
     #: Devices with ``/sys/block/<dev>/make-it-fail`` set (``bd_make_it_fail``).
     dname: str = "fail_make_request"
+    #: fail_dump's own state (``__ratelimit(&attr->ratelimit_state)``), not a call site's.
+    ratelimit_state: RatelimitState = attrs.field(factory=_ratelimit_state_init_disabled)
 
 
 def fail_dump(k: Kernel, attr: FaultAttr) -> None:
     """Report a forced failure (fault-inject.c:42-54; the dump_stack is left out)."""
-    from kmodel.lib.ratelimit import printk_ratelimited
-
-    if attr.verbose > 0:
-        printk_ratelimited(
+    if attr.verbose > 0 and ___ratelimit(k, attr.ratelimit_state, "fail_dump"):
+        printk(
             k,
-            f"fail_dump:{attr.dname}",
             "notice",
             "FAULT_INJECTION: forcing a failure.\n"
             f"name {attr.dname}, interval {attr.interval}, probability {attr.probability}, "

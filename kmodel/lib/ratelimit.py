@@ -31,13 +31,13 @@ class RatelimitState:
 def ___ratelimit(k: Kernel, rs: RatelimitState, func: str) -> bool:
     """Allow ``burst`` messages per ``interval`` jiffies; count the rest (PR-1).
 
-    Linux 6.1.176 lib/ratelimit.c:27-69 (the trylock is always taken: one model thread
-    holds the kernel lock).
+    Linux 6.1.176 lib/ratelimit.c:27-76 (the trylock is always taken: one model thread
+    holds the kernel lock). ``interval`` 0 (``RATELIMIT_STATE_INIT_DISABLED``) lets all through.
     """
     if not rs.interval:
         return True
-    if not rs.begin:
-        rs.begin = k.jiffies or 1
+    if not rs.begin:  # re-armed on every call while begin is 0, jiffies 0 included
+        rs.begin = k.jiffies
     if rs.begin + rs.interval < k.jiffies:  # time_is_before_jiffies(begin + interval)
         if rs.missed:
             _log(k, "warning", f"{func}: {rs.missed} callbacks suppressed\n")
@@ -49,6 +49,11 @@ def ___ratelimit(k: Kernel, rs: RatelimitState, func: str) -> bool:
         return True
     rs.missed += 1
     return False
+
+
+def printk(k: Kernel, level: str, text: str) -> None:
+    """``printk``: each line of ``text`` to the log and the console."""
+    _log(k, level, text)
 
 
 def _log(k: Kernel, level: str, text: str) -> None:

@@ -21,7 +21,7 @@ from kmodel.include.linux.page_flags import (
 from kmodel.include.linux.swap import SwpFlags
 from kmodel.mm.filemap import folio_lock_or_retry, folio_trylock, folio_unlock
 from kmodel.mm.page_alloc import vma_alloc_folio
-from kmodel.mm.swap_state import swap_cache_get_folio, swapin_readahead
+from kmodel.mm.swap_state import GFP_HIGHUSER_MOVABLE, swap_cache_get_folio, swapin_readahead
 from kmodel.mm.swapfile import (
     __swap_count,
     folio_free_swap,
@@ -92,7 +92,7 @@ def _do_swap_page(k: Kernel, vmf: VMFault) -> int:
                 k.executor.sleep_tick(k, k.current)  # relax, then refault
                 return ret
             need_clear_cache = True
-            folio = vma_alloc_folio(k)  # skip swapcache
+            folio = vma_alloc_folio(k, GFP_HIGHUSER_MOVABLE)  # skip swapcache
             if folio is not None:
                 folio.flags |= PageFlags.PG_locked | PageFlags.PG_swapbacked | PageFlags.PG_lru
                 folio.private = entry.val  # folio_set_swap_entry: provide the entry

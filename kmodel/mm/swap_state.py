@@ -146,7 +146,7 @@ def _read_swap_cache_async_body(k: Kernel, entry: SwapEntry, vma: VMArea | None,
             return ReadResult(folio, False)
         if not __swp_swapcount(k, entry) and k.swap_slot_cache_enabled:  # RA-2
             return ReadResult(None, False)
-        folio = vma_alloc_folio(k)
+        folio = vma_alloc_folio(k, GFP_HIGHUSER_MOVABLE)
         if folio is None:
             return ReadResult(None, False)
         err = swapcache_prepare(k, entry)

@@ -38,6 +38,8 @@ from kmodel.include.linux.sched import Task, TaskState
 from kmodel.include.linux.swap import SWAP_HAS_CACHE
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.lib.fault_inject import FaultAttr
+from kmodel.mm.page_alloc import FailPageAlloc, fail_page_alloc_filters
+from kmodel.mm.swap_state import GFP_HIGHUSER_MOVABLE
 from kmodel.mm.swapfile import __swap_count as _swap_count  # no mangling at module level
 from kmodel.sim import DISKS, Machine
 from kmodel.testing.coverage import branches_of
@@ -258,11 +260,14 @@ class SwapIOMachine(RuleBasedStateMachine):
         self.m.bdev.make_it_fail = make_it_fail
 
     @precondition(lambda self: self.m is not None)
-    @rule(attr=fault_attrs())
-    def arm_fail_page_alloc(self, attr: FaultAttr) -> None:
-        """Set ``/sys/kernel/debug/fail_page_alloc/*``: swap-in allocations may fail (OOM)."""
+    @rule(attr=fault_attrs(), relax=st.booleans())
+    def arm_fail_page_alloc(self, attr: FaultAttr, relax: bool) -> None:
+        """Set ``/sys/kernel/debug/fail_page_alloc/*``; with its filters relaxed
+        (``min-order=0 ignore-gfp-wait=N ignore-gfp-highmem=N``) swap-in allocations may
+        fail (OOM); with the kernel's defaults they never reach ``should_fail``."""
         attr.dname = "fail_page_alloc"
-        self.k.fail_page_alloc = attr
+        fpa = FailPageAlloc(attr=attr)
+        self.k.fail_page_alloc = fpa.relax() if relax else fpa
 
     @rule(task=tasks, nth=st.integers(1, 3))
     def arm_fail_nth(self, task: Task, nth: int) -> None:
@@ -291,7 +296,7 @@ class SwapIOMachine(RuleBasedStateMachine):
         self.m.bdev.completion_errors.clear()
         self.m.bdev.make_it_fail = False
         self.k.fail_make_request = FaultAttr()
-        self.k.fail_page_alloc = FaultAttr(dname="fail_page_alloc")
+        self.k.fail_page_alloc = FailPageAlloc()
         for task in self.k.tasks.values():
             task.fail_nth = 0
 
@@ -394,7 +399,8 @@ class SwapIOMachine(RuleBasedStateMachine):
         VM_FAULT_OOM is accepted only while an allocation failure may be injected.
         """
         assert self.m is not None and task.mm is not None
-        may_oom = bool(task.fail_nth or self.k.fail_page_alloc.probability)
+        may_oom = not fail_page_alloc_filters(self.k, GFP_HIGHUSER_MOVABLE, 0) and bool(
+            task.fail_nth or self.k.fail_page_alloc.attr.probability)
         for _ in range(8):
             ret = self.m.fault(task, addr, write=write)
             if ret & VmFault.VM_FAULT_OOM:

@@ -125,7 +125,8 @@ def test_vma_readahead_skips_present_pages() -> None:
 def test_readahead_allocation_failure_skips_the_page() -> None:
     m, t, addr, rec = swapped_out(4)
     m.load(t, addr)
-    m.k.fail_page_alloc = FaultAttr(probability=100, times=1, verbose=0)
+    m.k.fail_page_alloc.attr = FaultAttr(probability=100, times=1, verbose=0)
+    m.k.fail_page_alloc.relax()  # order 0, GFP_HIGHUSER_MOVABLE: past the default filters
     rec.events.clear()
     assert m.load(t, addr + PAGE) == pattern(1)
     # Window [2, 3]: the first allocation (the target's, in the loop) failed and was

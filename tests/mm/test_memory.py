@@ -72,7 +72,8 @@ def test_shared_page_write_fault_copies_DS_8() -> None:
 @branch("DS-3")
 def test_allocation_failure_gives_oom_DS_3() -> None:
     m, t, addr, rec = swapped_out(2, page_cluster=0)
-    m.k.fail_page_alloc = FaultAttr(probability=100, times=1, verbose=0)
+    m.k.fail_page_alloc.attr = FaultAttr(probability=100, times=1, verbose=0)
+    m.k.fail_page_alloc.relax()  # order 0, GFP_HIGHUSER_MOVABLE: past the default filters
     assert m.fault(t, addr) == VmFault.VM_FAULT_OOM
     assert m.load(t, addr) == pattern(0)  # the next try succeeds (times=1)
 
@@ -80,7 +81,8 @@ def test_allocation_failure_gives_oom_DS_3() -> None:
 @branch("DS-3", "DS-1")
 def test_allocation_failure_on_skip_swapcache_path_DS_3() -> None:
     m, t, addr, rec = swapped_out(2, disk="zram")
-    m.k.fail_page_alloc = FaultAttr(probability=100, times=1, verbose=0)
+    m.k.fail_page_alloc.attr = FaultAttr(probability=100, times=1, verbose=0)
+    m.k.fail_page_alloc.relax()  # order 0, GFP_HIGHUSER_MOVABLE: past the default filters
     slot = slot_of(m, t, addr)
     assert m.fault(t, addr) == VmFault.VM_FAULT_OOM
     assert m.si.swap_map[slot] == 1  # the DS-1 claim was dropped again

@@ -57,6 +57,7 @@ def test_read_error_gives_sigbus_after_retry_ER_1_DS_5_DS_7() -> None:
 @branch("ER-1", "PR-1")
 def test_read_error_alerts_are_rate_limited_to_10_per_5s_PR_1() -> None:
     m, t, addr, rec = swapped_out(33, page_cluster=0)
+    m.k.jiffies = 1  # a running kernel's jiffies; at 0 the state stays unarmed (begin 0)
     for i in range(33):
         read_error(m, slot_of(m, t, addr + i * PAGE))
     for i in range(32):
