@@ -25,6 +25,9 @@ fi
 
 echo "setup-capture: installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+# Wait up to 10 minutes for another apt/dpkg (unattended-upgrades, a parallel job) to
+# release its lock instead of failing at once with rc 100.
+LOCK_WAIT=(-o DPkg::Lock::Timeout=600)
+$SUDO apt-get "${LOCK_WAIT[@]}" update -q
+$SUDO apt-get "${LOCK_WAIT[@]}" install -y --no-install-recommends "${missing[@]}"
 echo "setup-capture: done"
