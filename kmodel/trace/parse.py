@@ -488,6 +488,12 @@ def open_trace(source: Source, name: str | None) -> Iterator[tuple[Iterable[str]
     """The lines of `source` (as `parse_trace` takes it) and the name errors give it."""
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
+        from kmodel.trace.recorders import open_recording  # trace.dat, report -R, bpftrace
+
+        with open_recording(path, name or path) as converted:
+            if converted is not None:
+                yield converted, name or path
+                return
         if path.endswith(".gz"):
             file: TextIO = gzip.open(  # noqa: SIM115
                 path, "rt", encoding="utf-8", errors="surrogateescape"

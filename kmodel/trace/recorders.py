@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from kmodel.capture import probes
-from kmodel.errors import KmodelError, TraceFormatError
+from kmodel.errors import TraceFormatError
 
 __all__ = [
     "TRACE_DAT_MAGIC",
@@ -90,7 +90,7 @@ def trace_dat_lines(path: str, name: str) -> Iterator[Iterator[str]]:
     """The lines of ``trace-cmd report -i path``, streamed; a clear error without trace-cmd."""
     exe = shutil.which("trace-cmd")
     if exe is None:
-        raise KmodelError(f"{name}: a trace-cmd trace.dat file; {INSTALL_TRACE_CMD}")
+        raise TraceFormatError(name, 1, f"a trace-cmd trace.dat file; {INSTALL_TRACE_CMD}")
     proc = subprocess.Popen(
         [exe, "report", "-i", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         encoding="utf-8", errors="surrogateescape")
@@ -106,11 +106,14 @@ def trace_dat_lines(path: str, name: str) -> Iterator[Iterator[str]]:
 
 def _report_lines(proc: subprocess.Popen[str], name: str) -> Iterator[str]:
     assert proc.stdout is not None and proc.stderr is not None
-    yield from proc.stdout
-    if proc.wait() != 0:
+    lines = 0
+    for lines, line in enumerate(proc.stdout, 1):  # noqa: B007 - counted for the check below
+        yield line
+    status = proc.wait()
+    if status != 0 or lines == 0:  # trace-cmd 3.1.6 exits 0, silent, on a damaged trace.dat
         why = proc.stderr.read().strip().replace("\n", "; ")
-        raise KmodelError(f"{name}: 'trace-cmd report' failed (exit {proc.returncode}): "
-                          f"{why or 'no message'}")
+        raise TraceFormatError(name, 1, f"'trace-cmd report' failed (exit {status}, "
+                               f"{lines} lines): {why or 'no message'}")
 
 
 # -- trace-cmd report -R -----------------------------------------------------------------------
