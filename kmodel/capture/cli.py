@@ -7,13 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from kmodel.capture import btf, probes, run, scenarios
+from kmodel.capture import btf, probes, run, scenario_file, scenarios, verify
 from kmodel.errors import KmodelError
 
 PAHOLE_NOTE = """\
 # These offsets are Debian's 6.1.0-50-amd64 (6.1.176-1). For another build, read them from its
 # BTF and regenerate this script:
-#   pahole -C page,bio,bvec_iter,bio_vec,block_device,vm_fault,writeback_control \\
+#   pahole -C page,bio,bvec_iter,bio_vec,block_device,vm_fault,writeback_control,swap_info_struct \\
 #       /sys/kernel/btf/vmlinux > structs.txt
 #   kmodel probes --pahole structs.txt
 # (6.1 has no BTF-typed $argN->field, so fetch args use register + offset.)
@@ -35,28 +35,74 @@ def _list() -> int:
     return 0
 
 
+def _print_report(r: run.Report) -> None:
+    status = "ok" if not r.problems and (r.check is None or r.check.conformant) else "FAILED"
+    print(
+        f"  {r.name:<18} {r.seconds:6.2f} s guest {r.host_seconds:6.2f} s wall  {r.events:6d} "
+        f"events  clock ties {r.ties.ties}/{r.ties.pairs} ({r.ties.rate:.1%})  {status}"
+    )
+    if r.misses:
+        print(f"      kprobe misses: {', '.join(f'{k} {v}' for k, v in sorted(r.misses.items()))}")
+    if r.ties.rate > verify.TIE_WARN:
+        print(
+            f"      warning: {r.ties.rate:.0%} of cross-CPU neighbours share a timestamp (a "
+            f"coarse clock): their order is unknown; try another --trace-clock "
+            f"({', '.join(probes.NS_CLOCKS)}; the header's '# clocksource' and offered clocks)"
+        )
+    for problem in r.problems:
+        print(f"      - {problem}")
+    if r.check is not None:
+        print(f"      kmodel check: {r.check.verdict}")
+        if r.check.unknown:
+            print(f"      unknown: {r.check.unknown} ({r.check.unknown_share:.1%} of events)")
+        for line in r.check.first:
+            print(f"        {line}")
+
+
+def _chosen(args: argparse.Namespace) -> list[scenarios.Scenario]:
+    extra = scenario_file.load(Path(args.scenario_file)) if args.scenario_file else ()
+    if args.scenario:
+        names = [n for n in args.scenario.split(",") if n]
+    else:
+        names = [s.name for s in extra] if extra else list(scenarios.DEFAULT)
+    return scenarios.by_name(names, extra)
+
+
 def cmd_capture(args: argparse.Namespace) -> int:
     """Run the selected scenarios in QEMU; exit 0 only when every outcome was as expected."""
     if args.list:
         return _list()
-    names = [n for n in args.scenario.split(",") if n] if args.scenario else scenarios.DEFAULT
     try:
-        chosen = scenarios.by_name(list(names))
-        result = run.capture(chosen, Path(args.output), Path(args.cache), args.accel)
+        chosen = _chosen(args)
+        result = run.capture(
+            chosen,
+            Path(args.output),
+            Path(args.cache),
+            args.accel,
+            trace_clock=args.trace_clock,
+            progress=sys.stderr,
+            run_check=not args.no_check,
+        )
     except KmodelError as exc:
         print(f"kmodel capture: error: {exc}", file=sys.stderr)
         return 2
     print(f"kernel: {result.kernel.label}")
-    print(f"prepare: {result.prepare_seconds:.1f} s, boot and run: {result.boot_seconds:.1f} s")
-    failed = 0
+    print(
+        f"prepare: {result.prepare_seconds:.1f} s, boot and run: {result.boot_seconds:.1f} s "
+        f"(to /init {result.init_seconds:.1f} s, scenarios "
+        f"{sum(r.host_seconds for r in result.reports):.1f} s, results and power-off "
+        f"{result.tail_seconds:.1f} s)"
+    )
+    failed = divergent = 0
     for r in result.reports:
-        print(f"  {r.name:<18} {r.seconds:6.2f} s  {'ok' if not r.problems else 'FAILED'}")
-        for problem in r.problems:
-            print(f"      - {problem}")
+        _print_report(r)
         failed += bool(r.problems)
-    if failed:
+        divergent += r.check is not None and not r.check.conformant
+    if failed or divergent:
         print(
-            f"kmodel capture: {failed} scenario(s) failed; files in {args.output}", file=sys.stderr
+            f"kmodel capture: {failed} scenario(s) failed, {divergent} trace(s) divergent under "
+            f"kmodel check; files in {args.output}",
+            file=sys.stderr,
         )
         return 1
     print(f"all {len(result.reports)} scenario(s) as expected; files in {args.output}")
@@ -112,6 +158,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default="tcg",
         help="QEMU accelerator (default tcg; kvm only where it really works)",
     )
+    cap.add_argument(
+        "--scenario-file",
+        metavar="FILE",
+        help="TOML file of custom scenarios (see docs/capture.md); run them unless --scenario",
+    )
+    cap.add_argument(
+        "--trace-clock",
+        choices=probes.NS_CLOCKS,
+        default=probes.TRACE_CLOCK,
+        help=f"tracefs trace_clock (default {probes.TRACE_CLOCK}); the tie rate is reported",
+    )
+    cap.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not run kmodel check on the new traces",
+    )
     cap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     cap.set_defaults(func=cmd_capture)
     prb = subparsers.add_parser(
@@ -124,17 +186,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="FILE",
         help="pahole output of another build: derive the offsets from it",
     )
-    prb.add_argument("--kernel", choices=("auto", "6.1", "6.12"),
-                     help="derive the offsets from BTF (default file: /sys/kernel/btf/vmlinux) "
-                          "for this kernel line; auto: tell it from the BTF's functions")
-    prb.add_argument("--btf", metavar="FILE",
-                     help="BTF to read: /sys/kernel/btf/vmlinux or a vmlinux ELF with .BTF")
-    prb.add_argument("--functions", metavar="FILE",
-                     help="available_filter_functions to check the probed functions against "
-                          "(default: tracefs's, for the live BTF; else the BTF's functions)")
-    prb.add_argument("--check-fixed", action="store_true",
-                     help="keep the fixed 6.1.176 (or --pahole) offsets: refuse them if the "
-                          "BTF says a probed member is elsewhere")
-    prb.add_argument("--format", choices=("tracefs", "bpftrace"), default="tracefs",
-                     help="a tracefs shell script (default) or a bpftrace script")
+    prb.add_argument(
+        "--kernel",
+        choices=("auto", "6.1", "6.12"),
+        help="derive the offsets from BTF (default file: /sys/kernel/btf/vmlinux) "
+        "for this kernel line; auto: tell it from the BTF's functions",
+    )
+    prb.add_argument(
+        "--btf",
+        metavar="FILE",
+        help="BTF to read: /sys/kernel/btf/vmlinux or a vmlinux ELF with .BTF",
+    )
+    prb.add_argument(
+        "--functions",
+        metavar="FILE",
+        help="available_filter_functions to check the probed functions against "
+        "(default: tracefs's, for the live BTF; else the BTF's functions)",
+    )
+    prb.add_argument(
+        "--check-fixed",
+        action="store_true",
+        help="keep the fixed 6.1.176 (or --pahole) offsets: refuse them if the "
+        "BTF says a probed member is elsewhere",
+    )
+    prb.add_argument(
+        "--format",
+        choices=("tracefs", "bpftrace"),
+        default="tracefs",
+        help="a tracefs shell script (default) or a bpftrace script",
+    )
     prb.set_defaults(func=cmd_probes)

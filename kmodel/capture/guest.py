@@ -34,21 +34,26 @@ def _scenario_script(s: Scenario) -> str:
         return f"{name}() {{\n    echo {shlex.quote(f'KT: {name}: {body}')}\n    {body}\n}}\n"
 
     return (
-        f"DEV={shlex.quote(s.device)}\nIRQDISK={shlex.quote(s.irq_disk)}\n"
-        f"ROT={shlex.quote(s.rotational)}\nWARGS={shlex.quote(s.workload)}\n"
-        f"RATELIMITED={int(s.outcome is not Outcome.OK)}\n"
+        f"DEV={shlex.quote(s.device)}\nDISK={shlex.quote(s.disk)}\n"
+        f"IRQDISK={shlex.quote(s.irq_disk)}\n"
+        f"ROT={shlex.quote(s.rotational)}\nWARGS={shlex.quote(s.workload)}\nHOGS={s.hogs}\n"
+        f"RATELIMITED={int(s.outcome in (Outcome.READ_ERROR, Outcome.WRITE_ERROR))}\n"
         + fn("setup", s.setup)
         + fn("midway", s.midway)
         + fn("teardown", s.teardown)
     )
 
 
-def init_script(boot_modules: list[str], scenarios: list[Scenario]) -> str:
+def init_script(
+    boot_modules: list[str], scenarios: list[Scenario], trace_clock: str = probes.TRACE_CLOCK
+) -> str:
     """Return /init: prepare the guest, run *scenarios* in order, ship /out, power off."""
     lines = [_INIT_HEAD]
     lines += [f"insmod {m} || echo 'KT: insmod {m} failed'" for m in boot_modules]
     lines.append(". /lib/kt.sh")
-    lines += [f"echo {value} > $T/{path}" for path, value in probes.OPTIONS]
+    options = {**dict(probes.OPTIONS), "trace_clock": trace_clock}
+    lines += [f"echo {value} > $T/{path}" for path, value in options.items()]
+    lines.append('echo "KT: trace_clock $(cat $T/trace_clock)"')
     lines += [
         "echo +memory > /sys/fs/cgroup/cgroup.subtree_control",
         "mkdir -p $CG",
@@ -58,6 +63,7 @@ def init_script(boot_modules: list[str], scenarios: list[Scenario]) -> str:
     for s in scenarios:
         lines.append(f'echo "KT: scenario {s.name}"; run_scenario {s.name}')
     lines += [
+        'echo "KT: results: scenarios done at $(uptime_s)s"',
         "out=$(resolve @ktout)",
         'tar -cf "$out" -C /out . && sync',
         'echo "KT: results written at $(uptime_s)s"',
@@ -66,10 +72,12 @@ def init_script(boot_modules: list[str], scenarios: list[Scenario]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def guest_files(boot_modules: list[str], scenarios: list[Scenario]) -> dict[str, str]:
+def guest_files(
+    boot_modules: list[str], scenarios: list[Scenario], trace_clock: str = probes.TRACE_CLOCK
+) -> dict[str, str]:
     """Return the text files of the initramfs, keyed by guest path."""
     files = {
-        "/init": init_script(boot_modules, scenarios),
+        "/init": init_script(boot_modules, scenarios, trace_clock),
         "/lib/kt.sh": resources.files("kmodel.capture").joinpath("kt.sh").read_text(),
         "/kprobes.txt": "\n".join(probes.kprobe_events()) + "\n",
         "/tracepoints.txt": "\n".join(tp.replace(":", "/") for tp in probes.TRACEPOINTS) + "\n",

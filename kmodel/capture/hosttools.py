@@ -32,6 +32,8 @@ TOOLS: tuple[Tool, ...] = (
     Tool("dpkg-deb", "dpkg"),
     Tool("apt-get", "apt"),
     Tool("ldd", "libc-bin"),
+    Tool("mkfs.ext4", "e2fsprogs", ("/sbin/mkfs.ext4", "/usr/sbin/mkfs.ext4")),
+    Tool("debugfs", "e2fsprogs", ("/sbin/debugfs", "/usr/sbin/debugfs")),
 )
 
 #: Files that must exist besides the programs: (path, package).

@@ -23,6 +23,8 @@ GUEST_MODULES: tuple[str, ...] = (
     "sd_mod",
     "brd",
     "zram",
+    "crc32c_generic",  # ext4 mounts only with a crc32c driver (there is no modprobe to ask)
+    "ext4",
 )
 
 #: busybox applets linked in /bin (``busybox --install`` needs /proc; links are simpler).
@@ -163,7 +165,7 @@ def load_order(deps: dict[str, list[str]], wanted: tuple[str, ...]) -> list[str]
 
 
 #: Modules loaded by a scenario itself, with parameters (their dependencies load at boot).
-SCENARIO_MODULES = frozenset({"scsi_debug", "brd", "zram"})
+SCENARIO_MODULES = frozenset({"scsi_debug", "brd", "zram", "ext4"})
 
 
 def _parents(path: str) -> list[str]:

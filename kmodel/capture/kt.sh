@@ -1,5 +1,6 @@
 # Guest-side helpers of kmodel capture, sourced by /init as /lib/kt.sh (busybox sh).
-# run_scenario NAME sources /scen/NAME.sh (DEV IRQDISK ROT WARGS, setup/midway/teardown).
+# run_scenario NAME sources /scen/NAME.sh (DEV DISK IRQDISK ROT WARGS HOGS MISSES_OK,
+# setup/midway/teardown).
 T=/sys/kernel/tracing
 CG=/sys/fs/cgroup/kt
 
@@ -37,15 +38,60 @@ irq_cpu() {
     echo "$irq $vdev $(cat /proc/irq/$irq/effective_affinity_list 2>/dev/null)"
 }
 
+# Tracing starts before swapon (the kprobes, add_swap_extent's among them, and the
+# non-block tracepoints); the block tracepoints follow after swapon (trace_block), so the
+# swap header read and mkswap's writes stay out of the trace.
 trace_start() {
     echo 0 > $T/tracing_on
     echo 0 > $T/events/enable
     echo > $T/kprobe_events
     while read -r line; do echo "$line" >> $T/kprobe_events || echo "KT: bad probe: $line"; done < /kprobes.txt
     echo 1 > $T/events/kt/enable
-    for tp in $(cat /tracepoints.txt); do echo 1 > $T/events/$tp/enable; done
+    for tp in $(grep -v '^block/' /tracepoints.txt); do echo 1 > $T/events/$tp/enable; done
     echo > $T/trace
     echo 1 > $T/tracing_on
+}
+
+trace_block() {
+    for tp in $(grep '^block/' /tracepoints.txt); do echo 1 > $T/events/$tp/enable; done
+}
+
+# The trace header lines (before "# tracer:") naming the conditions of the capture.
+trace_header() {
+    zs=/sys/module/zswap/parameters
+    echo "# page-cluster: $(cat /proc/sys/vm/page-cluster)"
+    echo "# clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+    echo "# trace-clock: $(sed 's/.*\[\(.*\)\].*/\1/' $T/trace_clock) (offered: $(tr -d '[]' < $T/trace_clock))"
+    tail -n +2 /proc/swaps | while read -r f kind size used prio; do
+        echo "# swap: $f type=$kind size_kb=$size priority=$prio"
+    done
+    echo "# swap-disk: /dev/$1 rotational=$(cat /sys/block/$1/queue/rotational)"
+    echo "# vma-readahead: $(cat /sys/kernel/mm/swap/vma_ra_enabled)"
+    echo "# zswap: enabled=$(cat $zs/enabled) compressor=$(cat $zs/compressor) zpool=$(cat $zs/zpool) max_pool_percent=$(cat $zs/max_pool_percent)"
+    echo "# memcg: memory.max=$(cat $CG/memory.max) memory.swap.max=$(cat $CG/memory.swap.max)"
+}
+
+# Start HOGS workloads in the cgroup, the first on CPU $1, a second on the other CPU.
+start_hogs() {
+    pids=""
+    c=$1
+    for k in $(seq 1 "$HOGS"); do
+        sh -c "echo \$\$ > $CG/cgroup.procs && exec taskset -c $c /bin/memhog -w $WARGS" >> $log 2>&1 &
+        pids="$pids $!"
+        c=$((1 - c))
+    done
+}
+
+# Wait until every workload printed its 'filled' line, or died (an OOM kill), or 30 s.
+wait_filled() {
+    i=0
+    while [ $i -lt 1500 ]; do
+        [ "$(grep -c 'memhog: pid=.* filled' $log)" -ge "$HOGS" ] && return
+        alive=0
+        for p in $pids; do kill -0 $p 2>/dev/null && alive=1; done
+        [ $alive = 0 ] && return
+        usleep 20000; i=$((i + 1))
+    done
 }
 
 memstat() {
@@ -64,14 +110,13 @@ run_scenario() {
     dev=$(resolve "$DEV")
     { setup; } >> $log 2>&1 || echo "KT: setup failed" >> $log
     wait_for "$dev"
-    blk=$(basename "$(readlink -f "$dev")")
+    disk=$(resolve "${DISK:-$DEV}")
+    blk=$(basename "$(readlink -f "$disk")")
     rot0=$(cat /sys/block/$blk/queue/rotational)
     [ -n "$ROT" ] && echo "$ROT" > /sys/block/$blk/queue/rotational
     [ -e /sys/block/$blk/queue/rq_affinity ] && echo 0 > /sys/block/$blk/queue/rq_affinity
-    mkswap "$dev" > /dev/null 2>> $log && swapon "$dev" 2>> $log
-    cat /proc/swaps >> $log
-    echo "KT: rotational=$(cat /sys/block/$blk/queue/rotational) vma_ra_enabled=$(cat /sys/kernel/mm/swap/vma_ra_enabled) page-cluster=$(cat /proc/sys/vm/page-cluster)" >> $log
-    irq=$(irq_cpu "$(resolve "$IRQDISK")")
+    [ -b "$dev" ] && mkswap "$dev" > /dev/null 2>> $log
+    irq=$(irq_cpu "$(resolve "$IRQDISK")")  # before tracing: reading a serial is a disk request
     cpu=0
     case "$irq" in *" 0") cpu=1 ;; esac
     if [ "$irq" = none ]; then
@@ -81,17 +126,21 @@ run_scenario() {
         echo "KT: completion irq $1 ($2-req) on cpu $3 -> workload on cpu $cpu" >> $log
     fi
     trace_start
-    sh -c "echo \$\$ > $CG/cgroup.procs && exec taskset -c $cpu /bin/memhog -w $WARGS" >> $log 2>&1 &
-    pid=$!
-    i=0
-    until grep -q 'memhog: pid=.* filled' $log || [ $i -ge 1500 ]; do usleep 20000; i=$((i + 1)); done
+    swapon "$dev" 2>> $log
+    trace_block
+    cat /proc/swaps >> $log
+    echo "KT: rotational=$(cat /sys/block/$blk/queue/rotational) vma_ra_enabled=$(cat /sys/kernel/mm/swap/vma_ra_enabled) page-cluster=$(cat /proc/sys/vm/page-cluster)" >> $log
+    trace_header "$blk" > $out.header.txt
+    start_hogs $cpu
+    wait_filled
     memstat >> $log
     { midway; } >> $log 2>&1 || echo "KT: midway failed" >> $log
-    kill -USR1 $pid
-    wait $pid
-    status=$?
+    for p in $pids; do kill -USR1 $p 2>/dev/null; done
+    for p in $pids; do
+        wait $p
+        echo "KT: memhog pid=$p exit status $?" >> $log
+    done
     echo 0 > $T/tracing_on
-    echo "KT: memhog pid=$pid exit status $status" >> $log
     cat $T/trace > $out.trace.txt
     cat $T/kprobe_profile > $out.kprobe_profile.txt
     for c in $T/per_cpu/cpu*; do

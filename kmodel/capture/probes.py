@@ -30,9 +30,16 @@ TRACEPOINTS: tuple[str, ...] = (
     "signal:signal_generate",
 )
 
+#: The default trace clock: ordered across CPUs, nanoseconds, printed as SECONDS.MICROSECONDS.
+TRACE_CLOCK = "global"
+
+#: trace_clock values kmodel check can read (nanosecond clocks; counter/uptime/x86-tsc print
+#: raw counts).
+NS_CLOCKS = ("global", "local", "mono", "mono_raw", "boot", "perf")
+
 #: tracefs settings, as (file relative to the tracefs root, value).
 OPTIONS: tuple[tuple[str, str], ...] = (
-    ("trace_clock", "global"),
+    ("trace_clock", TRACE_CLOCK),
     ("buffer_size_kb", "16384"),
     ("options/record-tgid", "1"),
 )
@@ -58,6 +65,7 @@ class Offsets:
     vm_fault_orig_pte: int
     wbc_sync_mode: int
     wbc_bits: int
+    swap_info_type: int
 
 
 #: Debian 12 ``linux-image-6.1.0-50-amd64`` 6.1.176-1, read with pahole from its BTF.
@@ -78,6 +86,7 @@ DEBIAN_6_1_176 = Offsets(
     vm_fault_orig_pte=64,
     wbc_sync_mode=32,
     wbc_bits=36,
+    swap_info_type=72,
 )
 
 # (Offsets field, struct, member path as pahole prints it; "a.b" adds a nested struct's offset).
@@ -98,6 +107,7 @@ _PAHOLE_MEMBERS: tuple[tuple[str, str, str], ...] = (
     ("vm_fault_orig_pte", "vm_fault", "orig_pte"),
     ("wbc_sync_mode", "writeback_control", "sync_mode"),
     ("wbc_bits", "writeback_control", "for_reclaim"),
+    ("swap_info_type", "swap_info_struct", "type"),
 )
 
 
@@ -122,7 +132,7 @@ def offsets_from_pahole(text: str) -> Offsets:
     """Read the probe offsets from ``pahole`` output for the structs the probes use.
 
     Produce it with ``pahole -C page,bio,bvec_iter,bio_vec,block_device,vm_fault,
-    writeback_control /sys/kernel/btf/vmlinux``.
+    writeback_control,swap_info_struct /sys/kernel/btf/vmlinux``.
     """
     values: dict[str, int] = {}
     for field, struct, path in _PAHOLE_MEMBERS:
@@ -184,6 +194,17 @@ def kprobe_events(off: Offsets = DEBIAN_6_1_176) -> list[str]:
         ("end_page_writeback", f"page=%di:x64 {page}", None),
         ("bdev_read_page", f"bdev=%di:x64 {bdev}", "ret=$retval:s32"),
         ("bdev_write_page", f"bdev=%di:x64 {bdev}", "ret=$retval:s32"),
+        # mm/frontswap.c:163,202 (zswap's hooks; -19 ENODEV while zswap is disabled).
+        ("__frontswap_store", f"page=%di:x64 {page}", "ret=$retval:s32"),
+        ("__frontswap_load", f"page=%di:x64 {page}", "ret=$retval:s32"),
+        # mm/swapfile.c:2198 add_swap_extent(sis, start_page, nr_pages, start_block): one call
+        # per extent at swapon (start_block in PAGE_SIZE blocks); ret 1 new extent, 0 merged.
+        (
+            "add_swap_extent",
+            f"type=+{off.swap_info_type}(%di):s8 start_page=%si:u64 nr_pages=%dx:u64"
+            " start_block=%cx:u64",
+            "ret=$retval:s32",
+        ),
     ]
     lines: list[str] = []
     for func, args, ret in entries:

@@ -2,14 +2,17 @@
 
 Disks are virtio-blk PCI devices named by serial (the guest finds them under
 /sys/block/vd*/serial): ``ktswap`` the swap disk, ``ktout`` the results disk, and two blkdebug
-disks, ``ktrerr`` failing reads and ``ktwerr`` failing writes of fixed sectors. Swap disks have
-one queue (``num-queues=1``) so one IRQ carries every completion.
+disks, ``ktrerr`` failing reads and ``ktwerr`` failing writes of fixed sectors, and ``ktfs``, the
+ext4 disk with a fragmented swap file (:mod:`kmodel.capture.fsimage`). Swap disks have one queue
+(``num-queues=1``) so one IRQ carries every completion.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from kmodel.capture import fsimage
+from kmodel.capture.hosttools import TOOLS, find_tool
 from kmodel.capture.scenarios import BLKDEBUG_RULES, blkdebug_config
 
 SWAP_DISK_MIB = 64
@@ -66,4 +69,7 @@ def command(work: Path, vmlinux: Path, initramfs: Path, accel: str = "tcg") -> l
         img = work / f"{serial}.img"
         make_disk(img, SWAP_DISK_MIB)
         argv += _virtio(serial, f"file=blkdebug:{conf}:{img}", serial)
+    tools = {t.name: find_tool(t) or t.name for t in TOOLS}
+    fsimage.build(work / "fs.img", tools["mkfs.ext4"], tools["debugfs"])
+    argv += _virtio("fs", f"file={work / 'fs.img'}", "ktfs")
     return argv

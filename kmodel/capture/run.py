@@ -1,4 +1,9 @@
-"""Drive one capture: prepare the kernel and initramfs, boot QEMU once, collect and check."""
+"""Drive one capture: prepare the kernel and initramfs, boot QEMU once, collect and check.
+
+While QEMU runs, the guest's console is followed and its ``KT:`` milestones (``/init``, each
+scenario, the results) are printed as progress. Each trace is then checked with
+``kmodel.trace.check_trace``; the capture fails on a divergence.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,14 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TextIO
 
 import attrs
 
-from kmodel.capture import guest, initramfs, qemu, verify
+from kmodel.capture import guest, initramfs, probes, qemu, verify
 from kmodel.capture.hosttools import TOOLS, find_tool, require_tools
 from kmodel.capture.kernel import Kernel, prepare
 from kmodel.capture.scenarios import BLKDEBUG_RULES, Scenario, blkdebug_config
@@ -24,6 +31,24 @@ from kmodel.errors import KmodelError
 
 SUFFIXES = ("trace.txt", "log.txt", "dmesg.txt", "kprobe_profile.txt")
 _SECONDS = re.compile(r"^KT: scenario \S+ seconds ([\d.]+)$", re.M)
+_MILESTONE = re.compile(r"^KT: (init at|scenario|results)\b.*$")
+
+
+@attrs.frozen
+class Checked:
+    """What ``kmodel check`` said about one captured trace."""
+
+    conformant: bool
+    verdict: str
+    divergences: int
+    first: tuple[str, ...]  # the first divergences, one line each: line number and message
+    events: int
+    unknown: int  # events the checker could not decide (sum of its ``unknown:*`` counts)
+
+    @property
+    def unknown_share(self) -> float:
+        """unknown / events."""
+        return self.unknown / self.events if self.events else 0.0
 
 
 @attrs.frozen
@@ -33,6 +58,11 @@ class Report:
     name: str
     seconds: float
     problems: tuple[str, ...]
+    ties: verify.Ties = attrs.field(factory=lambda: verify.Ties(0, 0))
+    misses: dict[str, int] = attrs.field(factory=dict)
+    events: int = 0
+    check: Checked | None = None
+    host_seconds: float = 0.0  # wall time between this scenario's console milestone and the next
 
 
 @attrs.frozen
@@ -43,6 +73,8 @@ class Capture:
     prepare_seconds: float
     boot_seconds: float
     reports: tuple[Report, ...]
+    init_seconds: float = 0.0  # wall time from QEMU start to the guest's /init milestone
+    tail_seconds: float = 0.0  # wall time from the last scenario's end to QEMU's exit
 
 
 def build_workload(cache: Path) -> Path:
@@ -103,21 +135,56 @@ def _read_results(image: Path) -> dict[str, str]:
         raise KmodelError(f"the guest wrote no results archive ({exc})") from None
 
 
-def _boot(argv: list[str], work: Path, timeout: float) -> float:
+class _Console:
+    """Follows the guest console file; reports each new ``KT:`` milestone with its wall time."""
+
+    def __init__(self, path: Path, t0: float, say: Callable[[str], None]) -> None:
+        self.path, self.t0, self.say = path, t0, say
+        self.offset = 0
+        self.partial = ""
+        self.milestones: list[tuple[float, str]] = []
+
+    def poll(self) -> None:
+        if not self.path.is_file():
+            return
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        self.offset += len(data)
+        lines = (self.partial + data.decode(errors="replace")).split("\n")
+        self.partial = lines.pop()
+        now = time.monotonic() - self.t0
+        for line in lines:
+            if _MILESTONE.match(line.strip()):
+                self.milestones.append((now, line.strip()))
+                self.say(f"[{now:6.1f} s] {line.strip().removeprefix('KT: ')}")
+
+
+def _boot(
+    argv: list[str], work: Path, timeout: float, say: Callable[[str], None]
+) -> tuple[float, list[tuple[float, str]]]:
     t0 = time.monotonic()
-    try:
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
+    console = _Console(work / "console.log", t0, say)
+    say(f"[{0.0:6.1f} s] booting the kernel in QEMU ({argv[2]}, -smp 2)")
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        while proc.poll() is None:
+            if time.monotonic() - t0 > timeout:
+                proc.kill()
+                proc.wait()
+                raise KmodelError(
+                    f"QEMU did not finish within {timeout:.0f} s. Console tail:\n"
+                    + _tail(work / "console.log")
+                )
+            console.poll()
+            time.sleep(0.2)
+        console.poll()
+        stderr = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
         raise KmodelError(
-            f"QEMU did not finish within {timeout:.0f} s. Console tail:\n"
-            + _tail(work / "console.log")
-        ) from None
-    if res.returncode != 0:
-        raise KmodelError(
-            f"QEMU exited with status {res.returncode}: {res.stderr.strip()[-800:]}\n"
+            f"QEMU exited with status {proc.returncode}: {stderr.strip()[-800:]}\n"
             + _tail(work / "console.log")
         )
-    return time.monotonic() - t0
+    return time.monotonic() - t0, console.milestones
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -133,7 +200,7 @@ def _write_outputs(
     header = (
         f"# kmodel capture: scenario={s.name} kernel={kernel.package} version={kernel.version} "
         f"accel={accel}\n"
-    )
+    ) + results.get(f"{s.name}.header.txt", "")
     texts["trace.txt"] = header + texts["trace.txt"]
     texts["log.txt"] = (
         f"KT: kmodel capture scenario {s.name}: {s.summary}\n"
@@ -149,42 +216,100 @@ def _write_outputs(
     )
 
 
+def check(trace: Path) -> Checked:
+    """Run ``kmodel check`` (the public ``check_trace``) on a captured trace; summarise it."""
+    from kmodel.trace import check_trace  # the checker is only needed once traces exist
+
+    try:
+        report = check_trace(trace, max_divergences=20)
+    except (KmodelError, OSError) as exc:  # TraceFormatError is a KmodelError
+        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Checked(False, f"{trace}: cannot check: {error}", 1, (error,), 0, 0)
+    first = tuple(f"line {d.lineno}: {d.message}" for d in report.divergences[:3])
+    unknown = sum(v for k, v in report.counts.items() if k.startswith("unknown:"))
+    return Checked(
+        report.conformant,
+        report.verdict,
+        len(report.divergences),
+        first,
+        report.counts.get("events", 0),
+        unknown,
+    )
+
+
+def _host_seconds(
+    milestones: list[tuple[float, str]], names: list[str], boot_seconds: float
+) -> tuple[float, dict[str, float], float]:
+    """Split the boot's wall time: to /init, per scenario (milestone to milestone), the tail."""
+    init = next((t for t, line in milestones if line.startswith("KT: init at")), 0.0)
+    marks = [(t, line.split()[2]) for t, line in milestones if line.startswith("KT: scenario ")]
+    ends = [t for t, _ in marks[1:]]
+    ends.append(next((t for t, ln in milestones if ln.startswith("KT: results")), boot_seconds))
+    per = {name: end - t for (t, name), end in zip(marks, ends, strict=True) if name in names}
+    tail = boot_seconds - (ends[-1] if marks else init)
+    return init, per, tail
+
+
 def capture(
     scenarios: list[Scenario],
     out_dir: Path,
     cache: Path,
     accel: str = "tcg",
     keep_work: bool = False,
+    trace_clock: str = probes.TRACE_CLOCK,
+    progress: TextIO | None = None,
+    run_check: bool = True,
 ) -> Capture:
-    """Run *scenarios* in one boot; write their files to *out_dir*; return what happened."""
+    """Run *scenarios* in one boot; write their files to *out_dir*; return what happened.
+
+    *progress* receives one line per step (kernel preparation, boot milestones, checks).
+    """
+
+    def say(text: str) -> None:
+        if progress is not None:
+            print(text, file=progress, flush=True)
+
     require_tools()
     t0 = time.monotonic()
     cache.mkdir(parents=True, exist_ok=True)
+    say("preparing the kernel and the workload (first run: download and unpack)")
     kernel = prepare(cache)
     workload = build_workload(cache)
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="kmodel-capture-"))
     try:
-        files = guest.guest_files(initramfs.boot_modules(kernel.modules_dir), scenarios)
+        files = guest.guest_files(
+            initramfs.boot_modules(kernel.modules_dir), scenarios, trace_clock
+        )
         image = initramfs.build(kernel.modules_dir, _binaries(workload), files)
         (work / "initramfs.cpio").write_bytes(image)
         argv = qemu.command(work, kernel.vmlinux, work / "initramfs.cpio", accel)
         prepare_seconds = time.monotonic() - t0
-        boot_seconds = _boot(argv, work, timeout=90 + 30 * len(scenarios))
+        boot_seconds, milestones = _boot(argv, work, timeout=90 + 30 * len(scenarios), say=say)
         shutil.copyfile(work / "console.log", out_dir / "console.log")
         results = _read_results(work / "out.img")
+        init, per, tail = _host_seconds(milestones, [s.name for s in scenarios], boot_seconds)
         reports = []
         for s in scenarios:
             result = _write_outputs(s, results, out_dir, kernel, accel)
             seconds = _SECONDS.findall(result.log)
+            checked = None
+            if run_check and result.trace.strip():
+                say(f"checking {s.name}.trace.txt with kmodel check")
+                checked = check(out_dir / f"{s.name}.trace.txt")
             reports.append(
                 Report(
                     s.name,
                     float(seconds[-1]) if seconds else 0.0,
                     tuple(verify.problems(s, result)),
+                    verify.clock_ties(result.trace),
+                    verify.kprobe_misses(result.kprobe_profile),
+                    verify.event_lines(result.trace),
+                    checked,
+                    per.get(s.name, 0.0),
                 )
             )
     finally:
         if not keep_work:
             shutil.rmtree(work, ignore_errors=True)
-    return Capture(kernel, prepare_seconds, boot_seconds, tuple(reports))
+    return Capture(kernel, prepare_seconds, boot_seconds, tuple(reports), init, tail)

@@ -3,6 +3,7 @@
 Each scenario is a few lines of guest shell (``setup`` before ``swapon``, ``midway`` between the
 workload's fill and its read-back, ``teardown`` after ``swapoff``) plus the outcome the harness
 asserts on the results. Swap slot N of a block device is at sector N * 8 (slot 0 is the header).
+Users add their own as data: :mod:`kmodel.capture.scenario_file`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Outcome(enum.Enum):
     OK = "ok"  # exit 0, every page verified
     READ_ERROR = "read_error"  # exit 135 (SIGBUS), Read-error on swap-device in dmesg
     WRITE_ERROR = "write_error"  # failed write completions in the trace, exit 0, no data lost
+    OOM = "oom"  # the memcg OOM killer killed the workload: exit 137, the report in dmesg
 
 
 @attrs.frozen
@@ -28,11 +30,14 @@ class Scenario:
 
     name: str
     summary: str
-    device: str  # the guest swap device; "@serial" names a virtio disk by its serial
+    device: str  # the guest swap device or file; "@serial" names a virtio disk by its serial
     outcome: Outcome
     irq_disk: str = "@ktswap"  # virtio disk whose completion IRQ the workload must avoid
     rotational: str = ""  # written to queue/rotational before swapon when set
     workload: str = "-m 1"
+    disk: str = ""  # the block device under a swap file (default: device itself)
+    hogs: int = 1  # workload instances, alternating CPUs from the one away from the IRQ
+    misses_allowed: bool = False  # kprobe misses are recorded, not a failure (concurrency)
     setup: str = ""
     midway: str = ""
     teardown: str = ""
@@ -56,10 +61,22 @@ def _flakey(start: int, features: str) -> str:
 
 
 _LINEAR = f'echo "0 {_DISK_SECTORS} linear $SWAPDISK 0"'
+# dm-linear with an `error` target over slots 40..47 (sectors 320..383).
+_ERROR_TABLE = (
+    'printf "0 320 linear $SWAPDISK 0\\n320 64 error\\n'
+    f'384 {_DISK_SECTORS - 384} linear $SWAPDISK 384\\n"'
+)
 _DM_RELOAD = " | dmsetup load ktswap && dmsetup resume --noudevsync ktswap && dmsetup table ktswap"
 _DM_CREATE = f"{_LINEAR} | dmsetup create ktswap --noudevsync"
 _DM_REMOVE = "dmsetup remove --noudevsync ktswap"
 _READ_ERROR = (r"end_swap_bio_read: .* bi_status=[1-9]",)
+_ZSWAP = "/sys/module/zswap/parameters/enabled"
+# The swap file on the ext4 disk "ktfs" (built by kmodel.capture.fsimage): fragmented into
+# several extents, swap header already written.
+_EXT4_MOUNT = (
+    "mkdir -p /mnt && insmod /mod/ext4.ko"
+    " && mount -t ext4 -o noatime $(resolve @ktfs) /mnt && ls -l /mnt/swapfile"
+)
 _WRITE_ERROR = (r"end_swap_bio_write: .* bi_status=[1-9]",)
 
 # Run order: error scenarios alternate with clean ones, so that pr_alert_ratelimited (10
@@ -170,6 +187,82 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
         forbid=(r"block_bio_queue:",),
     ),
+    Scenario(
+        "swapfile",
+        "swap file on ext4 in several extents: add_swap_extent at swapon, sectors by extent",
+        "/mnt/swapfile",
+        Outcome.OK,
+        irq_disk="@ktfs",
+        disk="@ktfs",
+        setup=_EXT4_MOUNT,
+        teardown="umount /mnt",
+        expect=(
+            r"add_swap_extent: .* type=\d+ start_page=0 nr_pages=\d+ start_block=[1-9]",
+            r"add_swap_extent: .* start_page=[1-9]\d* nr_pages=\d+ start_block=[1-9]",
+            r"block_bio_queue:",
+        ),
+    ),
+    Scenario(
+        "readerr_dmerror",
+        "dm `error` target over slots 40..47 (dm-linear around it), loaded after the fill",
+        "/dev/dm-0",
+        Outcome.READ_ERROR,
+        rotational="1",
+        setup=_DM_CREATE,
+        midway=_ERROR_TABLE + _DM_RELOAD,
+        teardown=_DM_REMOVE,
+        expect=_READ_ERROR,
+    ),
+    Scenario(
+        "zswap",
+        "zswap enabled: swap-outs are frontswap stores, swap-ins frontswap loads",
+        "@ktswap",
+        Outcome.OK,
+        setup=f"echo 1 > {_ZSWAP}",
+        teardown=f"echo 0 > {_ZSWAP}",
+        expect=(
+            r"(?m)^# zswap: enabled=Y ",
+            r"__frontswap_store_ret: .* ret=0",
+            r"__frontswap_load_ret: .* ret=0",
+        ),
+    ),
+    Scenario(
+        "hogs2",
+        "two workloads at once, one per CPU: swap contention; misses are recorded, not failed",
+        "@ktswap",
+        Outcome.OK,
+        hogs=2,
+        misses_allowed=True,
+        expect=(r"block_bio_queue:",),
+    ),
+    Scenario(
+        "pagecluster0",
+        "vm.page-cluster=0: swap readahead of the faulting page only",
+        "@ktswap",
+        Outcome.OK,
+        setup="PC0=$(cat /proc/sys/vm/page-cluster) && echo 0 > /proc/sys/vm/page-cluster",
+        teardown="echo $PC0 > /proc/sys/vm/page-cluster",
+        expect=(r"(?m)^# page-cluster: 0$", r"swap_cluster_readahead:"),
+    ),
+    Scenario(
+        "oom",
+        "memcg OOM: memory.swap.max=1M under a 4 MiB workload; the report is a multi-line printk",
+        "@ktswap",
+        Outcome.OOM,
+        workload="-m 4",
+        setup="echo 1M > $CG/memory.swap.max",
+        teardown="echo max > $CG/memory.swap.max",
+        expect=(r"console: .*invoked oom-killer", r"console: Memory cgroup out of memory"),
+    ),
+    Scenario(
+        "pagecluster5",
+        "vm.page-cluster=5: swap readahead windows of 32 pages",
+        "@ktswap",
+        Outcome.OK,
+        setup="PC0=$(cat /proc/sys/vm/page-cluster) && echo 5 > /proc/sys/vm/page-cluster",
+        teardown="echo $PC0 > /proc/sys/vm/page-cluster",
+        expect=(r"(?m)^# page-cluster: 5$", r"swap_cluster_readahead:"),
+    ),
 )
 
 #: What `kmodel capture` runs without --scenario.
@@ -182,13 +275,13 @@ BLKDEBUG_RULES: dict[str, tuple[str, int, int]] = {
 }
 
 
-def by_name(names: list[str]) -> list[Scenario]:
-    """Return the scenarios named, in table order; unknown names raise KmodelError."""
-    table = {s.name: s for s in SCENARIOS}
+def by_name(names: list[str], extra: tuple[Scenario, ...] = ()) -> list[Scenario]:
+    """Return the scenarios named (built-in, then *extra*) in table order; unknown names raise."""
+    table = {s.name: s for s in SCENARIOS + extra}
     unknown = [n for n in names if n not in table]
     if unknown:
         raise KmodelError(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(table)}")
-    return [s for s in SCENARIOS if s.name in names]
+    return [s for s in table.values() if s.name in names]
 
 
 def blkdebug_config(iotype: str, start: int, count: int) -> str:

@@ -12,6 +12,13 @@ _EXIT = re.compile(r"^KT: memhog pid=\d+ exit status (\d+)$", re.M)
 _VERIFIED = re.compile(r"^memhog(\[child\])?: verified (\d+) pages .*: (\d+) bad$", re.M)
 _SWAP_FAULT = re.compile(r"-(\d+)\s+\(.*\bdo_swap_page: .*\borig_pte=(0x[0-9a-f]+)")
 _OVERRUN = re.compile(r"^KT: (cpu\d+) (overrun|commit overrun): (\d+)$", re.M)
+_STAMP = re.compile(r"^\s*.*?-\d+\s+\(\s*[\d-]+\)\s+\[(\d+)\]\s+\S+\s+([\d.]+):", re.M)
+
+#: Share of cross-CPU neighbours with equal timestamps above which the clock is too coarse.
+#: tracefs prints nanosecond clocks to the microsecond; under TCG, 0-25 % ties were measured
+#: with both ``global`` and ``mono`` (events on two CPUs a few microseconds apart). A coarse
+#: clock (jiffies-like, or a sched_clock fallback) ties most neighbours.
+TIE_WARN = 0.30
 
 MISSES_FIX = (
     "kprobe misses mean the trace lost events (a probe fired while another ran on the same "
@@ -52,13 +59,57 @@ def shared_swap_faults(trace: str) -> int:
     return sum(len(pids) > 1 for pids in tasks.values())
 
 
+@attrs.frozen
+class Ties:
+    """How often consecutive events of different CPUs carry the same timestamp."""
+
+    pairs: int  # consecutive event lines on different CPUs
+    ties: int  # of which with equal printed timestamps
+
+    @property
+    def rate(self) -> float:
+        """ties / pairs (0 when no pair)."""
+        return self.ties / self.pairs if self.pairs else 0.0
+
+
+def clock_ties(trace: str) -> Ties:
+    """Count the cross-CPU neighbours of *trace* and those that tie on the printed timestamp.
+
+    Equal timestamps on two CPUs leave the real order unknown (tracefs prints the lower CPU
+    first); the share of such ties says how coarse the trace clock was.
+    """
+    pairs = ties = 0
+    prev: tuple[str, str] | None = None
+    for cpu, stamp in _STAMP.findall(trace):
+        if prev is not None and prev[0] != cpu:
+            pairs += 1
+            ties += prev[1] == stamp
+        prev = (cpu, stamp)
+    return Ties(pairs, ties)
+
+
+def event_lines(trace: str) -> int:
+    """Return how many event lines (not ``#`` header lines) *trace* has."""
+    return len(_STAMP.findall(trace))
+
+
 def _outcome_problems(s: Scenario, r: Result) -> list[str]:
     exits = [int(x) for x in _EXIT.findall(r.log)]
-    if not exits:
-        return ["the workload never finished (no 'exit status' line in the log)"]
-    status = exits[-1]
+    if len(exits) < s.hogs:
+        return [
+            f"{s.hogs - len(exits)} workload(s) never finished (no 'exit status' line in the log)"
+        ]
     verified = _VERIFIED.findall(r.log)
     problems: list[str] = []
+    if s.outcome is Outcome.OOM:
+        if any(status != 137 for status in exits):
+            problems.append(
+                f"workload exit status {exits}, expected 137 (SIGKILL by the OOM killer)"
+            )
+        if "Memory cgroup out of memory" not in r.dmesg:
+            problems.append("no 'Memory cgroup out of memory' line in dmesg")
+        return problems
+    status = max(exits)
     if s.outcome is Outcome.READ_ERROR:
         if status != 135:
             problems.append(f"workload exit status {status}, expected 135 (SIGBUS)")
@@ -69,7 +120,7 @@ def _outcome_problems(s: Scenario, r: Result) -> list[str]:
         return problems
     if status != 0:
         problems.append(f"workload exit status {status}, expected 0")
-    expected_lines = 2 if "-f" in s.workload.split() else 1
+    expected_lines = s.hogs * (2 if "-f" in s.workload.split() else 1)
     if len(verified) != expected_lines or any(bad != "0" for _, _, bad in verified):
         problems.append(f"data lost or not verified: {verified!r}")
     if "-f" in s.workload.split() and not shared_swap_faults(r.trace):
@@ -85,7 +136,7 @@ def problems(s: Scenario, r: Result) -> list[str]:
     found += [f"trace has no line matching {rx!r}" for rx in s.expect if not re.search(rx, r.trace)]
     found += [f"trace has a line matching {rx!r}" for rx in s.forbid if re.search(rx, r.trace)]
     misses = kprobe_misses(r.kprobe_profile)
-    if misses:
+    if misses and not s.misses_allowed:
         found.append(f"kprobe misses {misses}: {MISSES_FIX}")
     if not r.kprobe_profile.strip():
         found.append("kprobe_profile is empty: the probes were not installed")

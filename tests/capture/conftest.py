@@ -73,6 +73,15 @@ def module_tree(tmp_path: Path) -> Path:
         "kernel/drivers/block/brd.ko": [],
         "kernel/mm/zsmalloc.ko": [],
         "kernel/drivers/block/zram/zram.ko": ["kernel/mm/zsmalloc.ko"],
+        "kernel/lib/crc16.ko": [],
+        "kernel/crypto/crc32c_generic.ko": [],
+        "kernel/fs/mbcache.ko": [],
+        "kernel/fs/jbd2/jbd2.ko": [],
+        "kernel/fs/ext4/ext4.ko": [
+            "kernel/lib/crc16.ko",
+            "kernel/fs/mbcache.ko",
+            "kernel/fs/jbd2/jbd2.ko",
+        ],
         "kernel/fs/unrelated.ko": [],
     }
     for rel in deps:

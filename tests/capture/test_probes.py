@@ -57,6 +57,9 @@ struct writeback_control {
 \tunsigned int               for_kupdate:1;        /*    36: 0  4 */
 \tunsigned int               for_reclaim:1;        /*    36: 3  4 */
 };
+struct swap_info_struct {
+\tsigned char                type;                 /*    72     1 */
+};
 """
 
 
@@ -75,6 +78,7 @@ def test_every_offset_appears_in_the_probe_text() -> None:
     assert f"entry=+{off.page_private}(%di):x64" in text
     assert f"orig_pte=+{off.vm_fault_orig_pte}(%di):x64" in text
     assert f"wbc_bits=+{off.wbc_bits}(%si):x32" in text
+    assert f"type=+{off.swap_info_type}(%di):s8 start_page=%si:u64" in text
 
 
 def test_other_offsets_change_the_fetch_args() -> None:

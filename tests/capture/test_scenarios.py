@@ -33,7 +33,11 @@ def test_table_has_the_required_scenarios_once() -> None:
 
 def test_outcome_follows_the_name() -> None:
     for s in scenarios.SCENARIOS:
-        expected = {"readerr": Outcome.READ_ERROR, "writeerr": Outcome.WRITE_ERROR}
+        expected = {
+            "readerr": Outcome.READ_ERROR,
+            "writeerr": Outcome.WRITE_ERROR,
+            "oom": Outcome.OOM,
+        }
         assert s.outcome is expected.get(s.name.split("_")[0], Outcome.OK), s.name
 
 
@@ -92,3 +96,28 @@ def test_guest_files_have_init_lib_probes_and_each_scenario() -> None:
     script = files["/scen/readerr_flakey.sh"]
     assert "DEV=/dev/dm-0" in script and "RATELIMITED=1" in script and "dmsetup load" in script
     assert "RATELIMITED=0" in files["/scen/basic.sh"]
+
+
+def test_new_conditions_have_their_scenarios() -> None:
+    table = {s.name: s for s in scenarios.SCENARIOS}
+    assert table["swapfile"].disk == "@ktfs" and table["swapfile"].device == "/mnt/swapfile"
+    assert table["hogs2"].hogs == 2 and table["hogs2"].misses_allowed
+    assert "page-cluster" in table["pagecluster0"].setup
+    assert "zswap/parameters/enabled" in table["zswap"].setup
+    assert " error\\n" in table["readerr_dmerror"].midway
+    assert table["oom"].outcome is Outcome.OOM
+
+
+def test_scenario_scripts_carry_disk_hogs_and_only_io_errors_wait_for_the_ratelimit() -> None:
+    files = guest.guest_files(
+        [], scenarios.by_name(["swapfile", "hogs2", "oom", "readerr_dmerror"])
+    )
+    assert "DISK=@ktfs" in files["/scen/swapfile.sh"]
+    assert "HOGS=2" in files["/scen/hogs2.sh"]
+    assert "RATELIMITED=0" in files["/scen/oom.sh"]
+    assert "RATELIMITED=1" in files["/scen/readerr_dmerror.sh"]
+
+
+def test_trace_clock_is_set_in_init() -> None:
+    init = guest.init_script([], scenarios.by_name(["basic"]), trace_clock="mono")
+    assert "echo mono > $T/trace_clock" in init and "echo global" not in init

@@ -91,4 +91,65 @@ def test_fork_needs_a_swap_entry_faulted_by_both_tasks() -> None:
 
 def test_missing_exit_line_is_reported() -> None:
     found = verify.problems(_scenario("basic"), _result("", BASIC_TRACE))
-    assert found[0].startswith("the workload never finished")
+    assert found[0] == "1 workload(s) never finished (no 'exit status' line in the log)"
+
+
+def test_swapfile_needs_extents_after_the_first_and_bios() -> None:
+    s = _scenario("swapfile")
+    extent = "s-4 (4) [000] ..... 0.9: add_swap_extent: (a) type=0 start_page={} nr_pages=64 "
+    trace = extent.format(0) + "start_block=585\n" + extent.format(64) + "start_block=713\n"
+    trace += "m-5 (5) [000] ..... 1.1: block_bio_queue: 254,64 W 4688 + 8 [m]\n"
+    assert verify.problems(s, _result(OK_LOG, trace)) == []
+    one_extent = trace.split("\n", 1)[0] + "\n" + trace.rsplit("\n", 2)[1]
+    found = verify.problems(s, _result(OK_LOG, one_extent))
+    assert found == [f"trace has no line matching {s.expect[1]!r}"]
+
+
+def test_two_hogs_need_two_exits_and_two_verified_lines() -> None:
+    s = _scenario("hogs2")
+    trace = "m-5 (5) [000] ..... 1.1: block_bio_queue: 254,0 W 8 + 8 [m]\n"
+    found = verify.problems(s, _result(OK_LOG, trace))
+    assert found == ["1 workload(s) never finished (no 'exit status' line in the log)"]
+    two = OK_LOG + OK_LOG.replace("pid=5", "pid=6")
+    assert verify.problems(s, _result(two, trace)) == []
+    failed = two.replace("pid=6 exit status 0", "pid=6 exit status 1")
+    assert "workload exit status 1, expected 0" in verify.problems(s, _result(failed, trace))
+
+
+def test_hogs2_records_misses_without_failing() -> None:
+    profile = PROFILE_OK + "  end_swap_bio_read  274  5\n"
+    trace = "m-5 (5) [000] ..... 1.1: block_bio_queue: 254,0 W 8 + 8 [m]\n"
+    two = OK_LOG + OK_LOG.replace("pid=5", "pid=6")
+    assert verify.problems(_scenario("hogs2"), _result(two, trace, profile=profile)) == []
+    assert verify.kprobe_misses(profile) == {"end_swap_bio_read": 5}
+
+
+def test_oom_needs_sigkill_and_the_report() -> None:
+    s = _scenario("oom")
+    trace = (
+        "m-5 (5) [000] ..... 1.0: console: memhog invoked oom-killer: gfp_mask=0xcc0\n"
+        "m-5 (5) [000] ..... 1.1: console: Memory cgroup out of memory: Killed process 5\n"
+    )
+    dmesg = "[ 1.1] Memory cgroup out of memory: Killed process 5 (memhog)\n"
+    killed = "KT: memhog pid=5 exit status 137\n"
+    assert verify.problems(s, _result(killed, trace, dmesg)) == []
+    found = verify.problems(s, _result(OK_LOG, trace))
+    assert "workload exit status [0], expected 137 (SIGKILL by the OOM killer)" in found
+    assert "no 'Memory cgroup out of memory' line in dmesg" in found
+    assert any("invoked oom-killer" in p for p in verify.problems(s, _result(killed, "", dmesg)))
+
+
+def test_clock_ties_count_only_cross_cpu_neighbours_with_equal_stamps() -> None:
+    trace = (
+        "# tracer: nop\n"
+        "a-1 (1) [000] ..... 1.000001: x: \n"
+        "a-1 (1) [000] ..... 1.000001: x: \n"  # same CPU: no pair
+        "b-2 (2) [001] ..s.. 1.000001: y: \n"  # pair, tie
+        "a-1 (1) [000] ..... 1.000002: x: \n"  # pair, no tie
+        "b-2 (2) [001] ..s.. 1.000003: y: \n"  # pair, no tie
+    )
+    ties = verify.clock_ties(trace)
+    assert (ties.pairs, ties.ties) == (3, 1)
+    assert ties.rate == 1 / 3
+    assert verify.clock_ties("# nothing\n").rate == 0.0
+    assert verify.event_lines(trace) == 5

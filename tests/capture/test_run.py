@@ -1,0 +1,62 @@
+"""The host side of a run: console milestones, the wall-time split, checking a capture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kmodel.capture import run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_console_reports_each_milestone_once_as_it_appears(tmp_path: Path) -> None:
+    console = tmp_path / "console.log"
+    said: list[str] = []
+    follow = run._Console(console, 0.0, said.append)
+    follow.poll()  # no file yet
+    console.write_text("[ 1.0] noise\nKT: init at 2.4s\nKT: scen")
+    follow.poll()
+    with console.open("a") as f:
+        f.write("ario basic\nKT: scenario zram\n")
+    follow.poll()
+    follow.poll()
+    assert [line for _, line in follow.milestones] == [
+        "KT: init at 2.4s",
+        "KT: scenario basic",
+        "KT: scenario zram",
+    ]
+    assert [s.split("] ", 1)[1] for s in said] == [
+        "init at 2.4s",
+        "scenario basic",
+        "scenario zram",
+    ]
+
+
+def test_host_seconds_split_boot_scenarios_and_tail() -> None:
+    milestones = [
+        (3.0, "KT: init at 2.4s"),
+        (4.0, "KT: scenario basic"),
+        (6.5, "KT: scenario zram"),
+        (8.0, "KT: results: scenarios done at 7.1s"),
+        (8.2, "KT: results written at 7.3s"),
+    ]
+    init, per, tail = run._host_seconds(milestones, ["basic", "zram"], 8.5)
+    assert init == 3.0
+    assert per == {"basic": 2.5, "zram": 1.5}
+    assert tail == 0.5
+
+
+def test_check_summarises_kmodel_check_on_a_captured_trace() -> None:
+    trace = ROOT / "tests" / "data" / "traces" / "basic.trace.txt"
+    checked = run.check(trace)
+    assert checked.events > 1000
+    assert checked.conformant == (checked.divergences == 0)
+    assert checked.verdict.startswith(str(trace))
+
+
+def test_check_of_an_unparsable_trace_is_a_divergent_summary(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.trace.txt"
+    bad.write_text("# tracer: nop\nthis is no event line\n")
+    checked = run.check(bad)
+    assert not checked.conformant and checked.divergences == 1
+    assert "cannot check" in checked.verdict and "bad.trace.txt" in checked.verdict
