@@ -45,6 +45,7 @@ from kmodel.trace.emit import format_event
 from kmodel.trace.events import LostEvents, TaskContext, TraceEvent
 from kmodel.trace.oracle import Oracle
 from kmodel.trace.parse import UNREADABLE, LineScanner, open_trace, parse_event_line
+from kmodel.trace.replay import FAULT_EVENTS, WRITE_EVENTS, Completion, Replayer, Step, Verdict
 from kmodel.trace.report import CheckReport, Divergence
 
 __all__ = ["Checker", "check_trace"]
@@ -63,6 +64,8 @@ WRITE_END_FLAGS = int(PageFlags.PG_error | PageFlags.PG_dirty | PageFlags.PG_rec
 # Plain ints: the hot path tests trace flags without building IntFlag values.
 PG_locked = int(PageFlags.PG_locked)
 PG_uptodate = int(PageFlags.PG_uptodate)
+PG_writeback = int(PageFlags.PG_writeback)
+SUBMIT_FLAGS = PG_locked | PG_uptodate | PG_writeback
 PG_swapcache = int(PageFlags.PG_swapcache | PageFlags.PG_swapbacked)  # PageSwapCache: both
 FAULT_WRITE = int(FaultFlag.FAULT_FLAG_WRITE)
 FAULT_RETRY_NOWAIT = int(FaultFlag.FAULT_FLAG_RETRY_NOWAIT)
@@ -155,7 +158,7 @@ def _flags(value: int) -> str:
 class _Bio:
     """A swap bio between ``block_bio_queue`` and ``end_swap_bio_*``."""
 
-    __slots__ = ("done", "event", "pid", "sector", "sync", "write")
+    __slots__ = ("done", "event", "modelled", "pid", "sector", "sync", "write")
 
     def __init__(self, event: _Event, write: bool, sector: int, sync: bool) -> None:
         self.event = event
@@ -164,6 +167,7 @@ class _Bio:
         self.sync = sync
         self.pid = event.pid
         self.done = False
+        self.modelled = False  # the page's flags are the model's after its submission
 
 
 class _Page:
@@ -214,26 +218,27 @@ class _Read:
 class _Fault:
     """An open ``do_swap_page`` call."""
 
-    __slots__ = ("entry", "event", "flags", "major", "ra_null", "target")
+    __slots__ = ("completions", "entry", "event", "events", "flags", "target")
 
     def __init__(self, event: _Event, entry: int, flags: int, target: _Page | None) -> None:
         self.event = event
         self.entry = entry
         self.flags = flags
         self.target = target
-        self.major = False
-        self.ra_null = False
+        self.events: list[_Event] = [event]  # the task's FAULT_EVENTS until the return
+        self.completions: list[Completion] = []  # reads completed meanwhile (any context)
 
 
 class _Task:
     """What one pid is in the middle of."""
 
-    __slots__ = ("fault", "read", "submit")
+    __slots__ = ("fault", "read", "submit", "write")
 
     def __init__(self) -> None:
         self.fault: _Fault | None = None
         self.read: _Read | None = None
         self.submit: _Page | None = None  # the page whose bio block_bio_queue will show next
+        self.write: list[_Event] | None = None  # an open swap-out's WRITE_EVENTS
 
 
 class _Expect:
@@ -257,11 +262,13 @@ class Checker:
     """Feed events in trace order; :meth:`finish` returns the :class:`CheckReport`."""
 
     def __init__(self, path: str = "<events>", *, max_divergences: int = 20,
-                 source: str | None = None) -> None:
+                 source: str | None = None, page_cluster: int | None = None) -> None:
         self.report = CheckReport(path)
         self.source = source  # the file, to read history lines back from
         self.max_divergences = max_divergences
         self.oracle = Oracle()
+        #: Faults and swap-outs are run again on the model (kmodel/trace/replay.py).
+        self.replayer = Replayer(page_cluster)
         self.pages: dict[int, _Page] = {}
         self.cache: dict[int, _Page] = {}  # swap entry -> the page last seen for it
         self.tasks: dict[int, _Task] = {}
@@ -296,14 +303,13 @@ class Checker:
             "end_swap_bio_read": self._end_swap_bio_read,
             "do_swap_page": self._do_swap_page,
             "do_swap_page_ret": self._do_swap_page_ret,
-            "swapin_readahead": self._swapin_readahead,
-            "swapin_readahead_ret": self._swapin_readahead_ret,
             "console": self._console,
         }
+        # The events of a fault or a swap-out are also kept for its replay on the model.
+        for name in FAULT_EVENTS | WRITE_EVENTS:
+            self._handlers[name] = self._recording(self._handlers.get(name, self._ignore))
         # Seen and understood, but nothing of them is an outcome the model predicts.
-        self._ignored = frozenset(("swap_cluster_readahead", "swap_cluster_readahead_ret",
-                     "read_swap_cache_async", "read_swap_cache_async_ret",
-                     "__read_swap_cache_async", "__read_swap_cache_async_ret",
+        self._ignored = frozenset(("read_swap_cache_async", "read_swap_cache_async_ret",
                      "mm_vmscan_write_folio", "signal_generate", "block_bio_remap",
                      "block_bio_complete", "block_rq_issue", "block_rq_complete",
                      "block_rq_error", "block_rq_insert", "block_rq_merge", "block_getrq",
@@ -356,6 +362,7 @@ class Checker:
         recent_lineno, recent = self._recent_lineno, self._recent
         mask = RECENT - 1
         n = self.events
+        last_ts: dict[str, str] = {}  # CPU column -> its last timestamp's digits
         lineno = 0
         try:
             for lineno, line in enumerate(lines, 1):
@@ -371,7 +378,12 @@ class Checker:
                 recent_lineno[i] = lineno
                 recent[i] = line
                 n += 1
-                ctx, sec, usec, name, text = m.group(1, 7, 8, 9, 10)
+                ctx, cpu, sec, usec, name, text = m.group(1, 5, 7, 8, 9, 10)
+                ts = sec + usec  # digits without leading zeros: equal lengths compare as ints
+                prev = last_ts.get(cpu, "")
+                if ts < prev or len(ts) < len(prev):
+                    scanner.time_order(lineno, line, cpu, ts, prev)  # raises if backwards
+                last_ts[cpu] = ts
                 handler = get_handler(name)
                 if handler is None:
                     if expect:
@@ -403,8 +415,7 @@ class Checker:
                         args = parsers[name](text)
                     except args_error as e:
                         raise scanner.bad_args(lineno, line, e) from None
-                ev = _Event(path, lineno, contexts.get(ctx) or context_of(m),
-                           sec + usec, name, args)
+                ev = _Event(path, lineno, contexts.get(ctx) or context_of(m), ts, name, args)
                 if expect and self._match_expected(ev):
                     pass
                 else:
@@ -476,6 +487,25 @@ class Checker:
 
     def _ignore(self, ev: _Event) -> None:
         pass
+
+    def _recording(self, handler: Callable[[_Event], None]) -> Callable[[_Event], None]:
+        """``handler``, after keeping the event for the replay of its task's fault/swap-out."""
+
+        def record(ev: _Event) -> None:
+            task = self.tasks.get(ev.pid)
+            if task is not None and ev.context.flags[2:3] in ".":  # process context
+                name = ev.name
+                write = name != "block_bio_queue" or "W" in ev.args["rwbs"]
+                fault, writing = task.fault, task.write
+                if fault is not None and name in FAULT_EVENTS and not (
+                        name == "block_bio_queue" and (write or _clone(fault.events, ev))):
+                    fault.events.append(ev)
+                if writing is not None and name in WRITE_EVENTS and write and not (
+                        name == "block_bio_queue" and _clone(writing, ev)):
+                    writing.append(ev)
+            handler(ev)
+
+        return record
 
     def _retry_first(self, flags: int) -> bool:
         """``fault_flag_allow_retry_first`` of a trace's fault flags (memoized: a pure function
@@ -686,13 +716,17 @@ class Checker:
         page.observe(pflags, ev.arg_int("entry"))
         page.note(ev.lineno)
         self.cache[page.entry] = page
+        self._task(ev.pid).write = [ev]
 
     def _swap_writepage_inner(self, ev: _Event) -> None:
         page = self._page(ev.arg_int("page"))
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
         page.note(ev.lineno)
         page.submitting = "W"
-        self._task(ev.pid).submit = page
+        task = self._task(ev.pid)
+        task.submit = page
+        if task.write is None:  # no swap_writepage around it in the trace
+            task.write = [ev]
 
     def _writepage_ret(self, ev: _Event) -> None:
         task = self._task(ev.pid)
@@ -708,6 +742,43 @@ class Checker:
             self._diverge(ev, f"{ev.name[:-4]} returned {ret}; on x86 with a block device it "
                           "returns 0, even when the write fails later", ["ret=0"],
                           ("WP-4", "SW-4"), page)
+        events = task.write
+        if events is not None and (ev.name == "swap_writepage_ret"
+                                   or events[0].name == "__swap_writepage"):
+            task.write = None
+            self._replay_write(events, ev)
+
+    def _replay_write(self, events: list[_Event], ev: _Event) -> None:
+        """The swap-out is over: run it again on the model (replay.py)."""
+        page = self.pages.get(events[0].arg_int("page"))
+        if page is None or page.unknown:
+            self._count_unknown("write-of-unknown-page")
+            return
+        verdict = self.replayer.write([_step(e) for e in events])
+        self.checks += 1
+        if verdict.ok:
+            self._adopt(verdict, ev.lineno)
+            return
+        self._replay_diverged(events, verdict, page, f"{events[0].name} of page "
+                              f"{page.addr:#x} (line {events[0].lineno})", events[0].lineno)
+
+    def _check_submitted(self, ev: _Event, page: _Page, submitter: str,
+                         branches: tuple[str, ...]) -> None:
+        """At a completion, the flags the model left at submission are still there.
+
+        Only what nobody else can change while the I/O is in flight is compared: a page the
+        model left locked is still locked; writeback and uptodate are as the model left them.
+        """
+        self.checks += 1
+        model = page.flags
+        seen = ev.arg_int("pflags") & PAGEFLAGS_MASK
+        if not (model & PG_locked and not seen & PG_locked) and not (
+                (model ^ seen) & (PG_writeback | PG_uptodate)):
+            return
+        self._diverge(ev, f"{ev.name} sees {_flags(seen & SUBMIT_FLAGS)}; after {submitter} the "
+                      f"model has {_flags(model & SUBMIT_FLAGS)} (of locked|writeback|uptodate)",
+                      [f"pflags with {_flags(model & SUBMIT_FLAGS)} of locked|writeback|"
+                       "uptodate"], branches, page)
 
     def _bdev_page(self, ev: _Event) -> None:
         task = self._task(ev.pid)
@@ -728,16 +799,6 @@ class Checker:
         if ev.arg_int("ret") == 0:  # WP-3: rw_page wrote it; no bio
             page.submitting = ""
             task.submit = None
-            if not page.unknown:
-                self._model(ev, page, ("WP-3",), "rw_page_write")
-
-    def _model(self, ev: _Event, page: _Page, branches: tuple[str, ...], step: str) -> None:
-        """Run one model step (oracle.step) on the page's flags."""
-        try:
-            page.flags = self.oracle.step(step, page.flags)
-        except KernelBug as bug:
-            self._diverge(ev, f"the model forbids this state: {bug}", ["a state the model "
-                          "allows (see the branch)"], branches, page)
 
     def _block_bio_queue(self, ev: _Event) -> None:
         task = self.tasks.get(ev.pid)
@@ -756,10 +817,8 @@ class Checker:
         page.note(ev.lineno)
         if read is not None and not write:
             read.bio = bio
-        if page.unknown:
-            return
-        if self._check_sector(ev, page, sector, "block_bio_queue") and write:
-            self._model(ev, page, ("WP-4",), "submit_write")
+        if not page.unknown:
+            self._check_sector(ev, page, sector, "block_bio_queue")
 
     def _completion(self, ev: _Event, write: bool) -> tuple[_Page, _Bio | None]:
         """Match an ``end_swap_bio_*`` with its bio: once, after its submission (BIO-2)."""
@@ -792,8 +851,10 @@ class Checker:
         return page, None
 
     def _end_swap_bio_write(self, ev: _Event) -> None:
-        page, _bio = self._completion(ev, write=True)
+        page, bio = self._completion(ev, write=True)
         status = ev.arg_int("bi_status")
+        if bio is not None and bio.modelled and not page.unknown:
+            self._check_submitted(ev, page, "__swap_writepage", ("WP-4",))
         branches = ("EW-1", "PR-1") if status else ("EW-2",)
         fresh = ev.name not in self.oracle.k.ratelimits
         try:
@@ -831,10 +892,6 @@ class Checker:
         task = self._task(ev.pid)
         task.read = _Read(ev, page, sync)
         task.submit = page
-        fault = task.fault
-        if fault is not None and fault.entry == page.entry:
-            fault.target = page
-            fault.major = True  # DS-1, or the target of DS-2's readahead
         flags = page.flags
         self.checks += 1
         if not flags & PG_locked or flags & PG_uptodate or not (
@@ -855,8 +912,6 @@ class Checker:
             task.submit = None
             if task.read is not None:
                 task.read.page = page
-            if not page.unknown:
-                self._model(ev, page, ("RD-5",), "rw_page_read")
 
     def _swap_readpage_ret(self, ev: _Event) -> None:
         task = self._task(ev.pid)
@@ -887,6 +942,13 @@ class Checker:
     def _end_swap_bio_read(self, ev: _Event) -> None:
         page, bio = self._completion(ev, write=False)
         status = ev.arg_int("bi_status")
+        for task in self.tasks.values():
+            if task.fault is not None:
+                task.fault.completions.append(Completion(
+                    ev.lineno, ev.ts_us, ev.context.cpu, page.addr, status,
+                    ev.arg_int("pflags") & PAGEFLAGS_MASK))
+        if bio is not None and bio.modelled and not page.unknown:
+            self._check_submitted(ev, page, "swap_readpage", ("RD-7", "ER-3"))
         waiter_ptr = ev.arg_int("waiter")
         waiter = None
         if waiter_ptr:
@@ -923,72 +985,115 @@ class Checker:
             target = None
         self._task(ev.pid).fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
 
-    def _swapin_readahead(self, ev: _Event) -> None:
-        fault = self._task(ev.pid).fault
-        if fault is not None:
-            fault.major = True  # DS-2, DS-4
-
-    def _swapin_readahead_ret(self, ev: _Event) -> None:
-        fault = self._task(ev.pid).fault
-        if fault is None:
-            return
-        addr = ev.arg_int("page")
-        if not addr:
-            fault.ra_null = True  # DS-3
-            return
-        page = self.pages.get(addr)
-        fault.target = page if page is not None and page.entry == fault.entry else None
-
     def _do_swap_page_ret(self, ev: _Event) -> None:
+        """The fault is over: run it again on the model, with the trace's inputs (replay.py)."""
         task = self._task(ev.pid)
         fault, task.fault = task.fault, None
         if fault is None:
             self._count_unknown("fault-return-without-entry")
             return
-        ret = ev.arg_int("ret")
-        page = fault.target
-        major = MAJOR if fault.major else 0
-        retry = {major | RETRY} if self._retry_first(fault.flags) else set()
+        target = self.cache.get(fault.entry)
+        verdict = self.replayer.fault(
+            [_step(e) for e in fault.events], fault.completions,
+            lambda addr: self._known(addr, fault),
+            target.addr if target is not None and target.entry == fault.entry else None)
+        if verdict is None:
+            self._count_unknown("fault-not-replayable")
+            return
         self.checks += 1
-        if fault.ra_null:
-            allowed = {OOM, 0}
-            branches: tuple[str, ...] = ("DS-3",)
-            why = "swapin_readahead found no page"
-        elif page is None or page.unknown:
-            # Only the MAJOR bit is known: set iff this fault read from swap (DS-4).
-            if ret & (SIGBUS | OOM) or ret & MAJOR == major:
-                return
-            self._diverge(ev, f"do_swap_page returned {_vm_fault(ret)}, but this fault "
-                          f"{'read' if major else 'did not read'} the page from swap",
-                          [f"VM_FAULT_MAJOR {'set' if major else 'clear'}"], ("DS-4",))
+        if verdict.ok:
+            self._adopt(verdict, ev.lineno)
             return
-        elif page.bio is not None and not page.bio.write:
-            nowait = fault.flags & FAULT_RETRY_NOWAIT
-            allowed = retry if nowait else set()
-            branches = ("DS-5", "FM-2", "ER-3")
-            why = (f"the read of the faulting page (line {page.bio.event.lineno}) has not "
-                   "completed: the fault waits for end_swap_bio_read to unlock the page")
-        elif not page.flags & PG_uptodate:
-            allowed = {SIGBUS} | retry
-            branches = ("DS-7", "ER-1")
-            why = "the model's page is not uptodate after its read failed (ER-1)"
-        else:
-            allowed = {major, major | WRITE} | retry
-            if fault.flags & FAULT_WRITE:
-                allowed.add(OOM)  # do_wp_page may fail to copy
-            branches = ("DS-8", "DS-4", "DS-5")
-            if ret & SIGBUS:
-                branches = ("DS-7", "ER-2")
-            why = "the model's page is uptodate"
-        if ret in allowed:
-            if page is not None:
-                page.note(ev.lineno)
-            return
-        self._diverge(
-            ev, f"do_swap_page of {SwapEntry.from_val(fault.entry)} (line "
-            f"{fault.event.lineno}) returned {_vm_fault(ret)}; {why}",
-            [_vm_fault(v) for v in sorted(allowed)] or ["no return before the completion"],
-            branches, page, (fault.event.lineno,))
+        self._replay_diverged(fault.events, verdict, fault.target,
+                              f"do_swap_page of {SwapEntry.from_val(fault.entry)} (line "
+                              f"{fault.event.lineno})", fault.event.lineno)
+
+    def _known(self, addr: int, fault: _Fault) -> tuple[int, bool] | None:
+        """A page as a fault found it in the swap cache: (model flags, a read in flight).
+
+        The lookup is not probed: it happened somewhere in the fault, so the page is taken
+        as it was before any completion of it meanwhile. None: its state is unknown.
+        """
+        page = self.pages.get(addr)
+        if page is None or page.unknown:
+            return None
+        for c in fault.completions:
+            if c.page == addr:
+                return (c.pflags, True)
+        return (page.flags, page.bio is not None and not page.bio.write and not page.bio.done)
+
+    def _adopt(self, verdict: Verdict, lineno: int) -> None:
+        """After a conformant replay, the pages have the model's flags."""
+        for addr, flags in verdict.flags.items():
+            page = self.pages.get(addr)
+            if page is None or page.unknown:
+                continue
+            page.note(lineno)
+            page.flags = flags
+            if page.bio is not None and not page.bio.done:
+                page.bio.modelled = True
+
+    def _replay_diverged(self, events: Sequence[_Event], verdict: Verdict,
+                         page: _Page | None, what: str, first: int) -> None:
+        index = min(verdict.index, len(events) - 1)
+        at = events[index]
+        if at.name in ("swap_readpage", "swap_writepage", "__swap_writepage",
+                       "end_swap_bio_read"):
+            page = self.pages.get(at.arg_int("page"), page)
+        tie = (" (a completion's order against this task's events is a tie of equal "
+               "timestamps on two CPUs: every order was tried)") if verdict.tie else ""
+        self._diverge(at, f"{what}: {verdict.message}{tie}", verdict.allowed,
+                      _REPLAY_BRANCHES.get(at.name, ("DS-8",)) if at.name != "do_swap_page_ret"
+                      else _ret_branches(verdict.allowed), page,
+                      (first,) if first != at.lineno else ())
+
+
+def _clone(events: list[_Event], ev: _Event) -> bool:
+    """A device mapper's clone of the bio just queued (its ``block_bio_queue`` repeats)."""
+    last = events[-1]
+    return (last.name == "block_bio_queue" and last.args["sector"] == ev.args["sector"]
+            and last.args["rwbs"] == ev.args["rwbs"])
+
+
+def _step(ev: _Event) -> Step:
+    return Step(ev.lineno, ev.ts_us, ev.context.cpu, ev.name, ev.args)
+
+
+#: The branches a replay divergence at an event names.
+_REPLAY_BRANCHES: dict[str, tuple[str, ...]] = {
+    "swapin_readahead": ("DS-1", "DS-2"),
+    "swapin_readahead_ret": ("DS-2", "DS-3"),
+    "swap_cluster_readahead": ("DS-2", "CR-5"),
+    "swap_cluster_readahead_ret": ("CR-1", "CR-4"),
+    "__read_swap_cache_async": ("CR-1", "CR-2"),
+    "__read_swap_cache_async_ret": ("RA-1", "RA-2", "RA-4"),
+    "swap_readpage": ("DS-1", "CR-1", "CR-3", "RA-5"),
+    "swap_readpage_ret": ("RD-11", "RD-12"),
+    "bdev_read_page": ("RD-5", "SE-1"),
+    "bdev_read_page_ret": ("RD-5", "RD-6"),
+    "block_bio_queue": ("RD-7", "SE-1"),
+    "swap_writepage": ("SW-1", "SW-3"),
+    "swap_writepage_ret": ("SW-3", "SW-4"),
+    "__swap_writepage": ("SW-4",),
+    "__swap_writepage_ret": ("WP-3", "WP-4"),
+    "bdev_write_page": ("WP-3", "SE-1"),
+    "bdev_write_page_ret": ("WP-3", "WP-4"),
+}
+
+
+def _ret_branches(allowed: Sequence[str]) -> tuple[str, ...]:
+    """The ``do_swap_page`` branches behind the returns the model allowed."""
+    out: list[str] = []
+    for text in allowed:
+        ret = int(text.split()[0], 16) if text.startswith("0x") else 0
+        if ret & SIGBUS:
+            out += ["DS-7", "ER-1"]
+        if ret & RETRY:
+            out += ["DS-5"]
+        if ret & OOM:
+            out += ["DS-3"]
+    out += ["DS-4", "DS-8"]
+    return tuple(dict.fromkeys(out))
 
 
 # -- entry points -------------------------------------------------------------------------

@@ -1,0 +1,655 @@
+"""Replay what a task did in a trace on the model: the model decides every outcome.
+
+No kernel counterpart. A fault (``do_swap_page`` … ``do_swap_page_ret``) or a swap-out
+(``swap_writepage`` … ``swap_writepage_ret``) of a real trace is run again on a small model
+:class:`~kmodel.kernel.Kernel`, with the model's own ``do_swap_page``, ``swapin_readahead``,
+``swap_cluster_readahead``, ``read_swap_cache_async``, ``swap_readpage``, ``swap_writepage``,
+``__swap_writepage``, ``swap_page_sector`` and ``end_swap_bio_read``. Only what the kernel could
+not predict is taken from the trace (*inputs*): the faulting PTE and flags, which slots were
+free or already in the swap cache, whether the device has ``rw_page`` and what it returned,
+whether frontswap held a page, the ``bi_status`` of each completion and *when* it came
+relative to the task's events. Everything the model then emits in the task's context — which
+functions, for which entries, with which flags, which bios at which sectors in which order,
+what each call returns — must be what the trace shows, event for event.
+
+Some inputs are not in a trace at all (the readahead hit history behind the window size, the
+page-cluster when the header does not say): those are tried over the values the model can
+produce, and the trace conforms when one of them makes the model produce it. A completion
+printed between two of the task's events may have happened anywhere between them (and,
+with equal timestamps on two CPUs, on either side of them): the earliest and the latest such
+point are both tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from kmodel.block.bdev import BadRange, BlockDevice
+from kmodel.block.bio import bio_add_page, bio_alloc
+from kmodel.block.blk_core import Request, blk_flush_plug
+from kmodel.errors import KernelBug
+from kmodel.executor.base import Executor, PendingIO
+from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, BlkStatus
+from kmodel.include.linux.mm import VMFault, VmFault
+from kmodel.include.linux.mm_types import (
+    PAGE_SIZE,
+    STRUCT_PAGE_SIZE,
+    SWP_OFFSET_MASK,
+    VMEMMAP_START,
+    Folio,
+    MMStruct,
+    SwapEntry,
+    VMArea,
+)
+from kmodel.include.linux.page_flags import PageFlags
+from kmodel.include.linux.sched import Task, TaskState
+from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
+from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
+from kmodel.kernel import Kernel, ModelEvent
+from kmodel.mm import memory, page_io, swap_state, swapfile
+
+__all__ = ["FAULT_EVENTS", "WRITE_EVENTS", "Completion", "Replayer", "Step", "Verdict"]
+
+#: The events of a fault the model emits in the faulting task's context.
+FAULT_EVENTS = frozenset((
+    "do_swap_page", "do_swap_page_ret", "swapin_readahead", "swapin_readahead_ret",
+    "swap_cluster_readahead", "swap_cluster_readahead_ret", "__read_swap_cache_async",
+    "__read_swap_cache_async_ret", "swap_readpage", "swap_readpage_ret", "bdev_read_page",
+    "bdev_read_page_ret", "block_bio_queue",
+))
+#: The events of a swap-out the model emits in the writing task's context.
+WRITE_EVENTS = frozenset((
+    "swap_writepage", "swap_writepage_ret", "__swap_writepage", "__swap_writepage_ret",
+    "bdev_write_page", "bdev_write_page_ret", "block_bio_queue",
+))
+#: Page flags a probe shows that the swap path itself sets or clears.
+CHECKED_FLAGS = int(PageFlags.PG_locked | PageFlags.PG_uptodate | PageFlags.PG_error
+                    | PageFlags.PG_dirty | PageFlags.PG_writeback | PageFlags.PG_swapcache)
+_SWAPBACKED = int(PageFlags.PG_swapbacked)
+_BUSY = int(PageFlags.PG_locked | PageFlags.PG_writeback | PageFlags.PG_dirty)
+#: The checker's knowledge of a trace page: (model flags, a read of it in flight) or None.
+PageLookup = Callable[[int], "tuple[int, bool] | None"]
+_NO_SLOTS = SWP_OFFSET_MASK + 1
+_RA_BASE = 1 << 20  # an offset far from 0 for probing swapin_nr_pages' states
+MEMO_MAX = 1 << 12
+
+
+class Step:
+    """One trace event of the replayed task: what the checker hands over."""
+
+    __slots__ = ("args", "cpu", "lineno", "name", "ts")
+
+    def __init__(self, lineno: int, ts: int, cpu: int, name: str, args: Mapping[str, str]):
+        self.lineno = lineno
+        self.ts = ts
+        self.cpu = cpu
+        self.name = name
+        self.args = args
+
+    def int(self, key: str) -> int:
+        return int(self.args[key], 0)
+
+
+class Completion:
+    """An ``end_swap_bio_read`` seen while the fault ran: its page, status and place."""
+
+    __slots__ = ("cpu", "lineno", "page", "pflags", "status", "ts")
+
+    def __init__(self, lineno: int, ts: int, cpu: int, page: int, status: int,
+                 pflags: int) -> None:
+        self.lineno = lineno
+        self.ts = ts
+        self.cpu = cpu
+        self.page = page
+        self.status = status
+        self.pflags = pflags  # the page's flags as the completion began
+
+
+class Verdict:
+    """The outcome of a replay: conformant, or where and how the trace left the model."""
+
+    __slots__ = ("allowed", "flags", "index", "message", "tie")
+
+    def __init__(self, index: int = -1, message: str = "", allowed: Sequence[str] = (),
+                 flags: dict[int, int] | None = None, tie: bool = False) -> None:
+        self.index = index  # the step the trace diverged at; -1: conformant
+        self.message = message
+        self.allowed = tuple(allowed)
+        #: The model's flags of each trace page afterwards (conformant replays only).
+        self.flags = flags or {}
+        self.tie = tie  # a completion whose order against the task's events was a tie
+
+    @property
+    def ok(self) -> bool:
+        return self.index < 0
+
+
+class _Diverged(Exception):
+    def __init__(self, index: int, message: str, allowed: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.message = message
+        self.allowed = allowed
+
+
+class _Script(Executor):
+    """The executor of a replay: I/O completes when, and how, the trace says it did."""
+
+    def __init__(self, replay: _Run) -> None:
+        super().__init__()
+        self.run = replay
+        self.queue: list[PendingIO] = []
+        self.ticks = 0
+
+    def submit(self, k: Kernel, io: PendingIO) -> None:
+        self.queue.append(io)
+
+    def schedule(self, k: Kernel, task: Task) -> None:
+        while task.state != TaskState.TASK_RUNNING:
+            if not self.run.complete_next():
+                raise _Diverged(self.run.matched, "the model waits here for an I/O the trace "
+                                "does not complete before this event",
+                                "the completion of the I/O the task waits for")
+
+    def sleep_tick(self, k: Kernel, task: Task) -> None:
+        self.ticks += 1
+        if self.ticks > 8:
+            raise _Diverged(self.run.matched, "the model retries forever here",
+                            "progress")
+        k.jiffies += 1
+
+    @property
+    def pending(self) -> list[PendingIO]:
+        return list(self.queue)
+
+
+class _SwapMap(dict[int, int]):
+    """``swap_map`` of a replay: only the slots a trace shows; the others are free (0)."""
+
+    def __missing__(self, offset: int) -> int:
+        return 0
+
+
+def _folio(addr: int, flags: int, entry: int) -> Folio:
+    """A model folio whose ``struct page *`` is the trace's ``addr``."""
+    return Folio(flags=flags, private=entry, pfn=(addr - VMEMMAP_START) // STRUCT_PAGE_SIZE)
+
+
+def _status(value: int) -> BlkStatus:
+    try:
+        return BlkStatus(value)
+    except ValueError:
+        return BlkStatus.BLK_STS_IOERR
+
+
+class _Run:
+    """One replay: a model kernel, the trace's steps, and the match between them."""
+
+    def __init__(self, replayer: Replayer, steps: Sequence[Step], names: frozenset[str],
+                 completions: Sequence[Completion], late: bool,
+                 lookup: PageLookup | None = None) -> None:
+        self.steps = steps
+        self.lookup = lookup
+        self.task: Task | None = None
+        self.names = names
+        self.late = late
+        self.matched = 0
+        self.pages: dict[int, int] = {}  # model folio addr -> trace page addr
+        self.traced: dict[int, int] = {}  # trace page addr -> model folio addr
+        self.folios: dict[int, Folio] = {}  # trace page addr -> model folio
+        self.executor = _Script(self)
+        self.k = k = Kernel(executor=self.executor, page_cluster=replayer.page_cluster)
+        k.tracer = self._on_event
+        self.dev = replayer.dev
+        # Completions: the earliest and latest number of task steps before each.
+        self.completions: list[tuple[int, int, Completion]] = []
+        self.tie = False
+        for c in completions:
+            early = sum(1 for s in steps
+                        if s.ts < c.ts or (s.cpu == c.cpu and s.lineno < c.lineno))
+            late_n = sum(1 for s in steps
+                         if s.lineno < c.lineno or (s.ts == c.ts and s.cpu != c.cpu))
+            if any(s.ts == c.ts and s.cpu != c.cpu for s in steps):
+                self.tie = True
+            self.completions.append((early, max(early, late_n), c))
+        self.done: set[int] = set()
+
+    # -- matching the model's events with the trace's ------------------------------------
+
+    def _on_event(self, ev: ModelEvent) -> None:
+        if ev.softirq or ev.name not in self.names:
+            return
+        if ev.name == "block_bio_queue" and self.names is FAULT_EVENTS and "W" in str(
+                ev.arg("rwbs")):
+            return  # writes of reclaim inside a fault are checked as swap-outs
+        if self.late:
+            self._complete_due(before=self.matched)
+        i = self.matched
+        if i >= len(self.steps):
+            raise _Diverged(i, f"the model goes on with {_show(ev)}; the trace shows no more",
+                            _show(ev))
+        if ev.name == "__read_swap_cache_async" and self.steps[i].name == ev.name:
+            self._slot(i, SwapEntry.from_val(int(ev.arg("entry"))))
+        self._compare(i, ev, self.steps[i])
+        self.matched = i + 1
+        if not self.late:
+            self._complete_due(after=self.matched)
+
+    def _page(self, model_addr: int, trace_addr: int) -> bool:
+        """Whether a model folio is the trace's page (binding new folios on first sight)."""
+        if not model_addr or not trace_addr:
+            return model_addr == trace_addr
+        bound = self.pages.get(model_addr)
+        if bound is None:  # a new model folio: the trace's page may be one freed and reused
+            old = self.traced.get(trace_addr)
+            if old is not None:
+                del self.pages[old]
+            self.pages[model_addr] = trace_addr
+            self.traced[trace_addr] = model_addr
+            return True
+        return bound == trace_addr
+
+    def _compare(self, i: int, ev: ModelEvent, step: Step) -> None:
+        if ev.name != step.name:
+            raise _Diverged(i, f"the model emits {_show(ev)} here, the trace {step.name}",
+                            _show(ev))
+        for key, value in ev.args:
+            if key not in _COMPARED.get(ev.name, ()):
+                continue
+            seen = step.args.get(key)
+            if seen is None:
+                continue
+            if key == "rwbs":
+                same = ("W" in str(value)) == ("W" in seen)
+            elif key == "page":
+                same = self._page(int(value), int(seen, 0))
+            elif key == "pflags":
+                same = int(value) & CHECKED_FLAGS == int(seen, 0) & CHECKED_FLAGS
+            elif key == "plug":
+                same = bool(value) == bool(int(seen, 0))
+            else:
+                same = int(value) == int(seen, 0)
+            if not same:
+                raise _Diverged(i, f"the model's {ev.name} has {key}={_value(key, value)}, the "
+                                f"trace's {key}={seen}", _show(ev))
+
+    # -- inputs at their time --------------------------------------------------------
+
+    def _slot(self, i: int, entry: SwapEntry) -> None:
+        """The swap cache slot a ``__read_swap_cache_async`` looks up, as the trace found it.
+
+        Other tasks and reclaim change the swap cache between a fault's events: what the
+        lookup found (nothing, a free slot, a page) is an input, applied just before it.
+        """
+        steps, k = self.steps, self.k
+        ret = steps[i + 1] if i + 1 < len(steps) else None
+        if ret is None or ret.name != "__read_swap_cache_async_ret":
+            return
+        page = ret.int("page")
+        nxt = steps[i + 2] if i + 2 < len(steps) else None
+        si = k.swap_info_of(entry.type)
+        key = (entry.type, entry.offset)
+        folio = k.swap_cache.get(key)
+        if not page:  # RA-2: the slot is free
+            if folio is None:
+                si.swap_map[entry.offset] = 0
+            return
+        if nxt is not None and nxt.name == "swap_readpage" and nxt.int("page") == page:
+            # A new page: the slot is in use and not cached (reclaim freed a clean page).
+            if folio is not None and not folio.flags & _BUSY:
+                swap_state.delete_from_swap_cache(k, folio)
+            si.swap_map[entry.offset] = (si.swap_map[entry.offset] & ~0x40) or 1
+            return
+        if folio is not None and self.pages.get(folio.addr) == page:
+            return  # RA-1 on the page the model has
+        self.insert(entry, page)
+
+    def insert(self, entry: SwapEntry, page: int) -> Folio:
+        """Put the trace's ``page`` in the swap cache for ``entry``, in its known state."""
+        k = self.k
+        known = self.lookup(page) if self.lookup is not None else None
+        flags, in_flight = known if known is not None else (
+            int(PageFlags.PG_uptodate | PageFlags.PG_swapcache), False)
+        folio = _folio(page, flags | _SWAPBACKED | int(PageFlags.PG_swapcache), entry.val)
+        k.swap_cache[(entry.type, entry.offset)] = folio
+        si = k.swap_info_of(entry.type)
+        si.swap_map[entry.offset] = (si.swap_map[entry.offset] or 1) | 0x40  # SWAP_HAS_CACHE
+        self._page(folio.addr, page)
+        if in_flight:
+            bio = bio_alloc(k, si.bdev, 1, REQ_OP_READ)
+            bio.bi_sector = swapfile.swap_page_sector(k, folio)
+            bio.bi_end_io = page_io.end_swap_bio_read
+            bio_add_page(bio, folio, PAGE_SIZE, 0)
+            self.executor.queue.append(Request(si.bdev, REQ_OP_READ, bio.bi_sector,
+                                               PAGE_SIZE >> 9, [bio], 1))
+        return folio
+
+    # -- completions ----------------------------------------------------------------------
+
+    def _apply(self, c: Completion) -> bool:
+        """Complete the bio of the completion's page, with its status, if it was queued.
+
+        The trace completes bios one by one (``end_swap_bio_read``), whatever requests the
+        model merged them into: the bio leaves its request and completes on its own.
+        """
+        model = self.traced.get(c.page)
+        plug = self.task.plug if self.task is not None else None
+        if plug is not None and any(b.page is not None and b.page.addr == model
+                                    for rq in plug.mq_list for b in rq.bios):
+            # The bio completed, so the task had issued it: it slept (direct reclaim, a
+            # lock) and flushed its plug, as sched_submit_work does, between two events.
+            blk_flush_plug(self.k, plug)
+        for io in self.executor.queue:
+            if not isinstance(io, Request):
+                continue
+            for bio in io.bios:
+                if bio.page is not None and bio.page.addr == model:
+                    io.bios.remove(bio)
+                    io.nr_sectors -= bio.bi_size >> 9
+                    if not io.bios:
+                        self.executor.queue.remove(io)
+                    self.done.add(id(c))
+                    Request(io.bdev, io.op, bio.bi_sector, bio.bi_size >> 9, [bio],
+                            io.cpu).complete(self.k, _status(c.status))
+                    return True
+        return False
+
+    def _complete_due(self, *, after: int = -1, before: int = -1) -> None:
+        for early, late, c in self.completions:
+            if id(c) in self.done:
+                continue
+            if (after >= 0 and early <= after) or (before >= 0 and late <= before):
+                self._apply(c)
+
+    def complete_next(self) -> bool:
+        """The task sleeps: complete the next I/O the trace completed by now, if any."""
+        for early, _late, c in self.completions:
+            if id(c) not in self.done and early <= self.matched and self._apply(c):
+                return True
+        return False
+
+
+_COMPARED: dict[str, tuple[str, ...]] = {
+    "do_swap_page_ret": ("ret",),
+    "swapin_readahead": ("entry",),
+    "swap_cluster_readahead": ("entry",),
+    "__read_swap_cache_async": ("entry",),
+    "__read_swap_cache_async_ret": ("page",),
+    "swapin_readahead_ret": ("page",),
+    "swap_cluster_readahead_ret": ("page",),
+    "swap_readpage": ("page", "synchronous", "plug", "pflags", "entry"),
+    "swap_readpage_ret": ("ret",),
+    "bdev_read_page": ("sector",),
+    "bdev_read_page_ret": ("ret",),
+    "bdev_write_page": ("sector",),
+    "bdev_write_page_ret": ("ret",),
+    "block_bio_queue": ("rwbs", "sector"),
+    "swap_writepage": ("page", "pflags", "entry"),
+    "swap_writepage_ret": ("ret",),
+    "__swap_writepage": ("page", "pflags", "entry"),
+    "__swap_writepage_ret": ("ret",),
+}
+
+
+def _value(key: str, value: int | str) -> str:
+    if isinstance(value, int) and key in ("page", "pflags", "entry", "ret") and key != "ret":
+        return f"{value:#x}"
+    return str(value)
+
+
+def _show(ev: ModelEvent) -> str:
+    if ev.name == "do_swap_page_ret":
+        return vm_fault_text(int(ev.arg("ret")))
+    keys = _COMPARED.get(ev.name, ())
+    args = " ".join(f"{k}={_value(k, v)}" for k, v in ev.args if k in keys)
+    return f"{ev.name}: {args}" if args else ev.name
+
+
+def vm_fault_text(ret: int) -> str:
+    """``0x404 (MAJOR|RETRY)``: a ``vm_fault_t`` as reports print it."""
+    if not ret:
+        return "0x0"
+    names = [f.name[9:] for f in VmFault if f & ret and f.name]
+    return f"{ret:#x} ({'|'.join(names)})"
+
+
+class Replayer:
+    """Replays faults and swap-outs of one trace on fresh model kernels (memoized)."""
+
+    def __init__(self, page_cluster: int | None = None) -> None:
+        self.page_cluster = 3 if page_cluster is None else page_cluster
+        self.page_cluster_known = page_cluster is not None
+        #: The device: major/minor and whether it has ``rw_page`` (None: not seen yet).
+        self.dev = 0
+        self.rw_page: bool | None = None
+        self._ra_states: dict[int, tuple[int, int, int]] | None = None
+
+    # -- the swap area and its device --------------------------------------------------
+
+    def _area(self, k: Kernel, entry: SwapEntry, rw_page: bool,
+              bad: Sequence[BadRange] = ()) -> SwapInfo:
+        bdev = BlockDevice(self.dev >> 20, self.dev & 0xFFFFF, "swap", _NO_SLOTS * 8,
+                           rw_page=rw_page, driver="zram" if rw_page else "virtio_blk",
+                           request_based=not rw_page, rotational=not rw_page)
+        bdev.completion_errors.extend(bad)
+        flags = SwpFlags.SWP_USED | SwpFlags.SWP_WRITEOK | SwpFlags.SWP_BLKDEV
+        if rw_page:
+            flags |= SwpFlags.SWP_SYNCHRONOUS_IO | SwpFlags.SWP_SOLIDSTATE
+        swap_map = _SwapMap()
+        while len(k.swap_info) <= entry.type:
+            k.swap_info.append(SwapInfo(type=len(k.swap_info), flags=flags, bdev=bdev,
+                                        max=_NO_SLOTS, swap_map=swap_map,  # type: ignore[arg-type]
+                                        extents=[SwapExtent(0, _NO_SLOTS, 0)]))
+        return k.swap_info[entry.type]
+
+    def ra_states(self) -> dict[int, tuple[int, int, int]]:
+        """For each window size ``swapin_nr_pages`` can give: a readahead state giving it.
+
+        The state (hits since the last window, the last offset, the last window) is not in
+        a trace; the model's own ``swapin_nr_pages`` is run over the states it can be in.
+        """
+        if self._ra_states is None:
+            states: dict[int, tuple[int, int, int]] = {}
+            k = Kernel(executor=Executor(), page_cluster=self.page_cluster)
+            top = 1 << self.page_cluster
+            for hits in range(2 * top + 1):
+                for delta in (1, -1, 1 << 10):
+                    for last in [0] + [1 << i for i in range(self.page_cluster + 2)]:
+                        k.swapin_readahead_hits = hits
+                        k.ra_prev_offset = _RA_BASE - delta
+                        k.ra_last_pages = last
+                        win = swap_state.swapin_nr_pages(k, _RA_BASE)
+                        states.setdefault(win, (hits, delta, last))
+            self._ra_states = states
+        return self._ra_states
+
+    # -- faults -----------------------------------------------------------------------
+
+    def fault(self, steps: Sequence[Step], completions: Sequence[Completion],
+              lookup: PageLookup, target: int | None) -> Verdict | None:
+        """Replay one fault; None when its inputs are not all known.
+
+        ``steps``: the task's events from ``do_swap_page`` to ``do_swap_page_ret`` (of
+        :data:`FAULT_EVENTS`); ``completions``: the reads completed meanwhile; ``lookup``:
+        the checker's state of a trace page; ``target``: the page the swap cache held for
+        the entry by the end of the fault, if any.
+        """
+        first = steps[0]
+        entry = SwapEntry.from_pte(first.int("orig_pte"))
+        cached_at_lookup, rw_rets, frontswap, ra_kind = _fault_inputs(steps, entry)
+        if ra_kind == "vma":
+            return None  # VMA readahead: the page table around the fault is not in a trace
+        if cached_at_lookup and (target is None or lookup(target) is None):
+            return None
+        rw_page = self.rw_page if self.rw_page is not None else bool(rw_rets)
+        windows = sorted(self.ra_states()) if ra_kind == "cluster" else [0]
+        best: list[Verdict] = []
+        for late in (False, True):
+            for win in windows:
+                verdict = self._fault_once(steps, completions, lookup, target, entry,
+                                           rw_rets, frontswap, rw_page, win, late,
+                                           cached_at_lookup)
+                if verdict.ok:
+                    return verdict
+                if not best or verdict.index > best[0].index:
+                    best = [verdict]
+                elif verdict.index == best[0].index:
+                    best.append(verdict)
+        allowed = sorted({a for v in best for a in v.allowed}, key=_rank)
+        return Verdict(best[0].index, best[0].message, allowed, tie=any(v.tie for v in best))
+
+    def _fault_once(self, steps: Sequence[Step], completions: Sequence[Completion],
+                    lookup: PageLookup, target: int | None, entry: SwapEntry,
+                    rw_rets: dict[int, int], frontswap: set[int], rw_page: bool, win: int,
+                    late: bool, cached_at_lookup: bool) -> Verdict:
+        run = _Run(self, steps, FAULT_EVENTS, completions, late, lookup)
+        k = run.k
+        first = steps[0]
+        si = self._area(k, entry, rw_page)
+        si.swap_map[entry.offset] = 2 if (rw_page and any(
+            s.name == "swapin_readahead" for s in steps)) else 1
+        if cached_at_lookup and target is not None:
+            run.insert(entry, target)
+        for page, ret in rw_rets.items():
+            if ret:  # the device failed this page's rw_page read
+                si.bdev.completion_errors.append(_bad_page(k, page, steps, REQ_OP_READ))
+        if frontswap:
+            k.frontswap = {(entry.type, off): b"" for off in frontswap}
+        if win:
+            hits, delta, last = self.ra_states()[win]
+            k.swapin_readahead_hits = hits
+            k.ra_prev_offset = entry.offset - delta
+            k.ra_last_pages = last
+            k.nr_rotate_swap = 1
+        task = Task(pid=1, comm="replay", mm=MMStruct())
+        mm = task.mm
+        assert mm is not None
+        vma = VMArea(0, 1 << 47, mm)
+        mm.vmas.append(vma)
+        address = first.int("address")
+        orig_pte = first.int("orig_pte")
+        mm.ptes[address] = orig_pte
+        vmf = VMFault(task, vma, address, first.int("fault_flags"), orig_pte)
+        return self._run(run, lambda: memory.do_swap_page(k, vmf), task)
+
+    def _run(self, run: _Run, body: Callable[[], object], task: Task) -> Verdict:
+        k = run.k
+        run.task = task
+        try:
+            with k.running(task, ("handle_mm_fault",)):
+                body()
+            if run.matched < len(run.steps):
+                step = run.steps[run.matched]
+                raise _Diverged(run.matched, f"the model is done; the trace goes on with "
+                                f"{step.name}", "no further event")
+        except _Diverged as d:
+            return Verdict(d.index, d.message, (d.allowed,), tie=run.tie)
+        except KernelBug as bug:
+            return Verdict(run.matched, f"the model forbids this: {bug}",
+                           ("a state the model allows",), tie=run.tie)
+        flags: dict[int, int] = {}
+        for model_addr, trace_addr in run.pages.items():
+            folio = _find(k, model_addr)
+            if folio is not None:
+                flags[trace_addr] = int(folio.flags)
+        return Verdict(flags=flags, tie=run.tie)
+
+    # -- swap-outs ----------------------------------------------------------------------
+
+    def write(self, steps: Sequence[Step]) -> Verdict:
+        """Replay one ``swap_writepage`` … ``swap_writepage_ret`` (or ``__swap_writepage``)."""
+        best: Verdict | None = None
+        rw_ret = next((s.int("ret") for s in steps if s.name == "bdev_write_page_ret"), None)
+        rw_page = rw_ret is not None and rw_ret != -95
+        for count, store in ((1, False), (1, True), (0, False)):
+            verdict = self._write_once(steps, rw_page, rw_ret, count, store)
+            if verdict.ok:
+                best = verdict
+                break
+            if best is None or verdict.index > best.index:
+                best = verdict
+        assert best is not None
+        return best
+
+    def _write_once(self, steps: Sequence[Step], rw_page: bool, rw_ret: int | None,
+                    count: int, store: bool) -> Verdict:
+        run = _Run(self, steps, WRITE_EVENTS, (), late=False)
+        k = run.k
+        first = steps[0]
+        entry = SwapEntry.from_val(first.int("entry"))
+        si = self._area(k, entry, rw_page)
+        if rw_page and rw_ret:  # the device failed this page's rw_page write
+            si.bdev.completion_errors.append(_bad_page(k, first.int("page"), steps,
+                                                       REQ_OP_WRITE))
+        si.swap_map[entry.offset] = count | 0x40
+        folio = _folio(first.int("page"), first.int("pflags"), entry.val)
+        folio.refcount = 2
+        k.swap_cache[(entry.type, entry.offset)] = folio
+        run._page(folio.addr, first.int("page"))
+        if store:
+            k.frontswap = {}
+        wbc = WritebackControl(sync_mode=WbSyncMode(first.int("sync_mode")) if "sync_mode"
+                               in first.args else WbSyncMode.WB_SYNC_NONE, for_reclaim=True)
+        task = Task(pid=1, comm="replay")
+        write = page_io.swap_writepage if first.name == "swap_writepage" else (
+            page_io.__dict__["__swap_writepage"])
+        return self._run(run, lambda: write(k, folio, wbc), task)
+
+
+def _find(k: Kernel, model_addr: int) -> Folio | None:
+    for folio in k.swap_cache.values():
+        if folio.addr == model_addr:
+            return folio
+    for io in k.executor.live_bios.values():
+        if io.page is not None and io.page.addr == model_addr:
+            return io.page
+    return None
+
+
+def _bad_page(k: Kernel, page: int, steps: Sequence[Step], op: int) -> BadRange:
+    """The sectors (``swap_page_sector``) of a page whose ``rw_page`` I/O failed in the trace."""
+    entry = next((s.int("entry") for s in steps if "entry" in s.args and s.args.get("page")
+                  and s.int("page") == page), 0)
+    sector = swapfile.swap_page_sector(k, Folio(private=entry))
+    return BadRange(sector, sector + PAGE_SIZE // 512, op)
+
+
+def _fault_inputs(steps: Sequence[Step], entry: SwapEntry) -> tuple[
+        bool, dict[int, int], set[int], str]:
+    """What the trace tells of a fault's inputs: whether the swap cache held the entry at
+    the fault's lookup, the ``rw_page`` results, the slots frontswap held, the readahead
+    kind ("cluster", "vma" or "" for none)."""
+    rw_rets: dict[int, int] = {}
+    frontswap: set[int] = set()
+    read_entries = set()
+    ra_kind = ""
+    reading: Step | None = None
+    device_io = False
+    for s in steps:
+        name = s.name
+        if name == "swapin_readahead":
+            ra_kind = ra_kind or "vma"
+        elif name == "swap_cluster_readahead":
+            ra_kind = "cluster"
+        elif name == "swap_readpage":
+            reading = s
+            device_io = False
+            read_entries.add(s.int("entry"))
+        elif name in ("bdev_read_page", "block_bio_queue") and reading is not None:
+            device_io = True
+        elif name == "bdev_read_page_ret" and reading is not None:
+            rw_rets[reading.int("page")] = s.int("ret")
+        elif name == "swap_readpage_ret" and reading is not None:
+            if not device_io:
+                frontswap.add(SwapEntry.from_val(reading.int("entry")).offset)
+            reading = None
+    cached_at_lookup = not ra_kind and entry.val not in read_entries
+    return cached_at_lookup, rw_rets, frontswap, ra_kind
+
+
+def _rank(text: str) -> tuple[int, str]:
+    """Allowed alternatives in order: returns by value, then the rest."""
+    try:
+        return (int(text.split()[0], 16), text)
+    except ValueError:
+        return (1 << 62, text)

@@ -1,0 +1,46 @@
+"""The model is the oracle: a bug planted in the model makes some real trace diverge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kmodel.trace import check_trace
+from tests.trace.model_mutations import ALL_MUTATIONS, MODEL_MUTATIONS, SURVIVORS, planted
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL_TRACES = sorted(
+    [*(ROOT / "tests" / "data" / "traces").glob("*.trace.txt"),
+     *(ROOT / "kmodel" / "data" / "traces").glob("*.trace.txt")],
+    key=lambda p: p.stat().st_size,
+)
+
+
+def test_at_least_fifteen_planted_bugs_are_asserted() -> None:
+    assert len(MODEL_MUTATIONS) >= 15
+    assert set(SURVIVORS) <= set(ALL_MUTATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(ALL_MUTATIONS))
+def test_mutation_changes_its_function(name: str) -> None:
+    mutation = ALL_MUTATIONS[name]
+    mutant, original = mutation.mutant().__code__, mutation.original().__code__
+    assert (mutant.co_code, mutant.co_consts, mutant.co_names) != (
+        original.co_code, original.co_consts, original.co_names)
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_MUTATIONS))
+def test_planted_model_bug_makes_a_real_trace_diverge(name: str) -> None:
+    with planted(MODEL_MUTATIONS[name]):
+        for path in REAL_TRACES:
+            if check_trace(path, max_divergences=1).divergences:
+                return
+    pytest.fail(f"{name}: {MODEL_MUTATIONS[name].what}: no real trace diverges")
+
+
+def test_planting_is_undone() -> None:
+    with planted(MODEL_MUTATIONS["ds_major_not_set"]):
+        pass
+    for path in REAL_TRACES:
+        assert check_trace(path).conformant, path
