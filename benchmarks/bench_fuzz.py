@@ -1,8 +1,9 @@
 """(3) Fuzzing throughput: steps/s of the project's state machine vs a trivial one.
 
-The trivial machine has as many rules as `SwapIOMachine`, each drawing one small integer
-and doing nothing, so the ratio says how much of a step the model costs over Hypothesis'
-own bookkeeping. Target: the main machine at >= 50% of the trivial one's steps/s.
+The trivial machine has one rule per action of `SwapIOMachine` (its ``ACTIONS``, which
+its one ``step`` rule draws from), each drawing one small integer and doing nothing, so
+the ratio says how much of a step the model and its invariants cost over Hypothesis' own
+bookkeeping. Target: the main machine at >= 50% of the trivial one's steps/s.
 """
 
 from __future__ import annotations
@@ -61,19 +62,27 @@ def _steps_per_second(machine: Any, examples: int, steps: int) -> tuple[float, i
     return done / took, done, note
 
 
-def run(examples: int, steps: int) -> list[str]:
+def run(examples: int, steps: int, repeat: int = 1) -> list[str]:
     try:
-        from kmodel.testing.machines import SwapIOMachine
+        from kmodel.testing.machines import ACTIONS, SwapIOMachine
     except ImportError as exc:
         return [f"[fuzz] skipped: kmodel.testing.machines not importable ({exc})"]
     rules = _rule_names(SwapIOMachine)
-    main_rate, main_steps, note = _steps_per_second(SwapIOMachine, examples, steps)
-    trivial = trivial_machine(len(rules))
-    trivial_rate, trivial_steps, _ = _steps_per_second(trivial, examples, steps)
+    trivial = trivial_machine(len(ACTIONS))
+    # Interleaved, best of `repeat` each: the machine is shared, and load comes in bursts.
+    main_rate = trivial_rate = 0.0
+    main_steps = trivial_steps = 0
+    note = ""
+    for _ in range(repeat):
+        rate, main_steps, note = _steps_per_second(SwapIOMachine, examples, steps)
+        main_rate = max(main_rate, rate)
+        rate, trivial_steps, _ = _steps_per_second(trivial, examples, steps)
+        trivial_rate = max(trivial_rate, rate)
     return [
-        f"[fuzz] SwapIOMachine ({len(rules)} rules): {main_steps} steps, "
-        f"{main_rate:,.0f} steps/s{note}",
-        f"[fuzz] trivial machine ({len(rules)} rules): {trivial_steps} steps, "
+        f"[fuzz] SwapIOMachine ({len(ACTIONS)} actions, {len(rules)} rule): {main_steps} "
+        f"steps, {main_rate:,.0f} steps/s{note}",
+        f"[fuzz] trivial machine ({len(ACTIONS)} rules): {trivial_steps} steps, "
         f"{trivial_rate:,.0f} steps/s",
-        f"[fuzz] ratio main/trivial = {main_rate / trivial_rate:.0%} (target >= 50%)",
+        f"[fuzz] ratio main/trivial = {main_rate / trivial_rate:.0%} (target >= 50%; best "
+        f"of {repeat}, {examples} examples x {steps} steps, CPU time)",
     ]

@@ -7,23 +7,32 @@ completes next and with which ``blk_status_t``) and the fault injector
 shrinks to a minimal program and a minimal schedule. It keeps a shadow of what user
 space stored and checks, after every step, the invariants in ``docs/fuzzing.md``.
 
+Each step draws one action from those enabled now and its arguments as one number
+(:data:`ACTIONS`: one choice where a rule per action drew four or five), which keeps a
+step close to Hypothesis' own cost; ``step`` returns a forked child into the ``tasks``
+Bundle that subclasses draw from.
+
 Subclass it to add rules (see ``docs/fuzzing.md``), or pin the disk with
 :func:`machine_for`.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable
 from typing import ClassVar
 
+from hypothesis import note
 from hypothesis import strategies as st
+from hypothesis.control import current_build_context
 from hypothesis.stateful import (
     Bundle,
+    MultipleResults,
     RuleBasedStateMachine,
     initialize,
     invariant,
-    precondition,
+    multiple,
     rule,
 )
 
@@ -41,15 +50,16 @@ from kmodel.lib.fault_inject import FaultAttr
 from kmodel.mm.page_alloc import FailPageAlloc, fail_page_alloc_filters
 from kmodel.mm.swap_state import GFP_HIGHUSER_MOVABLE
 from kmodel.mm.swapfile import __swap_count as _swap_count  # no mangling at module level
+from kmodel.mm.vmstat import VmEvent
 from kmodel.sim import DISKS, Machine
 from kmodel.testing.coverage import branches_of
 from kmodel.testing.executor import FuzzExecutor
 from kmodel.testing.strategies import (
+    STATUS_CHOICES,
     SYNC_DISKS,
-    bad_ranges,
+    bad_range_from,
     disk_kinds,
-    fault_attrs,
-    statuses,
+    fault_attr_from,
 )
 
 #: Pages each task maps; few enough that faults and reclaim keep meeting the same pages.
@@ -63,7 +73,70 @@ MAX_TASKS = 3
 RW_PAGE_BAD_OPS: dict[str, tuple[int, ...]] = {"brd": ()}
 _SIGNALLED = VmFault.VM_FAULT_SIGBUS | VmFault.VM_FAULT_SIGSEGV | VmFault.VM_FAULT_OOM
 
+#: What ``step`` draws from, in shrinking order (a failure shrinks towards the first);
+#: ``fork`` needs fewer than MAX_TASKS tasks, the last two pending I/O, ``add_bad_range``
+#: a disk whose bad ranges can fail something. Each decodes its arguments from one number.
+ACTIONS = (
+    "load", "store", "load_sequentially", "fault_while_sleeping", "reclaim", "swap_out",
+    "arm_fail_nth", "clear_faults", "add_bad_range", "arm_fail_make_request",
+    "arm_fail_page_alloc", "fork", "drain", "complete_io",
+)  # fmt: skip
+#: Actions that only set fault-injection knobs: the invariants cannot change across them.
+_KNOBS = frozenset(("arm_fail_nth", "clear_faults", "add_bad_range", "arm_fail_make_request",
+                    "arm_fail_page_alloc"))
+#: The enabled actions by (I/O pending, fork possible, bad ranges possible).
+_ENABLED: dict[tuple[bool, bool, bool], tuple[str, ...]] = {}
+#: A step's arguments range over more than any action's argument space (at most 1,152,
+#: and 2 x 34,560 for a bad range); len(ACTIONS) * ARG_RANGE stays below 2**24, where
+#: Hypothesis draws integers uniformly.
+ARG_RANGE = 1 << 17
+
+# Page flags as ints: `IntFlag & IntFlag` runs Python code, `int & int` does not.
+_LOCKED = int(PageFlags.PG_locked)
+_UPTODATE = int(PageFlags.PG_uptodate)
+_ERROR = int(PageFlags.PG_error)
+_DIRTY = int(PageFlags.PG_dirty)
+_WRITEBACK = int(PageFlags.PG_writeback)
+_SWAPCACHE = int(PageFlags.PG_swapcache)
+_WAITERS = int(PageFlags.PG_waiters)
+_PGPGIN, _PGPGOUT, _PSWPIN, _PSWPOUT = (VmEvent.PGPGIN, VmEvent.PGPGOUT, VmEvent.PSWPIN,
+                                       VmEvent.PSWPOUT)
+
 Action = Callable[[], object]
+
+_INDEX: dict[int, st.SearchStrategy[int]] = {}
+_ANY_OP: tuple[int | None, ...] = (None, REQ_OP_READ, REQ_OP_WRITE)
+
+
+def _index(n: int) -> st.SearchStrategy[int]:
+    """``integers(0, n - 1)``, built once per ``n`` (a step draws one or two of them)."""
+    strategy = _INDEX.get(n)
+    if strategy is None:
+        strategy = _INDEX[n] = st.integers(0, n - 1)
+    return strategy
+
+
+def _note(text: Callable[[], str]) -> None:
+    """Say what an action does in a reported failure (formatted only then: cheap steps)."""
+    if current_build_context().is_final:
+        note(text())
+
+
+def _product(radices: tuple[int, ...]) -> int:
+    size = 1
+    for radix in radices:
+        size *= radix
+    return size
+
+
+def _digits(number: int, *radices: int) -> list[int]:
+    """``number`` in a mixed radix, most significant first: smaller numbers shrink the
+    first argument first."""
+    out = []
+    for radix in reversed(radices):
+        number, digit = divmod(number, radix)
+        out.append(digit)
+    return out[::-1]
 
 
 class InvariantViolation(AssertionError):
@@ -85,6 +158,10 @@ class SwapIOMachine(RuleBasedStateMachine):
     steps: ClassVar[int] = 0
     #: Branch IDs reached by every instance of this class.
     branches: ClassVar[set[str]] = set()
+    #: How many times each action of :data:`ACTIONS` ran, all instances.
+    actions_run: ClassVar[Counter[str]] = Counter()
+    #: Examples that ended with an exception (a bug found, then shrinking), all instances.
+    failed_examples: ClassVar[int] = 0
 
     tasks = Bundle("tasks")
 
@@ -97,10 +174,15 @@ class SwapIOMachine(RuleBasedStateMachine):
         self.ex.on_wake = self._on_wake
         self._data: st.DataObject | None = None
         self._nested: Action | None = None
+        #: User tasks in creation order (what ``tasks`` holds): the actions' task arguments.
+        self.users: list[Task] = []
         #: The shadow user space: (pid, address) → the bytes last stored there.
         self.shadow: dict[tuple[int, int], bytes] = {}
+        self._stores = 0
         #: Every folio seen so far, by ``struct page`` address (identity for the events).
         self.folios: dict[int, Folio] = {}
+        #: The folios the invariants check: those seen, less those retired once freed.
+        self.live: dict[int, Folio] = {}
         self.wb_ends: Counter[int] = Counter()
         #: Folios whose last write failed and which have not been written again since.
         self.write_failed: set[int] = set()
@@ -109,6 +191,11 @@ class SwapIOMachine(RuleBasedStateMachine):
         self._rw_write_page = 0
         #: What each sleeping task waits for: a folio bit, or its synchronous bio.
         self._waits: dict[int, tuple[Folio, int] | Bio] = {}
+        #: Swap PTE value → its slot (memo: the same PTEs are decoded after every step).
+        self._offsets: dict[int, int] = {}
+        self._freed: list[int] = []
+        #: The last step only set fault-injection knobs (no page, task or I/O changed).
+        self._knobs_only = False
 
     # -- setup -------------------------------------------------------------------------
 
@@ -120,7 +207,13 @@ class SwapIOMachine(RuleBasedStateMachine):
         self.m.k.tracer = self._on_event
         task = self.m.spawn()
         self.base = self.m.mmap(task, NR_USER_PAGES)
+        self.users.append(task)
         return task
+
+    def teardown(self) -> None:
+        """Count an example that ends with an exception (``kmodel fuzz`` lets it shrink)."""
+        if sys.exc_info()[1] is not None:  # teardown runs in a finally: the escaping error
+            type(self).failed_examples += 1
 
     @property
     def k(self) -> Kernel:
@@ -131,167 +224,213 @@ class SwapIOMachine(RuleBasedStateMachine):
     def _addr(self, index: int) -> int:
         return self.base + index * PAGE_SIZE
 
+    # -- one step: an action drawn from the enabled ones ---------------------------------
+
+    @rule(target=tasks, choice=st.integers(0, len(ACTIONS) * ARG_RANGE - 1), data=st.data())
+    def step(self, choice: int, data: st.DataObject) -> MultipleResults[Task]:
+        """Run one action of :data:`ACTIONS`, drawn as one number: ``choice % len(ACTIONS)``
+        picks among the actions enabled now (modulo their number), ``choice //
+        len(ACTIONS)`` holds its arguments (see :meth:`_args`); ``data`` serves the choices
+        made while it runs (which I/O completes, what reclaim picks). A ``fork`` adds the
+        child to ``tasks``."""
+        arg, action = divmod(choice, len(ACTIONS))
+        assert self.m is not None
+        key = (bool(self.ex.pending), len(self.k.tasks) < MAX_TASKS,
+               self.rw_page_bad_ops.get(self.m.bdev.driver) != ())
+        enabled = _ENABLED.get(key)
+        if enabled is None:
+            enabled = _ENABLED[key] = tuple(
+                a for a in ACTIONS if (key[0] or a not in ("drain", "complete_io"))
+                and (key[1] or a != "fork") and (key[2] or a != "add_bad_range"))
+        name = enabled[action % len(enabled)]
+        type(self).actions_run[name] += 1
+        self._arg = arg
+        self._knobs_only = name in _KNOBS
+        child: Task | None = getattr(self, "_" + name)(data)
+        return multiple() if child is None else multiple(child)
+
+    def _args(self, *radices: int) -> list[int]:
+        """The running action's arguments: ``arg`` modulo the product of ``radices``, as
+        digits (so ``arg`` shrinking to 0 makes every argument its first value)."""
+        return _digits(self._arg % _product(radices), *radices)
+
+    @staticmethod
+    def _draw(data: st.DataObject, label: str, *radices: int) -> list[int]:
+        """Arguments chosen while an action runs: one number drawn from ``data``."""
+        return _digits(data.draw(_index(_product(radices)), label=label), *radices)
+
+    def _task(self, i: int) -> Task:
+        return self.users[i]
+
+    def _fault_attr(self) -> tuple[int, FaultAttr]:
+        """A flag (the top bit of ``arg``) and the ``fault_attr`` the rest encodes."""
+        flag, rest = divmod(self._arg, ARG_RANGE // 2)
+        return flag, fault_attr_from(rest)
+
     # -- the disk: which I/O completes, and how ----------------------------------------
 
     def _choose(self, pending: list[PendingIO]) -> tuple[PendingIO, BlkStatus | None]:
         """The executor's chooser: drawn from the running rule's data (FIFO otherwise)."""
         if self._data is None:
             return pending[0], None
-        i = self._data.draw(st.integers(0, len(pending) - 1), label="complete (sleeping)")
-        return pending[i], self._data.draw(statuses(), label="status")
+        i, status = self._draw(self._data, "complete (sleeping)", len(pending),
+                               len(STATUS_CHOICES))
+        return pending[i], STATUS_CHOICES[status]
 
-    @precondition(lambda self: self.m is not None and bool(self.ex.pending))
-    @rule(data=st.data())
-    def complete_io(self, data: st.DataObject) -> None:
+    def _complete_io(self, data: st.DataObject) -> None:
         """The disk completes one pending I/O with a chosen status (None: its own)."""
         pending = self.ex.pending
-        i = data.draw(st.integers(0, len(pending) - 1), label="complete")
+        i, status = self._args(len(pending), len(STATUS_CHOICES))
+        _note(lambda: f"complete_io({pending[i]!r}, status={STATUS_CHOICES[status]!r})")
+        self._run(data, lambda: self.ex.complete(self.k, pending[i], STATUS_CHOICES[status]))
 
-        def complete() -> None:
-            self.ex.complete(self.k, pending[i], data.draw(statuses(), label="status"))
-
-        self._run(data, complete)
-
-    @precondition(lambda self: self.m is not None and bool(self.ex.pending))
-    @rule()
-    def drain(self) -> None:
+    def _drain(self, data: st.DataObject) -> None:
         """Every pending I/O completes, oldest first, with the device's status."""
+        _note(lambda: "drain()")
         self.ex.complete_all(self.k)
 
     # -- user space --------------------------------------------------------------------
 
-    @rule(task=tasks, index=st.integers(0, NR_USER_PAGES - 1), data=st.data())
-    def load(self, task: Task, index: int, data: st.DataObject) -> None:
+    def _load(self, data: st.DataObject) -> None:
         """A task reads a page (swap-in on a swap PTE): the DATA RULE."""
-        self._run(data, lambda: self._load(task, index))
+        t, index = self._args(len(self.users), NR_USER_PAGES)
+        _note(lambda: f"load(task={self._task(t)!r}, index={index})")
+        self._run(data, lambda: self._load_page(self._task(t), index))
 
-    @rule(task=tasks, index=st.integers(0, NR_USER_PAGES - 1),
-          value=st.binary(min_size=1, max_size=3), data=st.data())
-    def store(self, task: Task, index: int, value: bytes, data: st.DataObject) -> None:
-        """A task writes new data to a page (a write fault first if it is swapped out)."""
-        self._run(data, lambda: self._store(task, index, value))
+    def _store(self, data: st.DataObject) -> None:
+        """A task writes new data to a page (a write fault first if it is swapped out);
+        each store writes different bytes, so a stale page cannot pass for a fresh one."""
+        t, index = self._args(len(self.users), NR_USER_PAGES)
+        self._stores += 1
+        value = b"%d" % self._stores
+        _note(lambda: f"store(task={self._task(t)!r}, index={index}, value={value!r})")
+        self._run(data, lambda: self._store_page(self._task(t), index, value))
 
-    @rule(task=tasks, start=st.integers(0, NR_USER_PAGES - 1), data=st.data())
-    def load_sequentially(self, task: Task, start: int, data: st.DataObject) -> None:
+    def _load_sequentially(self, data: st.DataObject) -> None:
         """A task reads its pages in address order from ``start`` (readahead hits build up,
         so reads go asynchronous and the fault waits on the folio lock)."""
+        t, start = self._args(len(self.users), NR_USER_PAGES)
+        task = self._task(t)
+        _note(lambda: f"load_sequentially(task={task!r}, start={start})")
 
         def sweep() -> None:
             for index in range(start, NR_USER_PAGES):
-                self._load(task, index)
+                self._load_page(task, index)
 
         self._run(data, sweep)
 
-    @precondition(lambda self: self.m is not None and len(self.k.tasks) < MAX_TASKS)
-    @rule(target=tasks, parent=tasks)
-    def fork(self, parent: Task) -> Task:
+    def _fork(self, data: st.DataObject) -> Task:
         """``fork()``: the child shares every page and swap slot of the parent."""
         assert self.m is not None
+        (p,) = self._args(len(self.users))
+        parent = self._task(p)
+        _note(lambda: f"fork(parent={parent!r})")
         child = self.m.fork(parent)
+        self.users.append(child)
         for (pid, addr), value in list(self.shadow.items()):
             if pid == parent.pid:
                 self.shadow[(child.pid, addr)] = value
         return child
 
-    @rule(sleeper=tasks, other=tasks, i=st.integers(0, NR_USER_PAGES - 1),
-          j=st.integers(0, NR_USER_PAGES - 1), then_reclaim=st.booleans(), data=st.data())
-    def fault_while_sleeping(self, sleeper: Task, other: Task, i: int, j: int,
-                             then_reclaim: bool, data: st.DataObject) -> None:
+    def _fault_while_sleeping(self, data: st.DataObject) -> None:
         """``sleeper`` loads page i; while it sleeps (on the folio lock or its bio),
         ``other`` loads page j — the same swap entry when j == i after a fork — or reclaim
         runs (a fault racing a writeback). Runs after the load if it never slept."""
+        n = len(self.users)
+        s, o, i, j, then_reclaim = self._args(n, n, NR_USER_PAGES, NR_USER_PAGES, 2)
+        sleeper, other = self._task(s), self._task(o)
+        _note(lambda: f"fault_while_sleeping(sleeper={sleeper!r}, other={other!r}, i={i}, "
+              f"j={j}, then_reclaim={bool(then_reclaim)})")
 
         def meanwhile() -> None:
             if then_reclaim or other is sleeper:
-                self._reclaim(data)
+                self._reclaim_some(data)
             else:
-                self._load(other, j)
+                self._load_page(other, j)
 
         self._nested = meanwhile
-        self._run(data, lambda: self._load(sleeper, i))
+        self._run(data, lambda: self._load_page(sleeper, i))
         if self._nested is not None:
             self._nested = None
             self._run(data, meanwhile)
 
     # -- reclaim -----------------------------------------------------------------------
 
-    @precondition(lambda self: self.m is not None)
-    @rule(data=st.data())
-    def reclaim(self, data: st.DataObject) -> None:
-        """kswapd shrinks a drawn set of mapped and swap-cache folios (pageout on dirty)."""
-        self._run(data, lambda: self._reclaim(data))
+    def _reclaim(self, data: st.DataObject) -> None:
+        """kswapd shrinks a span of the mapped and swap-cache folios (pageout on dirty)."""
+        self._run(data, lambda: self._reclaim_some(data, self._arg))
 
-    @precondition(lambda self: self.m is not None)
-    @rule(data=st.data())
-    def swap_out(self, data: st.DataObject) -> None:
+    def _swap_out(self, data: st.DataObject) -> None:
         """Reclaim to the end: pageout, the disk finishes, a second pass frees the pages."""
+        _note(lambda: "swap_out: pageout, the disk completes everything, reclaim again")
 
         def both_passes() -> None:
-            picked = self._reclaim(data)
+            picked = self._reclaim_some(data, self._arg)
             self.ex.complete_all(self.k)
             assert self.m is not None
             self.m.reclaim(picked)
 
         self._run(data, both_passes)
 
-    def _reclaim(self, data: st.DataObject) -> list[Folio]:
+    def _reclaim_some(self, data: st.DataObject, arg: int | None = None) -> list[Folio]:
+        """Reclaim the candidates (mapped folios in address order, then unmapped swap-cache
+        ones), as kswapd scans a span of its LRU: ``first`` and ``count`` (0: to the end)
+        from the step's ``arg``, or drawn from ``data`` when reclaim runs in the middle of
+        another action. The minimum, 0, reclaims everything."""
         assert self.m is not None
         candidates = self.m.mapped_folios() + self.m.swap_cache_folios()
-        if not candidates:
+        n = len(candidates)
+        if not n:
             return []
-        if data.draw(st.booleans(), label="reclaim everything"):
-            folios = candidates
+        if arg is None:
+            first, count = self._draw(data, "reclaim (first, count; 0: all)", n, n)
         else:
-            picks = data.draw(st.lists(st.integers(0, len(candidates) - 1), min_size=1,
-                                       max_size=len(candidates), unique=True), label="reclaim")
-            folios = [candidates[p] for p in picks]
+            first, count = _digits(arg % (n * n), n, n)
+        folios = candidates[first:first + count] if count else candidates[first:]
+        _note(lambda: f"reclaim {len(folios)} of {n} candidates from #{first}")
         self.m.reclaim(folios)
         return folios
 
     # -- fault injection ---------------------------------------------------------------
 
-    @precondition(lambda self: self.m is not None)
-    @rule(attr=fault_attrs(), make_it_fail=st.booleans())
-    def arm_fail_make_request(self, attr: FaultAttr, make_it_fail: bool) -> None:
+    def _arm_fail_make_request(self, data: st.DataObject) -> None:
         """Set ``/sys/kernel/debug/fail_make_request/*`` and the device's make-it-fail."""
         assert self.m is not None
+        make_it_fail, attr = self._fault_attr()
+        _note(lambda: f"arm_fail_make_request({attr!r}, make_it_fail={bool(make_it_fail)})")
         attr.dname = "fail_make_request"
         self.k.fail_make_request = attr
-        self.m.bdev.make_it_fail = make_it_fail
+        self.m.bdev.make_it_fail = bool(make_it_fail)
 
-    @precondition(lambda self: self.m is not None)
-    @rule(attr=fault_attrs(), relax=st.booleans())
-    def arm_fail_page_alloc(self, attr: FaultAttr, relax: bool) -> None:
-        """Set ``/sys/kernel/debug/fail_page_alloc/*``; with its filters relaxed
-        (``min-order=0 ignore-gfp-wait=N ignore-gfp-highmem=N``) swap-in allocations may
-        fail (OOM); with the kernel's defaults they never reach ``should_fail``."""
+    def _arm_fail_page_alloc(self, data: st.DataObject) -> None:
+        """Set ``/sys/kernel/debug/fail_page_alloc/*``: with the filters relaxed, swap-in
+        allocations may fail (OOM); with the kernel's defaults they never reach should_fail."""
+        relax, attr = self._fault_attr()
+        _note(lambda: f"arm_fail_page_alloc({attr!r}, relax={bool(relax)})")
         attr.dname = "fail_page_alloc"
         fpa = FailPageAlloc(attr=attr)
         self.k.fail_page_alloc = fpa.relax() if relax else fpa
 
-    @rule(task=tasks, nth=st.integers(1, 3))
-    def arm_fail_nth(self, task: Task, nth: int) -> None:
+    def _arm_fail_nth(self, data: st.DataObject) -> None:
         """``echo N > /proc/<pid>/fail-nth``: the task's Nth should_fail call fails."""
-        task.fail_nth = nth
+        t, nth = self._args(len(self.users), 3)
+        _note(lambda: f"arm_fail_nth(task={self._task(t)!r}, nth={nth + 1})")
+        self._task(t).fail_nth = nth + 1
 
-    @precondition(lambda self: self.m is not None)
-    @rule(data=st.data(), at_submit=st.booleans())
-    def add_bad_range(self, data: st.DataObject, at_submit: bool) -> None:
+    def _add_bad_range(self, data: st.DataObject) -> None:
         """Make sectors fail at submission (dm-flakey) or completion (blkdebug, scsi_debug)."""
         assert self.m is not None
         ops = self.rw_page_bad_ops.get(self.m.bdev.driver)
-        if ops == ():
-            return
-        op = None if ops is None else st.sampled_from(list[int | None](ops))
-        bad = data.draw(bad_ranges(NR_SWAP_PAGES, op=op), label="bad range")
+        at_submit, rest = divmod(self._arg, ARG_RANGE // 2)
+        bad = bad_range_from(rest, NR_SWAP_PAGES, _ANY_OP if ops is None else ops)
+        _note(lambda: f"add_bad_range({bad!r}, at_submit={bool(at_submit)})")
         where = self.m.bdev.submit_errors if at_submit else self.m.bdev.completion_errors
         where.append(bad)
 
-    @precondition(lambda self: self.m is not None)
-    @rule()
-    def clear_faults(self) -> None:
+    def _clear_faults(self, data: st.DataObject) -> None:
         """Repair the disk and disarm every injector."""
         assert self.m is not None
+        _note(lambda: "clear_faults()")
         self.m.bdev.submit_errors.clear()
         self.m.bdev.completion_errors.clear()
         self.m.bdev.make_it_fail = False
@@ -304,13 +443,11 @@ class SwapIOMachine(RuleBasedStateMachine):
 
     def _run(self, data: st.DataObject, action: Action) -> None:
         """Run one step of model code with ``data`` as the source of schedule choices."""
-        self._register_folios()
         self._data, saved = data, self._data
         try:
             action()
         finally:
             self._data = saved
-            self._register_folios()
 
     def _on_sleep(self, k: Kernel, task: Task) -> None:
         self._waits[task.pid] = self._wait_of(task)
@@ -327,7 +464,7 @@ class SwapIOMachine(RuleBasedStateMachine):
             if bio.bi_private is task:
                 return bio
         self._register_folios()
-        for folio in self.folios.values():
+        for folio in self.live.values():
             for waiter, bit in folio.waiters:
                 if waiter is task:
                     return folio, bit
@@ -385,11 +522,16 @@ class SwapIOMachine(RuleBasedStateMachine):
     def _register_folios(self) -> None:
         if self.m is None:
             return
-        for folio in self.m.mapped_folios() + list(self.k.swap_cache.values()):
-            self.folios[folio.addr] = folio
-        for bio in self.ex.live_bios.values():
-            if bio.page is not None:
-                self.folios[bio.page.addr] = bio.page
+        live, seen = self.live, self.folios
+        folios: list[Folio] = list(self.k.swap_cache.values())
+        for task in self.k.tasks.values():
+            if task.mm is not None:
+                folios += [pte for pte in task.mm.ptes.values() if isinstance(pte, Folio)]
+        folios += [bio.page for bio in self.ex.live_bios.values() if bio.page is not None]
+        for folio in folios:
+            addr = folio.addr
+            if addr not in live:
+                live[addr] = seen[addr] = folio
 
     # -- user-space actions and the DATA RULE ------------------------------------------
 
@@ -414,7 +556,7 @@ class SwapIOMachine(RuleBasedStateMachine):
                 return ret, pte
         raise InvariantViolation(f"{addr:#x} of {task!r} still not mapped after 8 faults")
 
-    def _load(self, task: Task, index: int) -> None:
+    def _load_page(self, task: Task, index: int) -> None:
         addr = self._addr(index)
         assert task.mm is not None
         pte = task.mm.ptes.get(addr)
@@ -451,7 +593,7 @@ class SwapIOMachine(RuleBasedStateMachine):
                 raise InvariantViolation(
                     f"SIGBUS at {addr:#x} with no read error")
 
-    def _store(self, task: Task, index: int, value: bytes) -> None:
+    def _store_page(self, task: Task, index: int, value: bytes) -> None:
         addr = self._addr(index)
         assert task.mm is not None
         ret, folio = self._fault(task, addr, write=True)
@@ -481,6 +623,9 @@ class SwapIOMachine(RuleBasedStateMachine):
         type(self).steps += 1
         if self.m is None:
             return
+        if self._knobs_only:  # nothing the checks read has changed since they passed
+            self._knobs_only = False
+            return
         self._register_folios()
         self.nobody_sleeps_between_steps()
         self.bios_are_owned_by_pending_io()
@@ -489,6 +634,12 @@ class SwapIOMachine(RuleBasedStateMachine):
         self.unlocked_swap_cache_folio_is_uptodate_or_failed()
         self.counters_agree_with_io()
         self.swap_map_counts_references()
+        # Incremental bookkeeping: a folio freed and found consistent is not checked again
+        # (the checks cost the live folios, not every folio ever seen); one that comes
+        # back (mapped, cached or under I/O) is registered and checked again.
+        for addr in self._freed:
+            del self.live[addr]
+        self._freed.clear()
 
     def nobody_sleeps_between_steps(self) -> None:
         """Every waiter was woken (no task asleep, no folio wait queue left); references
@@ -503,22 +654,26 @@ class SwapIOMachine(RuleBasedStateMachine):
             if task.usage != 1:
                 raise InvariantViolation(
                     f"task reference leaked or dropped twice: {task!r}")
-        for folio in self.folios.values():
-            expected = 0 if folio.freed else (
-                folio.mapcount + bool(folio.flags & PageFlags.PG_swapcache))
+        for folio in self.live.values():
+            flags = int(folio.flags)
+            expected = 0 if folio.freed else folio.mapcount + bool(flags & _SWAPCACHE)
             if folio.refcount != expected or folio.mapcount != len(folio.rmap):
                 raise InvariantViolation(
                     f"folio references: refcount {folio.refcount}, expected {expected} "
                     f"(mapcount {folio.mapcount}, {len(folio.rmap)} PTEs): {folio!r}")
             if folio.freed:
+                self._freed.append(folio.addr)
                 continue
-            if folio.waiters or folio.flags & PageFlags.PG_waiters:
+            if folio.waiters or flags & _WAITERS:
                 raise InvariantViolation(
                     f"waiters left on {folio!r}: {folio.waiters}")
 
     def bios_are_owned_by_pending_io(self) -> None:
         """Each live bio belongs to a pending request, holds one reference, never ended;
         its page is locked (read) or under writeback (write) at the slot's sector."""
+        live_bios = self.ex.live_bios
+        if not live_bios and not self.ex.pending:
+            return
         in_flight: dict[int, Bio] = {}
         for io in self.ex.pending:
             if isinstance(io, Request):
@@ -526,11 +681,11 @@ class SwapIOMachine(RuleBasedStateMachine):
                     in_flight[bio.id] = bio
                     if bio.bi_orig is not None:  # a device-mapper clone's original
                         in_flight[bio.bi_orig.id] = bio.bi_orig
-        leaked = set(self.ex.live_bios) - set(in_flight)
+        leaked = live_bios.keys() - in_flight.keys()
         if leaked:
             raise InvariantViolation(
                 "bio leaked (no bio_put): "
-                   + ", ".join(repr(self.ex.live_bios[i]) for i in sorted(leaked)))
+                   + ", ".join(repr(live_bios[i]) for i in sorted(leaked)))
         for bio in in_flight.values():
             if bio.freed or bio.bi_cnt != 1 or bio.ended:
                 raise InvariantViolation(
@@ -540,16 +695,16 @@ class SwapIOMachine(RuleBasedStateMachine):
             if page.freed:
                 raise InvariantViolation(
                     f"pending {bio!r} on a freed page {page!r}")
+            flags = int(page.flags)
             if bio.op == REQ_OP_READ:
-                state = page.flags & (PageFlags.PG_locked | PageFlags.PG_uptodate)
-                if state != PageFlags.PG_locked:
+                if flags & (_LOCKED | _UPTODATE) != _LOCKED:
                     raise InvariantViolation(
                         f"read in flight on a folio not locked or already uptodate: {page!r}")
             else:
-                if not page.flags & PageFlags.PG_writeback:
+                if not flags & _WRITEBACK:
                     raise InvariantViolation(
                         f"write in flight on a folio not under writeback: {page!r}")
-            if page.flags & PageFlags.PG_swapcache:
+            if flags & _SWAPCACHE:
                 if bio.bi_sector != page.swap.offset * SECTORS_PER_PAGE:
                     raise InvariantViolation(
                         f"{bio!r} for {page.swap} should be at sector "
@@ -559,11 +714,12 @@ class SwapIOMachine(RuleBasedStateMachine):
         """``writeback_starts`` == ends (+1 while PG_writeback), and only with a write pending."""
         writing = {bio.page.addr for io in self.ex.pending if isinstance(io, Request)
                    for bio in io.bios if bio.page is not None and bio.op == REQ_OP_WRITE}
-        for addr, folio in self.folios.items():
-            under = bool(folio.flags & PageFlags.PG_writeback)
-            if folio.writeback_starts != self.wb_ends[addr] + under:
+        wb_ends = self.wb_ends
+        for addr, folio in self.live.items():
+            under = bool(int(folio.flags) & _WRITEBACK)
+            if folio.writeback_starts != wb_ends[addr] + under:
                 raise InvariantViolation(
-                    f"writeback started {folio.writeback_starts}x, ended {self.wb_ends[addr]}x,"
+                    f"writeback started {folio.writeback_starts}x, ended {wb_ends[addr]}x,"
                     f" PG_writeback={under}: {folio!r}")
             if under != (addr in writing):
                 raise InvariantViolation(
@@ -576,15 +732,16 @@ class SwapIOMachine(RuleBasedStateMachine):
             if folio.freed:
                 raise InvariantViolation(
                     f"page freed after a failed write: {folio!r}")
-            if not folio.flags & PageFlags.PG_dirty:
+            if not int(folio.flags) & _DIRTY:
                 raise InvariantViolation(
                     f"page not redirtied after a failed write: {folio!r}")
 
     def unlocked_swap_cache_folio_is_uptodate_or_failed(self) -> None:
         """A read sets PG_uptodate (or PG_error) before it unlocks (ER-2/ER-1 before ER-3)."""
         for folio in self.k.swap_cache.values():
-            if not folio.flags & PageFlags.PG_locked:
-                if not folio.flags & (PageFlags.PG_uptodate | PageFlags.PG_error):
+            flags = int(folio.flags)
+            if not flags & _LOCKED:
+                if not flags & (_UPTODATE | _ERROR):
                     raise InvariantViolation(
                         f"unlocked swap cache folio neither uptodate nor failed: {folio!r}")
             if folio.freed:
@@ -593,23 +750,21 @@ class SwapIOMachine(RuleBasedStateMachine):
 
     def counters_agree_with_io(self) -> None:
         """PSWPIN/PSWPOUT and PGPGIN/PGPGOUT agree with the bios and rw_page calls done."""
-        from kmodel.mm.vmstat import VmEvent
-
         ev = self.k.vm_events
         reads = writes = 0
         for io in self.ex.pending:
             if isinstance(io, Request):
                 reads += sum(1 for b in io.bios if b.op == REQ_OP_READ)
                 writes += sum(1 for b in io.bios if b.op == REQ_OP_WRITE)
-        read_bios = ev[VmEvent.PGPGIN] // SECTORS_PER_PAGE
-        write_bios = ev[VmEvent.PGPGOUT] // SECTORS_PER_PAGE
-        if ev[VmEvent.PSWPIN] != read_bios + self.ends["rw_page_read_ok"]:
+        read_bios = ev[_PGPGIN] // SECTORS_PER_PAGE
+        write_bios = ev[_PGPGOUT] // SECTORS_PER_PAGE
+        if ev[_PSWPIN] != read_bios + self.ends["rw_page_read_ok"]:
             raise InvariantViolation(
-                f"PSWPIN {ev[VmEvent.PSWPIN]} != read bios {read_bios} + rw_page reads "
+                f"PSWPIN {ev[_PSWPIN]} != read bios {read_bios} + rw_page reads "
                 f"{self.ends['rw_page_read_ok']}")
-        if ev[VmEvent.PSWPOUT] != write_bios + self.ends["rw_page_write_ok"]:
+        if ev[_PSWPOUT] != write_bios + self.ends["rw_page_write_ok"]:
             raise InvariantViolation(
-                f"PSWPOUT {ev[VmEvent.PSWPOUT]} != write bios {write_bios} + rw_page writes "
+                f"PSWPOUT {ev[_PSWPOUT]} != write bios {write_bios} + rw_page writes "
                 f"{self.ends['rw_page_write_ok']}")
         if self.ends["end_swap_bio_read"] + reads != read_bios:
             raise InvariantViolation(
@@ -623,25 +778,33 @@ class SwapIOMachine(RuleBasedStateMachine):
     def swap_map_counts_references(self) -> None:
         """Each slot's count is its swap PTEs; SWAP_HAS_CACHE iff the swap cache holds it."""
         assert self.m is not None
-        refs: Counter[int] = Counter()
+        si = self.m.si
+        refs = [0] * si.max
         for task in self.k.tasks.values():
             if task.mm is not None:
                 for pte in task.mm.ptes.values():
                     if isinstance(pte, int):
-                        refs[SwapEntry.from_pte(pte).offset] += 1
-        si = self.m.si
-        for offset in range(1, si.max):
-            count = si.swap_map[offset]
-            cached = (si.type, offset) in self.k.swap_cache
-            if count & ~SWAP_HAS_CACHE != refs[offset]:
+                        offset = self._offsets.get(pte)
+                        if offset is None:
+                            offset = self._offsets[pte] = SwapEntry.from_pte(pte).offset
+                        if not 0 < offset < si.max:
+                            raise InvariantViolation(f"swap PTE {pte:#x} outside the swap map")
+                        refs[offset] += 1
+        counts = [count & ~SWAP_HAS_CACHE for count in si.swap_map[:si.max]]
+        has_cache = {o for o in range(1, si.max) if si.swap_map[o] & SWAP_HAS_CACHE}
+        cached = {offset for type_, offset in self.k.swap_cache if type_ == si.type}
+        if counts[1:] == refs[1:] and has_cache == cached:
+            return
+        for offset in range(1, si.max):  # say which slot
+            if counts[offset] != refs[offset]:
                 raise InvariantViolation(
-                    f"slot {offset}: swap_map count {count & ~SWAP_HAS_CACHE}, "
+                    f"slot {offset}: swap_map count {counts[offset]}, "
                     f"{refs[offset]} swap PTEs")
-            if bool(count & SWAP_HAS_CACHE) != cached:
+            if (offset in has_cache) != (offset in cached):
                 raise InvariantViolation(
-                    f"slot {offset}: SWAP_HAS_CACHE={bool(count & SWAP_HAS_CACHE)}, "
-                    f"in swap cache={cached}")
-
+                    f"slot {offset}: SWAP_HAS_CACHE={offset in has_cache}, "
+                    f"in swap cache={offset in cached}")
+        raise InvariantViolation(f"swap cache holds slots outside the swap map: {cached}")
 
 
 def machine_for(*kinds: str) -> type[SwapIOMachine]:

@@ -10,8 +10,6 @@ objects (a :class:`Folio`, a :class:`Bio`, a waiting :class:`Task`) the function
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from kmodel.block.bdev import BlockDevice
 from kmodel.errors import KernelBug
 from kmodel.executor.inline import InlineExecutor
@@ -20,9 +18,7 @@ from kmodel.include.linux.mm_types import SWP_OFFSET_MASK, SWP_TYPE_SHIFT, Folio
 from kmodel.include.linux.sched import Task, TaskState
 from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.kernel import Kernel, ModelEvent
-from kmodel.mm.filemap import page_endio, unlock_page
 from kmodel.mm.page_io import end_swap_bio_read, end_swap_bio_write
-from kmodel.mm.page_writeback import set_page_writeback
 from kmodel.mm.swapfile import swap_page_sector
 
 __all__ = ["Oracle", "Outcome"]
@@ -173,46 +169,7 @@ class Oracle:
             self._memo_put(key, outcome)
         return outcome
 
-    def step(self, name: str, flags: int) -> int:
-        """The page's flags after one of the model steps below; memoized (a pure function)."""
-        key = (name, flags)
-        hit = self._memo_get(key)
-        if hit is not None:
-            return hit[0]
-        folio = Folio(flags=flags)
-        try:
-            _STEPS[name](self.k, folio)
-        except KernelBug as bug:
-            self._memo_put(key, bug)
-        self._memo_put(key, (int(folio.flags), ()))
-        return int(folio.flags)
-
     @staticmethod
     def waiter(pid: int, comm: str) -> Task:
         """The task sleeping on a synchronous read."""
         return Task(pid=pid, comm=comm)
-
-
-def _submit_write(k: Kernel, folio: Folio) -> None:
-    """What ``__swap_writepage`` does to the page before ``submit_bio`` (WP-4)."""
-    set_page_writeback(k, folio)
-    unlock_page(k, folio)
-
-
-def _rw_page_read(k: Kernel, folio: Folio) -> None:
-    """``bdev_read_page`` returned 0: the driver's ``page_endio`` ran (RD-5)."""
-    page_endio(k, folio, False, 0)
-
-
-def _rw_page_write(k: Kernel, folio: Folio) -> None:
-    """``bdev_write_page`` returned 0: writeback started and ended, page unlocked (WP-3)."""
-    set_page_writeback(k, folio)
-    page_endio(k, folio, True, 0)
-    unlock_page(k, folio)
-
-
-_STEPS: dict[str, Callable[[Kernel, Folio], None]] = {
-    "submit_write": _submit_write,
-    "rw_page_read": _rw_page_read,
-    "rw_page_write": _rw_page_write,
-}
