@@ -43,11 +43,13 @@ def test_version_imports_no_layer() -> None:
     assert _modules_after(["--version"]) == {"kmodel", "kmodel.cli"}
 
 
-def test_check_loads_neither_capture_nor_hypothesis() -> None:
+def test_check_loads_neither_the_qemu_harness_nor_hypothesis() -> None:
     loaded = _modules_after(["check", str(TRACE)])
     assert "kmodel.trace.check" in loaded
-    assert not {m for m in loaded if m.startswith(("kmodel.capture", "kmodel.testing",
-                                                      "hypothesis"))}
+    harness = {"kmodel.capture.cli", "kmodel.capture.run", "kmodel.capture.qemu",
+               "kmodel.capture.initramfs", "kmodel.capture.kernel"}
+    assert not loaded & harness
+    assert not {m for m in loaded if m.startswith(("kmodel.testing", "hypothesis"))}
 
 
 def test_help_lists_every_subcommand_without_importing_them(
