@@ -184,6 +184,10 @@ class Kernel:
         """Emit one trace event if a tracer is attached."""
         if self.tracer is None:
             return
+        if self.version == "6.12" and "pflags" in args:  # 6.12 renumbered the page flags
+            from kmodel.v6_12.include.linux.page_flags import kernel_page_flags
+
+            args["pflags"] = kernel_page_flags(int(args["pflags"]))
         ctx = self.ctx
         self._seq += 1
         self.tracer(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kmodel.arch.x86.mm.fault import do_user_addr_fault
 from kmodel.block.bdev import BlockDevice
 from kmodel.errors import KernelBug, KmodelError
 from kmodel.executor.base import Executor
@@ -27,7 +26,8 @@ from kmodel.include.linux.sched import Task
 from kmodel.include.linux.swap import SwapFile, SwapInfo
 from kmodel.kernel import Kernel
 from kmodel.mm.swapfile import swap_duplicate, swap_free, swapon
-from kmodel.mm.vmscan import DIRECT_RECLAIM_CHAIN, KSWAPD_CHAIN, ReclaimResult, shrink_folio
+from kmodel.mm.vmscan import DIRECT_RECLAIM_CHAIN, KSWAPD_CHAIN, ReclaimResult
+from kmodel.versions import kernel_ops
 
 #: Device presets: (major, minor, name, driver, rw_page, request_based, rotational).
 DISKS: dict[str, tuple[int, int, str, str, bool, bool, bool]] = {
@@ -65,10 +65,13 @@ class Machine:
     def __init__(self, executor: Executor | None = None, *, disk: str = "virtio",
                  nr_pages: int = 16384, page_cluster: int = 3,
                  swap_file: SwapFile | None = None, synchronous: bool | None = None,
-                 bdev: BlockDevice | None = None) -> None:
+                 bdev: BlockDevice | None = None, kernel: str = "6.1") -> None:
         if not 0 <= page_cluster <= 31:
             raise KmodelError(f"page-cluster must be 0..31, got {page_cluster}")
-        self.k = Kernel(executor=executor if executor is not None else InlineExecutor())
+        #: The kernel's version-specific entry points (``kernel``: "6.1" or "6.12").
+        self.ops = kernel_ops(kernel)
+        self.k = Kernel(executor=executor if executor is not None else InlineExecutor(),
+                        version=kernel)
         self.k.page_cluster = page_cluster
         self.bdev = bdev if bdev is not None else make_disk(disk, nr_pages=nr_pages)
         self.si: SwapInfo = swapon(self.k, self.bdev, swap_file=swap_file,
@@ -106,7 +109,7 @@ class Machine:
         slot busy) returns to user space, which executes the access again: so does this.
         """
         for _ in range(100_000):
-            ret = do_user_addr_fault(self.k, task, addr, write=write)
+            ret = self.ops.do_user_addr_fault(self.k, task, addr, write=write)
             if ret & VM_FAULT_ERROR or self._present(task, addr):
                 return ret
         raise KernelBug(f"{task.comm}: access at {addr:#x} refaulted 100000 times")
@@ -206,7 +209,7 @@ class Machine:
         As kswapd, or as ``direct`` reclaim in that task's context (memory.max hit).
         """
         from kmodel.block.blk_core import blk_finish_plug, blk_start_plug
-        from kmodel.mm.page_io import SwapPlug, swap_write_unplug
+        from kmodel.mm.page_io import SwapPlug
 
         if folios is None:
             folios = self.mapped_folios() + self.swap_cache_folios()
@@ -223,9 +226,9 @@ class Machine:
             for folio in list(folios):
                 if folio.freed:
                     continue
-                results.append(shrink_folio(self.k, folio, splug))
+                results.append(self.ops.shrink_folio(self.k, folio, splug))
             if splug[0] is not None:
-                swap_write_unplug(self.k, splug[0])
+                self.ops.swap_write_unplug(self.k, splug[0])
             blk_finish_plug(self.k, plug)
         return results
 
