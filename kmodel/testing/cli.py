@@ -46,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--no-db", action="store_true",
                    help="no example database (default: $KMODEL_HYPOTHESIS_DB or "
                    ".hypothesis/examples)")
+    p.add_argument("--db", metavar="URL",
+                   help="example database: a directory, redis://HOST:PORT shared by many "
+                   "machines, or readonly:URL; saved failures replay first (rounds are then "
+                   "not seeded: hypothesis.seed turns a database off)")
     p.set_defaults(func=run)
 
 
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace, clock: Callable[[], float] = time.monotonic) -
         print("kmodel fuzz needs Hypothesis: pip install 'kmodel[dev]'", file=sys.stderr)
         return 2
     from kmodel.testing import machines
-    from kmodel.testing.profiles import example_database, load_profile
+    from kmodel.testing.profiles import database_from_url, example_database, load_profile
 
     load_profile(args.profile)
     machine: type[SwapIOMachine] = getattr(machines, MACHINES[args.machine])
@@ -91,8 +95,13 @@ def run(args: argparse.Namespace, clock: Callable[[], float] = time.monotonic) -
         return machine()
 
     # derandomize off: the rounds' seeds decide (the ci profile derandomizes otherwise).
-    config = settings(settings.default, database=None if args.no_db else example_database(),
-                      print_blob=True, derandomize=False)
+    try:
+        database = (None if args.no_db else database_from_url(args.db) if args.db
+                    else example_database())
+    except ValueError as exc:
+        print(f"kmodel fuzz: {exc}", file=sys.stderr)
+        return 2
+    config = settings(settings.default, database=database, print_blob=True, derandomize=False)
     round_ = 0
     failed: int | None = None
     while clock() - start < args.seconds and (
@@ -101,7 +110,8 @@ def run(args: argparse.Namespace, clock: Callable[[], float] = time.monotonic) -
         # get_state_machine_test: run_state_machine_as_test without the call, to seed it.
         # cast: Hypothesis' annotation of this helper changed across releases.
         test = cast(Any, get_state_machine_test)(factory, settings=config)
-        test = hypothesis_seed(round_seed)(test)
+        if not args.db:  # hypothesis.seed turns the database off; --db rounds are unseeded
+            test = hypothesis_seed(round_seed)(test)
         round_ += 1
         try:
             test()
@@ -114,6 +124,10 @@ def run(args: argparse.Namespace, clock: Callable[[], float] = time.monotonic) -
             break
     elapsed = clock() - start
     _report(args, round_, examples, machine, elapsed)
+    if failed is not None and args.db:
+        print(f"the failure is saved in {args.db}: every run with --db {args.db} replays it "
+              "first", file=sys.stderr)
+        return 1
     if failed is not None:
         print(f"reproduce: kmodel fuzz --machine {args.machine} --profile {args.profile} "
               f"--seed {failed} --rounds 1 --no-db", file=sys.stderr)

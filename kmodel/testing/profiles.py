@@ -2,7 +2,7 @@
 
 ``KMODEL_HYPOTHESIS_PROFILE`` picks the profile (default ``dev``);
 ``KMODEL_HYPOTHESIS_DB`` points the example database elsewhere than ``.hypothesis/``
-(a directory shared by a campaign, see ``docs/fuzzing.md``).
+(a directory, or ``redis://HOST:PORT`` shared by a campaign, see ``docs/fuzzing.md``).
 """
 
 from __future__ import annotations
@@ -10,16 +10,51 @@ from __future__ import annotations
 import os
 
 from hypothesis import HealthCheck, settings
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    ExampleDatabase,
+    MultiplexedDatabase,
+    ReadOnlyDatabase,
+)
 
 PROFILE_ENV = "KMODEL_HYPOTHESIS_PROFILE"
 DB_ENV = "KMODEL_HYPOTHESIS_DB"
 PROFILES = ("dev", "ci", "nightly")
 
 
+LOCAL_DB = ".hypothesis/examples"
+READONLY = "readonly:"
+
+
+def database_from_url(url: str) -> ExampleDatabase:
+    """The database ``url`` names: a directory, or ``redis://HOST:PORT[/N]`` shared by a campaign.
+
+    A Redis database is multiplexed with the local directory (a failure found is kept here too,
+    and replayed first next time on this machine). ``readonly:`` before either reads it and
+    never writes (CI replays a campaign's failures without adding its own).
+    """
+    readonly = url.startswith(READONLY)
+    url = url.removeprefix(READONLY)
+    db: ExampleDatabase
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            from hypothesis.extra.redis import RedisExampleDatabase
+            from redis import Redis
+        except ImportError:
+            raise ValueError(f"{url}: a Redis example database needs the redis package: "
+                             "pip install 'kmodel[dev]'") from None
+        redis = RedisExampleDatabase(Redis.from_url(url), key_prefix=b"kmodel-example:")
+        db = redis if readonly else MultiplexedDatabase(DirectoryBasedExampleDatabase(LOCAL_DB),
+                                                        redis)
+    else:
+        db = DirectoryBasedExampleDatabase(url)
+    return ReadOnlyDatabase(db) if readonly else db
+
+
 def example_database() -> ExampleDatabase:
-    """The directory database: ``$KMODEL_HYPOTHESIS_DB`` or ``.hypothesis/examples``."""
-    return DirectoryBasedExampleDatabase(os.environ.get(DB_ENV, ".hypothesis/examples"))
+    """The database ``$KMODEL_HYPOTHESIS_DB`` names (see :func:`database_from_url`), or
+    ``.hypothesis/examples``."""
+    return database_from_url(os.environ.get(DB_ENV, LOCAL_DB))
 
 
 def register_profiles() -> None:
