@@ -370,6 +370,8 @@ class Checker:
                     scanner.not_utf8(lineno, line)
                 m = match(line)
                 if m is None:
+                    if line.startswith("# page-cluster:"):  # recorded by kmodel capture
+                        self.replayer.set_page_cluster(int(line.split(":", 1)[1]))
                     lost = scanner.other(lineno, line)
                     if lost is not None:
                         self._lost(lost)
@@ -1122,7 +1124,8 @@ PROGRESS_MIN_BYTES = 16 << 20
 
 
 def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_divergences: int = 20,
-                name: str | None = None, progress: TextIO | None = None) -> CheckReport:
+                name: str | None = None, progress: TextIO | None = None,
+                page_cluster: int | None = None) -> CheckReport:
     """Check a trace (a path, an open text stream, or parsed events) against the model.
 
     Raises TraceFormatError for a trace that cannot be parsed, OSError for a file that cannot
@@ -1133,13 +1136,15 @@ def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_diver
         text_source = cast(str | os.PathLike[str] | TextIO, source)
         source_file = os.fspath(source) if isinstance(source, str | os.PathLike) else None
         with open_trace(text_source, name) as (lines, path):
-            checker = Checker(path, max_divergences=max_divergences, source=source_file)
+            checker = Checker(path, max_divergences=max_divergences, source=source_file,
+                              page_cluster=page_cluster)
             if (progress is not None and source_file is not None
                     and os.path.getsize(source_file) >= PROGRESS_MIN_BYTES):
                 lines = _progress(source_file, lines, progress)
             checker.feed_lines(LineScanner(path), lines)
     else:
-        checker = Checker(name or "<events>", max_divergences=max_divergences)
+        checker = Checker(name or "<events>", max_divergences=max_divergences,
+                          page_cluster=page_cluster)
         checker.feed_all(source)
     report = checker.finish()
     report.seconds = time.perf_counter() - start

@@ -424,6 +424,13 @@ class Replayer:
         self.rw_page: bool | None = None
         self._ra_states: dict[int, tuple[int, int, int]] | None = None
 
+    def set_page_cluster(self, value: int) -> None:
+        """``vm.page-cluster`` from the trace's header, unless the caller gave one."""
+        if not self.page_cluster_known:
+            self.page_cluster = value
+            self.page_cluster_known = True
+            self._ra_states = None
+
     # -- the swap area and its device --------------------------------------------------
 
     def _area(self, k: Kernel, entry: SwapEntry, rw_page: bool,

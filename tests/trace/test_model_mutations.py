@@ -44,3 +44,17 @@ def test_planting_is_undone() -> None:
         pass
     for path in REAL_TRACES:
         assert check_trace(path).conformant, path
+
+
+def test_readahead_window_is_checked_for_the_page_cluster_in_force(tmp_path: Path) -> None:
+    """basic was captured with page-cluster 3: its windows of 8 diverge under page-cluster 0,
+    given as a parameter or by a `# page-cluster:` header line."""
+    path = ROOT / "tests" / "data" / "traces" / "basic.trace.txt"
+    assert check_trace(path, page_cluster=3).conformant
+    given = check_trace(path, page_cluster=0, max_divergences=1).divergences
+    assert given and "__read_swap_cache_async" in given[0].message
+    header = tmp_path / "pc0.trace.txt"
+    text = path.read_text().replace("# tracer: nop", "# page-cluster: 0\n# tracer: nop", 1)
+    header.write_text(text)
+    # one header line more: the same event, one line later
+    assert check_trace(header, max_divergences=1).divergences[0].lineno == given[0].lineno + 1
