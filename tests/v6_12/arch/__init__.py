@@ -1,0 +1,1 @@
+"""Tests of kmodel/v6_12/arch."""
