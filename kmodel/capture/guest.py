@@ -54,6 +54,7 @@ def init_script(
     options = {**dict(probes.OPTIONS), "trace_clock": trace_clock}
     lines += [f"echo {value} > $T/{path}" for path, value in options.items()]
     lines.append('echo "KT: trace_clock $(cat $T/trace_clock)"')
+    lines.append("probes_install")
     lines += [
         "echo +memory > /sys/fs/cgroup/cgroup.subtree_control",
         "mkdir -p $CG",

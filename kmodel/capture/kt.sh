@@ -1,5 +1,5 @@
 # Guest-side helpers of kmodel capture, sourced by /init as /lib/kt.sh (busybox sh).
-# run_scenario NAME sources /scen/NAME.sh (DEV DISK IRQDISK ROT WARGS HOGS MISSES_OK,
+# probes_install once, then run_scenario NAME per scenario: it sources /scen/NAME.sh (DEV DISK IRQDISK ROT WARGS HOGS MISSES_OK,
 # setup/midway/teardown).
 T=/sys/kernel/tracing
 CG=/sys/fs/cgroup/kt
@@ -22,6 +22,9 @@ wait_for() {
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
+# A timed step of the scenario in its log: where a scenario's seconds go.
+stamp() { echo "KT: at $(uptime_s)s $1" >> $log; }
+
 # Read-error/Write-error lines are pr_alert_ratelimited (burst 10 per 5 s): wait for a refill.
 LAST_ERR=-10
 wait_ratelimit() {
@@ -38,22 +41,29 @@ irq_cpu() {
     echo "$irq $vdev $(cat /proc/irq/$irq/effective_affinity_list 2>/dev/null)"
 }
 
-# Tracing starts before swapon (the kprobes, add_swap_extent's among them, and the
-# non-block tracepoints); the block tracepoints follow after swapon (trace_block), so the
-# swap header read and mkswap's writes stay out of the trace.
-trace_start() {
+# The kprobes and the non-block tracepoints are installed and enabled once, at boot
+# (registering and arming ~40 kprobes costs 1-2 s under TCG); tracing_on gates the
+# recording, and each scenario's kprobe_profile is the difference of two snapshots.
+probes_install() {
     echo 0 > $T/tracing_on
     echo 0 > $T/events/enable
     echo > $T/kprobe_events
     while read -r line; do echo "$line" >> $T/kprobe_events || echo "KT: bad probe: $line"; done < /kprobes.txt
     echo 1 > $T/events/kt/enable
     for tp in $(grep -v '^block/' /tracepoints.txt); do echo 1 > $T/events/$tp/enable; done
+}
+
+# Tracing starts before swapon (add_swap_extent records the extents); the block tracepoints
+# follow after swapon (trace_block 1), so the swap header read and mkswap's writes stay out.
+trace_start() {
+    echo 0 > $T/tracing_on
     echo > $T/trace
+    cat $T/kprobe_profile > $out.kprobe_profile.before
     echo 1 > $T/tracing_on
 }
 
 trace_block() {
-    for tp in $(grep '^block/' /tracepoints.txt); do echo 1 > $T/events/$tp/enable; done
+    for tp in $(grep '^block/' /tracepoints.txt); do echo $1 > $T/events/$tp/enable; done
 }
 
 # The trace header lines (before "# tracer:") naming the conditions of the capture.
@@ -88,7 +98,8 @@ wait_filled() {
     while [ $i -lt 1500 ]; do
         [ "$(grep -c 'memhog: pid=.* filled' $log)" -ge "$HOGS" ] && return
         alive=0
-        for p in $pids; do kill -0 $p 2>/dev/null && alive=1; done
+        # Not kill -0: it succeeds on a zombie (an OOM-killed workload not yet waited for).
+        for p in $pids; do grep -qs '^State:[[:space:]]*[^Z]' /proc/$p/status && alive=1; done
         [ $alive = 0 ] && return
         usleep 20000; i=$((i + 1))
     done
@@ -105,6 +116,7 @@ run_scenario() {
     . /scen/$name.sh
     [ "$RATELIMITED" = 1 ] && wait_ratelimit
     t0=$(uptime_s)
+    stamp start
     dmesg -c > /dev/null
     SWAPDISK=$(resolve @ktswap)
     dev=$(resolve "$DEV")
@@ -125,12 +137,15 @@ run_scenario() {
         set -- $irq
         echo "KT: completion irq $1 ($2-req) on cpu $3 -> workload on cpu $cpu" >> $log
     fi
+    stamp "set up"
     trace_start
+    stamp "probes installed"
     swapon "$dev" 2>> $log
-    trace_block
+    trace_block 1
     cat /proc/swaps >> $log
     echo "KT: rotational=$(cat /sys/block/$blk/queue/rotational) vma_ra_enabled=$(cat /sys/kernel/mm/swap/vma_ra_enabled) page-cluster=$(cat /proc/sys/vm/page-cluster)" >> $log
     trace_header "$blk" > $out.header.txt
+    stamp "workload started"
     start_hogs $cpu
     wait_filled
     memstat >> $log
@@ -141,8 +156,11 @@ run_scenario() {
         echo "KT: memhog pid=$p exit status $?" >> $log
     done
     echo 0 > $T/tracing_on
+    trace_block 0
+    stamp "workload done"
     cat $T/trace > $out.trace.txt
     cat $T/kprobe_profile > $out.kprobe_profile.txt
+    stamp "trace saved"
     for c in $T/per_cpu/cpu*; do
         grep -E '^(entries|overrun|commit overrun):' $c/stats | sed "s|^|KT: ${c##*/} |" >> $log
     done
@@ -151,6 +169,7 @@ run_scenario() {
     echo "$rot0" > /sys/block/$blk/queue/rotational
     { teardown; } >> $log 2>&1 || echo "KT: teardown failed" >> $log
     dmesg > $out.dmesg.txt
+    stamp "torn down"
     [ "$RATELIMITED" = 1 ] && LAST_ERR=$(uptime_s)
     echo "KT: scenario $name seconds $(awk "BEGIN{print $(uptime_s) - $t0}")" >> $log
 }

@@ -197,6 +197,9 @@ def _write_outputs(
     s: Scenario, results: dict[str, str], out_dir: Path, kernel: Kernel, accel: str
 ) -> verify.Result:
     texts = {suffix: results.get(f"{s.name}.{suffix}", "") for suffix in SUFFIXES}
+    texts["kprobe_profile.txt"] = verify.profile_delta(
+        results.get(f"{s.name}.kprobe_profile.before", ""), texts["kprobe_profile.txt"]
+    )
     header = (
         f"# kmodel capture: scenario={s.name} kernel={kernel.package} version={kernel.version} "
         f"accel={accel}\n"

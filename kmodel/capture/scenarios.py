@@ -79,16 +79,10 @@ _EXT4_MOUNT = (
 )
 _WRITE_ERROR = (r"end_swap_bio_write: .* bi_status=[1-9]",)
 
-# Run order: error scenarios alternate with clean ones, so that pr_alert_ratelimited (10
-# lines per 5 s per call site) has refilled before the next one; kt.sh also waits for it.
+# Run order: two or three clean scenarios (~2 s each) between error scenarios, so that
+# pr_alert_ratelimited (10 lines per 5 s per call site) has mostly refilled before the next
+# one; kt.sh waits for the rest.
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario(
-        "basic",
-        "virtio-blk, rotational: bio path, plugging, cluster readahead",
-        "@ktswap",
-        Outcome.OK,
-        expect=(r"kt/swap_cluster_readahead|swap_cluster_readahead:", r"block_bio_queue:"),
-    ),
     Scenario(
         "readerr_flakey",
         "dm-flakey fails reads of slots 40..47 at submit (read-back only)",
@@ -101,91 +95,19 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect=_READ_ERROR,
     ),
     Scenario(
+        "basic",
+        "virtio-blk, rotational: bio path, plugging, cluster readahead",
+        "@ktswap",
+        Outcome.OK,
+        expect=(r"kt/swap_cluster_readahead|swap_cluster_readahead:", r"block_bio_queue:"),
+    ),
+    Scenario(
         "ssd",
         "virtio-blk with rotational=0: SSD slot allocation, VMA readahead",
         "@ktswap",
         Outcome.OK,
         rotational="0",
         expect=(r"block_bio_queue:",),
-    ),
-    Scenario(
-        "writeerr_flakey",
-        "dm-flakey error_writes on slots 20..27, then recovery: no data lost",
-        "/dev/dm-0",
-        Outcome.WRITE_ERROR,
-        rotational="1",
-        setup=_DM_CREATE + " && " + _flakey(160, "1 error_writes") + _DM_RELOAD,
-        midway=_LINEAR + _DM_RELOAD + ' && echo "KT: recovered: whole device linear again"',
-        teardown=_DM_REMOVE,
-        expect=_WRITE_ERROR,
-    ),
-    Scenario(
-        "random",
-        "random read-back order: readahead collapses to synchronous reads",
-        "@ktswap",
-        Outcome.OK,
-        workload="-m 1 -r",
-        expect=(r"swap_readpage: .* synchronous=1",),
-    ),
-    Scenario(
-        "readerr_scsi",
-        "scsi_debug medium errors on slots 40..47: bi_status=7",
-        "/dev/sda",
-        Outcome.READ_ERROR,
-        irq_disk="",
-        rotational="1",
-        # delay=-1 completes from a workqueue; the workqueue cpumask puts it on CPU 1, away
-        # from the workload (an hrtimer would fire on the submitting CPU and nest in probes).
-        setup="echo 2 > /sys/devices/virtual/workqueue/cpumask && insmod /mod/scsi_debug.ko"
-        " dev_size_mb=64 delay=-1 medium_error_start=320 medium_error_count=64",
-        midway="echo 2 > /sys/bus/pseudo/drivers/scsi_debug/opts",
-        teardown="rmmod scsi_debug; echo 3 > /sys/devices/virtual/workqueue/cpumask",
-        expect=(r"end_swap_bio_read: .* bi_status=7",),
-    ),
-    Scenario(
-        "fork",
-        "two processes share the swapped pages and fault the same entries",
-        "@ktswap",
-        Outcome.OK,
-        workload="-m 1 -f",
-    ),
-    Scenario(
-        "writeerr_blkdebug",
-        "QEMU blkdebug fails WRITEs of slots 20..27 with EIO at completion",
-        "@ktwerr",
-        Outcome.WRITE_ERROR,
-        irq_disk="@ktwerr",
-        expect=_WRITE_ERROR,
-    ),
-    Scenario(
-        "brd",
-        "RAM disk: SWP_SYNCHRONOUS_IO, bdev_rw_page, no bios",
-        "/dev/ram0",
-        Outcome.OK,
-        irq_disk="",
-        setup="insmod /mod/brd.ko rd_nr=1 rd_size=65536",
-        teardown="rmmod brd",
-        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
-        forbid=(r"block_bio_queue:",),
-    ),
-    Scenario(
-        "readerr_blkdebug",
-        "QEMU blkdebug fails READs of slots 40..47 with EIO at completion",
-        "@ktrerr",
-        Outcome.READ_ERROR,
-        irq_disk="@ktrerr",
-        expect=_READ_ERROR,
-    ),
-    Scenario(
-        "zram",
-        "zram: SWP_SYNCHRONOUS_IO, swap cache skipped, no bios",
-        "/dev/zram0",
-        Outcome.OK,
-        irq_disk="",
-        setup="insmod /mod/zram.ko num_devices=1 && echo 64M > /sys/block/zram0/disksize",
-        teardown="echo 1 > /sys/block/zram0/reset",
-        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
-        forbid=(r"block_bio_queue:",),
     ),
     Scenario(
         "swapfile",
@@ -203,15 +125,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
-        "readerr_dmerror",
-        "dm `error` target over slots 40..47 (dm-linear around it), loaded after the fill",
+        "writeerr_flakey",
+        "dm-flakey error_writes on slots 20..27, then recovery: no data lost",
         "/dev/dm-0",
-        Outcome.READ_ERROR,
+        Outcome.WRITE_ERROR,
         rotational="1",
-        setup=_DM_CREATE,
-        midway=_ERROR_TABLE + _DM_RELOAD,
+        setup=_DM_CREATE + " && " + _flakey(160, "1 error_writes") + _DM_RELOAD,
+        midway=_LINEAR + _DM_RELOAD + ' && echo "KT: recovered: whole device linear again"',
         teardown=_DM_REMOVE,
-        expect=_READ_ERROR,
+        expect=_WRITE_ERROR,
     ),
     Scenario(
         "zswap",
@@ -227,13 +149,34 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
-        "hogs2",
-        "two workloads at once, one per CPU: swap contention; misses are recorded, not failed",
+        "random",
+        "random read-back order: readahead collapses to synchronous reads",
         "@ktswap",
         Outcome.OK,
-        hogs=2,
-        misses_allowed=True,
-        expect=(r"block_bio_queue:",),
+        workload="-m 1 -r",
+        expect=(r"swap_readpage: .* synchronous=1",),
+    ),
+    Scenario(
+        "fork",
+        "two processes share the swapped pages and fault the same entries",
+        "@ktswap",
+        Outcome.OK,
+        workload="-m 1 -f",
+    ),
+    Scenario(
+        "readerr_scsi",
+        "scsi_debug medium errors on slots 40..47: bi_status=7",
+        "/dev/sda",
+        Outcome.READ_ERROR,
+        irq_disk="",
+        rotational="1",
+        # delay=-1 completes from a workqueue; the workqueue cpumask puts it on CPU 1, away
+        # from the workload (an hrtimer would fire on the submitting CPU and nest in probes).
+        setup="echo 2 > /sys/devices/virtual/workqueue/cpumask && insmod /mod/scsi_debug.ko"
+        " dev_size_mb=64 delay=-1 medium_error_start=320 medium_error_count=64",
+        midway="echo 2 > /sys/bus/pseudo/drivers/scsi_debug/opts",
+        teardown="rmmod scsi_debug; echo 3 > /sys/devices/virtual/workqueue/cpumask",
+        expect=(r"end_swap_bio_read: .* bi_status=7",),
     ),
     Scenario(
         "pagecluster0",
@@ -243,6 +186,57 @@ SCENARIOS: tuple[Scenario, ...] = (
         setup="PC0=$(cat /proc/sys/vm/page-cluster) && echo 0 > /proc/sys/vm/page-cluster",
         teardown="echo $PC0 > /proc/sys/vm/page-cluster",
         expect=(r"(?m)^# page-cluster: 0$", r"swap_cluster_readahead:"),
+    ),
+    Scenario(
+        "brd",
+        "RAM disk: SWP_SYNCHRONOUS_IO, bdev_rw_page, no bios",
+        "/dev/ram0",
+        Outcome.OK,
+        irq_disk="",
+        setup="insmod /mod/brd.ko rd_nr=1 rd_size=65536",
+        teardown="rmmod brd",
+        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
+        forbid=(r"block_bio_queue:",),
+    ),
+    Scenario(
+        "writeerr_blkdebug",
+        "QEMU blkdebug fails WRITEs of slots 20..27 with EIO at completion",
+        "@ktwerr",
+        Outcome.WRITE_ERROR,
+        irq_disk="@ktwerr",
+        expect=_WRITE_ERROR,
+    ),
+    Scenario(
+        "hogs2",
+        "two workloads at once, one per CPU: swap contention; misses are recorded, not failed",
+        "@ktswap",
+        Outcome.OK,
+        hogs=2,
+        misses_allowed=True,
+        # 1 MiB for both (2 MiB of workload): both swap, but a memcg OOM kill of one of them
+        # (seen once at 512K under host load) stays unlikely.
+        setup="MM0=$(cat $CG/memory.max) && echo 1M > $CG/memory.max",
+        teardown="echo $MM0 > $CG/memory.max",
+        expect=(r"block_bio_queue:",),
+    ),
+    Scenario(
+        "zram",
+        "zram: SWP_SYNCHRONOUS_IO, swap cache skipped, no bios",
+        "/dev/zram0",
+        Outcome.OK,
+        irq_disk="",
+        setup="insmod /mod/zram.ko num_devices=1 && echo 64M > /sys/block/zram0/disksize",
+        teardown="echo 1 > /sys/block/zram0/reset",
+        expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
+        forbid=(r"block_bio_queue:",),
+    ),
+    Scenario(
+        "readerr_blkdebug",
+        "QEMU blkdebug fails READs of slots 40..47 with EIO at completion",
+        "@ktrerr",
+        Outcome.READ_ERROR,
+        irq_disk="@ktrerr",
+        expect=_READ_ERROR,
     ),
     Scenario(
         "oom",
@@ -262,6 +256,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         setup="PC0=$(cat /proc/sys/vm/page-cluster) && echo 5 > /proc/sys/vm/page-cluster",
         teardown="echo $PC0 > /proc/sys/vm/page-cluster",
         expect=(r"(?m)^# page-cluster: 5$", r"swap_cluster_readahead:"),
+    ),
+    Scenario(
+        "readerr_dmerror",
+        "dm `error` target over slots 40..47 (dm-linear around it), loaded after the fill",
+        "/dev/dm-0",
+        Outcome.READ_ERROR,
+        rotational="1",
+        setup=_DM_CREATE,
+        midway=_ERROR_TABLE + _DM_RELOAD,
+        teardown=_DM_REMOVE,
+        expect=_READ_ERROR,
     ),
 )
 

@@ -41,6 +41,28 @@ class Result:
     kprobe_profile: str
 
 
+def profile_delta(before: str, after: str) -> str:
+    """Return a ``kprobe_profile`` text of the hits and misses between two snapshots.
+
+    Lines keep tracefs's format (``"  %-44s %15lu %15lu"``, kernel/trace/trace_kprobe.c
+    probes_profile_seq_show); a probe absent from *before* counts from 0.
+    """
+    base: dict[str, tuple[int, int]] = {}
+    for line in before.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+            base[fields[0]] = (int(fields[1]), int(fields[2]))
+    out = []
+    for line in after.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+            hits, misses = base.get(fields[0], (0, 0))
+            out.append(
+                f"  {fields[0]:<44} {int(fields[1]) - hits:15d} {int(fields[2]) - misses:15d}\n"
+            )
+    return "".join(out)
+
+
 def kprobe_misses(profile: str) -> dict[str, int]:
     """Return the probes of a ``kprobe_profile`` text that missed hits, with their counts."""
     misses: dict[str, int] = {}

@@ -70,7 +70,7 @@ def test_blkdebug_config_has_one_rule_per_slot() -> None:
 
 def test_by_name_keeps_table_order_and_rejects_unknown() -> None:
     assert [s.name for s in scenarios.by_name(["zram", "basic"])] == ["basic", "zram"]
-    with pytest.raises(KmodelError, match=r"unknown scenario.*nope.*known: basic"):
+    with pytest.raises(KmodelError, match=r"unknown scenario.*nope.*known: readerr_flakey, basic"):
         scenarios.by_name(["basic", "nope"])
 
 
@@ -88,6 +88,8 @@ def test_guest_files_have_init_lib_probes_and_each_scenario() -> None:
         init.index("insmod /mod/a.ko") < init.index("insmod /mod/b.ko") < init.index("run_scenario")
     )
     assert "run_scenario basic" in init and "run_scenario readerr_flakey" in init
+    assert init.index("probes_install") < init.index("run_scenario")
+    assert "probes_install()" in files["/lib/kt.sh"]
     assert init.rstrip().endswith("poweroff -f")
     assert "echo 512K > $CG/memory.max" in init
     assert "run_scenario()" in files["/lib/kt.sh"]

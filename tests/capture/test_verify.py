@@ -153,3 +153,12 @@ def test_clock_ties_count_only_cross_cpu_neighbours_with_equal_stamps() -> None:
     assert ties.rate == 1 / 3
     assert verify.clock_ties("# nothing\n").rate == 0.0
     assert verify.event_lines(trace) == 5
+
+
+def test_profile_delta_counts_hits_and_misses_between_snapshots() -> None:
+    before = "  do_swap_page" + " " * 33 + "100 0\n  end_swap_bio_read   7   2\n"
+    after = "  do_swap_page   350   0\n  end_swap_bio_read   9   5\n  add_swap_extent   1   0\n"
+    delta = verify.profile_delta(before, after)
+    assert delta.splitlines()[0] == f"  {'do_swap_page':<44} {250:15d} {0:15d}"
+    assert verify.kprobe_misses(delta) == {"end_swap_bio_read": 3}
+    assert delta.splitlines()[2].split() == ["add_swap_extent", "1", "0"]
