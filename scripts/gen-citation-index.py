@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Write docs/citation-index.md: kernel function -> cited source per version -> model, branch IDs.
+
+Generated from the citations ``tests/test_citations.py`` and ``tests/test_citations_6_12.py``
+check: each model function's first ``path:first-last`` citation, resolved to its file by the
+citation locks (``spec/citations.lock.json``, ``spec/citations-6.12.lock.json``), and the
+``# ID`` branch markers in the function's body. A function is listed under its kernel name:
+the function's own name, when the cited range contains it (the citation tests check that a
+function with a kernel name cites the range defining it).
+
+    python scripts/gen-citation-index.py           # rewrite docs/citation-index.md
+    python scripts/gen-citation-index.py --check   # exit 1 if it is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "citation-index.md"
+CITE = re.compile(r"\b((?:[\w-]+/)*[\w-]+\.[ch]):(\d+)(?:-(\d+))?")
+BRANCH = re.compile(r"\b([A-Z]+-\d+)\b")
+
+
+@dataclass(frozen=True)
+class Version:
+    """One modelled kernel: its label, model files and citation lock."""
+
+    label: str
+    files: tuple[Path, ...]
+    lock: Path
+
+
+def _versions() -> tuple[Version, ...]:
+    kmodel = ROOT / "kmodel"
+    v61 = tuple(sorted(f for sub in ("mm", "block", "lib", "include", "arch", "executor")
+                       for f in (kmodel / sub).rglob("*.py")))
+    v612 = tuple(sorted((kmodel / "v6_12").rglob("*.py")))
+    return (Version("6.1.176", v61, ROOT / "spec" / "citations.lock.json"),
+            Version("6.12.118", v612, ROOT / "spec" / "citations-6.12.lock.json"))
+
+
+@dataclass
+class Row:
+    """What the index says about one kernel function, per version label."""
+
+    source: dict[str, set[str]] = field(default_factory=dict)
+    model: dict[str, set[str]] = field(default_factory=dict)
+    branches: dict[str, set[str]] = field(default_factory=dict)
+
+
+def _qualnames(tree: ast.Module) -> dict[ast.AST, str]:
+    names: dict[ast.AST, str] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.ClassDef):
+                names[child] = prefix + child.name
+                visit(child, prefix + child.name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return names
+
+
+def _branch_ids(lines: list[str], node: ast.FunctionDef) -> set[str]:
+    found: set[str] = set()
+    for line in lines[node.lineno - 1:node.end_lineno]:
+        if "#" in line:
+            found.update(BRANCH.findall(line.split("#", 1)[1]))
+    return found
+
+
+def collect() -> dict[str, Row]:
+    """Kernel function name -> its row, from every version's model and lock."""
+    rows: dict[str, Row] = {}
+    for version in _versions():
+        lock = json.loads(version.lock.read_text())
+        for file in version.files:
+            text = file.read_text()
+            tree = ast.parse(text)
+            lines = text.splitlines()
+            for node, qualname in _qualnames(tree).items():
+                if not isinstance(node, ast.FunctionDef):
+                    continue
+                doc = ast.get_docstring(node)
+                m = CITE.search(doc or "")
+                if m is None:
+                    continue
+                first, last = int(m.group(2)), int(m.group(3) or m.group(2))
+                key = f"{m.group(1)}:{first}-{last}"
+                entry = lock.get(key)
+                if entry is None or entry.get("file") is None:
+                    raise SystemExit(f"{file.relative_to(ROOT)}: {qualname} cites {key}, which "
+                                     f"{version.lock.relative_to(ROOT)} does not hold: "
+                                     "regenerate the lock (python -m tests.test_citations)")
+                if node.name not in entry.get("found", []):
+                    continue  # no kernel name of its own (a helper, or a struct's method)
+                kernel = node.name
+                row = rows.setdefault(kernel, Row())
+                row.source.setdefault(version.label, set()).add(
+                    f"{entry['file']}:{first}-{last}")
+                row.model.setdefault(version.label, set()).add(
+                    f"{file.relative_to(ROOT)} `{qualname}`")
+                row.branches.setdefault(version.label, set()).update(_branch_ids(lines, node))
+    return rows
+
+
+def _ids(ids: set[str]) -> str:
+    def key(i: str) -> tuple[str, int]:
+        prefix, _, number = i.partition("-")
+        return prefix, int(number)
+
+    return " ".join(sorted(ids, key=key))
+
+
+def render(rows: dict[str, Row]) -> str:
+    """The Markdown index."""
+    labels = [v.label for v in _versions()]
+    out = [
+        "# Citation index: from the kernel's C to kmodel's Python",
+        "",
+        "Generated by `scripts/gen-citation-index.py` from the citations the tests check",
+        "(`spec/citations.lock.json`, `spec/citations-6.12.lock.json`); do not edit by hand,",
+        "regenerate with `python scripts/gen-citation-index.py` (a test fails when it is stale).",
+        "Each kernel function: the source range each model follows, the model function, and the",
+        "branch IDs marked in its body (`spec/branches.md` for 6.1.176,",
+        "`spec/branches-6.12.md` for 6.12.118).",
+        "",
+        "| kernel function | " + " | ".join(
+            f"Linux {v} source | model ({v}) | branch IDs ({v})" for v in labels) + " |",
+        "|---" * (1 + 3 * len(labels)) + "|",
+    ]
+    for kernel in sorted(rows, key=lambda k: (k.lstrip("_").lower(), k)):
+        row = rows[kernel]
+        cells = [f"`{kernel}`"]
+        for v in labels:
+            cells.append("<br>".join(f"`{s}`" for s in sorted(row.source.get(v, ()))) or "—")
+            cells.append("<br>".join(sorted(row.model.get(v, ()))) or "—")
+            cells.append(_ids(row.branches.get(v, set())) or "—")
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    out.append(f"{len(rows)} kernel functions.")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if docs/citation-index.md is not what this writes")
+    args = parser.parse_args(argv)
+    text = render(collect())
+    if args.check:
+        if not OUT.exists() or OUT.read_text() != text:
+            print(f"{OUT.relative_to(ROOT)} is out of date: run python "
+                  "scripts/gen-citation-index.py", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text)
+    print(f"wrote {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
