@@ -1,16 +1,22 @@
-"""Run every benchmark of issue 6 and print the ratios measured in this run.
+"""Run every benchmark of issue 12 and print each figure beside its target, in one run.
 
-    python benchmarks/run_all.py [--quick] [--scale F] [--workdir DIR] [--no-capture]
+    python benchmarks/run_all.py [--quick] [--scale F] [--max-events N] [--workdir DIR]
+                                 [--no-capture] [--capture-log FILE]
 
-1. `kmodel check` on a ~1M-event `kmodel simulate` trace vs a bare regex tokenizer;
-2. scaling of the checker over 100k, 1M and 10M events: CPU time per event and peak RSS;
-3. fuzzing: steps/s of `SwapIOMachine` vs a trivial machine with as many rules;
-4. the model vs the real kernel (`kmodel capture`) on `readerr_blkdebug`.
+0. start-up: `kmodel --version` vs `python -c pass`, `kmodel check` of a 5,000-event trace;
+1. `kmodel check` vs a bare regex tokenizer, CPU, at 1M events (and 10M, full run only);
+2. scaling of the checker over 100k, 1M and 10M events: time per event and peak RSS;
+   2b. adversarial memory: the same trace repeated under ever new pids;
+3. fuzzing: steps/s of `SwapIOMachine` vs a trivial machine with one rule per action;
+4. the model vs the real kernel (`kmodel capture`) on `readerr_blkdebug`;
+5. `kmodel check -j 2` vs `-j 1` on 8 files ("not available" without `-j`);
+6. the capture's boot and per-scenario split, from a saved `kmodel capture` output.
 
 `--quick` shrinks everything for a smoke run (under a minute) and skips the QEMU capture;
-`--scale` multiplies every size (the tests use a small one). Traces are cached in the
-work directory (default ~/.cache/kmodel/bench): delete it to make them again. Nothing is
-asserted: the targets are printed beside the numbers.
+`--scale` multiplies every size (the tests use a small one); `--max-events` drops the sizes
+above N (a 10M-event trace takes ~10 min to make). Traces are cached in the work directory
+(default ~/.cache/kmodel/bench). Nothing is asserted: the targets are printed beside the
+numbers.
 """
 
 from __future__ import annotations
@@ -22,57 +28,90 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import bench_adversarial
+import bench_capture
 import bench_check
 import bench_fuzz
 import bench_model_vs_kernel
+import bench_parallel
 import bench_scaling
+import bench_startup
 
 
 @dataclass(frozen=True)
 class Plan:
     """The sizes of one run."""
 
-    check: int
+    startup_repeat: int
+    check: list[int]
     scaling: list[int]
+    adversarial_base: int
+    adversarial_copies: list[int]
+    parallel: int
     fuzz_examples: int
     fuzz_steps: int
+    fuzz_repeat: int
     model: int
     repeat: int
 
 
-FULL = Plan(1_000_000, [100_000, 1_000_000, 10_000_000], 50, 50, 20_000, 3)
-QUICK = Plan(20_000, [5_000, 20_000, 50_000], 5, 30, 5_000, 1)
+FULL = Plan(20, [1_000_000, 10_000_000], [100_000, 1_000_000, 10_000_000], 10_000,
+            [10, 100], 100_000, 50, 50, 3, 20_000, 3)
+QUICK = Plan(3, [20_000], [5_000, 20_000, 50_000], 2_000, [2, 5], 5_000, 5, 30, 1, 5_000, 1)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, no QEMU capture")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every size")
+    parser.add_argument("--max-events", type=int, default=None, metavar="N",
+                        help="skip trace sizes above N events")
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache/kmodel/bench")
     parser.add_argument("--no-capture", action="store_true", help="skip the QEMU comparison")
+    parser.add_argument("--capture-log", type=Path, default=None, metavar="FILE",
+                        help="saved output of `kmodel capture`: print its boot/scenario split")
     options = parser.parse_args(argv)
     plan = QUICK if options.quick else FULL
 
     def size(n: int) -> int:
         return max(100, int(n * options.scale))
 
+    def sizes(ns: list[int]) -> list[int]:
+        kept = [size(n) for n in ns if options.max_events is None or n <= options.max_events]
+        return kept or [size(ns[0])]
+
     capture = not (options.quick or options.no_capture)
     examples = max(1, int(plan.fuzz_examples * options.scale))
+    work = options.workdir
     sections: list[tuple[str, Callable[[], list[str]]]] = [
-        ("1. kmodel check vs bare tokenizer",
-         lambda: bench_check.run(options.workdir, size(plan.check), plan.repeat)),
-        ("2. scaling", lambda: bench_scaling.run(options.workdir, [size(n) for n in plan.scaling])),
-        ("3. fuzzing", lambda: bench_fuzz.run(examples, plan.fuzz_steps)),
+        ("0. start-up", lambda: bench_startup.run(work, plan.startup_repeat)),
+        ("1. kmodel check vs bare tokenizer (CPU)",
+         lambda: [line for n in sizes(plan.check)
+                  for line in bench_check.run(work, n, plan.repeat if n <= 1_000_000 else 1)]),
+        ("2. scaling", lambda: bench_scaling.run(work, sizes(plan.scaling))),
+        ("2b. adversarial memory",
+         lambda: bench_adversarial.run(work, size(plan.adversarial_base),
+                                       plan.adversarial_copies)),
+        ("3. fuzzing", lambda: bench_fuzz.run(examples, plan.fuzz_steps, plan.fuzz_repeat)),
         ("4. model vs real kernel",
          lambda: bench_model_vs_kernel.run(size(plan.model), capture=capture)),
+        ("5. kmodel check -j", lambda: bench_parallel.run(work, size(plan.parallel))),
+        ("6. capture split", lambda: bench_capture.run(options.capture_log)),
     ]  # fmt: skip
+    failed = 0
     for title, run in sections:
         start = time.perf_counter()
         print(f"== {title}", flush=True)
-        for line in run():
+        try:
+            lines = run()
+        except RuntimeError as exc:  # a child failed: say so, run the other sections
+            failed += 1
+            last = str(exc).strip().splitlines()[-1]
+            lines = [f"[{title.split(' ', 1)[1]}] FAILED: {last}"]
+        for line in lines:
             print(line, flush=True)
         print(f"   ({time.perf_counter() - start:.1f} s)", flush=True)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

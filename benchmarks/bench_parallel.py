@@ -1,0 +1,38 @@
+"""(5) `kmodel check -j N FILES...`: wall time of checking 8 files with -j 1 and -j 2.
+
+Target: >= 1.8x on 2 cores for >= 8 files. Prints "not available" while `kmodel check` has
+no `-j` (another engineer adds it).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from common import ROOT, python, run_child, simulated_trace
+
+FILES = 8
+
+
+def available() -> bool:
+    out = subprocess.run(python("-m", "kmodel", "check", "--help"), cwd=ROOT,
+                         capture_output=True, text=True, check=False).stdout
+    return "--jobs" in out or " -j " in out
+
+
+def run(workdir: Path, events: int) -> list[str]:
+    if not available():
+        return ["[check -j] not available (kmodel check has no -j yet)"]
+    files = [simulated_trace(workdir, "basic", events, seed=seed)[0] for seed in range(FILES)]
+    walls = {}
+    for jobs in (1, 2):
+        child = run_child(python("-m", "kmodel", "check", "-j", str(jobs),
+                                 *map(str, files)), check=False)
+        walls[jobs] = child.wall
+    return [
+        f"[check -j] {FILES} files of ~{events:,} events: -j 1 {walls[1]:.2f} s, "
+        f"-j 2 {walls[2]:.2f} s wall",
+        f"[check -j] speedup -j 2 / -j 1 = {walls[1] / walls[2]:.2f}x (target >= 1.8x on 2 "
+        f"cores, {sys.platform})",
+    ]
