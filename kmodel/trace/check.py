@@ -944,14 +944,14 @@ class Checker:
     def _end_swap_bio_read(self, ev: _Event) -> None:
         page, bio = self._completion(ev, write=False)
         status = ev.arg_int("bi_status")
+        waiter_ptr = ev.arg_int("waiter")
         for task in self.tasks.values():
             if task.fault is not None:
                 task.fault.completions.append(Completion(
                     ev.lineno, ev.ts_us, ev.context.cpu, page.addr, status,
-                    ev.arg_int("pflags") & PAGEFLAGS_MASK))
+                    ev.arg_int("pflags") & PAGEFLAGS_MASK, waiter_ptr != 0))
         if bio is not None and bio.modelled and not page.unknown:
             self._check_submitted(ev, page, "swap_readpage", ("RD-7", "ER-3"))
-        waiter_ptr = ev.arg_int("waiter")
         waiter = None
         if waiter_ptr:
             waiter = self.oracle.waiter(bio.pid if bio is not None else 0, "waiter")

@@ -93,10 +93,11 @@ class Step:
 class Completion:
     """An ``end_swap_bio_read`` seen while the fault ran: its page, status and place."""
 
-    __slots__ = ("cpu", "lineno", "page", "pflags", "status", "ts")
+    __slots__ = ("cpu", "lineno", "page", "pflags", "status", "ts", "waiter")
 
     def __init__(self, lineno: int, ts: int, cpu: int, page: int, status: int,
-                 pflags: int) -> None:
+                 pflags: int, waiter: bool = False) -> None:
+        self.waiter = waiter  # bi_private held a task
         self.lineno = lineno
         self.ts = ts
         self.cpu = cpu
@@ -191,6 +192,7 @@ class _Run:
         self.steps = steps
         self.lookup = lookup
         self.task: Task | None = None
+        self.applying: Completion | None = None  # the completion being run
         self.names = names
         self.late = late
         self.matched = 0
@@ -217,6 +219,13 @@ class _Run:
     # -- matching the model's events with the trace's ------------------------------------
 
     def _on_event(self, ev: ModelEvent) -> None:
+        if ev.name == "end_swap_bio_read" and self.applying is not None:
+            c = self.applying
+            if bool(ev.arg("waiter")) != c.waiter:
+                raise _Diverged(self.matched, f"the model's end_swap_bio_read (line {c.lineno})"
+                                f" has {'a' if ev.arg('waiter') else 'no'} waiter in bi_private"
+                                f", the trace's waiter is {'set' if c.waiter else '0x0'}",
+                                f"end_swap_bio_read: waiter={'<task>' if ev.arg('waiter') else 0}")
         if ev.softirq or ev.name not in self.names:
             return
         if ev.name == "block_bio_queue" and self.names is FAULT_EVENTS and "W" in str(
@@ -349,8 +358,10 @@ class _Run:
                     if not io.bios:
                         self.executor.queue.remove(io)
                     self.done.add(id(c))
+                    self.applying = c
                     Request(io.bdev, io.op, bio.bi_sector, bio.bi_size >> 9, [bio],
                             io.cpu).complete(self.k, _status(c.status))
+                    self.applying = None
                     return True
         return False
 

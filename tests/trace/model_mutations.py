@@ -175,9 +175,6 @@ ALL_MUTATIONS: dict[str, ModelMutation] = {m.name: m for m in (
 
 #: Planted bugs that no bundled real trace can reveal, and why.
 SURVIVORS: dict[str, str] = {
-    "read_waiter_always": "bi_private is checked against the trace's own synchronous= arg "
-    "at the completion, not against the model's bio (not replayed yet)",
-    "read_sync_without_waiter": "as read_waiter_always",
     "read_sync_does_not_wait": "every synchronous read's completion is printed before its "
     "swap_readpage_ret: a model that does not wait is consistent with a fast device",
     "ra_reads_free_slots": "no readahead window of the bundled traces holds a free slot",
