@@ -40,6 +40,7 @@ from kmodel.include.linux.mm_types import (
     MMStruct,
     SwapEntry,
     VMArea,
+    pte_swp_exclusive,
 )
 from kmodel.include.linux.page_flags import PageFlags
 from kmodel.include.linux.sched import Task, TaskState
@@ -72,6 +73,10 @@ PageLookup = Callable[[int], "tuple[int, bool] | None"]
 _NO_SLOTS = SWP_OFFSET_MASK + 1
 _RA_BASE = 1 << 20  # an offset far from 0 for probing swapin_nr_pages' states
 MEMO_MAX = 1 << 12
+#: Args a replay's outcome does not depend on (pointers the model does not compare).
+_KEY_SKIP = frozenset(("vmf", "vma", "addr", "address", "gfp", "wbc", "bdev", "dev", "comm",
+                       "bio", "__probe_ip", "__probe_func", "__probe_ret_ip", "caller",
+                       "func", "nr_sector", "wbc_bits", "probe"))
 
 
 class Step:
@@ -434,6 +439,9 @@ class Replayer:
         self.dev = 0
         self.rw_page: bool | None = None
         self._ra_states: dict[int, tuple[int, int, int]] | None = None
+        #: Conformant replays, by :meth:`_key`: the model's flags of each page (by order).
+        self._memo: dict[tuple[object, ...], dict[int, int]] = {}
+        self._sectors: dict[int, int] = {}
 
     def set_page_cluster(self, value: int) -> None:
         """``vm.page-cluster`` from the trace's header, unless the caller gave one."""
@@ -500,6 +508,21 @@ class Replayer:
         if cached_at_lookup and (target is None or lookup(target) is None):
             return None
         rw_page = self.rw_page if self.rw_page is not None else bool(rw_rets)
+        key, pages = self._key(steps, entry, completions, lookup, target, rw_page)
+        hit = self._memo.get(key)
+        if hit is not None:  # the same fault at another place: the model's flags again
+            return Verdict(flags={pages[i]: f for i, f in hit.items()})
+        verdict = self._fault(steps, completions, lookup, target, entry, rw_rets, frontswap,
+                              rw_page, ra_kind, cached_at_lookup)
+        if verdict.ok:
+            index = {addr: i for i, addr in enumerate(pages)}
+            self._remember(key, {index[a]: f for a, f in verdict.flags.items() if a in index})
+        return verdict
+
+    def _fault(self, steps: Sequence[Step], completions: Sequence[Completion],
+               lookup: PageLookup, target: int | None, entry: SwapEntry,
+               rw_rets: dict[int, int], frontswap: set[int], rw_page: bool, ra_kind: str,
+               cached_at_lookup: bool) -> Verdict:
         windows = [0]
         if ra_kind == "cluster":  # the window the trace's loop suggests first (speed only)
             loop = sum(1 for s in steps if s.name == "__read_swap_cache_async") - 1
@@ -518,6 +541,78 @@ class Replayer:
                     best.append(verdict)
         allowed = sorted({a for v in best for a in v.allowed}, key=_rank)
         return Verdict(best[0].index, best[0].message, allowed, tie=any(v.tie for v in best))
+
+    # -- memo ---------------------------------------------------------------------------
+
+    def _key(self, steps: Sequence[Step], entry: SwapEntry, completions: Sequence[Completion],
+             lookup: PageLookup | None, target: int | None,
+             rw_page: bool) -> tuple[tuple[object, ...], list[int]]:
+        """What a replay's outcome depends on, independent of where the slot is.
+
+        Entries are taken relative to the fault's (keeping its place in an aligned
+        readahead cluster and whether that cluster holds the header), sectors relative to
+        the model's ``swap_page_sector`` of it (a block device maps slots linearly), pages
+        by order of appearance, times by the order of the task's events.
+        """
+        pages: list[int] = []
+        order: dict[int, int] = {}
+
+        def page(addr: int) -> int:
+            if not addr:
+                return -1
+            i = order.get(addr)
+            if i is None:
+                i = order[addr] = len(pages)
+                pages.append(addr)
+                if lookup is not None:
+                    known[i] = lookup(addr)
+            return i
+
+        known: dict[int, tuple[int, bool] | None] = {}
+        base = self.sector(entry)
+        cluster = (1 << self.page_cluster) - 1
+        out: list[object] = [entry.offset & cluster, entry.offset <= cluster, rw_page,
+                             self.page_cluster, page(target or 0)]
+        for st in steps:
+            out.append(st.name)
+            for k, v in st.args.items():
+                if k in _KEY_SKIP:
+                    continue
+                if k == "page":
+                    out.append(page(int(v, 0)))
+                elif k == "entry":
+                    out.append(int(v, 0) - entry.val)
+                elif k == "sector":
+                    out.append(int(v, 0) - base)
+                elif k == "orig_pte":
+                    out.append(pte_swp_exclusive(int(v, 0)))
+                else:
+                    out.append(v)
+        for c in completions:
+            early = sum(1 for s in steps
+                        if s.ts < c.ts or (s.cpu == c.cpu and s.lineno < c.lineno))
+            late = sum(1 for s in steps
+                       if s.lineno < c.lineno or (s.ts == c.ts and s.cpu != c.cpu))
+            out.append((early, late, page(c.page), c.status, c.pflags, c.waiter))
+        out.append(tuple(sorted(known.items())))
+        return tuple(out), pages
+
+    def sector(self, entry: SwapEntry) -> int:
+        """The model's ``swap_page_sector`` of a slot (memoized)."""
+        sector = self._sectors.get(entry.val)
+        if sector is None:
+            k = Kernel(executor=Executor())
+            self._area(k, entry, False)
+            sector = self._sectors[entry.val] = swapfile.swap_page_sector(
+                k, Folio(private=entry.val))
+        return sector
+
+    def _remember(self, key: tuple[object, ...], flags: dict[int, int]) -> None:
+        if len(self._memo) >= MEMO_MAX:
+            self._memo.clear()
+        if len(self._sectors) >= MEMO_MAX:
+            self._sectors.clear()
+        self._memo[key] = flags
 
     def _fault_once(self, steps: Sequence[Step], completions: Sequence[Completion],
                     lookup: PageLookup, target: int | None, entry: SwapEntry,
@@ -579,6 +674,19 @@ class Replayer:
 
     def write(self, steps: Sequence[Step]) -> Verdict:
         """Replay one ``swap_writepage`` … ``swap_writepage_ret`` (or ``__swap_writepage``)."""
+        entry = SwapEntry.from_val(steps[0].int("entry"))
+        key, pages = self._key(steps, entry, (), None, None, False)
+        key = (*key, steps[0].int("pflags"))
+        hit = self._memo.get(key)
+        if hit is not None:
+            return Verdict(flags={pages[i]: f for i, f in hit.items()})
+        verdict = self._write(steps)
+        if verdict.ok:
+            index = {addr: i for i, addr in enumerate(pages)}
+            self._remember(key, {index[a]: f for a, f in verdict.flags.items() if a in index})
+        return verdict
+
+    def _write(self, steps: Sequence[Step]) -> Verdict:
         best: Verdict | None = None
         rw_ret = next((s.int("ret") for s in steps if s.name == "bdev_write_page_ret"), None)
         rw_page = rw_ret is not None and rw_ret != -95
