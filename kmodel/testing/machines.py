@@ -71,7 +71,11 @@ MAX_TASKS = 3
 #: page_endio and then resubmits it as a bio, which unlocks the page twice, as the kernel
 #: would (brd reads cannot fail in practice).
 RW_PAGE_BAD_OPS: dict[str, tuple[int, ...]] = {"brd": ()}
-_SIGNALLED = VmFault.VM_FAULT_SIGBUS | VmFault.VM_FAULT_SIGSEGV | VmFault.VM_FAULT_OOM
+_SIGNALLED = int(VmFault.VM_FAULT_SIGBUS | VmFault.VM_FAULT_SIGSEGV | VmFault.VM_FAULT_OOM)
+_OOM = int(VmFault.VM_FAULT_OOM)
+_SIGBUS = int(VmFault.VM_FAULT_SIGBUS)
+#: Swap PTE value → its slot: the same few PTEs are decoded after every step.
+_SLOT_OF: dict[int, int] = {}
 
 #: What ``step`` draws from, in shrinking order (a failure shrinks towards the first);
 #: ``fork`` needs fewer than MAX_TASKS tasks, the last two pending I/O, ``add_bad_range``
@@ -191,8 +195,6 @@ class SwapIOMachine(RuleBasedStateMachine):
         self._rw_write_page = 0
         #: What each sleeping task waits for: a folio bit, or its synchronous bio.
         self._waits: dict[int, tuple[Folio, int] | Bio] = {}
-        #: Swap PTE value → its slot (memo: the same PTEs are decoded after every step).
-        self._offsets: dict[int, int] = {}
         self._freed: list[int] = []
         #: The last step only set fault-injection knobs (no page, task or I/O changed).
         self._knobs_only = False
@@ -544,8 +546,8 @@ class SwapIOMachine(RuleBasedStateMachine):
         may_oom = not fail_page_alloc_filters(self.k, GFP_HIGHUSER_MOVABLE, 0) and bool(
             task.fail_nth or self.k.fail_page_alloc.attr.probability)
         for _ in range(8):
-            ret = self.m.fault(task, addr, write=write)
-            if ret & VmFault.VM_FAULT_OOM:
+            ret = int(self.m.fault(task, addr, write=write))
+            if ret & _OOM:
                 if not may_oom:
                     raise InvariantViolation(f"VM_FAULT_OOM at {addr:#x} with no injection")
                 return ret, None
@@ -563,9 +565,9 @@ class SwapIOMachine(RuleBasedStateMachine):
         ret, folio = self._fault(task, addr, write=False)
         expected = self.shadow.get((task.pid, addr), b"")
         if folio is None:
-            if ret & VmFault.VM_FAULT_OOM:
+            if ret & _OOM:
                 return
-            if not ret & VmFault.VM_FAULT_SIGBUS:
+            if not ret & _SIGBUS:
                 raise InvariantViolation(
                     f"load {addr:#x}: fault {ret:#x}")
             self._check_sigbus(task, addr, pte)
@@ -598,7 +600,7 @@ class SwapIOMachine(RuleBasedStateMachine):
         assert task.mm is not None
         ret, folio = self._fault(task, addr, write=True)
         if folio is None:
-            if ret & VmFault.VM_FAULT_OOM:
+            if ret & _OOM:
                 return
             self._check_sigbus(task, addr, task.mm.ptes.get(addr))
             return
@@ -784,9 +786,9 @@ class SwapIOMachine(RuleBasedStateMachine):
             if task.mm is not None:
                 for pte in task.mm.ptes.values():
                     if isinstance(pte, int):
-                        offset = self._offsets.get(pte)
+                        offset = _SLOT_OF.get(pte)
                         if offset is None:
-                            offset = self._offsets[pte] = SwapEntry.from_pte(pte).offset
+                            offset = _SLOT_OF[pte] = SwapEntry.from_pte(pte).offset
                         if not 0 < offset < si.max:
                             raise InvariantViolation(f"swap PTE {pte:#x} outside the swap map")
                         refs[offset] += 1
