@@ -27,6 +27,10 @@ echo "KT: init at $(cut -d' ' -f1 /proc/uptime)s"
 """
 
 
+# The pr_alert_ratelimited call site a scenario's errors go through (kt.sh waits for it).
+_RATELIMITED = {Outcome.READ_ERROR: "read", Outcome.WRITE_ERROR: "write"}
+
+
 def _scenario_script(s: Scenario) -> str:
     def fn(name: str, body: str) -> str:
         if not body:
@@ -37,7 +41,7 @@ def _scenario_script(s: Scenario) -> str:
         f"DEV={shlex.quote(s.device)}\nDISK={shlex.quote(s.disk)}\n"
         f"IRQDISK={shlex.quote(s.irq_disk)}\n"
         f"ROT={shlex.quote(s.rotational)}\nWARGS={shlex.quote(s.workload)}\nHOGS={s.hogs}\n"
-        f"RATELIMITED={int(s.outcome in (Outcome.READ_ERROR, Outcome.WRITE_ERROR))}\n"
+        f"RATELIMITED={_RATELIMITED.get(s.outcome, '')}\n"
         + fn("setup", s.setup)
         + fn("midway", s.midway)
         + fn("teardown", s.teardown)

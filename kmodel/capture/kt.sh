@@ -26,9 +26,12 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 stamp() { echo "KT: at $(uptime_s)s $1" >> $log; }
 
 # Read-error/Write-error lines are pr_alert_ratelimited (burst 10 per 5 s): wait for a refill.
-LAST_ERR=-10
+# One state per call site: Read-error (end_swap_bio_read) and Write-error (end_swap_bio_write).
+LAST_read=-10
+LAST_write=-10
 wait_ratelimit() {
-    until awk "BEGIN{exit !($(uptime_s) >= $LAST_ERR + 5.2)}"; do usleep 100000; done
+    eval "last=\$LAST_$1"
+    until awk "BEGIN{exit !($(uptime_s) >= $last + 5.2)}"; do usleep 100000; done
 }
 
 # Print the CPU the disk's completion IRQ goes to (or "none"), after steering it to CPU 1.
@@ -114,7 +117,7 @@ memstat() {
 run_scenario() {
     name=$1; out=/out/$name; log=$out.log.txt
     . /scen/$name.sh
-    [ "$RATELIMITED" = 1 ] && wait_ratelimit
+    [ -n "$RATELIMITED" ] && wait_ratelimit $RATELIMITED
     t0=$(uptime_s)
     stamp start
     dmesg -c > /dev/null
@@ -170,6 +173,6 @@ run_scenario() {
     { teardown; } >> $log 2>&1 || echo "KT: teardown failed" >> $log
     dmesg > $out.dmesg.txt
     stamp "torn down"
-    [ "$RATELIMITED" = 1 ] && LAST_ERR=$(uptime_s)
+    [ -n "$RATELIMITED" ] && eval "LAST_$RATELIMITED=$(uptime_s)"
     echo "KT: scenario $name seconds $(awk "BEGIN{print $(uptime_s) - $t0}")" >> $log
 }

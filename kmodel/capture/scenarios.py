@@ -79,9 +79,9 @@ _EXT4_MOUNT = (
 )
 _WRITE_ERROR = (r"end_swap_bio_write: .* bi_status=[1-9]",)
 
-# Run order: two or three clean scenarios (~2 s each) between error scenarios, so that
-# pr_alert_ratelimited (10 lines per 5 s per call site) has mostly refilled before the next
-# one; kt.sh waits for the rest.
+# Run order: pr_alert_ratelimited allows 10 lines per 5 s per call site (Read-error and
+# Write-error are two), so scenarios of the same error kind are ~5 s of others apart and
+# the error lines are not lost; kt.sh waits for the rest.
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "readerr_flakey",
@@ -110,6 +110,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect=(r"block_bio_queue:",),
     ),
     Scenario(
+        "writeerr_flakey",
+        "dm-flakey error_writes on slots 20..27, then recovery: no data lost",
+        "/dev/dm-0",
+        Outcome.WRITE_ERROR,
+        rotational="1",
+        setup=_DM_CREATE + " && " + _flakey(160, "1 error_writes") + _DM_RELOAD,
+        midway=_LINEAR + _DM_RELOAD + ' && echo "KT: recovered: whole device linear again"',
+        teardown=_DM_REMOVE,
+        expect=_WRITE_ERROR,
+    ),
+    Scenario(
         "swapfile",
         "swap file on ext4 in several extents: add_swap_extent at swapon, sectors by extent",
         "/mnt/swapfile",
@@ -125,17 +136,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
-        "writeerr_flakey",
-        "dm-flakey error_writes on slots 20..27, then recovery: no data lost",
-        "/dev/dm-0",
-        Outcome.WRITE_ERROR,
-        rotational="1",
-        setup=_DM_CREATE + " && " + _flakey(160, "1 error_writes") + _DM_RELOAD,
-        midway=_LINEAR + _DM_RELOAD + ' && echo "KT: recovered: whole device linear again"',
-        teardown=_DM_REMOVE,
-        expect=_WRITE_ERROR,
-    ),
-    Scenario(
         "zswap",
         "zswap enabled: swap-outs are frontswap stores, swap-ins frontswap loads",
         "@ktswap",
@@ -149,6 +149,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
+        "readerr_dmerror",
+        "dm `error` target over slots 40..47 (dm-linear around it), loaded after the fill",
+        "/dev/dm-0",
+        Outcome.READ_ERROR,
+        rotational="1",
+        setup=_DM_CREATE,
+        midway=_ERROR_TABLE + _DM_RELOAD,
+        teardown=_DM_REMOVE,
+        expect=_READ_ERROR,
+    ),
+    Scenario(
         "random",
         "random read-back order: readahead collapses to synchronous reads",
         "@ktswap",
@@ -157,11 +168,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect=(r"swap_readpage: .* synchronous=1",),
     ),
     Scenario(
+        "writeerr_blkdebug",
+        "QEMU blkdebug fails WRITEs of slots 20..27 with EIO at completion",
+        "@ktwerr",
+        Outcome.WRITE_ERROR,
+        irq_disk="@ktwerr",
+        expect=_WRITE_ERROR,
+    ),
+    Scenario(
         "fork",
         "two processes share the swapped pages and fault the same entries",
         "@ktswap",
         Outcome.OK,
         workload="-m 1 -f",
+    ),
+    Scenario(
+        "pagecluster0",
+        "vm.page-cluster=0: swap readahead of the faulting page only",
+        "@ktswap",
+        Outcome.OK,
+        setup="PC0=$(cat /proc/sys/vm/page-cluster) && echo 0 > /proc/sys/vm/page-cluster",
+        teardown="echo $PC0 > /proc/sys/vm/page-cluster",
+        expect=(r"(?m)^# page-cluster: 0$", r"swap_cluster_readahead:"),
     ),
     Scenario(
         "readerr_scsi",
@@ -179,15 +207,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect=(r"end_swap_bio_read: .* bi_status=7",),
     ),
     Scenario(
-        "pagecluster0",
-        "vm.page-cluster=0: swap readahead of the faulting page only",
-        "@ktswap",
-        Outcome.OK,
-        setup="PC0=$(cat /proc/sys/vm/page-cluster) && echo 0 > /proc/sys/vm/page-cluster",
-        teardown="echo $PC0 > /proc/sys/vm/page-cluster",
-        expect=(r"(?m)^# page-cluster: 0$", r"swap_cluster_readahead:"),
-    ),
-    Scenario(
         "brd",
         "RAM disk: SWP_SYNCHRONOUS_IO, bdev_rw_page, no bios",
         "/dev/ram0",
@@ -197,14 +216,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         teardown="rmmod brd",
         expect=(r"bdev_write_page_ret: .* ret=0", r"bdev_read_page_ret: .* ret=0"),
         forbid=(r"block_bio_queue:",),
-    ),
-    Scenario(
-        "writeerr_blkdebug",
-        "QEMU blkdebug fails WRITEs of slots 20..27 with EIO at completion",
-        "@ktwerr",
-        Outcome.WRITE_ERROR,
-        irq_disk="@ktwerr",
-        expect=_WRITE_ERROR,
     ),
     Scenario(
         "hogs2",
@@ -231,14 +242,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         forbid=(r"block_bio_queue:",),
     ),
     Scenario(
-        "readerr_blkdebug",
-        "QEMU blkdebug fails READs of slots 40..47 with EIO at completion",
-        "@ktrerr",
-        Outcome.READ_ERROR,
-        irq_disk="@ktrerr",
-        expect=_READ_ERROR,
-    ),
-    Scenario(
         "oom",
         "memcg OOM: memory.swap.max=1M under a 4 MiB workload; the report is a multi-line printk",
         "@ktswap",
@@ -249,6 +252,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect=(r"console: .*invoked oom-killer", r"console: Memory cgroup out of memory"),
     ),
     Scenario(
+        "readerr_blkdebug",
+        "QEMU blkdebug fails READs of slots 40..47 with EIO at completion",
+        "@ktrerr",
+        Outcome.READ_ERROR,
+        irq_disk="@ktrerr",
+        expect=_READ_ERROR,
+    ),
+    Scenario(
         "pagecluster5",
         "vm.page-cluster=5: swap readahead windows of 32 pages",
         "@ktswap",
@@ -256,17 +267,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         setup="PC0=$(cat /proc/sys/vm/page-cluster) && echo 5 > /proc/sys/vm/page-cluster",
         teardown="echo $PC0 > /proc/sys/vm/page-cluster",
         expect=(r"(?m)^# page-cluster: 5$", r"swap_cluster_readahead:"),
-    ),
-    Scenario(
-        "readerr_dmerror",
-        "dm `error` target over slots 40..47 (dm-linear around it), loaded after the fill",
-        "/dev/dm-0",
-        Outcome.READ_ERROR,
-        rotational="1",
-        setup=_DM_CREATE,
-        midway=_ERROR_TABLE + _DM_RELOAD,
-        teardown=_DM_REMOVE,
-        expect=_READ_ERROR,
     ),
 )
 

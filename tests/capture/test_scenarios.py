@@ -96,8 +96,8 @@ def test_guest_files_have_init_lib_probes_and_each_scenario() -> None:
     assert files["/kprobes.txt"].startswith("p:kt/do_swap_page ")
     assert "block/block_bio_queue" in files["/tracepoints.txt"].split()
     script = files["/scen/readerr_flakey.sh"]
-    assert "DEV=/dev/dm-0" in script and "RATELIMITED=1" in script and "dmsetup load" in script
-    assert "RATELIMITED=0" in files["/scen/basic.sh"]
+    assert "DEV=/dev/dm-0" in script and "RATELIMITED=read" in script and "dmsetup load" in script
+    assert "RATELIMITED=\n" in files["/scen/basic.sh"]
 
 
 def test_new_conditions_have_their_scenarios() -> None:
@@ -116,8 +116,10 @@ def test_scenario_scripts_carry_disk_hogs_and_only_io_errors_wait_for_the_rateli
     )
     assert "DISK=@ktfs" in files["/scen/swapfile.sh"]
     assert "HOGS=2" in files["/scen/hogs2.sh"]
-    assert "RATELIMITED=0" in files["/scen/oom.sh"]
-    assert "RATELIMITED=1" in files["/scen/readerr_dmerror.sh"]
+    assert "RATELIMITED=\n" in files["/scen/oom.sh"]
+    assert "RATELIMITED=read" in files["/scen/readerr_dmerror.sh"]
+    writes = guest.guest_files([], scenarios.by_name(["writeerr_flakey"]))
+    assert "RATELIMITED=write" in writes["/scen/writeerr_flakey.sh"]
 
 
 def test_trace_clock_is_set_in_init() -> None:
