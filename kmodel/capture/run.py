@@ -31,6 +31,9 @@ from kmodel.errors import KmodelError
 
 SUFFIXES = ("trace.txt", "log.txt", "dmesg.txt", "kprobe_profile.txt")
 _SECONDS = re.compile(r"^KT: scenario \S+ seconds ([\d.]+)$", re.M)
+#: Divergences ``kmodel check`` collects per captured trace before it stops reading: enough
+#: that the count printed is the trace's own, not a cut-off.
+CHECK_MAX_DIVERGENCES = 1000
 _MILESTONE = re.compile(r"^KT: (init at|scenario|results)\b.*$")
 
 
@@ -224,7 +227,7 @@ def check(trace: Path) -> Checked:
     from kmodel.trace import check_trace  # the checker is only needed once traces exist
 
     try:
-        report = check_trace(trace, max_divergences=20)
+        report = check_trace(trace, max_divergences=CHECK_MAX_DIVERGENCES)
     except (KmodelError, OSError) as exc:  # TraceFormatError is a KmodelError
         error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Checked(False, f"{trace}: cannot check: {error}", 1, (error,), 0, 0)
