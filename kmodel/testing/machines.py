@@ -792,11 +792,12 @@ class SwapIOMachine(RuleBasedStateMachine):
                         if not 0 < offset < si.max:
                             raise InvariantViolation(f"swap PTE {pte:#x} outside the swap map")
                         refs[offset] += 1
+        cached = {offset for type_, offset in self.k.swap_cache if type_ == si.type}
+        expected = [refs[o] | (SWAP_HAS_CACHE if o in cached else 0) for o in range(si.max)]
+        if si.swap_map[1:si.max] == expected[1:] and max(cached, default=1) < si.max:
+            return
         counts = [count & ~SWAP_HAS_CACHE for count in si.swap_map[:si.max]]
         has_cache = {o for o in range(1, si.max) if si.swap_map[o] & SWAP_HAS_CACHE}
-        cached = {offset for type_, offset in self.k.swap_cache if type_ == si.type}
-        if counts[1:] == refs[1:] and has_cache == cached:
-            return
         for offset in range(1, si.max):  # say which slot
             if counts[offset] != refs[offset]:
                 raise InvariantViolation(
