@@ -70,6 +70,10 @@ def _chosen(args: argparse.Namespace) -> list[scenarios.Scenario]:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     """Run the selected scenarios in QEMU; exit 0 only when every outcome was as expected."""
+    if args.kernel == "6.1-fi":  # the fault-injection build and its scenarios
+        from kmodel.capture import fiscenarios
+
+        return fiscenarios.cmd_capture(args)
     if args.list:
         return _list()
     try:
@@ -173,6 +177,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--no-check",
         action="store_true",
         help="do not run kmodel check on the new traces",
+    )
+    cap.add_argument(
+        "--kernel",
+        choices=("6.1", "6.1-fi"),
+        default="6.1",
+        help="6.1: Debian's image (default); 6.1-fi: Debian's 6.1.176 source built with "
+        "fault injection into the cache, and the fault-injection scenarios",
     )
     cap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     cap.set_defaults(func=cmd_capture)

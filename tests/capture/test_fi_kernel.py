@@ -1,0 +1,106 @@
+"""The fault-injection kernel build (kmodel.capture.fikernel), without building it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kmodel.capture import fikernel
+from kmodel.errors import KmodelError
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "kernel" / "fault-inject"
+
+
+def _config(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def test_missing_options_names_what_olddefconfig_dropped() -> None:
+    fragment = _config("CONFIG_SWAP=y", "CONFIG_NR_CPUS=8", "# CONFIG_SLOB is not set",
+                       "CONFIG_FAIL_FUNCTION=y")
+    config = _config("CONFIG_SWAP=y", "CONFIG_NR_CPUS=4", "CONFIG_SLOB=y")
+    assert fikernel.missing_options(config, fragment) == [
+        "CONFIG_NR_CPUS=8", "# CONFIG_SLOB is not set", "CONFIG_FAIL_FUNCTION=y"]
+    kept = _config("CONFIG_SWAP=y", "CONFIG_NR_CPUS=8", "# CONFIG_SLOB is not set",
+                   "CONFIG_FAIL_FUNCTION=y")
+    assert fikernel.missing_options(kept, fragment) == []
+
+
+def test_fragment_turns_on_every_fault_injection_knob_the_scenarios_use() -> None:
+    options = set(re.findall(r"^(CONFIG_\w+)=y$", fikernel.FRAGMENT, re.M))
+    assert {"CONFIG_FAULT_INJECTION", "CONFIG_FAULT_INJECTION_DEBUG_FS",
+            "CONFIG_FAIL_MAKE_REQUEST", "CONFIG_FAIL_PAGE_ALLOC", "CONFIG_FAIL_FUNCTION",
+            "CONFIG_FUNCTION_ERROR_INJECTION", "CONFIG_KPROBE_EVENTS", "CONFIG_SWAP",
+            "CONFIG_MEMCG", "CONFIG_VIRTIO_BLK"} <= options
+
+
+@pytest.mark.skipif(not (SHARED / "fi-base.config").is_file(), reason="no shared/ beside the repo")
+def test_fragment_is_the_measured_one() -> None:
+    """The embedded fragment carries exactly the option lines of shared fi-base.config."""
+    def options(text: str) -> list[str]:
+        return [ln for ln in text.splitlines()
+                if ln.startswith("CONFIG_") or re.match(r"# CONFIG_\w+ is not set$", ln)]
+
+    assert options(fikernel.FRAGMENT) == options((SHARED / "fi-base.config").read_text())
+
+
+def test_configure_keeps_a_config_made_from_the_same_fragment(tmp_path: Path) -> None:
+    """No make run (the source dir does not even exist): the stamp matches."""
+    out = tmp_path / "build"
+    out.mkdir()
+    (out / ".config").write_text("CONFIG_SWAP=y\n")
+    (out / ".kmodel-fragment").write_text(fikernel.fragment_hash() + "\n")
+    assert fikernel.configure(tmp_path / "no-source", out) is False
+
+
+def test_a_changed_fragment_reconfigures(tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    out.mkdir()
+    (out / ".config").write_text("CONFIG_SWAP=y\n")
+    (out / ".kmodel-fragment").write_text(fikernel.fragment_hash("CONFIG_OLD=y\n") + "\n")
+    with pytest.raises(KmodelError, match="tinyconfig failed"):
+        fikernel.configure(tmp_path / "no-source", out)  # make tinyconfig runs, and fails
+
+
+def test_compile_command_is_the_builds_own_gcc_line_made_to_emit_assembly(
+        tmp_path: Path) -> None:
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm" / ".page_io.o.cmd").write_text(
+        "cmd_mm/page_io.o := ccache gcc -Wp,-MMD,mm/.page_io.o.d -nostdinc -I./include "
+        "-DKBUILD_MODFILE='\"mm/page_io\"' -O2 -c -o mm/page_io.o /src/mm/page_io.c   ; "
+        "./tools/objtool/objtool --orc mm/page_io.o\n\nsource_mm/page_io.o := /src/x.c\n")
+    kernel = fikernel.FiKernel(tmp_path / "src", tmp_path, tmp_path / "bz", 0.0, False)
+    argv = fikernel._compile_command(kernel, tmp_path / "o.c", tmp_path / "o.s")
+    assert argv == ["ccache", "gcc", "-nostdinc", "-I./include",
+                    '-DKBUILD_MODFILE="mm/page_io"', "-O2", "-S", "-o", str(tmp_path / "o.s"),
+                    str(tmp_path / "o.c")]
+
+
+def test_compiler_prefers_ccache() -> None:
+    assert fikernel.compiler() == ("ccache gcc" if shutil.which("ccache") else "gcc")
+
+
+_BUILT = fikernel.root(Path.home() / ".cache" / "kmodel") / "build"
+
+
+@pytest.mark.skipif(not (_BUILT / "mm" / ".page_io.o.cmd").is_file(),
+                    reason="the fault-injection kernel is not built in ~/.cache/kmodel")
+def test_offsets_of_the_built_kernel(tmp_path: Path) -> None:
+    """offsetof compiled with the build's flags; this config has no blk-crypto/integrity in
+    struct bio, so bi_io_vec sits 16 bytes before Debian's."""
+    from kmodel.capture.probes import DEBIAN_6_1_176
+
+    kernel = fikernel.FiKernel(_BUILT.parent / "linux-source-6.1", _BUILT,
+                               _BUILT / "arch/x86/boot/bzImage", 0.0, False)
+    (_BUILT / "kmodel-offsets.json").unlink(missing_ok=True)
+    off = fikernel.offsets(kernel)
+    assert off.bio_bi_io_vec == 96 and DEBIAN_6_1_176.bio_bi_io_vec == 112
+    assert off.bio_bi_status == 24 and off.bio_bi_sector == 32 and off.page_private == 40
+    assert fikernel.offsets(kernel) == off  # from kmodel-offsets.json now
+    res = subprocess.run(["grep", "-c", "KMOFF", str(_BUILT / "kmodel_offsets.s")],
+                         capture_output=True, text=True, check=False)
+    assert int(res.stdout) >= 16

@@ -1,0 +1,111 @@
+"""The fault-injection scenarios (kmodel.capture.fiscenarios), without QEMU."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kmodel.capture import fikernel, fiscenarios, guest
+from kmodel.errors import KmodelError
+
+NOTICE = "FAULT_INJECTION: forcing a failure.\nname {attr}, interval 1, probability 100, " \
+         "space 0, times {times}\n"
+
+
+def test_every_scenario_script_is_valid_shell(tmp_path: Path) -> None:
+    files = guest.guest_files([], [s.scenario for s in fiscenarios.FI_SCENARIOS])
+    for s in fiscenarios.FI_SCENARIOS:
+        script = tmp_path / f"{s.name}.sh"
+        script.write_text(files[f"/scen/{s.name}.sh"])
+        done = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == 0, (s.name, done.stderr)
+
+
+def test_every_scenario_resets_all_attrs_and_records_what_it_armed() -> None:
+    for s in fiscenarios.FI_SCENARIOS:
+        sc = s.scenario
+        assert sc.setup.startswith(fiscenarios._RESET) and sc.teardown == fiscenarios._RESET
+        assert f"# fault-inject: {s.attr} probability=$(cat" in sc.midway, s.name
+        assert "$out.header.txt" in sc.midway, s.name
+    assert "echo 1 > /sys/kernel/debug/fail_page_alloc/min-order" in fiscenarios._RESET
+    assert "echo Y > /sys/kernel/debug/fail_page_alloc/ignore-gfp-wait" in fiscenarios._RESET
+
+
+def test_notice_count_and_name_are_checked() -> None:
+    s = fiscenarios.by_name(["fi_mkreq_space"])[0]  # times 1: exactly one notice
+    one = NOTICE.format(attr="fail_make_request", times=1)
+    alert = "Read-error on swap-device (254:0:128)\n"
+    assert fiscenarios.notice_problems(s, one + alert) == []
+    assert fiscenarios.notice_problems(s, one + one + alert + alert) == [
+        "2 fault-injection notice(s) (2 naming fail_make_request), expected 1"]
+    other = one.replace("name fail_make_request", "name failslab")
+    assert fiscenarios.notice_problems(s, other + alert) == [
+        "1 fault-injection notice(s) (0 naming fail_make_request), expected 1"]
+    assert fiscenarios.notice_problems(s, one + alert + "fail_dump: 4 callbacks suppressed\n") == [
+        "fail_dump was ratelimited: 'fail_dump: N callbacks suppressed'"]
+    assert fiscenarios.notice_problems(s, one) == [
+        "0 Read-/Write-error alert(s) for 1 notice(s)",
+        "dmesg has no line matching 'Read-error on swap-device'"]
+    bounded = fiscenarios.by_name(["fi_mkreq_times"])[0]  # times 3: SIGBUS may come first
+    assert fiscenarios.notice_problems(bounded, one + alert) == []
+    assert fiscenarios.notice_problems(bounded, "") == [
+        "0 fault-injection notice(s) (0 naming fail_make_request), expected 1 to 3",
+        "dmesg has no line matching 'Read-error on swap-device'"]
+
+
+def test_default_filters_scenario_wants_no_notice() -> None:
+    s = fiscenarios.by_name(["fi_page_alloc_default"])[0]
+    assert fiscenarios.notice_problems(s, "") == []
+    assert fiscenarios.notice_problems(s, NOTICE.format(attr="fail_page_alloc", times=-1)) == [
+        "1 fault-injection notice(s) (1 naming fail_page_alloc), expected 0",
+        "0 Read-/Write-error alert(s) for 1 notice(s)"]
+
+
+def test_unknown_scenario_names_the_known_ones() -> None:
+    with pytest.raises(KmodelError, match=r"unknown fault-injection scenario.*nope.*known: "
+                                          r"fi_mkreq_times"):
+        fiscenarios.by_name(["fi_mkreq_times", "nope"])
+
+
+def test_initramfs_has_no_modules_and_every_applet(
+        fake_binaries: dict[str, Path],
+        newc_members: Callable[[bytes], dict[str, tuple[int, bytes]]]) -> None:
+    image = fiscenarios.initramfs_image(fake_binaries, {"/init": "#!/bin/sh\n",
+                                                        "/scen/a.sh": "x=1\n"})
+    members = newc_members(image)
+    assert members["init"][1] == b"#!/bin/sh\n" and members["init"][0] & 0o111
+    assert members["bin/memhog"][1] == b"\x7fELF memhog"
+    assert members["bin/sh"][1] == b"busybox"  # a symlink's data is its target
+    assert "scen" in members and "out" in members
+    assert not [m for m in members if m.startswith("mod")]
+
+
+def test_qemu_boots_the_bzimage_with_the_two_named_disks(tmp_path: Path) -> None:
+    kernel = fikernel.FiKernel(tmp_path, tmp_path, tmp_path / "bzImage", 0.0, False)
+    argv = fiscenarios.qemu_command(tmp_path, kernel, "tcg")
+    assert argv[argv.index("-kernel") + 1] == str(tmp_path / "bzImage")
+    assert "-no-reboot" in argv
+    devices = [a for a in argv if a.startswith("virtio-blk-pci")]
+    assert [d.rsplit("serial=", 1)[1] for d in devices] == ["ktswap", "ktout"]
+    assert (tmp_path / "ktswap.img").stat().st_size == 64 << 20
+
+
+def test_a_sigbus_the_trace_shows_counts_when_the_handler_died_silently() -> None:
+    from kmodel.capture import verify
+
+    s = fiscenarios.by_name(["fi_mkreq_space"])[0]
+    log = "KT: memhog pid=95 exit status 135\n"
+    dmesg = "Read-error on swap-device (254:0:96)\n"
+    trace = ("memhog-95 (95) [000] .N... 2.60: end_swap_bio_read: (x) bi_status=10\n"
+             "memhog-95 (95) [000] d.... 2.60: console: FAULT_INJECTION: forcing a failure.\n")
+    sent = ("memhog-95 (95) [000] d.... 2.60: signal_generate: sig=7 errno=0 code=2 "
+            "comm=memhog pid=95 grp=0 res=0\n")
+    profile = "  kt/swap_readpage 10 0\n"
+    assert "the workload printed no SIGBUS line" in fiscenarios.outcome_problems(
+        s, verify.Result(log, trace, dmesg, profile))
+    assert fiscenarios.outcome_problems(s, verify.Result(log, trace + sent, dmesg, profile)) \
+        == []
