@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="stop after R rounds (with --seed: replay exactly those rounds)")
     p.add_argument("--machine", choices=sorted(MACHINES), default="swapio",
                    help="swapio: every disk kind (default); virtio; sync: brd and zram")
+    p.add_argument("--kernel", choices=("6.1", "6.12"), default="6.1",
+                   help="the kernel model the machine runs: 6.1 (default) or 6.12")
     p.add_argument("--profile", choices=PROFILES, default="dev",
                    help="Hypothesis profile: examples per round and steps per example")
     p.add_argument("--no-db", action="store_true",
@@ -81,6 +83,10 @@ def run(args: argparse.Namespace, clock: Callable[[], float] = time.monotonic) -
 
     load_profile(args.profile)
     machine: type[SwapIOMachine] = getattr(machines, MACHINES[args.machine])
+    if args.kernel == "6.12":  # the same machines on the 6.12 model
+        from kmodel.testing import machines_6_12
+
+        machine = getattr(machines_6_12, MACHINES[args.machine] + "612")
     machine.steps = 0
     machine.branches = set()
     machine.failed_examples = 0
@@ -129,7 +135,8 @@ def run(args: argparse.Namespace, clock: Callable[[], float] = time.monotonic) -
               "first", file=sys.stderr)
         return 1
     if failed is not None:
-        print(f"reproduce: kmodel fuzz --machine {args.machine} --profile {args.profile} "
+        kernel = "" if args.kernel == "6.1" else f"--kernel {args.kernel} "
+        print(f"reproduce: kmodel fuzz {kernel}--machine {args.machine} --profile {args.profile} "
               f"--seed {failed} --rounds 1 --no-db", file=sys.stderr)
         return 1
     return 0

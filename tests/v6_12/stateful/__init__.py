@@ -1,0 +1,1 @@
+"""The state machines on the 6.12 model."""
