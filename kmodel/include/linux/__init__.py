@@ -1,1 +1,1 @@
-"""Mirrors of include/linux/*.h (Linux 6.1.176)."""
+"""Mirrors of ``include/linux/*.h`` (Linux 6.1.176)."""
