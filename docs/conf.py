@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 project = "kmodel"
 author = "kmodel developers"
-copyright = "kmodel developers, GPL-2.0-only"  # noqa: A001 - Sphinx's name
+copyright = "kmodel developers, GPL-2.0-only"
 root_doc = "api/index"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.viewcode"]
 source_suffix = {".rst": "restructuredtext"}
