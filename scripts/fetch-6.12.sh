@@ -6,8 +6,10 @@
 # Debian 12's debian-archive-keyring already holds the trixie keys.
 #
 # Usage: scripts/fetch-6.12.sh [DEST]   (default DEST=/work/k612; APT state in $APT612)
-# Result: DEST/linux-source-6.12_6.12.118-1_all.deb, DEST/linux-image-...deb and the
-# source tree in DEST/src (DEST/src/mm/page_io.c ...).
+# Result: DEST/linux-source-6.12_6.12.118-1_all.deb, DEST/linux-image-...deb, the
+# source tree in DEST/src (DEST/src/mm/page_io.c ...), the image's /boot in DEST/img/boot
+# (vmlinuz, config) and DEST/vmlinux-6.12, the uncompressed kernel (ELF with .BTF) that
+# QEMU boots directly (PVH) and the BTF probe derivation reads.
 set -eu
 DEST=${1:-/work/k612}
 APT612=${APT612:-$(dirname "$DEST")/apt612}
@@ -30,9 +32,12 @@ Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 CONF
 export APT_CONFIG="$APT612/apt.conf"
-apt-get -q update
 cd "$DEST"
-apt-get -q download "linux-source-6.12=$DEBVER" "linux-image-$KVER+deb13-amd64=$DEBVER"
+if [ ! -f linux-source-6.12_"$DEBVER"_all.deb ] ||
+   [ ! -f linux-image-"$KVER"+deb13-amd64_"$DEBVER"_amd64.deb ]; then
+    apt-get -q update
+    apt-get -q download "linux-source-6.12=$DEBVER" "linux-image-$KVER+deb13-amd64=$DEBVER"
+fi
 
 if [ ! -f "$DEST/src/mm/page_io.c" ]; then
     rm -rf "$DEST/deb" "$DEST/src.tmp"
@@ -41,6 +46,15 @@ if [ ! -f "$DEST/src/mm/page_io.c" ]; then
     tar -xaf "$DEST/deb/usr/src/linux-source-6.12.tar.xz" -C "$DEST/src.tmp" --strip-components=1
     rm -rf "$DEST/deb"
     mv "$DEST/src.tmp" "$DEST/src"
+fi
+if [ ! -f "$DEST/vmlinux-6.12" ]; then
+    rm -rf "$DEST/img"
+    mkdir -p "$DEST/img"
+    dpkg-deb --fsys-tarfile "$DEST"/linux-image-"$KVER"+deb13-amd64_"$DEBVER"_amd64.deb |
+        tar -x -C "$DEST/img" ./boot/
+    sh "$DEST/src/scripts/extract-vmlinux" "$DEST/img/boot/vmlinuz-$KVER+deb13-amd64" \
+        >"$DEST/vmlinux-6.12.tmp"
+    mv "$DEST/vmlinux-6.12.tmp" "$DEST/vmlinux-6.12"
 fi
 head -5 "$DEST/src/Makefile"
 wc -l "$DEST/src/mm/page_io.c"
