@@ -18,6 +18,9 @@ SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
 KVER=6.12.118
 DEBVER=6.12.118-1
 
+for tool in apt-get dpkg-deb xz zstd; do  # the source is .tar.xz, the image zstd-compressed
+    command -v "$tool" >/dev/null || { echo "$0: needs $tool (apt-get install xz-utils zstd)" >&2; exit 1; }
+done
 mkdir -p "$APT612/lists/partial" "$APT612/cache/archives/partial" "$APT612/sources.list.d" "$DEST"
 cat >"$APT612/sources.list" <<LIST
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR trixie main
