@@ -3,7 +3,7 @@
 # checks what is already there. The kernel image itself is fetched later by `kmodel capture`.
 set -euo pipefail
 
-PACKAGES=(qemu-system-x86 busybox-static cpio kmod gcc libc6-dev dmsetup xz-utils)
+PACKAGES=(qemu-system-x86 busybox-static cpio kmod gcc libc6-dev dmsetup xz-utils e2fsprogs)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
