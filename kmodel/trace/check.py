@@ -45,7 +45,15 @@ from kmodel.trace.emit import format_event
 from kmodel.trace.events import LostEvents, TaskContext, TraceEvent
 from kmodel.trace.oracle import Oracle
 from kmodel.trace.parse import UNREADABLE, LineScanner, open_trace, parse_event_line
-from kmodel.trace.replay import FAULT_EVENTS, WRITE_EVENTS, Completion, Replayer, Step, Verdict
+from kmodel.trace.replay import (
+    FAULT_EVENTS,
+    WRITE_EVENTS,
+    Completion,
+    Replayer,
+    Step,
+    Verdict,
+    tie,
+)
 from kmodel.trace.report import CheckReport, Divergence
 
 __all__ = ["Checker", "check_trace"]
@@ -158,7 +166,7 @@ def _flags(value: int) -> str:
 class _Bio:
     """A swap bio between ``block_bio_queue`` and ``end_swap_bio_*``."""
 
-    __slots__ = ("done", "event", "modelled", "pid", "sector", "sync", "write")
+    __slots__ = ("done", "early_ret", "event", "modelled", "pid", "sector", "sync", "write")
 
     def __init__(self, event: _Event, write: bool, sector: int, sync: bool) -> None:
         self.event = event
@@ -168,12 +176,15 @@ class _Bio:
         self.pid = event.pid
         self.done = False
         self.modelled = False  # the page's flags are the model's after its submission
+        #: A synchronous swap_readpage_ret printed before this bio's completion: fine only
+        #: if the completion has the same timestamp on another CPU (a tie).
+        self.early_ret: _Event | None = None
 
 
 class _Page:
     """A ``struct page *`` of the trace: the model's flags for it, its bio, its history."""
 
-    __slots__ = ("addr", "bio", "entry", "flags", "history", "submitting", "unknown")
+    __slots__ = ("addr", "bio", "early", "entry", "flags", "history", "submitting", "unknown")
 
     def __init__(self, addr: int) -> None:
         self.addr = addr
@@ -182,6 +193,7 @@ class _Page:
         self.bio: _Bio | None = None
         self.submitting = ""  # "R"/"W": swap_readpage/__swap_writepage seen, no bio queued yet
         self.unknown = True  # flags not observed in this life, or its history was cut
+        self.early: _Event | None = None  # a completion printed before any bio of it
         #: Line numbers, the last HISTORY of which are reported. A list, not a
         #: deque(maxlen=HISTORY): a deque allocates a 64-slot block, ~7x the memory per page.
         self.history: list[int] = []
@@ -269,6 +281,9 @@ class Checker:
         self.oracle = Oracle()
         #: Faults and swap-outs are run again on the model (kmodel/trace/replay.py).
         self.replayer = Replayer(page_cluster)
+        #: Faults returned, replayed when the timestamp moves on: (fault, its return).
+        self._deferred: list[tuple[_Fault, _Event]] = []
+        self._early: list[_Page] = []  # pages with a completion before any bio (_early_bio)
         self.pages: dict[int, _Page] = {}
         self.cache: dict[int, _Page] = {}  # swap entry -> the page last seen for it
         self.tasks: dict[int, _Task] = {}
@@ -442,6 +457,7 @@ class Checker:
 
     def finish(self) -> CheckReport:
         """End of trace: what is still in flight is unknown, not divergent."""
+        self._flush()
         for exp in self.expect.values():
             self._count_unknown("prediction-cut-by-end", len(exp.predicted))
         self.expect.clear()
@@ -494,6 +510,8 @@ class Checker:
         """``handler``, after keeping the event for the replay of its task's fault/swap-out."""
 
         def record(ev: _Event) -> None:
+            if self._deferred or self._early:
+                self._flush(ev.ts_us)
             task = self.tasks.get(ev.pid)
             if task is not None and ev.context.flags[2:3] in ".":  # process context
                 name = ev.name
@@ -547,6 +565,8 @@ class Checker:
 
     def _forget(self, page: _Page) -> None:
         """The page's story is complete: keep memory flat."""
+        if page.early is not None:
+            return  # its completion came first in print order: its submission is still due
         self.pages.pop(page.addr, None)
         if self.cache.get(page.entry) is page:
             del self.cache[page.entry]
@@ -584,6 +604,12 @@ class Checker:
         """Events were dropped: whatever they could have touched becomes unknown."""
         self._count_unknown("lost-markers")
         self.ratelimit_known = False
+        self._count_unknown("fault-cut-by-loss", len(self._deferred))
+        self._deferred.clear()  # their completions may be among the lost events
+        for page in self._early:  # their submissions may be among the lost events
+            page.early = None
+            page.unknown = True
+        self._early.clear()
         if lost.cpu is None:  # the oldest events were overwritten: nothing is known yet
             return
         for page in self.pages.values():
@@ -816,6 +842,10 @@ class Checker:
         read = task.read
         bio = _Bio(ev, write, sector, bool(read is not None and read.sync and not write))
         page.bio = bio
+        if page.early is not None:  # its completion was printed first: a tie?
+            bio.done = True
+            page.bio = None
+            self._early_bio(page, ev)
         page.note(ev.lineno)
         if read is not None and not write:
             read.bio = bio
@@ -839,6 +869,23 @@ class Checker:
         if page.unknown:
             self._count_unknown("completion-of-unknown-page")
             return page, None
+        if page.early is None:  # its submission may follow at this timestamp: _early_bio
+            page.early = ev
+            self._early.append(page)
+            return page, None
+        self._early_bio(page)
+        return page, None
+
+    def _early_bio(self, page: _Page, queued: _Event | None = None) -> None:
+        """A completion printed before its bio's ``block_bio_queue`` (or with none): fine
+        only when the two have equal timestamps, the completion on a lower CPU (a tie)."""
+        ev = page.early
+        assert ev is not None
+        page.early = None
+        if queued is not None and tie(ev.ts_us, ev.context.cpu, queued.ts_us,
+                                      queued.context.cpu):
+            return
+        write = ev.name == "end_swap_bio_write"
         self.checks += 1
         submit = "WP-4" if write else "RD-10"
         if page.submitting:
@@ -850,9 +897,10 @@ class Checker:
         self._diverge(ev, f"{ev.name}: {why}",
                       ["a completion only after block_bio_queue of the page's bio, once"],
                       ("BIO-2", submit), page)
-        return page, None
 
     def _end_swap_bio_write(self, ev: _Event) -> None:
+        if self._deferred or self._early:
+            self._flush(ev.ts_us)
         page, bio = self._completion(ev, write=True)
         status = ev.arg_int("bi_status")
         if bio is not None and bio.modelled and not page.unknown:
@@ -936,20 +984,36 @@ class Checker:
             return
         bio = read.bio
         if read.sync and bio is not None and not bio.done and not page.unknown:
-            self._diverge(ev, f"synchronous swap_readpage returns before its bio (line "
-                          f"{bio.event.lineno}) completed: it waits until end_swap_bio_read "
-                          "clears bi_private", ["end_swap_bio_read with waiter set first"],
-                          ("RD-11", "ER-4"), page, (bio.event.lineno,))
+            bio.early_ret = ev  # judged at the completion: it may be a tie (_early_return)
+
+    def _early_return(self, ev: _Event, page: _Page, bio: _Bio) -> None:
+        """A synchronous read's completion printed after its return: a tie, or RD-11."""
+        ret = bio.early_ret
+        assert ret is not None
+        if tie(ret.ts_us, ret.context.cpu, ev.ts_us, ev.context.cpu):
+            return  # equal timestamps on two CPUs: printed CPU 0 first, whatever the order
+        self._diverge(ret, f"synchronous swap_readpage returns before its bio (line "
+                      f"{bio.event.lineno}) completed (line {ev.lineno}): it waits until "
+                      "end_swap_bio_read clears bi_private",
+                      ["end_swap_bio_read with waiter set first"], ("RD-11", "ER-4"), page,
+                      (bio.event.lineno, ev.lineno))
 
     def _end_swap_bio_read(self, ev: _Event) -> None:
+        ts = ev.ts_us
+        if self._deferred or self._early:
+            self._flush(ts)
         page, bio = self._completion(ev, write=False)
+        if bio is not None and bio.early_ret is not None:
+            self._early_return(ev, page, bio)
         status = ev.arg_int("bi_status")
         waiter_ptr = ev.arg_int("waiter")
+        done = Completion(ev.lineno, ts, ev.context.cpu, page.addr, status,
+                          ev.arg_int("pflags") & PAGEFLAGS_MASK, waiter_ptr != 0)
         for task in self.tasks.values():
             if task.fault is not None:
-                task.fault.completions.append(Completion(
-                    ev.lineno, ev.ts_us, ev.context.cpu, page.addr, status,
-                    ev.arg_int("pflags") & PAGEFLAGS_MASK, waiter_ptr != 0))
+                task.fault.completions.append(done)
+        for fault, _ret in self._deferred:  # returned at this very timestamp: a tie
+            fault.completions.append(done)
         if bio is not None and bio.modelled and not page.unknown:
             self._check_submitted(ev, page, "swap_readpage", ("RD-7", "ER-3"))
         waiter = None
@@ -988,12 +1052,34 @@ class Checker:
         self._task(ev.pid).fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
 
     def _do_swap_page_ret(self, ev: _Event) -> None:
-        """The fault is over: run it again on the model, with the trace's inputs (replay.py)."""
+        """The fault is over: it is replayed once the timestamp moves on (_flush), so that a
+        completion of the same timestamp on another CPU, printed after it, is seen."""
         task = self._task(ev.pid)
         fault, task.fault = task.fault, None
         if fault is None:
             self._count_unknown("fault-return-without-entry")
             return
+        self._deferred.append((fault, ev))
+
+    def _flush(self, ts: int = -1) -> None:
+        """The timestamp moved on to ``ts`` (the end: -1): replay the faults that returned
+        before it; a completion printed before its bio's submission must have had one."""
+        if self._early:
+            early, self._early = self._early, []
+            for page in early:
+                if page.early is None:
+                    continue
+                if ts >= 0 and page.early.ts_us >= ts:
+                    self._early.append(page)
+                else:
+                    self._early_bio(page)
+        deferred = self._deferred
+        while deferred and (ts < 0 or deferred[0][1].ts_us < ts):
+            fault, ev = deferred.pop(0)
+            self._replay_fault(fault, ev)
+
+    def _replay_fault(self, fault: _Fault, ev: _Event) -> None:
+        """Run the fault again on the model, with the trace's inputs (replay.py)."""
         target = self.cache.get(fault.entry)
         verdict = self.replayer.fault(
             [_step(e) for e in fault.events], fault.completions,
@@ -1028,8 +1114,8 @@ class Checker:
         """After a conformant replay, the pages have the model's flags."""
         for addr, flags in verdict.flags.items():
             page = self.pages.get(addr)
-            if page is None or page.unknown:
-                continue
+            if page is None or page.unknown or (page.history and page.history[-1] > lineno):
+                continue  # unknown, or it moved on since (a deferred replay, _flush)
             page.note(lineno)
             page.flags = flags
             if page.bio is not None and not page.bio.done:

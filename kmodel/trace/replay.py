@@ -73,6 +73,7 @@ PageLookup = Callable[[int], "tuple[int, bool] | None"]
 _NO_SLOTS = SWP_OFFSET_MASK + 1
 _RA_BASE = 1 << 20  # an offset far from 0 for probing swapin_nr_pages' states
 MEMO_MAX = 1 << 12
+_TRACE_PFNS = 1 << 40
 #: Args a replay's outcome does not depend on (pointers the model does not compare).
 _KEY_SKIP = frozenset(("vmf", "vma", "addr", "address", "gfp", "wbc", "bdev", "dev", "comm",
                        "bio", "__probe_ip", "__probe_func", "__probe_ret_ip", "caller",
@@ -176,9 +177,36 @@ class _SwapMap(dict[int, int]):
         return 0
 
 
+def tie(first_ts: int, first_cpu: int, then_ts: int, then_cpu: int) -> bool:
+    """Whether two events printed in this order may have happened the other way round.
+
+    ftrace merges its per-CPU buffers by timestamp, and equal timestamps lowest CPU first:
+    only then is the print order not the real one.
+    """
+    return first_ts == then_ts and first_cpu < then_cpu
+
+
+def place(steps: Sequence[Step], c: Completion) -> tuple[int, int]:
+    """How many of the task's steps certainly, and possibly, happened before ``c``."""
+    early = late = 0
+    for s in steps:
+        if s.lineno < c.lineno:
+            late += 1
+            if not tie(s.ts, s.cpu, c.ts, c.cpu):
+                early += 1
+        elif tie(c.ts, c.cpu, s.ts, s.cpu):
+            late += 1
+    return early, late
+
+
 def _folio(addr: int, flags: int, entry: int) -> Folio:
-    """A model folio whose ``struct page *`` is the trace's ``addr``."""
-    return Folio(flags=flags, private=entry, pfn=(addr - VMEMMAP_START) // STRUCT_PAGE_SIZE)
+    """A model folio standing for the trace's page ``addr`` (bound to it by the caller).
+
+    Its pfn is the trace page's, moved above every pfn the model allocates, so that no
+    folio the model creates during the replay can have its address.
+    """
+    return Folio(flags=flags, private=entry,
+                 pfn=((addr - VMEMMAP_START) // STRUCT_PAGE_SIZE) | _TRACE_PFNS)
 
 
 def _status(value: int) -> BlkStatus:
@@ -212,13 +240,10 @@ class _Run:
         self.completions: list[tuple[int, int, Completion]] = []
         self.tie = False
         for c in completions:
-            early = sum(1 for s in steps
-                        if s.ts < c.ts or (s.cpu == c.cpu and s.lineno < c.lineno))
-            late_n = sum(1 for s in steps
-                         if s.lineno < c.lineno or (s.ts == c.ts and s.cpu != c.cpu))
-            if any(s.ts == c.ts and s.cpu != c.cpu for s in steps):
+            early, late_n = place(steps, c)
+            if early != late_n:
                 self.tie = True
-            self.completions.append((early, max(early, late_n), c))
+            self.completions.append((early, late_n, c))
         self.done: set[int] = set()
 
     # -- matching the model's events with the trace's ------------------------------------
@@ -589,10 +614,7 @@ class Replayer:
                 else:
                     out.append(v)
         for c in completions:
-            early = sum(1 for s in steps
-                        if s.ts < c.ts or (s.cpu == c.cpu and s.lineno < c.lineno))
-            late = sum(1 for s in steps
-                       if s.lineno < c.lineno or (s.ts == c.ts and s.cpu != c.cpu))
+            early, late = place(steps, c)
             out.append((early, late, page(c.page), c.status, c.pflags, c.waiter))
         out.append(tuple(sorted(known.items())))
         return tuple(out), pages

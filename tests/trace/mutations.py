@@ -131,13 +131,19 @@ def shift_completion_sector(lines: list[str], event: str = "end_swap_bio_read") 
 
 
 def completion_before_submission(lines: list[str]) -> Mutant:
-    """A read completion moved before the ``block_bio_queue`` of its own bio (BIO-2)."""
+    """A read completion moved before the ``block_bio_queue`` of its own bio (BIO-2).
+
+    It gets a timestamp 1 us before the queue's: with an equal one, a completion on a lower
+    CPU printed first would be a tie, which a real execution allows.
+    """
     queued = _pick(_queued_reads(lines), "queued swap read")
     done = _completion_of(lines, queued)
     timestamp = _TS.search(lines[queued])
     assert timestamp is not None
-    moved = _TS.sub(lambda m: m.group(1) + timestamp.group(2) + m.group(3), lines[done],
-                    count=1)
+    sec, usec = timestamp.group(2).split(".")
+    us = int(sec) * 1_000_000 + int(usec) - 1
+    earlier = f"{us // 1_000_000}.{us % 1_000_000:0{len(usec)}d}"
+    moved = _TS.sub(lambda m: m.group(1) + earlier + m.group(3), lines[done], count=1)
     out = list(lines)
     del out[done]
     out.insert(queued, moved)
