@@ -160,9 +160,11 @@ def _do_swap_page(k: Kernel, vmf: VMFault) -> int:
         folio_free_swap(k, folio)
     mm.ptes[vmf.address] = folio  # set_ptes(mk_pte(page))
     if exclusive or folio.refcount == 1:
+        # (vma->vm_flags & VM_WRITE): every VMA of the model is a read-write anonymous
+        # mapping (as do_anonymous_page assumes), so even a read fault maps it writable.
+        mm.writable.add(vmf.address)  # pte_mkwrite (6.1 did this on write faults only)
         if vmf.flags & FaultFlag.FAULT_FLAG_WRITE:
-            mm.writable.add(vmf.address)  # pte_mkwrite(pte_mkdirty(pte))
-            vmf.flags &= ~FaultFlag.FAULT_FLAG_WRITE
+            vmf.flags &= ~FaultFlag.FAULT_FLAG_WRITE  # pte_mkdirty
     folio.refcount += nr_pages - 1  # folio_ref_add
     folio.rmap.append((mm, vmf.address))  # folio_add_{new_anon_rmap,anon_rmap_ptes}
     folio.mapcount += 1

@@ -28,7 +28,18 @@ def test_major_fault_maps_the_folio_and_drops_the_slot_reference_DS_4_DS_8() -> 
     assert m.si.swap_map[slot] == SWAP_HAS_CACHE  # only the swap cache holds it now
     (folio,) = m.mapped_folios(t)
     assert folio.mapcount == 1 and folio.flags & PageFlags.PG_swapcache
-    assert t.mm is not None and addr not in t.mm.writable  # a read fault
+    # 6.12: an exclusive folio is mapped writable even by a read fault (6.1: not).
+    assert t.mm is not None and addr in t.mm.writable
+
+
+@branch("DS-8")
+def test_a_shared_slot_is_mapped_read_only_DS_8() -> None:
+    m, addr, rec = swapped_out_612(1, page_cluster=0)
+    t = m.task  # type: ignore[attr-defined]
+    child = m.fork(t)  # the swap PTEs lose their exclusive bit
+    assert m.load(t, addr) == pattern(0)
+    assert t.mm is not None and addr not in t.mm.writable
+    assert m.load(child, addr) == pattern(0)
 
 
 @branch("DS-8")
