@@ -7,7 +7,7 @@ parser, the checker and ``--perfetto`` see one format:
 - ``trace-cmd report -R``: raw fields (``__probe_ip=…``, ``dev=265289728``) back into the
   events' print formats (Linux 6.1.176 kernel/trace/trace_probe.c:__set_print_fmt,
   include/trace/events/block.h);
-- a binary ``trace.dat``: ``trace-cmd report`` is run on it;
+- a binary ``trace.dat``: ``trace-cmd report`` is run on it, and its text read as is;
 - bpftrace ``-f json`` NDJSON of the script :func:`bpftrace_script` writes, whose ``printf``
   lines carry each event's columns; lines that are not JSON (a ``-c`` child's output) and
   bpftrace's other messages are skipped.
@@ -73,7 +73,7 @@ def open_recording(path: str, name: str) -> Iterator[Iterable[str] | None]:
         yield None
     elif kind == "trace.dat":
         with trace_dat_lines(path, name) as lines:
-            yield raw_report_lines(lines, name)
+            yield lines
     else:
         with open(path, encoding="utf-8", errors="surrogateescape") as file:
             if kind == "bpftrace":
@@ -174,9 +174,9 @@ def _raw_args(name: str, fields: str) -> str | None:
         ip, rest = kprobe.groups()
         return f"({ip}) {rest}" if rest else f"({ip})"
     kretprobe = _KRETPROBE.match(fields)
-    if kretprobe is not None:  # "(%lx <- %lx)" of __probe_ret_ip, __probe_func
+    if kretprobe is not None:  # "(%lx <- %lx)" of __probe_func, __probe_ret_ip
         func, ret_ip, rest = kretprobe.groups()
-        return f"({ret_ip} <- {func}) {rest}" if rest else f"({ret_ip} <- {func})"
+        return f"({func} <- {ret_ip}) {rest}" if rest else f"({func} <- {ret_ip})"
     if name in RAW_DROPPED:
         return None
     known = _RAW_TRACEPOINTS.get(name)
