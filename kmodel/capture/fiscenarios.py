@@ -395,3 +395,150 @@ def cmd_capture(args: argparse.Namespace) -> int:
         return 1
     print(f"all {len(result.reports)} fault-injection scenario(s) as expected")
     return 0
+
+
+# -- a fail-nth sweep, kernel and model side by side ----------------------------------------
+
+#: verbose=1 on every attr that can count a should_fail call on the swap path, their
+#: filters at the kernel's defaults; the swap disk's make-it-fail on, probability 0.
+_NTH_ARM = " && ".join(
+    [_set(a, verbose=1) for a in ("fail_make_request", "failslab", "fail_page_alloc")]
+    + [_arm_disk()])
+
+
+def nth_scenarios(n_max: int) -> list[FiScenario]:
+    """fail-nth n = 1..n_max over one swap-in (``fi_nth_read_N``: the workload's first fault
+    after the fill, page-cluster 0, no reclaim) and one swap-out (``fi_nth_write_N``: a shell
+    sets its own fail-nth, then lowers memory.max, which reclaims, and so writes, in that
+    shell's context: mm/memcontrol.c memory_max_write)."""
+    out = []
+    for n in range(1, n_max + 1):
+        record = _record("fail_make_request", "failslab", "fail_page_alloc")
+        read = Scenario(
+            f"fi_nth_read_{n}", f"fail-nth {n} on the faulting task, page-cluster 0",
+            "@ktswap", Outcome.OK, misses_allowed=True,
+            setup=_RESET + " && echo 0 > /proc/sys/vm/page-cluster",
+            midway=" && ".join([_NO_RECLAIM, _NTH_ARM, _tasks("fail-nth", n), record]),
+            teardown=_RESET)
+        writer = (f"sh -c 'echo {n} > /proc/self/fail-nth && echo 256K > $CG/memory.max'"
+                  f" && echo {guest.MEMORY_MAX} > $CG/memory.max")
+        write = Scenario(
+            f"fi_nth_write_{n}", f"fail-nth {n} on a shell whose memory.max write reclaims",
+            "@ktswap", Outcome.OK, misses_allowed=True, setup=_RESET,
+            midway=" && ".join([_NTH_ARM, record, writer,
+                                "echo 0 > /sys/block/$blk/make-it-fail"]),
+            teardown=_RESET)
+        out += [FiScenario(read, (0, 1), "fail_make_request", one_alert_per_notice=False),
+                FiScenario(write, (0, 1), "fail_make_request", one_alert_per_notice=False)]
+    return out
+
+
+@attrs.frozen
+class NthOutcome:
+    """What one fail-nth run showed: the failed site, the alerts, the workload's end."""
+
+    site: str  # the attr named by the notice ("-": no should_fail call failed)
+    alerts: tuple[str, ...]  # Read-error/Write-error lines, the device numbers dropped
+    end: str  # "SIGBUS", "ok" (data verified), or what else happened
+
+    def row(self) -> str:
+        """The outcome as table cells."""
+        return f"{self.site} | {', '.join(self.alerts) or '-'} | {self.end}"
+
+
+_ALERT = re.compile(r"((?:Read|Write)-error on swap-device) \(\d+:\d+:\d+\)")
+
+
+def kernel_nth(out_dir: Path, name: str) -> NthOutcome:
+    """Read one ``fi_nth_*`` run's dmesg and log."""
+    dmesg = (out_dir / f"{name}.dmesg.txt").read_text()
+    log = (out_dir / f"{name}.log.txt").read_text()
+    sites = re.findall(r"^name (\w+), interval", dmesg, re.M)
+    verified = re.findall(r"^memhog: verified \d+ pages .*: 0 bad$", log, re.M)
+    status = re.findall(r"^KT: memhog pid=\d+ exit status (\d+)$", log, re.M)
+    if status and status[-1] == "135":
+        end = "SIGBUS"
+    elif verified:
+        end = "ok"
+    else:
+        end = f"exit {status[-1] if status else '?'}"
+    return NthOutcome(",".join(sites) or "-", tuple(_ALERT.findall(dmesg)), end)
+
+
+def model_nth(n: int, write: bool) -> NthOutcome:
+    """The same on the model: kmodel.sim.Machine, its should_fail and the task's fail_nth.
+
+    Read: one swap-in fault (page-cluster 0) with fail_nth = n. Write: one swap-out by
+    direct reclaim in a task with fail_nth = n, then the page read back.
+    """
+    from kmodel import DeterministicExecutor, FaultAttr, Machine
+
+    m = Machine(DeterministicExecutor(), disk="virtio", page_cluster=0)
+    m.k.jiffies = 1
+    t = m.spawn()
+    addr = m.mmap(t, 1)
+    m.store(t, addr, b"page 0")
+    m.bdev.make_it_fail = True
+    m.k.fail_make_request = FaultAttr(probability=0, verbose=1)
+    m.k.fail_page_alloc.attr = FaultAttr(probability=0, verbose=1, dname="fail_page_alloc")
+    if write:
+        t.fail_nth = n
+        m.reclaim(direct=t)
+        m.k.executor.complete_all(m.k)  # type: ignore[attr-defined]
+        t.fail_nth = 0
+        data = m.load(t, addr)
+    else:
+        m.reclaim()
+        m.k.executor.complete_all(m.k)  # type: ignore[attr-defined]
+        m.reclaim()
+        t.fail_nth = n
+        data = m.load(t, addr)
+    lines = [text for _, text in m.k.printk_log]
+    sites = [ln.split(",")[0].removeprefix("name ") for ln in lines if ln.startswith("name ")]
+    alerts = tuple(_ALERT.findall("\n".join(lines)))
+    if t.signals:
+        end = "SIGBUS"
+    else:
+        end = "ok" if data == b"page 0" else f"data {data!r}"
+    return NthOutcome(",".join(sites) or "-", alerts, end)
+
+
+def sweep_table(out_dir: Path, n_max: int) -> str:
+    """A markdown table: per n and direction, the kernel's outcome beside the model's."""
+    rows = ["| n | I/O | kernel: failed site | kernel: alerts | kernel: end "
+            "| model: failed site | model: alerts | model: end | same |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for n in range(1, n_max + 1):
+        for io in ("read", "write"):
+            k = kernel_nth(out_dir, f"fi_nth_{io}_{n}")
+            m = model_nth(n, io == "write")
+            rows.append(f"| {n} | {io} | {k.row()} | {m.row()} | {'yes' if k == m else 'NO'} |")
+    return "\n".join(rows) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kmodel.capture.fiscenarios sweep N -o DIR``: run the fail-nth sweep on the
+    fault-injection kernel and print the table beside the model's."""
+    from kmodel.capture.cli import default_cache
+
+    parser = argparse.ArgumentParser(prog="python -m kmodel.capture.fiscenarios")
+    parser.add_argument("command", choices=("sweep",))
+    parser.add_argument("n", type=int)
+    parser.add_argument("-o", "--output", default="fi-sweep")
+    parser.add_argument("--cache", default=str(default_cache()))
+    parser.add_argument("--reuse", action="store_true", help="tabulate DIR's existing files")
+    args = parser.parse_args(argv)
+    out = Path(args.output)
+    try:
+        if not args.reuse:
+            capture(nth_scenarios(args.n), out, Path(args.cache), progress=sys.stderr,
+                    run_check=False)
+        print(sweep_table(out, args.n), end="")
+    except (KmodelError, OSError) as exc:
+        print(f"fiscenarios sweep: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -109,3 +109,40 @@ def test_a_sigbus_the_trace_shows_counts_when_the_handler_died_silently() -> Non
         s, verify.Result(log, trace, dmesg, profile))
     assert fiscenarios.outcome_problems(s, verify.Result(log, trace + sent, dmesg, profile)) \
         == []
+
+
+def test_model_side_of_the_sweep_fails_should_fail_bio_at_n_1_only() -> None:
+    read1, write1 = fiscenarios.model_nth(1, False), fiscenarios.model_nth(1, True)
+    assert read1 == fiscenarios.NthOutcome(
+        "fail_make_request", ("Read-error on swap-device",), "SIGBUS")
+    assert write1 == fiscenarios.NthOutcome(
+        "fail_make_request", ("Write-error on swap-device",), "ok")  # re-dirtied, rewritten
+    assert fiscenarios.model_nth(2, False) == fiscenarios.NthOutcome("-", (), "ok")
+
+
+def test_kernel_side_of_the_sweep_is_read_from_dmesg_and_log(tmp_path: Path) -> None:
+    (tmp_path / "fi_nth_read_2.dmesg.txt").write_text(
+        NOTICE.format(attr="fail_make_request", times=1)
+        + "Read-error on swap-device (254:0:104)\n")
+    (tmp_path / "fi_nth_read_2.log.txt").write_text(
+        "memhog: SIGBUS si_code=2 addr=0x7f page_index=0\nKT: memhog pid=3 exit status 135\n")
+    (tmp_path / "fi_nth_write_1.dmesg.txt").write_text(NOTICE.format(attr="failslab", times=1))
+    (tmp_path / "fi_nth_write_1.log.txt").write_text(
+        "memhog: verified 256 pages (sequential order) in 0.04s: 0 bad\n"
+        "KT: memhog pid=3 exit status 0\n")
+    assert fiscenarios.kernel_nth(tmp_path, "fi_nth_read_2") == fiscenarios.NthOutcome(
+        "fail_make_request", ("Read-error on swap-device",), "SIGBUS")
+    assert fiscenarios.kernel_nth(tmp_path, "fi_nth_write_1") == fiscenarios.NthOutcome(
+        "failslab", (), "ok")
+
+
+def test_sweep_scenarios_are_valid_shell(tmp_path: Path) -> None:
+    chosen = fiscenarios.nth_scenarios(2)
+    assert [s.name for s in chosen] == ["fi_nth_read_1", "fi_nth_write_1", "fi_nth_read_2",
+                                        "fi_nth_write_2"]
+    files = guest.guest_files([], [s.scenario for s in chosen])
+    for s in chosen:
+        script = tmp_path / f"{s.name}.sh"
+        script.write_text(files[f"/scen/{s.name}.sh"])
+        assert subprocess.run(["sh", "-n", str(script)], check=False).returncode == 0
+    assert "echo 2 > /proc/self/fail-nth" in chosen[3].scenario.midway
