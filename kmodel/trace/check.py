@@ -184,7 +184,8 @@ class _Bio:
 class _Page:
     """A ``struct page *`` of the trace: the model's flags for it, its bio, its history."""
 
-    __slots__ = ("addr", "bio", "early", "entry", "flags", "history", "submitting", "unknown")
+    __slots__ = ("addr", "bio", "completed", "early", "early_known", "entry", "flags",
+                 "history", "submitting", "unknown")
 
     def __init__(self, addr: int) -> None:
         self.addr = addr
@@ -194,6 +195,8 @@ class _Page:
         self.submitting = ""  # "R"/"W": swap_readpage/__swap_writepage seen, no bio queued yet
         self.unknown = True  # flags not observed in this life, or its history was cut
         self.early: _Event | None = None  # a completion printed before any bio of it
+        self.early_known = False  # ... and the page was known then
+        self.completed = False  # its I/O of this life completed (its flags follow from that)
         #: Line numbers, the last HISTORY of which are reported. A list, not a
         #: deque(maxlen=HISTORY): a deque allocates a 64-slot block, ~7x the memory per page.
         self.history: list[int] = []
@@ -205,6 +208,7 @@ class _Page:
         self.bio = None
         self.submitting = ""
         self.unknown = False
+        self.completed = False
         del self.history[:-HISTORY]
 
     def note(self, lineno: int) -> None:
@@ -845,7 +849,9 @@ class Checker:
         if page.early is not None:  # its completion was printed first: a tie?
             bio.done = True
             page.bio = None
-            self._early_bio(page, ev)
+            done = page.early
+            if self._early_bio(page, ev):
+                self._completed_first(page, done, task)
         page.note(ev.lineno)
         if read is not None and not write:
             read.bio = bio
@@ -860,23 +866,51 @@ class Checker:
         if bio is not None and bio.write == write and not bio.done:
             bio.done = True
             page.bio = None
+            page.completed = True
             if not page.unknown:
                 self.checks += 1
                 sector = ev.arg_int("sector")
                 if sector != bio.sector:
                     self._check_sector(ev, page, sector, ev.name)
             return page, bio
-        if page.unknown:
-            self._count_unknown("completion-of-unknown-page")
-            return page, None
         if page.early is None:  # its submission may follow at this timestamp: _early_bio
             page.early = ev
+            page.early_known = not page.unknown
             self._early.append(page)
+            if page.unknown:
+                self._count_unknown("completion-of-unknown-page")
+            return page, None
+        if page.unknown:
+            self._count_unknown("completion-of-unknown-page")
             return page, None
         self._early_bio(page)
         return page, None
 
-    def _early_bio(self, page: _Page, queued: _Event | None = None) -> None:
+    def _completed_first(self, page: _Page, ev: _Event, task: _Task) -> None:
+        """The bio just queued completed at ``ev``, printed earlier (a tie): its effects
+        now — the fault that waits for it sees the completion, the page the model's flags
+        after it (a success's are memoized; an error's ratelimit state was used already)."""
+        status = ev.arg_int("bi_status")
+        read = ev.name == "end_swap_bio_read"
+        page.completed = True
+        if task.fault is not None and read:
+            task.fault.completions.append(Completion(
+                ev.lineno, ev.ts_us, ev.context.cpu, page.addr, status,
+                ev.arg_int("pflags") & PAGEFLAGS_MASK, ev.arg_int("waiter") != 0))
+        if status or page.unknown:
+            page.unknown = True
+            self._count_unknown("tied-completion-of-failed-io")
+            return
+        args = (page.flags, 0, ev.arg_int("sector"), ev.arg_int("size"), ev.arg_int("opf"),
+                ev.arg_int("dev"))
+        try:
+            page.flags = (self.oracle.complete_read(*args, None, ev.ts_us)[0] if read
+                          else self.oracle.complete_write(*args, ev.ts_us)[0])
+        except KernelBug:
+            page.unknown = True
+            self._count_unknown("tied-completion-of-failed-io")
+
+    def _early_bio(self, page: _Page, queued: _Event | None = None) -> bool:
         """A completion printed before its bio's ``block_bio_queue`` (or with none): fine
         only when the two have equal timestamps, the completion on a lower CPU (a tie)."""
         ev = page.early
@@ -884,7 +918,9 @@ class Checker:
         page.early = None
         if queued is not None and tie(ev.ts_us, ev.context.cpu, queued.ts_us,
                                       queued.context.cpu):
-            return
+            return True
+        if not page.early_known:
+            return False  # a completion of a page whose history was cut: nothing to say
         write = ev.name == "end_swap_bio_write"
         self.checks += 1
         submit = "WP-4" if write else "RD-10"
@@ -897,6 +933,7 @@ class Checker:
         self._diverge(ev, f"{ev.name}: {why}",
                       ["a completion only after block_bio_queue of the page's bio, once"],
                       ("BIO-2", submit), page)
+        return False
 
     def _end_swap_bio_write(self, ev: _Event) -> None:
         if self._deferred or self._early:
@@ -1114,8 +1151,9 @@ class Checker:
         """After a conformant replay, the pages have the model's flags."""
         for addr, flags in verdict.flags.items():
             page = self.pages.get(addr)
-            if page is None or page.unknown or (page.history and page.history[-1] > lineno):
-                continue  # unknown, or it moved on since (a deferred replay, _flush)
+            if page is None or page.unknown or page.completed or (
+                    page.history and page.history[-1] > lineno):
+                continue  # unknown, completed (the trace's flags), or moved on since (_flush)
             page.note(lineno)
             page.flags = flags
             if page.bio is not None and not page.bio.done:
