@@ -38,11 +38,12 @@ import attrs
 
 from kmodel.errors import KernelBug
 from kmodel.include.linux.mm import FaultFlag, VmFault, fault_flag_allow_retry_first
-from kmodel.include.linux.mm_types import SwapEntry
+from kmodel.include.linux.mm_types import Folio, SwapEntry
 from kmodel.include.linux.page_flags import PAGEFLAGS_MASK, PageFlags, decode_page_flags
 from kmodel.kernel import ModelEvent
+from kmodel.mm.filemap import end_page_writeback
 from kmodel.trace.emit import format_event
-from kmodel.trace.events import LostEvents, TaskContext, TraceEvent
+from kmodel.trace.events import LostEvents, TaskContext, TraceEvent, explained_by_missed
 from kmodel.trace.oracle import Oracle
 from kmodel.trace.parse import UNREADABLE, LineScanner, open_trace, parse_event_line
 from kmodel.trace.replay import (
@@ -78,6 +79,10 @@ PG_swapcache = int(PageFlags.PG_swapcache | PageFlags.PG_swapbacked)  # PageSwap
 FAULT_WRITE = int(FaultFlag.FAULT_FLAG_WRITE)
 FAULT_RETRY_NOWAIT = int(FaultFlag.FAULT_FLAG_RETRY_NOWAIT)
 MAX_PAGES = 1 << 15  # pages tracked at once (128 MiB of 4 KiB pages); the oldest are forgotten
+#: Tasks (pids) with calls open, and contexts with a pending prediction, tracked at once: an
+#: adversarial trace of 400k pids stays near a one-pid trace's memory. Beyond: unknown.
+MAX_TASKS = 1 << 11
+MAX_SKIPPED_NAMES = 256  # distinct unknown event names counted apart; then "(other events)"
 _ALERTS = ("Read-error on swap-device", "Write-error on swap-device")
 _SUPPRESSED = ("end_swap_bio_read: ", "end_swap_bio_write: ")
 
@@ -278,8 +283,13 @@ class Checker:
     """Feed events in trace order; :meth:`finish` returns the :class:`CheckReport`."""
 
     def __init__(self, path: str = "<events>", *, max_divergences: int = 20,
+                 missed: Mapping[str, int] | None = None,
                  source: str | None = None, page_cluster: int | None = None) -> None:
         self.report = CheckReport(path)
+        #: Hits each probe missed (its kprobe_profile): what they explain is not flagged.
+        self.missed = {probe: n for probe, n in (missed or {}).items() if n}
+        for probe, n in self.missed.items():
+            self.report.counts[f"missed:{probe}"] = n
         self.source = source  # the file, to read history lines back from
         self.max_divergences = max_divergences
         self.oracle = Oracle()
@@ -298,6 +308,8 @@ class Checker:
         self.events = 0
         self.checks = 0
         self._flagged: set[int] = set()
+        #: Pages whose writeback ended, by line, until swap_writepage starts another (FM-3).
+        self._wb_ended: dict[int, int] = {}
         #: The last RECENT events (or their lines, from :meth:`feed_lines`) and their line
         #: numbers, for the history of a divergence (older lines: read back at finish).
         self._recent_lineno: list[int] = [0] * RECENT
@@ -424,7 +436,10 @@ class Checker:
                             except args_error as e:
                                 raise scanner.bad_args(lineno, line, e) from None
                     if name not in ignored:
-                        skipped[name] = skipped.get(name, 0) + 1
+                        if name in skipped:
+                            skipped[name] += 1
+                        else:
+                            self._count_skipped(name)
                     continue
                 # The parser's regex, called here: one Python call less per event.
                 fullmatch = matchers.get(name)
@@ -455,7 +470,7 @@ class Checker:
             return
         handler = self._handlers.get(ev.name)
         if handler is None:
-            self._skipped[ev.name] = self._skipped.get(ev.name, 0) + 1
+            self._count_skipped(ev.name)
             return
         handler(ev)
 
@@ -547,8 +562,29 @@ class Checker:
     def _task(self, pid: int) -> _Task:
         task = self.tasks.get(pid)
         if task is None:
+            if len(self.tasks) >= MAX_TASKS:
+                self._forget_tasks()
             task = self.tasks[pid] = _Task()
         return task
+
+    def _forget_tasks(self) -> None:
+        """Keep memory flat with many pids: drop idle tasks, then the oldest (unknown)."""
+        tasks = self.tasks
+        for pid in [p for p, t in tasks.items()
+                    if not any(getattr(t, slot) for slot in _Task.__slots__)]:
+            del tasks[pid]
+        excess = len(tasks) - MAX_TASKS // 2
+        if excess > 0:
+            for pid in list(tasks)[:excess]:
+                del tasks[pid]
+            self._count_unknown("calls-forgotten-for-memory", excess)
+
+    def _count_skipped(self, name: str) -> None:
+        """Count an event without a rule; beyond MAX_SKIPPED_NAMES names, as one other."""
+        skipped = self._skipped
+        if name not in skipped and len(skipped) >= MAX_SKIPPED_NAMES:
+            name = "(other events)"
+        skipped[name] = skipped.get(name, 0) + 1
 
     def _page(self, addr: int) -> _Page:
         page = self.pages.get(addr)
@@ -561,6 +597,8 @@ class Checker:
 
     def _new_life(self, addr: int) -> _Page:
         """The page a probe just printed: it moves to the young end of the table."""
+        if len(self.cache) > 2 * MAX_PAGES:  # entries of pages that moved on, or forgotten
+            self.cache = {p.entry: p for p in self.pages.values()}
         page = self.pages.pop(addr, None)
         if page is None:
             return self._page(addr)
@@ -581,6 +619,11 @@ class Checker:
         """Record a divergence at ``ev``; the page becomes unknown (no cascades)."""
         if page is not None:
             page.unknown = True
+        if self.missed:
+            probe = explained_by_missed(self.missed, branches)
+            if probe is not None:  # a hit the probe missed may be why: unknown, not divergent
+                self._count_unknown(f"missed-hit:{probe}")
+                return
         if ev.lineno in self._flagged:
             return
         self._flagged.add(ev.lineno)
@@ -607,6 +650,8 @@ class Checker:
     def _lost(self, lost: LostEvents) -> None:
         """Events were dropped: whatever they could have touched becomes unknown."""
         self._count_unknown("lost-markers")
+        counts = self.report.counts
+        counts["lost-events"] = counts.get("lost-events", 0) + (lost.count or 0)
         self.ratelimit_known = False
         self._count_unknown("fault-cut-by-loss", len(self._deferred))
         self._deferred.clear()  # their completions may be among the lost events
@@ -619,6 +664,8 @@ class Checker:
         for page in self.pages.values():
             if page.bio is not None or page.submitting:
                 page.unknown = True
+                if page.submitting == "r":  # the lost events may hold its block_bio_queue
+                    page.submitting = ""
         for task in self.tasks.values():
             task.fault = task.read = task.submit = None
         self._count_unknown("predictions-cut-by-loss", sum(len(e.predicted)
@@ -642,8 +689,15 @@ class Checker:
     def _expect(self, ev: _Event, page: _Page, predicted: Sequence[ModelEvent],
                 branches: tuple[str, ...], status: int, fresh: bool) -> None:
         key = _ctx(ev)
-        self.last_completion[key] = ev
+        last = self.last_completion
+        last.pop(key, None)  # least recently completed first, for the bound below
+        if len(last) >= MAX_TASKS:
+            del last[next(iter(last))]
+        last[key] = ev
         if predicted:
+            if key not in self.expect and len(self.expect) >= MAX_TASKS:
+                oldest = self.expect.pop(next(iter(self.expect)))
+                self._count_unknown("predictions-forgotten-for-memory", len(oldest.predicted))
             self.expect[key] = _Expect(ev, page, predicted, branches, status, fresh)
 
     def _match_expected(self, ev: _Event) -> bool:
@@ -678,6 +732,7 @@ class Checker:
             return True
         # end_page_writeback after end_swap_bio_write
         exp.page.note(ev.lineno)
+        self._writeback_ended(ev)
         predicted = int(want.arg("pflags")) & WRITE_END_FLAGS
         seen = ev.arg_int("pflags") & WRITE_END_FLAGS
         if predicted != seen:
@@ -738,6 +793,7 @@ class Checker:
     # -- writes -------------------------------------------------------------------------
 
     def _swap_writepage(self, ev: _Event) -> None:
+        self._wb_ended.pop(ev.arg_int("page"), None)
         page = self._new_life(ev.arg_int("page"))
         pflags = ev.arg_int("pflags")
         if (not page.unknown and page.bio is None and page.flags & PG_uptodate
@@ -751,6 +807,7 @@ class Checker:
         self._task(ev.pid).write = [ev]
 
     def _swap_writepage_inner(self, ev: _Event) -> None:
+        self._wb_ended.pop(ev.arg_int("page"), None)
         page = self._page(ev.arg_int("page"))
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
         page.note(ev.lineno)
@@ -880,6 +937,16 @@ class Checker:
             if page.unknown:
                 self._count_unknown("completion-of-unknown-page")
             return page, None
+        if page.submitting == "r" and not write:
+            page.submitting = ""
+            self.checks += 1
+            self._diverge(ev, f"{ev.name} of a page whose swap_readpage (line "
+                          f"{page.history[-2] if len(page.history) > 1 else '?'}) returned "
+                          "without block_bio_queue: this completion proves a bio, and "
+                          "submit_bio traces block_bio_queue for every bio",
+                          ["block_bio_queue of the page's bio before its completion"],
+                          ("BIO-2", "RD-10"), page)
+            return page, None
         if page.unknown:
             self._count_unknown("completion-of-unknown-page")
             return page, None
@@ -956,6 +1023,8 @@ class Checker:
         self._expect(ev, page, predicted, branches, status, fresh)
 
     def _end_page_writeback(self, ev: _Event) -> None:
+        if self._writeback_ended(ev):
+            return
         page = self.pages.get(ev.arg_int("page"))
         if page is None:
             return
@@ -966,6 +1035,35 @@ class Checker:
                           f"{page.bio.event.lineno}) has not completed",
                           ["end_page_writeback only from end_swap_bio_write"],
                           ("EW-3",), page)
+
+    def _writeback_ended(self, ev: _Event) -> bool:
+        """FM-3: writeback ends only once per start. True if this end is one the kernel
+        BUG()s on (flagged): the probe shows no PG_writeback, or the page's writeback ended
+        already (line N) and no swap_writepage started another."""
+        addr = ev.arg_int("page")
+        pflags = ev.arg_int("pflags") & PAGEFLAGS_MASK
+        ended = self._wb_ended.get(addr)
+        if pflags & PG_writeback and (ended is None or pflags & PG_swapcache != PG_swapcache):
+            if pflags & PG_swapcache == PG_swapcache:
+                if len(self._wb_ended) >= MAX_PAGES:
+                    del self._wb_ended[next(iter(self._wb_ended))]
+                self._wb_ended[addr] = ev.lineno
+            return False
+        flags = pflags & ~PG_writeback  # the model's page: its writeback ended at `ended`
+        try:
+            end_page_writeback(self.oracle.k, Folio(flags=flags))
+        except KernelBug as bug:
+            self.checks += 1
+            page = self.pages.get(addr)
+            if page is not None:
+                page.note(ev.lineno)
+            why = ("the probe shows it without PG_writeback" if ended is None else
+                   f"its writeback ended at line {ended} and no swap_writepage started another")
+            self._diverge(ev, f"end_page_writeback of page {addr:#x}: {why}; the model "
+                          f"BUG()s: {bug}", ["end_page_writeback once per writeback started"],
+                          ("FM-3", "EW-3"), page, () if ended is None else (ended,))
+            return True
+        return False
 
     # -- reads --------------------------------------------------------------------------
 
@@ -1015,7 +1113,7 @@ class Checker:
             return
         if page.submitting == "R":
             task.submit = None
-            page.submitting = ""
+            page.submitting = "r"  # returned without a bio seen: a completion would prove one
             page.unknown = True  # frontswap or a swap file: not modelled here
             self._count_unknown("read-without-bio")
             return
@@ -1249,11 +1347,14 @@ PROGRESS_MIN_BYTES = 16 << 20
 
 def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_divergences: int = 20,
                 name: str | None = None, progress: TextIO | None = None,
-                page_cluster: int | None = None) -> CheckReport:
+                page_cluster: int | None = None,
+                missed: Mapping[str, int] | None = None) -> CheckReport:
     """Check a trace (a path, an open text stream, or parsed events) against the model.
 
     Raises TraceFormatError for a trace that cannot be parsed, OSError for a file that cannot
     be read. ``progress``: a stream (a terminal) for a progress bar on large files.
+    ``missed``: hits each probe missed (``read_kprobe_profile``); what they may explain is
+    unknown, not divergent. After ``max_divergences`` the rest is only read and counted.
     """
     start = time.perf_counter()
     if isinstance(source, str | os.PathLike) or hasattr(source, "read"):
@@ -1261,15 +1362,21 @@ def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_diver
         source_file = os.fspath(source) if isinstance(source, str | os.PathLike) else None
         with open_trace(text_source, name) as (lines, path):
             checker = Checker(path, max_divergences=max_divergences, source=source_file,
-                              page_cluster=page_cluster)
+                              page_cluster=page_cluster, missed=missed)
             if (progress is not None and source_file is not None
                     and os.path.getsize(source_file) >= PROGRESS_MIN_BYTES):
                 lines = _progress(source_file, lines, progress)
-            checker.feed_lines(LineScanner(path), lines)
+            scanner = LineScanner(path)
+            checker.feed_lines(scanner, lines)
+            if checker.stopped:
+                checker.events += scanner.count_rest(lines, checker.report.stopped_at or 0)
     else:
         checker = Checker(name or "<events>", max_divergences=max_divergences,
-                          page_cluster=page_cluster)
-        checker.feed_all(source)
+                          page_cluster=page_cluster, missed=missed)
+        items = iter(source)
+        checker.feed_all(items)
+        if checker.stopped:
+            checker.events += sum(1 for item in items if not isinstance(item, LostEvents))
     report = checker.finish()
     report.seconds = time.perf_counter() - start
     return report

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kmodel.errors import KmodelError
-from kmodel.trace.check import check_trace
-from kmodel.trace.parse import parse_trace
-from kmodel.trace.perfetto import write_perfetto
-from kmodel.trace.report import CheckReport
+import attrs
 
-__all__ = ["bundled_traces", "register", "run_check"]
+from kmodel.errors import KmodelError
+
+__all__ = ["CheckOptions", "Outcome", "bundled_traces", "check_one", "register", "run_check"]
 
 EXIT_CONFORMANT = 0
 EXIT_DIVERGENT = 1
 EXIT_ERROR = 2
+#: Nothing checked (no outcome compared), or fewer events checked than ``--min-checked``.
+EXIT_UNCHECKED = 3
+#: Which status wins when files differ: an error, then a divergence, then too little checked.
+_SEVERITY = {EXIT_CONFORMANT: 0, EXIT_UNCHECKED: 1, EXIT_DIVERGENT: 2, EXIT_ERROR: 3}
+STDIN = "-"
 
 
 def bundled_traces() -> list[Path]:
@@ -36,22 +41,39 @@ def register(subparsers: Any) -> None:
         description=(
             "Check ftrace text traces of the Linux 6.1 swap path against the model: the "
             "events the kernel could not predict drive the model, the others are compared "
-            "with what it does. Exit status 0: conformant, 1: divergent, 2: unreadable input."
+            "with what it does. Exit status 0: conformant, 1: divergent, 2: unreadable input "
+            "or bad usage, 3: nothing checked (or less than --min-checked)."
         ),
     )
     parser.add_argument(
         "files", nargs="*", metavar="FILE",
-        help="trace files (.txt or .gz); default: the real traces bundled with kmodel",
+        help="trace files (.txt or .gz), '-' for standard input; default: the real traces "
+             "bundled with kmodel",
     )
     parser.add_argument("--json", action="store_true",
                         help="print one JSON document with a report per file")
     parser.add_argument("--max-divergences", type=_positive, default=20, metavar="N",
-                        help="stop checking a file after N divergences (default 20)")
+                        help="stop checking a file after N divergences (default 20); the "
+                             "rest of the file is still read and counted")
     parser.add_argument(
         "--perfetto", metavar="OUT",
         help="also write the (single) checked trace and its divergences as Chrome trace-event "
-             "JSON to OUT, for ui.perfetto.dev (a second pass over the file)",
+             "JSON to OUT, for ui.perfetto.dev (in the same single pass over the input)",
     )
+    parser.add_argument(
+        "--min-checked", type=_percent, metavar="PCT",
+        help="exit 3 for a trace whose checked share (events neither unknown nor skipped, "
+             "in %% of events read) is below PCT",
+    )
+    parser.add_argument(
+        "--kprobe-profile", metavar="FILE",
+        help="the tracefs kprobe_profile of the (single) trace's capture: what its missed "
+             "hits may explain is unknown, not divergent (default: NAME.kprobe_profile.txt "
+             "beside NAME.trace.txt, if present)",
+    )
+    parser.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+                        help="check N files at a time in separate processes (same reports, "
+                             "same order)")
     parser.set_defaults(func=run_check)
 
 
@@ -65,71 +87,159 @@ def _positive(text: str) -> int:
     return value
 
 
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage 0..100, got {text}")
+    return value
+
+
 def _printable(text: object) -> str:
-    """``text`` with undecodable bytes of the input shown as escapes."""
-    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    """``text`` with undecodable bytes of the input (file names too) shown as escapes."""
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _error(text: str) -> None:
     print(f"kmodel check: {_printable(text)}", file=sys.stderr)
 
 
-def _write_perfetto(path: Path, report: CheckReport, out: str) -> bool:
-    """Write ``path``'s events and ``report``'s divergences to ``out``; False on an error."""
-    divergences = [(d.lineno, d.message) for d in report.divergences]
+@attrs.frozen
+class CheckOptions:
+    """What ``kmodel check`` does with each file (picklable, for ``-j``)."""
+
+    max_divergences: int = 20
+    min_checked: float | None = None
+    kprobe_profile: str | None = None  # explicit --kprobe-profile (one FILE only)
+    perfetto: str | None = None
+    progress: bool = False
+
+
+@attrs.frozen
+class Outcome:
+    """One file's result: its exit status, and the report or the error's text."""
+
+    status: int
+    report: Any = None  # CheckReport (Any: the report module is imported only when checking)
+    error: str | None = None
+    path: str = ""
+
+
+def _sidecar_profile(path: str) -> str | None:
+    """``NAME.kprobe_profile.txt`` beside ``NAME.trace.txt[.gz]``, as ``kmodel capture``
+    writes it, if it exists."""
+    for suffix in (".trace.txt", ".trace.txt.gz"):
+        if path.endswith(suffix):
+            profile = path[: -len(suffix)] + ".kprobe_profile.txt"
+            return profile if os.path.isfile(profile) else None
+    return None
+
+
+def check_one(name: str, options: CheckOptions) -> Outcome:
+    """Check one file (``-`` is standard input) and say what happened; never raises for bad
+    input: a KmodelError or OSError becomes an error Outcome naming the file."""
+    from kmodel.trace.check import check_trace
+    from kmodel.trace.parse import read_kprobe_profile
+
     try:
-        write_perfetto(parse_trace(path, name=str(path)), divergences, out)
-    except KmodelError as error:  # a bad line past where checking stopped
-        _error(f"--perfetto: {error}")
-        return False
+        if name != STDIN and os.path.isdir(name):
+            raise KmodelError(f"{name}: is a directory, expected a trace file")
+        profile = options.kprobe_profile or (None if name == STDIN else _sidecar_profile(name))
+        missed = read_kprobe_profile(profile) if profile is not None else None
+        source: Any = sys.stdin.buffer if name == STDIN else name
+        shown = "<stdin>" if name == STDIN else name
+        if options.perfetto is not None:
+            report = _check_with_perfetto(source, shown, options, missed)
+        else:
+            progress = sys.stderr if options.progress and name != STDIN else None
+            report = check_trace(source, max_divergences=options.max_divergences, name=shown,
+                                 progress=progress, missed=missed)
+    except KmodelError as error:  # TraceFormatError included: file, line, expectation
+        return Outcome(EXIT_ERROR, error=_printable(error), path=name)
     except (OSError, UnicodeError) as error:
-        _error(f"--perfetto: cannot write {out}: {error}")
-        return False
-    return True
+        where = "--perfetto: cannot write" if isinstance(error, _PerfettoError) else "cannot read"
+        return Outcome(EXIT_ERROR, error=_printable(f"{name}: {where}: {error}"), path=name)
+    report.min_checked = options.min_checked
+    kind = report.verdict_kind
+    status = (EXIT_CONFORMANT if kind == "conformant" else
+              EXIT_DIVERGENT if kind == "divergent" else EXIT_UNCHECKED)
+    return Outcome(status, report=report, path=name)
+
+
+class _PerfettoError(OSError):
+    """The --perfetto output cannot be written."""
+
+
+def _check_with_perfetto(source: Any, name: str, options: CheckOptions,
+                         missed: dict[str, int] | None) -> Any:
+    """Check and write the Perfetto timeline in one pass over the input (a FIFO, stdin)."""
+    from kmodel.trace.check import check_trace
+    from kmodel.trace.parse import parse_trace
+    from kmodel.trace.perfetto import PerfettoStream
+
+    assert options.perfetto is not None
+    try:
+        out = open(options.perfetto, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        raise _PerfettoError(str(error)) from None
+    with out:
+        stream = PerfettoStream(out)
+        report = check_trace(stream.tee(parse_trace(source, name=name)), name=name,
+                             max_divergences=options.max_divergences, missed=missed)
+        stream.close((d.lineno, d.message, d.line) for d in report.divergences)
+    return report
+
+
+def _outcomes(names: Sequence[str], options: CheckOptions, jobs: int) -> Iterator[Outcome]:
+    if jobs > 1 and len(names) > 1 and STDIN not in names:
+        from kmodel.trace.parallel import check_parallel
+
+        yield from check_parallel(names, options, jobs)
+        return
+    for name in names:
+        yield check_one(name, options)
 
 
 def run_check(args: argparse.Namespace) -> int:
     """Check each file independently; the worst outcome is the exit status."""
-    paths = [Path(f) for f in args.files] or bundled_traces()
-    if not paths:
-        print("kmodel check: no trace files given and none bundled", file=sys.stderr)
+    names = [str(f) for f in args.files] or [str(p) for p in bundled_traces()]
+    if not names:
+        _error("no trace files given and none bundled")
         return EXIT_ERROR
     perfetto: str | None = getattr(args, "perfetto", None)
-    if perfetto is not None and len(paths) != 1:
-        _error(f"--perfetto writes one trace: give exactly one FILE, not {len(paths)}")
+    if perfetto is not None and len(names) != 1:
+        _error(f"--perfetto writes one trace: give exactly one FILE, not {len(names)}")
         return EXIT_ERROR
-    progress = sys.stderr if sys.stderr.isatty() else None
+    profile: str | None = getattr(args, "kprobe_profile", None)
+    if profile is not None and len(names) != 1:
+        _error(f"--kprobe-profile is that of one trace: give exactly one FILE, not {len(names)}")
+        return EXIT_ERROR
+    if names.count(STDIN) > 1:
+        _error("standard input ('-') can be read once")
+        return EXIT_ERROR
+    jobs = getattr(args, "jobs", 1)
+    options = CheckOptions(
+        max_divergences=args.max_divergences, min_checked=getattr(args, "min_checked", None),
+        kprobe_profile=profile, perfetto=perfetto,
+        progress=jobs == 1 and sys.stderr.isatty(),
+    )
     status = EXIT_CONFORMANT
     results: list[dict[str, Any]] = []
-    for path in paths:
-        report: CheckReport | None = None
-        try:
-            if path.is_dir():
-                raise KmodelError(f"{path}: is a directory, expected a trace file")
-            report = check_trace(path, max_divergences=args.max_divergences, name=str(path),
-                                 progress=progress)
-        except KmodelError as error:  # TraceFormatError included: file, line, expectation
-            _error(str(error))
-            results.append({"path": str(path), "verdict": "error", "error": _printable(error)})
-            status = EXIT_ERROR
-            continue
-        except (OSError, UnicodeError) as error:
-            _error(f"{path}: cannot read: {error}")
-            results.append({"path": str(path), "verdict": "error", "error": _printable(error)})
-            status = EXIT_ERROR
-            continue
-        if perfetto is not None and not _write_perfetto(path, report, perfetto):
-            results.append({"path": perfetto, "verdict": "error",
-                            "error": "cannot write the Perfetto trace"})
-            status = EXIT_ERROR
-        if not report.conformant and status == EXIT_CONFORMANT:
-            status = EXIT_DIVERGENT
-        if args.json:
-            results.append(report.to_dict())
+    for outcome in _outcomes(names, options, jobs):
+        if _SEVERITY[outcome.status] > _SEVERITY[status]:
+            status = outcome.status
+        if outcome.report is None:
+            _error(str(outcome.error))
+            results.append({"path": _printable(outcome.path), "verdict": "error",
+                            "error": outcome.error})
+        elif args.json:
+            results.append(outcome.report.to_dict())
         else:
-            print(report.format())
+            print(_printable(outcome.report.format()))
     if args.json:
-        verdict = {EXIT_CONFORMANT: "conformant", EXIT_DIVERGENT: "divergent"}.get(
-            status, "error")
+        verdict = {EXIT_CONFORMANT: "conformant", EXIT_DIVERGENT: "divergent",
+                   EXIT_UNCHECKED: "unchecked"}.get(status, "error")
         print(json.dumps({"verdict": verdict, "files": results}, indent=2))
     return status

@@ -9,21 +9,24 @@ printk.h).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import attrs
 
 from kmodel.errors import TraceFormatError
 
 __all__ = [
+    "ARG_TYPES",
     "BLOCK_EVENTS",
     "EVENT_ARGS",
     "KPROBE_KEYS",
     "KRETPROBE_KEYS",
+    "MAX_SWAPFILES",
     "LostEvents",
     "TaskContext",
     "TraceEvent",
     "TraceHeader",
+    "explained_by_missed",
 ]
 
 #: Args keys the parser adds for a kprobe hit: the `(func+0x0/0xa0)` text without parentheses.
@@ -114,6 +117,101 @@ EVENT_ARGS: Mapping[str, tuple[str, ...]] = {
     "console": ("msg",),
     **BLOCK_EVENTS,
 }
+
+
+#: Swap types a swap area can have in Debian's 6.1.176 amd64 build: Linux 6.1.176
+#: include/linux/swap.h:125-128, ``(1 << MAX_SWAPFILES_SHIFT) - SWP_DEVICE_NUM -
+#: SWP_MIGRATION_NUM - SWP_HWPOISON_NUM - SWP_PTE_MARKER_NUM - SWP_SWAPIN_ERROR_NUM`` =
+#: 32 - 0 - 3 - 1 - 1 - 1 (config-6.1.0-50-amd64: CONFIG_MIGRATION=y, CONFIG_MEMORY_FAILURE=y,
+#: CONFIG_PTE_MARKER=y, CONFIG_DEVICE_PRIVATE unset; swap.h:58,68,88-94,107,119). The types
+#: above are migration, hwpoison, PTE-marker and swapin-error entries, never a swap slot.
+MAX_SWAPFILES = 26
+
+#: How the probes print each integer arg (the kprobe fetch types of ../shared/kernel/probes.txt,
+#: the tracepoints' ``%d``/``%u``/``%llu``): ``x64``/``x32`` print ``0x%llx``/``0x%x``, ``u8``,
+#: ``u32``, ``u64`` print unsigned decimals, ``s32`` a signed one; ``swp`` is an ``x64``
+#: ``swp_entry_t.val`` of a swap area (type < MAX_SWAPFILES). The parser rejects a value the
+#: type cannot print (negative, wider than the field, not a number) at its line.
+ARG_TYPES: Mapping[str, Mapping[str, str]] = {
+    "do_swap_page": {"vmf": "x64", "address": "x64", "fault_flags": "x32", "orig_pte": "x64"},
+    "do_swap_page_ret": {"ret": "x32"},
+    "swapin_readahead": {"entry": "swp", "gfp": "x32", "vmf": "x64"},
+    "swapin_readahead_ret": {"page": "x64"},
+    "swap_cluster_readahead": {"entry": "swp", "gfp": "x32", "vmf": "x64"},
+    "swap_cluster_readahead_ret": {"page": "x64"},
+    "read_swap_cache_async": {"entry": "swp", "gfp": "x32", "vma": "x64", "addr": "x64",
+                              "do_poll": "u8", "plug": "x64"},
+    "read_swap_cache_async_ret": {"page": "x64"},
+    "__read_swap_cache_async": {"entry": "swp", "gfp": "x32", "vma": "x64", "addr": "x64"},
+    "__read_swap_cache_async_ret": {"page": "x64"},
+    "swap_readpage": {"page": "x64", "synchronous": "u8", "plug": "x64", "pflags": "x64",
+                      "entry": "swp"},
+    "swap_readpage_ret": {"ret": "s32"},
+    "swap_writepage": {"page": "x64", "wbc": "x64", "pflags": "x64", "entry": "swp",
+                       "sync_mode": "u32", "wbc_bits": "x32"},
+    "swap_writepage_ret": {"ret": "s32"},
+    "__swap_writepage": {"page": "x64", "wbc": "x64", "pflags": "x64", "entry": "swp"},
+    "__swap_writepage_ret": {"ret": "s32"},
+    "end_swap_bio_write": {"bio": "x64", "bi_status": "u8", "sector": "u64", "size": "u32",
+                           "opf": "x32", "dev": "x32", "page": "x64", "pflags": "x64"},
+    "end_swap_bio_read": {"bio": "x64", "bi_status": "u8", "sector": "u64", "size": "u32",
+                          "opf": "x32", "dev": "x32", "waiter": "x64", "page": "x64",
+                          "pflags": "x64"},
+    # Any page's writeback ends here, file pages too: private is no swap entry then.
+    "end_page_writeback": {"page": "x64", "pflags": "x64", "entry": "x64"},
+    "bdev_read_page": {"bdev": "x64", "sector": "u64", "page": "x64", "dev": "x32"},
+    "bdev_read_page_ret": {"ret": "s32"},
+    "bdev_write_page": {"bdev": "x64", "sector": "u64", "page": "x64", "dev": "x32"},
+    "bdev_write_page_ret": {"ret": "s32"},
+    "signal_generate": {"sig": "s32", "errno": "s32", "code": "s32", "pid": "s32",
+                        "grp": "s32", "res": "s32"},
+    "mm_vmscan_write_folio": {"pfn": "x64"},
+}
+
+
+_FAULT = ("DS-", "FM-2", "RA-", "CR-")
+_READ = ("RD-", "ER-", "BIO-2", "SE-1", "PR-1", *_FAULT)
+_WRITE = ("WP-", "SW-", "EW-", "BIO-2", "SE-1", "PR-1", "FM-3")
+
+#: What a hit a probe missed may make look wrong: branch IDs (or ID prefixes ending in "-")
+#: of the divergences its absence could cause. A probe's `kprobe_profile` counts its missed
+#: hits, not where they fell, so any such divergence becomes unknown, never divergent.
+MISSED_HIT_EXPLAINS: Mapping[str, tuple[str, ...]] = {
+    "do_swap_page": _FAULT,
+    "do_swap_page_ret": _FAULT,
+    "swapin_readahead": _FAULT,
+    "swapin_readahead_ret": _FAULT,
+    "swap_cluster_readahead": _FAULT,
+    "swap_cluster_readahead_ret": _FAULT,
+    "read_swap_cache_async": _FAULT,
+    "read_swap_cache_async_ret": _FAULT,
+    "__read_swap_cache_async": _FAULT,
+    "__read_swap_cache_async_ret": _FAULT,
+    "swap_readpage": (*_READ, "EW-", "WP-"),  # a new life of the page, unseen
+    "swap_readpage_ret": _READ,
+    "bdev_read_page": _READ,
+    "bdev_read_page_ret": _READ,
+    "end_swap_bio_read": _READ,
+    "swap_writepage": (*_WRITE, "ER-2"),
+    "swap_writepage_ret": _WRITE,
+    "__swap_writepage": (*_WRITE, "ER-2"),
+    "__swap_writepage_ret": _WRITE,
+    "bdev_write_page": _WRITE,
+    "bdev_write_page_ret": _WRITE,
+    "end_swap_bio_write": _WRITE,
+    "end_page_writeback": _WRITE,
+}
+
+
+def explained_by_missed(missed: Mapping[str, int], branches: Iterable[str]) -> str | None:
+    """The probe with missed hits (`missed`: probe -> count) whose absence could explain a
+    divergence of `branches`, or None."""
+    for probe, count in missed.items():
+        ids = MISSED_HIT_EXPLAINS.get(probe, ()) if count else ()
+        for branch in branches:
+            if any(branch == i or (i[-1] == "-" and branch.startswith(i)) for i in ids):
+                return probe
+    return None
 
 
 @attrs.frozen

@@ -25,6 +25,7 @@ __all__ = ["Oracle", "Outcome"]
 
 _NO_SLOTS = SWP_OFFSET_MASK + 1
 MEMO_MAX = 1 << 12
+BDEVS_MAX = 1 << 8
 SECTORS_MAX = 1 << 16
 
 #: A model step's result: the page's flags afterwards, and the events it emitted.
@@ -62,6 +63,8 @@ class Oracle:
         """The model block device of a trace's ``dev_t`` (MAJOR << 20 | MINOR)."""
         bdev = self._bdevs.get(dev)
         if bdev is None:
+            if len(self._bdevs) >= BDEVS_MAX:  # a trace of many devices: memory stays flat
+                self._bdevs.clear()
             bdev = BlockDevice(dev >> 20, dev & 0xFFFFF, f"{dev >> 20}:{dev & 0xFFFFF}", 0)
             self._bdevs[dev] = bdev
         return bdev

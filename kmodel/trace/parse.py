@@ -14,27 +14,57 @@ import gzip
 import io
 import os
 import re
+import stat
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import BinaryIO, TextIO, cast
 
 from kmodel.errors import TraceFormatError
 from kmodel.trace.events import (
+    ARG_TYPES,
     BLOCK_EVENTS,
     EVENT_ARGS,
     KPROBE_KEYS,
     KRETPROBE_KEYS,
+    MAX_SWAPFILES,
     LostEvents,
     TaskContext,
     TraceEvent,
     TraceHeader,
 )
 
-__all__ = ["LineScanner", "open_trace", "parse_event_line", "parse_trace", "read_header"]
+__all__ = [
+    "LINE_MAX",
+    "LineScanner",
+    "open_trace",
+    "parse_event_line",
+    "parse_trace",
+    "read_header",
+    "read_kprobe_profile",
+]
 
 Source = str | os.PathLike[str] | TextIO | BinaryIO
 
 EXPECTED_LINE = "expected 'comm-pid (tgid) [cpu] flags timestamp: event: args'"
+
+#: The longest line read, in bytes with its newline. tracefs prints an event into one
+#: ``trace_seq`` of PAGE_SIZE (4096) bytes (Linux 6.1.176 include/linux/trace_seq.h:14-19):
+#: twice that is no trace line, and a longer one (``/dev/zero``) is an error, not read whole.
+LINE_MAX = 8192
+
+class _LineError(ValueError):
+    """A line too long, or cut by the end of the input: `relative` counts the lines from the
+    last complete one the reader has seen (1: the line being read)."""
+
+    def __init__(self, relative: int, message: str) -> None:
+        super().__init__(message)
+        self.relative = relative
+
+
+_TOO_LONG = (f"line longer than {LINE_MAX} bytes: no tracefs line is (one event fits in a "
+             "PAGE_SIZE trace_seq); not a text trace?")
+_CUT = "the input ends inside this line (no newline after it): a cut trace"
+
 
 # comm is right-aligned to 16 columns and may hold spaces, dashes and slashes: take the shortest
 # prefix followed by -PID. Leading blanks are possessive and comm is bounded, so a bad line fails
@@ -43,7 +73,7 @@ EXPECTED_LINE = "expected 'comm-pid (tgid) [cpu] flags timestamp: event: args'"
 _LINE = re.compile(
     r"\s*+((.{0,64}?)-(\d{1,10})\s+(?:\((?:\s{0,10}(\d{1,10})|-------)\)\s+)?"
     r"\[(\d{1,6})\](?:\s+([^\s\[\]]{4,6}))?)"
-    r"\s+(\d{1,12})\.(\d{6})\d{0,3}: ([^\s:]+): *(.*)"
+    r"\s+(0|[1-9]\d{0,11})\.(\d{6})\d{0,3}: ([^\s:]+): *(.*)"
 )
 _ENTRIES = re.compile(
     r"#\s*entries-in-buffer/entries-written:\s*(\d{1,20})/(\d{1,20})(?:\s+#P:(\d{1,6}))?\s*\Z",
@@ -57,7 +87,7 @@ _LOST = re.compile(
 _TRACE_CMD_HEADER = re.compile(r"(?:version = (\d{1,6})|cpus=(\d{1,6})|CPU \d{1,6} is empty)\Z")
 _LOOSE_TIMESTAMP = re.compile(r".{0,80}?\[\d{1,6}\](?:\s+[^\s\[\]]{4,6})?\s+(\S{1,40}?): ")
 
-_CONTEXT_CACHE_MAX = 1 << 16
+_CONTEXT_CACHE_MAX = 1 << 12  # a trace of many pids stays near a one-pid trace's memory
 _ARGS_CACHE_MAX = 1 << 12
 
 
@@ -146,42 +176,111 @@ def _parse_generic(text: str) -> dict[str, str]:
     return {"raw": text} if args is None else args
 
 
-def _values(keys: tuple[str, ...]) -> str:
-    return " ".join(f"{key}=(?P<{key}>[^ ]*)" for key in keys)
-
-
-_DEV = r"(?P<dev>(?P<major>\d+),(?P<minor>\d+)) (?P<rwbs>\S+) "
-_SECTORS = r"(?P<sector>\d+) \+ (?P<nr_sector>\d+) "
-
-# Block print formats (include/trace/events/block.h): the regex, and the shape for messages.
-_BLOCK_FORMATS = {
-    "bio": (
-        _DEV + _SECTORS + r"\[(?P<comm>.*)\]",
-        "MAJ,MIN RWBS SECTOR + NR_SECTOR [COMM]",
-    ),
-    "bio_complete": (
-        _DEV + _SECTORS + r"\[(?P<error>-?\d+)\]",
-        "MAJ,MIN RWBS SECTOR + NR_SECTOR [ERROR]",
-    ),
-    "remap": (
-        _DEV
-        + _SECTORS
-        + r"<- \((?P<old_dev>(?P<old_major>\d+),(?P<old_minor>\d+))\) (?P<old_sector>\d+)",
-        "MAJ,MIN RWBS SECTOR + NR_SECTOR <- (MAJ,MIN) SECTOR",
-    ),
-    "rq": (
-        _DEV + r"(?P<bytes>\d+) \((?P<cmd>[^()]*)\) " + _SECTORS + r"\[(?P<comm>.*)\]",
-        "MAJ,MIN RWBS BYTES (CMD) SECTOR + NR_SECTOR [COMM]",
-    ),
-    "rq_completion": (
-        _DEV + r"\((?P<cmd>[^()]*)\) " + _SECTORS + r"\[(?P<error>-?\d+)\]",
-        "MAJ,MIN RWBS (CMD) SECTOR + NR_SECTOR [ERROR]",
-    ),
-    "split": (
-        _DEV + r"(?P<sector>\d+) / (?P<new_sector>\d+) \[(?P<comm>.*)\]",
-        "MAJ,MIN RWBS SECTOR / NEW_SECTOR [COMM]",
-    ),
+#: Values each integer type prints, as a regex that only matches values in range (longer
+#: ones fall to the slow path, which checks their range), and the range with its name.
+_STRICT = {
+    "x64": r"0x[0-9a-f]{1,16}",
+    "x32": r"0x[0-9a-f]{1,8}",
+    "u8": r"\d{1,2}",
+    "u12": r"\d{1,3}",
+    "u20": r"\d{1,6}",
+    "u32": r"\d{1,9}",
+    "u64": r"\d{1,19}",
+    "s32": r"-?\d{1,9}",
+    # swp_entry_t.val below MAX_SWAPFILES << SWP_TYPE_SHIFT = 0x6800000000000000
+    "swp": r"0x(?:[0-9a-f]{1,15}|[0-5][0-9a-f]{15}|6[0-7][0-9a-f]{14})",
 }
+_RANGES = {
+    "x64": (0, (1 << 64) - 1, "an unsigned 64-bit value, 0x0..0xffffffffffffffff"),
+    "x32": (0, (1 << 32) - 1, "an unsigned 32-bit value, 0x0..0xffffffff"),
+    "u8": (0, 255, "an unsigned 8-bit value, 0..255"),
+    "u12": (0, (1 << 12) - 1, "a major number, 0..4095"),
+    "u20": (0, (1 << 20) - 1, "a minor number, 0..1048575"),
+    "u32": (0, (1 << 32) - 1, "an unsigned 32-bit value, 0..4294967295"),
+    "u64": (0, (1 << 64) - 1, "an unsigned 64-bit value, 0..18446744073709551615"),
+    "s32": (-(1 << 31), (1 << 31) - 1, "a signed 32-bit value, -2147483648..2147483647"),
+    "swp": (0, (1 << 64) - 1, "a swap entry (swp_entry_t.val), 0x0..0xffffffffffffffff"),
+}
+_SWP_TYPE_SHIFT = 58  # BITS_PER_XA_VALUE (63) - MAX_SWAPFILES_SHIFT (5): swapops.h:27
+_INT_TEXT = re.compile(r"-?(?:0[xX][0-9a-fA-F]{1,32}|\d{1,40})", re.ASCII)
+
+#: Integer types of the block tracepoints' args (include/trace/events/block.h: dev_t's
+#: MAJOR is 12 bits and MINOR 20, sector_t is u64, nr_sector and bytes unsigned int,
+#: error int).
+_BLOCK_TYPES = {
+    "major": "u12", "minor": "u20", "old_major": "u12", "old_minor": "u20",
+    "sector": "u64", "old_sector": "u64", "new_sector": "u64",
+    "nr_sector": "u32", "bytes": "u32", "error": "s32",
+}
+
+
+def _check_values(name: str, args: dict[str, str], types: dict[str, str]) -> dict[str, str]:
+    """Raise `_ArgsError` for a value its type cannot print: not an integer, out of range
+    (negative, wider than the field), or a swap entry of no swap area."""
+    for key, kind in types.items():
+        text = args[key]
+        lo, hi, what = _RANGES[kind]
+        try:
+            value = int(text, 0) if _INT_TEXT.fullmatch(text) else None
+        except ValueError:  # "010": leading zeros, which no kernel prints either
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise _ArgsError(f"{name}: {key}={text[:40]!r}: expected {what}")
+        if kind == "swp" and value >> _SWP_TYPE_SHIFT >= MAX_SWAPFILES:
+            raise _ArgsError(
+                f"{name}: {key}={text!r} is no swap slot: its swap type "
+                f"{value >> _SWP_TYPE_SHIFT} is not below MAX_SWAPFILES ({MAX_SWAPFILES}, "
+                "include/linux/swap.h:125-128)")
+    return args
+
+
+def _values(keys: tuple[str, ...], types: dict[str, str]) -> str:
+    return " ".join(
+        f"{key}=(?P<{key}>{_STRICT[types[key]] if key in types else '[^ ]*'})" for key in keys
+    )
+
+
+def _block_formats(num: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Block print formats (include/trace/events/block.h): the regex, with `num[type]` for
+    each integer type, and the shape for messages."""
+    u12, u20, u32, u64, s32 = (num[t] for t in ("u12", "u20", "u32", "u64", "s32"))
+    dev = rf"(?P<dev>(?P<major>{u12}),(?P<minor>{u20})) (?P<rwbs>\S+) "
+    sectors = rf"(?P<sector>{u64}) \+ (?P<nr_sector>{u32}) "
+    return {
+        "bio": (
+            dev + sectors + r"\[(?P<comm>.*)\]",
+            "MAJ,MIN RWBS SECTOR + NR_SECTOR [COMM]",
+        ),
+        "bio_complete": (
+            dev + sectors + rf"\[(?P<error>{s32})\]",
+            "MAJ,MIN RWBS SECTOR + NR_SECTOR [ERROR]",
+        ),
+        "remap": (
+            dev + sectors + rf"<- \((?P<old_dev>(?P<old_major>{u12}),(?P<old_minor>{u20}))\) "
+            rf"(?P<old_sector>{u64})",
+            "MAJ,MIN RWBS SECTOR + NR_SECTOR <- (MAJ,MIN) SECTOR",
+        ),
+        "rq": (
+            dev + rf"(?P<bytes>{u32}) \((?P<cmd>[^()]*)\) " + sectors + r"\[(?P<comm>.*)\]",
+            "MAJ,MIN RWBS BYTES (CMD) SECTOR + NR_SECTOR [COMM]",
+        ),
+        "rq_completion": (
+            dev + r"\((?P<cmd>[^()]*)\) " + sectors + rf"\[(?P<error>{s32})\]",
+            "MAJ,MIN RWBS (CMD) SECTOR + NR_SECTOR [ERROR]",
+        ),
+        "split": (
+            dev + rf"(?P<sector>{u64}) / (?P<new_sector>{u64}) \[(?P<comm>.*)\]",
+            "MAJ,MIN RWBS SECTOR / NEW_SECTOR [COMM]",
+        ),
+    }
+
+
+# The fast regexes take only values in range (_STRICT); the slow path takes up to 40 digits
+# and checks each value's range (_BLOCK_TYPES), for a message naming the field.
+_BLOCK_FORMATS = _block_formats(_STRICT)
+_LENIENT = {"u12": r"\d{1,40}", "u20": r"\d{1,40}", "u32": r"\d{1,40}", "u64": r"\d{1,40}",
+            "s32": r"-?\d{1,40}"}
+_BLOCK_LENIENT = _block_formats(_LENIENT)
 
 
 def _block_format(keys: tuple[str, ...]) -> str:
@@ -197,12 +296,14 @@ def _block_format(keys: tuple[str, ...]) -> str:
 
 
 def _known(
-    keys: tuple[str, ...], pattern: str, message: str, slow: SlowParser | None
+    name: str, keys: tuple[str, ...], pattern: str, message: str, slow: SlowParser | None,
+    types: dict[str, str],
 ) -> tuple[ArgsParser, ArgsChecker, Matcher]:
     """A parser for a known event: one regex with a group per key, in print order; and a
     checker that raises what the parser raises, without building the args.
 
-    `slow` parses what the regex cannot, such as values with spaces (`comm=Web Content`).
+    `slow` parses what the regex cannot, such as values with spaces (`comm=Web Content`) or
+    integers the regex does not take (`types`: the integer args), whose range it checks.
     """
     fullmatch = re.compile(pattern).fullmatch
 
@@ -213,12 +314,16 @@ def _known(
         args = None if slow is None else slow(text)
         if args is None or tuple(args) != keys:
             raise _ArgsError(message)
-        return args
+        return _check_values(name, args, types)
 
     def check(text: str) -> object:
         return fullmatch(text) or parse(text)
 
     return parse, check, fullmatch
+
+
+def _groups(m: re.Match[str] | None) -> dict[str, str] | None:
+    return None if m is None else m.groupdict()
 
 
 def _memo(parse: ArgsParser) -> ArgsParser:
@@ -248,31 +353,36 @@ def _parsers() -> tuple[dict[str, ArgsParser], dict[str, ArgsChecker], dict[str,
     checkers: dict[str, ArgsChecker] = {"console": len}
     matchers: dict[str, Matcher] = {}
     for name, keys in EVENT_ARGS.items():
+        types = dict(ARG_TYPES.get(name, {}))
         if name in BLOCK_EVENTS:
-            pattern, shape = _BLOCK_FORMATS[_block_format(keys)]
+            form = _block_format(keys)
+            pattern, shape = _BLOCK_FORMATS[form]
+            types = {k: t for k, t in _BLOCK_TYPES.items() if k in keys}
+            lenient = re.compile(_BLOCK_LENIENT[form][0]).fullmatch
             parsers[name], checkers[name], matchers[name] = _known(
-                keys, pattern, f"{name}: expected '{shape}'", None
+                name, keys, pattern, f"{name}: expected '{shape}'",
+                lambda text, lenient=lenient: _groups(lenient(text)), types,  # type: ignore[misc]
             )
         elif keys[:1] == KPROBE_KEYS:
-            pattern = r"\((?P<probe>[^ ()]+)\) " + _values(keys[1:])
+            pattern = r"\((?P<probe>[^ ()]+)\) " + _values(keys[1:], types)
             shape = f"(symbol+offset/size) {_key_text(keys[1:])}"
             parsers[name], checkers[name], matchers[name] = _known(
-                keys, pattern, f"{name}: expected '{shape}'", _probe_args
+                name, keys, pattern, f"{name}: expected '{shape}'", _probe_args, types
             )
         elif keys[:3] == KRETPROBE_KEYS:
             pattern = (
                 r"\((?P<caller>[^ ()+]+)\+?(?P<caller_offset>[^ ()]*) <- (?P<callee>[^ ()]+)\) "
-                + _values(keys[3:])
+                + _values(keys[3:], types)
             )
             shape = f"(caller+offset/size <- callee) {_key_text(keys[3:])}"
             message = f"{name}: expected '{shape}'"
             parsers[name] = checkers[name] = _memo(
-                _known(keys, pattern, message, _probe_args)[0]
+                _known(name, keys, pattern, message, _probe_args, types)[0]
             )
         elif name != "console":
             message = f"{name}: expected '{_key_text(keys)}'"
             parsers[name], checkers[name], matchers[name] = _known(
-                keys, _values(keys), message, lambda text: _kv(text, {})
+                name, keys, _values(keys, types), message, lambda text: _kv(text, {}), types
             )
     return parsers, checkers, matchers
 
@@ -343,6 +453,18 @@ def _other_line(path: str, lineno: int, line: str, header: _Header) -> LostEvent
     raise _bad_line(path, lineno, line)
 
 
+def _backwards(path: str, lineno: int, line: str, cpu: int, ts: int,
+               prev: int) -> TraceFormatError:
+    """A CPU's event before its previous one: the ring buffer records a clock that went back
+    as a delta of 0 (Linux 6.1.176 kernel/trace/ring_buffer.c:2903-2919), so no tracer prints
+    one CPU's events out of time order."""
+    return TraceFormatError(
+        path, lineno,
+        f"timestamp {ts // 1_000_000}.{ts % 1_000_000:06d} is before "
+        f"{prev // 1_000_000}.{prev % 1_000_000:06d}, that of the previous event of CPU {cpu}: "
+        "each CPU's events are recorded in time order", line)
+
+
 def _not_utf8(path: str, lineno: int, line: str) -> TraceFormatError | None:
     try:
         line.encode("utf-8")
@@ -374,6 +496,7 @@ def _events(
     generic = _parse_generic
     contexts: dict[str, TaskContext] = {}
     get_context = contexts.get
+    last_ts: dict[int, int] = {}  # CPU -> its last timestamp
     lineno = 0
     try:
         for lineno, line in enumerate(lines, 1):
@@ -397,10 +520,13 @@ def _events(
                 args = parsers.get(name, generic)(text)
             except _ArgsError as e:
                 raise TraceFormatError(path, lineno, str(e), line) from None
-            yield TraceEvent(path, lineno, context, int(sec + usec), name, args)
-    except (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile) as e:
-        message = f"unreadable input after this line: {e}"
-        raise TraceFormatError(path, lineno + 1, message) from None
+            ts = int(sec + usec)
+            if ts < last_ts.get(context.cpu, 0):
+                raise _backwards(path, lineno, line, context.cpu, ts, last_ts[context.cpu])
+            last_ts[context.cpu] = ts
+            yield TraceEvent(path, lineno, context, ts, name, args)
+    except UNREADABLE as e:
+        raise _unreadable(path, lineno, e) from None
 
 
 class LineScanner:
@@ -466,12 +592,68 @@ class LineScanner:
 
     def unreadable(self, lineno: int, error: Exception) -> TraceFormatError:
         """The error for input that cannot be read after line `lineno`."""
-        message = f"unreadable input after this line: {error}"
-        return TraceFormatError(self.path, lineno + 1, message)
+        return _unreadable(self.path, lineno, error)
+
+    def count_rest(self, lines: Iterable[str], lineno: int) -> int:
+        """Read the `lines` after line `lineno` to the end: their number of events.
+
+        For a check that stopped early: every line is still read (bad lines are errors, as
+        anywhere), but only the line's columns, not its args, are parsed.
+        """
+        match = self.match
+        events = 0
+        try:
+            for lineno, line in enumerate(lines, lineno + 1):  # noqa: B020
+                if not line.isascii():
+                    self.not_utf8(lineno, line)
+                if match(line) is None:
+                    self.other(lineno, line)
+                else:
+                    events += 1
+        except UNREADABLE as e:
+            raise _unreadable(self.path, lineno, e) from None
+        return events
+
+    def time_order(self, lineno: int, line: str, cpu: str, ts: str, prev: str) -> None:
+        """Raise if timestamp digits `ts` (`_LINE`'s seconds and microseconds) are before
+        `prev`, those of the CPU's previous event; the caller saw `ts < prev` as strings."""
+        if len(ts) < len(prev) or (len(ts) == len(prev) and ts < prev):
+            raise _backwards(self.path, lineno, line, int(cpu), int(ts), int(prev))
+
+
+def _unreadable(path: str, lineno: int, error: Exception) -> TraceFormatError:
+    if isinstance(error, _LineError):
+        return TraceFormatError(path, lineno + error.relative, str(error))
+    return TraceFormatError(path, lineno + 1, f"unreadable input after this line: {error}")
 
 
 #: What reading a trace may raise past its last good line (`LineScanner.unreadable`).
-UNREADABLE = (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
+UNREADABLE = (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, _LineError)
+
+
+_PROFILE_LINE = re.compile(r"\s*(\S{1,256})\s+(\d{1,20})\s+(\d{1,20})\s*", re.ASCII)
+
+
+def read_kprobe_profile(path: str | os.PathLike[str]) -> dict[str, int]:
+    """Missed hits per probe from a tracefs ``kprobe_profile`` (``EVENT HITS MISSES`` lines,
+    Linux 6.1.176 kernel/trace/trace_kprobe.c:1236-1254): probe name -> misses."""
+    name = os.fspath(path)
+    missed: dict[str, int] = {}
+    with open(name, "rb") as file:
+        for lineno, raw in enumerate(iter(lambda: file.readline(LINE_MAX + 1), b""), 1):
+            line = raw.decode("utf-8", "replace")
+            if not line.strip():
+                continue
+            m = _PROFILE_LINE.fullmatch(line)
+            if m is None or len(raw) > LINE_MAX:
+                raise TraceFormatError(name, lineno, "expected 'EVENT HITS MISSES' (a tracefs "
+                                       "kprobe_profile)", line)
+            probe = m[1].rpartition("/")[2]  # "kt/do_swap_page" or "do_swap_page"
+            missed[probe] = missed.get(probe, 0) + int(m[3])
+            if len(missed) > 4096:
+                raise TraceFormatError(name, lineno, "more than 4096 probes: not a "
+                                       "kprobe_profile of kmodel's probes?")
+    return missed
 
 
 def parse_event_line(line: str, path: str = "<line>", lineno: int = 1) -> TraceEvent:
@@ -483,33 +665,116 @@ def parse_event_line(line: str, path: str = "<line>", lineno: int = 1) -> TraceE
     return scanner.event(lineno, line, m)
 
 
+class _LineBounds(io.BufferedIOBase):
+    """The bytes of a binary stream, for a TextIOWrapper, with lines bounded: a line longer
+    than LINE_MAX bytes, and a last line without its newline (a cut file), raise `_LineError`.
+
+    Checked per chunk the text layer reads, not per line (the hot loop pays nothing): from
+    each newline, the next one must be at most LINE_MAX bytes on, which `bytes.rfind` over a
+    LINE_MAX window finds at C speed. The text layer reads a chunk only when it has handed out
+    every complete line before, so the reader's own line count locates the error.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self._read = getattr(raw, "read1", raw.read)  # read1: what a pipe has, no waiting
+        self._open = 0  # bytes of the current line so far
+        self._blank = True  # the current line holds only blanks so far
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self.read1(-1 if size is None else size)
+
+    def read1(self, size: int = -1) -> bytes:
+        data: bytes | None = self._read(size if size and size > 0 else 1 << 16)
+        if not data:
+            if data is not None and not self._blank:
+                raise _LineError(1, _CUT)
+            return data  # type: ignore[return-value]  # None: a non-blocking stream, no data
+        last = data.rfind(b"\n")
+        if last < 0:
+            self._open += len(data)
+            self._blank = self._blank and not data.strip()
+            if self._open > LINE_MAX:
+                raise _LineError(1, _TOO_LONG)
+            return data
+        pos = data.find(b"\n")
+        if self._open + pos + 1 > LINE_MAX:
+            raise _LineError(1, _TOO_LONG)
+        while last - pos > LINE_MAX:
+            nxt = data.rfind(b"\n", pos + 1, pos + LINE_MAX + 1)
+            if nxt < 0:
+                raise _LineError(data.count(b"\n", 0, pos + 1) + 1, _TOO_LONG)
+            pos = nxt
+        self._open = len(data) - last - 1
+        self._blank = not data[last + 1 :].strip()
+        if self._open > LINE_MAX:
+            raise _LineError(data.count(b"\n") + 1, _TOO_LONG)
+        return data
+
+
+def _text(binary: BinaryIO) -> io.TextIOWrapper:
+    text = io.TextIOWrapper(
+        cast(BinaryIO, _LineBounds(binary)), encoding="utf-8", errors="surrogateescape"
+    )
+    text._CHUNK_SIZE = 1 << 16  # type: ignore[attr-defined]  # fewer, larger reads
+    return text
+
+
+def _bounded_text_lines(stream: Iterable[str], path: str) -> Iterator[str]:
+    """Lines of a text stream (a StringIO, any iterable of lines), bounded like `_LineBounds`
+    bounds a binary one: a stream with ``readline`` is never read past LINE_MAX + 1."""
+    readline = getattr(stream, "readline", None)
+    lines = iter(stream) if readline is None else iter(lambda: readline(LINE_MAX + 1), "")
+    for lineno, line in enumerate(lines, 1):
+        if len(line) > LINE_MAX or (len(line) == LINE_MAX and line[-1] != "\n"):
+            raise TraceFormatError(path, lineno, _TOO_LONG)
+        yield line
+
+
+def _regular_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False  # open() reports it
+
+
 @contextlib.contextmanager
 def open_trace(source: Source, name: str | None) -> Iterator[tuple[Iterable[str], str]]:
-    """The lines of `source` (as `parse_trace` takes it) and the name errors give it."""
+    """The lines of `source` (as `parse_trace` takes it) and the name errors give it.
+
+    Lines are bounded (LINE_MAX); a file or binary stream must end with a newline (a last line
+    without one was cut).
+    """
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
-        from kmodel.trace.recorders import open_recording  # trace.dat, report -R, bpftrace
+        if _regular_file(path):  # sniffing a pipe or a device would eat what it reads
+            from kmodel.trace.recorders import open_recording  # trace.dat, report -R, bpftrace
 
-        with open_recording(path, name or path) as converted:
-            if converted is not None:
-                yield converted, name or path
-                return
-        if path.endswith(".gz"):
-            file: TextIO = gzip.open(  # noqa: SIM115
-                path, "rt", encoding="utf-8", errors="surrogateescape"
-            )
-        else:
-            file = open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
-        with file:
-            yield file, name or path
+            with open_recording(path, name or path) as converted:
+                if converted is not None:
+                    yield converted, name or path
+                    return
+        binary = cast(
+            BinaryIO,
+            gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb"),  # noqa: SIM115
+        )
+        with binary:
+            text = _text(binary)
+            yield text, name or path
+            text.detach()  # `binary` is closed by its own `with`
     elif isinstance(source, io.BufferedIOBase | io.RawIOBase):  # sys.stdin.buffer
-        text = io.TextIOWrapper(source, encoding="utf-8", errors="surrogateescape")
+        path = name or str(getattr(source, "name", "<stream>"))
+        text = _text(cast(BinaryIO, source))
         try:
-            yield text, name or str(getattr(source, "name", "<stream>"))
+            yield text, path
         finally:
             text.detach()  # the caller's stream stays open
     else:
-        yield cast(TextIO, source), name or str(getattr(source, "name", "<stream>"))
+        path = name or str(getattr(source, "name", "<stream>"))
+        yield _bounded_text_lines(cast(TextIO, source), path), path
 
 
 def parse_trace(source: Source, *, name: str | None = None) -> Iterator[TraceEvent | LostEvents]:

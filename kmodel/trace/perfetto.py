@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from kmodel.trace.events import LostEvents, TraceEvent
 
-__all__ = ["write_perfetto"]
+__all__ = ["PerfettoStream", "write_perfetto"]
 
 #: Synthetic pids/tids for tracks that are no task (above PID_MAX_LIMIT, 4194304).
 CPUS_PID = 20_000_000
@@ -201,6 +201,32 @@ def _sorted_divergences(divergences: Iterable[tuple[int, str]]) -> Iterator[tupl
     return iter(sorted(divergences, key=lambda d: d[0]))
 
 
+def _lost(w: _Writer, event: LostEvents) -> None:
+    w.emit({"ph": "i", "s": "g", "pid": CPUS_PID, "tid": CPUS_PID, "name": "lost events",
+            "ts": w.last_ts, "args": {"cpu": event.cpu, "count": event.count}})
+
+
+def _divergence(w: _Writer, pid: int, tid: int, ts: int, lineno: int, message: str,
+                scope: str = "t") -> None:
+    w.emit({"ph": "i", "s": scope, "pid": pid, "tid": tid, "cat": "divergence",
+            "name": "divergence", "ts": ts, "args": {"line": lineno, "message": message}})
+
+
+def _event(w: _Writer, event: TraceEvent, pid: int, tid: int) -> None:
+    """The event's instant on its task, its CPU stretch, and its bio or fault slice."""
+    w.run_on_cpu(event)
+    w.emit({"ph": "i", "s": "t", "pid": pid, "tid": tid, "name": event.name,
+            "ts": event.ts_us, "args": dict(event.args)})
+    if event.name in _BIO_EVENTS:
+        w.block(event)
+    elif event.name == "do_swap_page" or event.name == "do_swap_page_ret":
+        w.fault(event, pid, tid)
+
+
+_HEAD = '{"displayTimeUnit":"ns","traceEvents":[\n'
+_TAIL = "\n]}\n"
+
+
 def write_perfetto(
     events: Iterable[TraceEvent | LostEvents],
     divergences: Iterable[tuple[int, str]],
@@ -215,68 +241,63 @@ def write_perfetto(
     pending = _sorted_divergences(divergences)
     next_div = next(pending, None)
     with open(path, "w", encoding="utf-8") as file:
-        file.write('{"displayTimeUnit":"ns","traceEvents":[\n')
+        file.write(_HEAD)
         w = _Writer(file)
         for event in events:
             if isinstance(event, LostEvents):
-                w.emit(
-                    {
-                        "ph": "i",
-                        "s": "g",
-                        "pid": CPUS_PID,
-                        "tid": CPUS_PID,
-                        "name": "lost events",
-                        "ts": w.last_ts,
-                        "args": {"cpu": event.cpu, "count": event.count},
-                    }
-                )
+                _lost(w, event)
                 continue
             pid, tid = w.task_track(event)
-            ts = event.ts_us
-            w.last_ts = max(w.last_ts, ts)
+            w.last_ts = max(w.last_ts, event.ts_us)
             while next_div is not None and next_div[0] <= event.lineno:
-                w.emit(
-                    {
-                        "ph": "i",
-                        "s": "t",
-                        "pid": pid,
-                        "tid": tid,
-                        "cat": "divergence",
-                        "name": "divergence",
-                        "ts": ts,
-                        "args": {"line": next_div[0], "message": next_div[1]},
-                    }
-                )
+                _divergence(w, pid, tid, event.ts_us, *next_div)
                 next_div = next(pending, None)
-            w.run_on_cpu(event)
-            w.emit(
-                {
-                    "ph": "i",
-                    "s": "t",
-                    "pid": pid,
-                    "tid": tid,
-                    "name": event.name,
-                    "ts": ts,
-                    "args": dict(event.args),
-                }
-            )
-            if event.name in _BIO_EVENTS:
-                w.block(event)
-            elif event.name == "do_swap_page" or event.name == "do_swap_page_ret":
-                w.fault(event, pid, tid)
+            _event(w, event, pid, tid)
         while next_div is not None:
-            w.emit(
-                {
-                    "ph": "i",
-                    "s": "g",
-                    "pid": CPUS_PID,
-                    "tid": CPUS_PID,
-                    "cat": "divergence",
-                    "name": "divergence",
-                    "ts": w.last_ts,
-                    "args": {"line": next_div[0], "message": next_div[1]},
-                }
-            )
+            _divergence(w, CPUS_PID, CPUS_PID, w.last_ts, *next_div, scope="g")
             next_div = next(pending, None)
         w.finish()
-        file.write("\n]}\n")
+        file.write(_TAIL)
+
+
+class PerfettoStream:
+    """`write_perfetto` in the same pass as the check: events are written as they are read
+    (`tee`), the divergences, known only at the end, last (`close`).
+
+    A divergence goes on the task of its event at the event's time (its `line` text gives
+    both); the viewer orders each track by time.
+    """
+
+    def __init__(self, file: TextIO) -> None:
+        file.write(_HEAD)
+        self._file = file
+        self._w = _Writer(file)
+
+    def tee(self, items: Iterable[TraceEvent | LostEvents]) -> Iterator[TraceEvent | LostEvents]:
+        """Yield ``items``, writing each on the way."""
+        w = self._w
+        for item in items:
+            if isinstance(item, LostEvents):
+                _lost(w, item)
+            else:
+                pid, tid = w.task_track(item)
+                w.last_ts = max(w.last_ts, item.ts_us)
+                _event(w, item, pid, tid)
+            yield item
+
+    def close(self, divergences: Iterable[tuple[int, str, str]]) -> None:
+        """Write ``divergences`` (line, message, the event's line text) and end the JSON."""
+        from kmodel.errors import TraceFormatError
+        from kmodel.trace.parse import parse_event_line
+
+        w = self._w
+        for lineno, message, line in divergences:
+            try:
+                event = parse_event_line(line, lineno=lineno)
+            except TraceFormatError:  # not an event line: a global instant at the end
+                _divergence(w, CPUS_PID, CPUS_PID, w.last_ts, lineno, message, scope="g")
+                continue
+            pid, tid = w.task_track(event)
+            _divergence(w, pid, tid, event.ts_us, lineno, message)
+        w.finish()
+        self._file.write(_TAIL)

@@ -13,7 +13,16 @@ from typing import Any
 
 import attrs
 
-__all__ = ["BRANCH_SOURCES", "CheckReport", "Divergence", "sources_of"]
+__all__ = [
+    "BRANCH_SOURCES",
+    "CONFORMANT",
+    "DIVERGENT",
+    "NOTHING_CHECKED",
+    "UNDER_CHECKED",
+    "CheckReport",
+    "Divergence",
+    "sources_of",
+]
 
 #: Where each branch the checker tests lives in the 6.1.176 source (from spec/branches.md,
 #: else from the model function's citation).
@@ -113,17 +122,27 @@ class Divergence:
         return "\n".join(out)
 
 
+#: Verdicts, and the exit status `kmodel check` gives each (the worst file's wins).
+CONFORMANT = "conformant"
+DIVERGENT = "divergent"
+NOTHING_CHECKED = "nothing checked"
+UNDER_CHECKED = "under-checked"
+
+
 @attrs.define
 class CheckReport:
     """The result of checking one trace against the model."""
 
     path: str
     divergences: list[Divergence] = attrs.field(factory=list)
-    #: Event and outcome counters: ``events``, ``checked``, ``skipped:<name>``, ``unknown:<why>``.
+    #: Event and outcome counters: ``events``, ``checks``, ``skipped:<name>``,
+    #: ``unknown:<why>``, ``missed:<probe>`` (its kprobe_profile), ``lost-events``.
     counts: dict[str, int] = attrs.field(factory=dict)
     #: Set when checking stopped early at ``--max-divergences``.
     stopped_at: int | None = None
     seconds: float = 0.0
+    #: ``--min-checked``: the least share of events (%) that must be checked for a pass.
+    min_checked: float | None = None
 
     @property
     def conformant(self) -> bool:
@@ -131,29 +150,74 @@ class CheckReport:
         return not self.divergences
 
     @property
+    def unknown(self) -> int:
+        """What could not be checked (events, predictions, calls): the ``unknown:*`` counts."""
+        return sum(n for key, n in self.counts.items() if key.startswith("unknown:"))
+
+    @property
+    def skipped(self) -> int:
+        """Events without a rule in the checker (``skipped:*``)."""
+        return sum(n for key, n in self.counts.items() if key.startswith("skipped:"))
+
+    @property
+    def missed(self) -> int:
+        """Probe hits missed (the kprobe_profile's third column) and events ftrace lost."""
+        return self.counts.get("lost-events", 0) + sum(
+            n for key, n in self.counts.items() if key.startswith("missed:"))
+
+    @property
+    def checked_share(self) -> float:
+        """Events neither unknown nor skipped, in % of the events read (0 for no events)."""
+        events = self.counts.get("events", 0)
+        if not events:
+            return 0.0
+        return 100.0 * max(0, events - self.unknown - self.skipped) / events
+
+    @property
+    def verdict_kind(self) -> str:
+        """`DIVERGENT`, `NOTHING_CHECKED` (no outcome compared: not a pass), `UNDER_CHECKED`
+        (below ``min_checked``) or `CONFORMANT`."""
+        if self.divergences:
+            return DIVERGENT
+        if not self.counts.get("checks", 0):
+            return NOTHING_CHECKED
+        if self.min_checked is not None and self.checked_share < self.min_checked:
+            return UNDER_CHECKED
+        return CONFORMANT
+
+    @property
     def verdict(self) -> str:
-        """One line: conformant or divergent, and how much was checked."""
+        """One line: the verdict, and how much was read, checked, unknown and missed."""
         events = self.counts.get("events", 0)
         checks = self.counts.get("checks", 0)
-        if self.conformant:
-            return (
-                f"{self.path}: conformant: {events} events, {checks} outcomes checked "
-                f"against the model, 0 divergences"
-            )
+        unknown = self.unknown
+        share = f"{100.0 * unknown / events:.1f}%" if events else "-"
+        read = (f"{events} events read, {checks} outcomes checked against the model, "
+                f"{unknown} unknown ({share} of events), {self.missed} missed probe hits")
+        kind = self.verdict_kind
+        if kind == CONFORMANT:
+            return f"{self.path}: conformant: {read}, 0 divergences"
+        if kind == NOTHING_CHECKED:
+            return (f"{self.path}: NOTHING CHECKED: {read}: no outcome was compared with the "
+                    "model, which is no pass")
+        if kind == UNDER_CHECKED:
+            return (f"{self.path}: UNDER-CHECKED: {self.checked_share:.1f}% of events checked, "
+                    f"below --min-checked {self.min_checked:g}%: {read}, 0 divergences")
         more = f", stopped at line {self.stopped_at}" if self.stopped_at is not None else ""
-        return (
-            f"{self.path}: DIVERGENT: {len(self.divergences)} divergence(s) in {events} "
-            f"events{more}"
-        )
+        return (f"{self.path}: DIVERGENT: {len(self.divergences)} divergence(s) in {read}"
+                f"{more}")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {
             "path": self.path,
-            "verdict": "conformant" if self.conformant else "divergent",
+            "verdict": self.verdict_kind,
             "summary": self.verdict,
             "divergences": [d.to_dict() for d in self.divergences],
             "counts": dict(sorted(self.counts.items())),
+            "unknown": self.unknown,
+            "missed": self.missed,
+            "checked_share": round(self.checked_share, 2),
             "stopped_at": self.stopped_at,
             "seconds": round(self.seconds, 3),
         }
@@ -165,17 +229,14 @@ class CheckReport:
     def format(self) -> str:
         """The report for a terminal: divergences, then counts, then the verdict."""
         out = [d.format() for d in self.divergences]
-        skipped = {k[8:]: v for k, v in self.counts.items() if k.startswith("skipped:")}
-        unknown = {k[8:]: v for k, v in self.counts.items() if k.startswith("unknown:")}
-        if skipped:
-            out.append(
-                "skipped events (not modelled): "
-                + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
-            )
-        if unknown:
-            out.append(
-                "unknown (not checkable): "
-                + ", ".join(f"{k} {v}" for k, v in sorted(unknown.items()))
-            )
+        groups = {"skipped:": "skipped events (not modelled)", "unknown:": "unknown (not "
+                  "checkable)", "missed:": "missed probe hits (kprobe_profile)"}
+        for prefix, title in groups.items():
+            found = {k[len(prefix):]: v for k, v in self.counts.items() if k.startswith(prefix)}
+            if found:
+                out.append(f"{title}: "
+                           + ", ".join(f"{k} {v}" for k, v in sorted(found.items())))
+        if self.counts.get("lost-events"):
+            out.append(f"events ftrace lost (CPU:N [LOST M EVENTS]): {self.counts['lost-events']}")
         out.append(self.verdict)
         return "\n".join(out)

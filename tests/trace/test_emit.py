@@ -147,7 +147,9 @@ def unknown_args(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
 
 @st.composite
 def bio_queue_args(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
-    major, minor, sector = draw(st.tuples(*[st.integers(0, 10**9)] * 3))
+    # dev_t: a 12-bit major and a 20-bit minor; sector_t: u64 (the parser checks the ranges)
+    major, minor = draw(st.integers(0, 4095)), draw(st.integers(0, (1 << 20) - 1))
+    sector = draw(st.integers(0, (1 << 64) - 1))
     return "block_bio_queue", {
         "dev": f"{major},{minor}",
         "major": str(major),
