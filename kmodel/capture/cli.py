@@ -74,6 +74,10 @@ def cmd_capture(args: argparse.Namespace) -> int:
         from kmodel.capture import fiscenarios
 
         return fiscenarios.cmd_capture(args)
+    if args.kernel == "6.12":  # Debian 13's 6.12.118 image and the 6.12 scenarios
+        from kmodel.capture import scenarios612
+
+        return scenarios612.cmd_capture(args, _print_report)
     if args.list:
         return _list()
     try:
@@ -180,10 +184,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     cap.add_argument(
         "--kernel",
-        choices=("6.1", "6.1-fi"),
+        choices=("6.1", "6.1-fi", "6.12"),
         default="6.1",
         help="6.1: Debian's image (default); 6.1-fi: Debian's 6.1.176 source built with "
-        "fault injection into the cache, and the fault-injection scenarios",
+        "fault injection into the cache, and the fault-injection scenarios; 6.12: Debian 13's "
+        "6.12.118 image (separate APT configuration in the cache), probes by BTF names",
     )
     cap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     cap.set_defaults(func=cmd_capture)

@@ -173,7 +173,12 @@ def _parents(path: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def build(modules_dir: Path, binaries: dict[str, Path], files: dict[str, str]) -> bytes:
+def build(
+    modules_dir: Path,
+    binaries: dict[str, Path],
+    files: dict[str, str],
+    wanted: tuple[str, ...] = GUEST_MODULES,
+) -> bytes:
     """Return the initramfs: *binaries* (guest path -> host file), modules, text *files*.
 
     *modules_dir* is ``lib/modules/VERSION`` with a ``modules.dep``; every module of
@@ -184,7 +189,7 @@ def build(modules_dir: Path, binaries: dict[str, Path], files: dict[str, str]) -
     members: list[tuple[str, bytes]] = [(g, h.read_bytes()) for g, h in binaries.items()]
     members += [
         (f"/mod/{Path(rel).name}", (modules_dir / rel).read_bytes())
-        for rel in module_files(modules_dir)
+        for rel in module_files(modules_dir, wanted)
     ]
     members += [(g, text.encode()) for g, text in files.items()]
     dirs = {"dev", "proc", "sys", "tmp", "out", "bin"}
@@ -196,18 +201,18 @@ def build(modules_dir: Path, binaries: dict[str, Path], files: dict[str, str]) -
     return newc_archive(entries)
 
 
-def module_files(modules_dir: Path) -> list[str]:
-    """Return the paths (relative to *modules_dir*) of the guest modules, in load order."""
+def module_files(modules_dir: Path, wanted: tuple[str, ...] = GUEST_MODULES) -> list[str]:
+    """Return the paths (relative to *modules_dir*) of the *wanted* modules, in load order."""
     dep_file = modules_dir / "modules.dep"
     if not dep_file.is_file():
         raise KmodelError(f"{dep_file} missing: run depmod on the extracted kernel first")
-    return load_order(parse_modules_dep(dep_file.read_text()), GUEST_MODULES)
+    return load_order(parse_modules_dep(dep_file.read_text()), wanted)
 
 
-def boot_modules(modules_dir: Path) -> list[str]:
+def boot_modules(modules_dir: Path, wanted: tuple[str, ...] = GUEST_MODULES) -> list[str]:
     """Return the guest paths of the modules /init loads, dependencies first."""
     return [
         f"/mod/{Path(rel).name}"
-        for rel in module_files(modules_dir)
+        for rel in module_files(modules_dir, wanted)
         if module_name(rel) not in SCENARIO_MODULES
     ]

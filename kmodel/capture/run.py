@@ -68,6 +68,20 @@ class Report:
     host_seconds: float = 0.0  # wall time between this scenario's console milestone and the next
 
 
+def _probes_6_1(kernel: Kernel) -> list[str]:
+    return probes.kprobe_events()
+
+
+@attrs.frozen
+class KernelLine:
+    """What differs between the kernel lines a capture boots: 6.1 (the defaults) or 6.12
+    (:mod:`kmodel.capture.kernel612`)."""
+
+    prepare: Callable[[Path], Kernel] = prepare
+    kprobes: Callable[[Kernel], list[str]] = _probes_6_1  # checked against the image first
+    modules: tuple[str, ...] = initramfs.GUEST_MODULES
+
+
 @attrs.frozen
 class Capture:
     """A whole run: the kernel used, the wall time of preparation and boot, the reports."""
@@ -205,7 +219,7 @@ def _write_outputs(
     )
     header = (
         f"# kmodel capture: scenario={s.name} kernel={kernel.package} version={kernel.version} "
-        f"accel={accel}\n"
+        f"accel={accel}\n# kernel: {upstream_version(kernel.version)}\n"
     ) + results.get(f"{s.name}.header.txt", "")
     texts["trace.txt"] = header + texts["trace.txt"]
     texts["log.txt"] = (
@@ -220,6 +234,12 @@ def _write_outputs(
     return verify.Result(
         texts["log.txt"], texts["trace.txt"], texts["dmesg.txt"], texts["kprobe_profile.txt"]
     )
+
+
+def upstream_version(version: str) -> str:
+    """The kernel version of a Debian package version: ``6.12.118-1`` -> ``6.12.118``."""
+    match = re.match(r"\d+\.\d+(\.\d+)?", version)
+    return match.group(0) if match else version
 
 
 def check(trace: Path) -> Checked:
@@ -265,6 +285,7 @@ def capture(
     trace_clock: str = probes.TRACE_CLOCK,
     progress: TextIO | None = None,
     run_check: bool = True,
+    line: KernelLine = KernelLine(),
 ) -> Capture:
     """Run *scenarios* in one boot; write their files to *out_dir*; return what happened.
 
@@ -279,15 +300,17 @@ def capture(
     t0 = time.monotonic()
     cache.mkdir(parents=True, exist_ok=True)
     say("preparing the kernel and the workload (first run: download and unpack)")
-    kernel = prepare(cache)
+    kernel = line.prepare(cache)
+    kprobes = line.kprobes(kernel)
     workload = build_workload(cache)
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="kmodel-capture-"))
     try:
         files = guest.guest_files(
-            initramfs.boot_modules(kernel.modules_dir), scenarios, trace_clock
+            initramfs.boot_modules(kernel.modules_dir, line.modules), scenarios, trace_clock
         )
-        image = initramfs.build(kernel.modules_dir, _binaries(workload), files)
+        files["/kprobes.txt"] = "\n".join(kprobes) + "\n"
+        image = initramfs.build(kernel.modules_dir, _binaries(workload), files, line.modules)
         (work / "initramfs.cpio").write_bytes(image)
         argv = qemu.command(work, kernel.vmlinux, work / "initramfs.cpio", accel)
         prepare_seconds = time.monotonic() - t0

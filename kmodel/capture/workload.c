@@ -4,9 +4,10 @@
  * memory.max forces it out to swap), optionally waits for SIGUSR1, reads every page back in
  * sequential or random order and verifies it. A SIGBUS prints si_code, address and page index,
  * then the process dies of it (exit status 135). With -f it forks after the fill, so parent and
- * child fault the same swap entries.
+ * child fault the same swap entries. With -z K every K-th page (page index % K == 0) is filled
+ * with zeros instead (Linux 6.12's zeromap: such a page is swapped out and in without I/O).
  *
- * Usage: memhog [-m MIB] [-r] [-w] [-f] [-s SEED]
+ * Usage: memhog [-m MIB] [-r] [-w] [-f] [-s SEED] [-z K]
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -23,6 +24,7 @@
 
 static char *base;
 static const char *who = "memhog";
+static size_t zero_every;
 
 static double now(void)
 {
@@ -34,6 +36,8 @@ static double now(void)
 
 static uint64_t pattern(size_t page, size_t word)
 {
+	if (zero_every && page % zero_every == 0)
+		return 0;
 	return (page + 1) * 0x9e3779b97f4a7c15ULL ^ word;
 }
 
@@ -85,15 +89,16 @@ int main(int argc, char **argv)
 	pid_t child = 0;
 	double t0;
 
-	while ((opt = getopt(argc, argv, "m:rwfs:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:rwfs:z:")) != -1) {
 		switch (opt) {
 		case 'm': mib = strtoul(optarg, NULL, 0); break;
 		case 'r': random_order = 1; break;
 		case 'w': wait_go = 1; break;
 		case 'f': do_fork = 1; break;
 		case 's': seed = strtoul(optarg, NULL, 0); break;
+		case 'z': zero_every = strtoul(optarg, NULL, 0); break;
 		default:
-			fprintf(stderr, "usage: memhog [-m MIB] [-r] [-w] [-f] [-s SEED]\n");
+			fprintf(stderr, "usage: memhog [-m MIB] [-r] [-w] [-f] [-s SEED] [-z K]\n");
 			return 2;
 		}
 	}
