@@ -930,14 +930,7 @@ class Checker:
                 if sector != bio.sector:
                     self._check_sector(ev, page, sector, ev.name)
             return page, bio
-        if page.early is None:  # its submission may follow at this timestamp: _early_bio
-            page.early = ev
-            page.early_known = not page.unknown
-            self._early.append(page)
-            if page.unknown:
-                self._count_unknown("completion-of-unknown-page")
-            return page, None
-        if page.submitting == "r" and not write:
+        if page.submitting == "r" and not write:  # no submission can follow: it returned
             page.submitting = ""
             self.checks += 1
             self._diverge(ev, f"{ev.name} of a page whose swap_readpage (line "
@@ -946,6 +939,13 @@ class Checker:
                           "submit_bio traces block_bio_queue for every bio",
                           ["block_bio_queue of the page's bio before its completion"],
                           ("BIO-2", "RD-10"), page)
+            return page, None
+        if page.early is None:  # its submission may follow at this timestamp: _early_bio
+            page.early = ev
+            page.early_known = not page.unknown
+            self._early.append(page)
+            if page.unknown:
+                self._count_unknown("completion-of-unknown-page")
             return page, None
         if page.unknown:
             self._count_unknown("completion-of-unknown-page")
@@ -1043,6 +1043,9 @@ class Checker:
         addr = ev.arg_int("page")
         pflags = ev.arg_int("pflags") & PAGEFLAGS_MASK
         ended = self._wb_ended.get(addr)
+        early = self.pages.get(addr)
+        if early is not None and early.early is not None:
+            return False  # its bio's submission is printed after it (a tie, _early_bio)
         if pflags & PG_writeback and (ended is None or pflags & PG_swapcache != PG_swapcache):
             if pflags & PG_swapcache == PG_swapcache:
                 if len(self._wb_ended) >= MAX_PAGES:
