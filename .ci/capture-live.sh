@@ -8,6 +8,8 @@ set -euo pipefail
 
 out=${1:?usage: .ci/capture-live.sh OUTPUT_DIR}
 root=$(cd "$(dirname "$0")/.." && pwd)
+# KMODEL_CAPTURE_KERNEL=6.12: Debian 13's 6.12.118 image (kmodel capture --kernel 6.12).
+kernel=${KMODEL_CAPTURE_KERNEL:-6.1}
 scenarios=${KMODEL_CAPTURE_SCENARIOS:-basic,readerr_blkdebug,writeerr_flakey}
 
 fail() {
@@ -24,10 +26,10 @@ command -v qemu-system-x86_64 > /dev/null \
 mkdir -p "$out"
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
 status=0
-"${PYTHON:-python3}" -m kmodel.capture capture --scenario "$scenarios" -o "$out" || status=$?
+"${PYTHON:-python3}" -m kmodel.capture capture --kernel "$kernel" --scenario "$scenarios" -o "$out" || status=$?
 case $status in
     0) ;;
     1) fail "a scenario's kernel-side outcome was not as expected (details above; files in $out)" ;;
     *) fail "the capture could not run (exit $status; message above)" ;;
 esac
-echo "capture-live: ok: $scenarios in $(( $(date +%s) - start )) s; files in $out"
+echo "capture-live: ok: $kernel $scenarios in $(( $(date +%s) - start )) s; files in $out"

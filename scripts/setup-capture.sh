@@ -3,7 +3,8 @@
 # checks what is already there. The kernel image itself is fetched later by `kmodel capture`.
 set -euo pipefail
 
-PACKAGES=(qemu-system-x86 busybox-static cpio kmod gcc libc6-dev dmsetup xz-utils e2fsprogs)
+# zstd: the 6.12 image's vmlinuz payload (kmodel capture --kernel 6.12).
+PACKAGES=(qemu-system-x86 busybox-static cpio kmod gcc libc6-dev dmsetup xz-utils e2fsprogs zstd)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -22,6 +22,7 @@ from __future__ import annotations
 import lzma
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -115,6 +116,9 @@ def download(cache: Path) -> Path:
 
 def extract_vmlinux_zstd(bzimage: bytes) -> bytes:
     """Return the zstd-compressed ELF vmlinux inside a 6.12 bzImage (``zstd -d`` on the host)."""
+    if shutil.which("zstd") is None:
+        raise KmodelError("zstd is missing (the 6.12 vmlinuz is zstd-compressed). Fix: "
+                          "apt-get install zstd, or sudo scripts/setup-capture.sh")
     start = bzimage.find(ZSTD_MAGIC)
     while start >= 0:
         res = subprocess.run(
