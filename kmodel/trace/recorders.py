@@ -12,8 +12,9 @@ parser, the checker and ``--perfetto`` see one format:
   lines carry each event's columns; lines that are not JSON (a ``-c`` child's output) and
   bpftrace's other messages are skipped.
 
-A skipped input line becomes a blank line, so line numbers in errors and divergences are the
-input's own (for a ``trace.dat``: those of ``trace-cmd report``'s output).
+For ``-R`` a skipped input line becomes a blank line, so line numbers in errors and divergences
+are the input's own (for a ``trace.dat``: those of ``trace-cmd report``'s output); bpftrace's
+events are put in time order first (see :func:`bpftrace_lines`).
 """
 
 from __future__ import annotations
@@ -274,34 +275,37 @@ def bpftrace_script(lines: Iterable[str] | None = None) -> str:
     return "\n".join(out)
 
 
-def _bpf_event(data: str) -> str | None:
-    """The tracefs line of one printf of kmodel's script; None if it is not one."""
+def _bpf_event(data: str) -> tuple[int, str] | None:
+    """(ns, tracefs line) of one printf of kmodel's script; None if it is not one."""
     head, tab, body = data.rstrip("\n").partition("\t")
     parts = head.split(" ", 5)
     if not tab or len(parts) != 6 or parts[0] != BPF_TAG:
         return None
     _, ns, cpu, tid, tgid, comm = parts
     ns_int = int(ns)
-    return (f"{comm:>16}-{tid:<7} ({tgid:>7}) [{int(cpu):03d}] "
-            f"{ns_int // 1_000_000_000:5d}.{ns_int // 1000 % 1_000_000:06d}: {body}\n")
+    return ns_int, (f"{comm:>16}-{tid:<7} ({tgid:>7}) [{int(cpu):03d}] "
+                    f"{ns_int // 1_000_000_000:5d}.{ns_int // 1000 % 1_000_000:06d}: {body}\n")
 
 
 def bpftrace_lines(lines: Iterable[str] | TextIO, name: str) -> Iterator[str]:
-    """bpftrace ``-f json`` NDJSON of :func:`bpftrace_script` as tracefs text lines.
+    """bpftrace ``-f json`` NDJSON of :func:`bpftrace_script` as tracefs text lines, by time.
 
-    Lines that are not JSON objects are a child's output and become blank; so do bpftrace's
-    other messages (``attached_probes``, maps). ``lost_events`` becomes a lost-events marker
-    for every CPU seen so far (bpftrace does not say which lost them).
+    bpftrace prints each CPU's perf buffer in turn, so its lines are in time order per CPU
+    only: the events are read whole and sorted by timestamp (stable: a CPU's own order
+    holds), and the text's line N is the Nth event in time, not line N of the NDJSON.
+    Lines that are not JSON objects (a ``-c`` child's output) and bpftrace's other messages
+    (``attached_probes``, maps) are skipped. ``lost_events`` becomes a lost-events marker,
+    after the events read before it, for every CPU seen so far (bpftrace does not say which).
     """
+    events: list[tuple[int, int, str]] = []
     cpus: dict[str, None] = {}
+    last_ns = 0
     for lineno, line in enumerate(lines, 1):
         if not line.startswith("{"):
-            yield "\n"
             continue
         try:
             msg = json.loads(line)
         except ValueError:
-            yield "\n"
             continue
         kind = msg.get("type") if isinstance(msg, dict) else None
         if kind == "printf" and isinstance(msg.get("data"), str):
@@ -313,9 +317,11 @@ def bpftrace_lines(lines: Iterable[str] | TextIO, name: str) -> Iterator[str]:
                 raise TraceFormatError(
                     name, lineno, "a printf that is not kmodel's bpftrace script's, expected "
                     f"'{BPF_TAG} NS CPU TID TGID COMM<TAB>EVENT: ARGS'", line)
-            cpus.setdefault(event.split("[", 1)[1][:3], None)
-            yield event
+            last_ns = max(last_ns, event[0])
+            cpus.setdefault(event[1].split("[", 1)[1][:3], None)
+            events.append((event[0], len(events), event[1]))
         elif kind == "lost_events":
-            yield "".join(f"CPU:{int(c)} [LOST EVENTS]\n" for c in cpus) or "\n"
-        else:
-            yield "\n"
+            events += [(last_ns, len(events), f"CPU:{int(c)} [LOST EVENTS]\n") for c in cpus]
+    events.sort()
+    for _, _, text in events:
+        yield text

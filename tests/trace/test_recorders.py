@@ -116,6 +116,18 @@ def test_live_raw_report_is_recognised_and_keeps_its_line_count(tmp_path: Path) 
     assert len(report) - len(kept) == sum("mm_vmscan_write_folio:" in b for b in report)
 
 
+def test_live_bpftrace_ndjson_gives_the_tracefs_verdict_of_the_same_run(tmp_path: Path) -> None:
+    # One run: tracefs kprobes and kmodel's bpftrace script (bpftrace 0.17 -f json) together.
+    tracefs = check_trace(_unxz("readerr_blkdebug.bpftrace-run.trace.txt.xz", tmp_path))
+    ndjson = _unxz("readerr_blkdebug.bpftrace.ndjson.xz", tmp_path)
+    assert recording_kind(str(ndjson)) == "bpftrace"
+    bpf = check_trace(ndjson)
+    assert tracefs.counts["checks"] > 1000
+    _same_verdict(tracefs, bpf)
+    assert {k: v for k, v in bpf.counts.items() if k.startswith("skipped:")} == {
+        k: v for k, v in tracefs.counts.items() if k.startswith("skipped:")}
+
+
 TRACE_DAT_DIR = os.environ.get("KMODEL_TRACE_DAT_DIR")
 
 
@@ -321,13 +333,14 @@ def test_bpftrace_ndjson_of_a_divergent_run_gives_the_same_divergences(tmp_path:
     assert got.counts["checks"] == expected.counts["checks"]
 
 
-def test_bpftrace_lines_keep_the_input_line_numbers() -> None:
+def test_bpftrace_lines_are_events_in_time_order_without_other_lines() -> None:
     lines = ['{"type": "attached_probes", "data": {"probes": 2}}\n', "child says hi\n",
              "{not json\n",
              json.dumps({"type": "printf", "data": "kmodel 20354274999 1 146 145 mem hog\t"
-                                                   "swap_readpage_ret: (x) ret=0\n"}) + "\n"]
+                                                   "swap_readpage_ret: (x) ret=0\n"}) + "\n",
+             json.dumps({"type": "printf", "data": "kmodel 20354273000 0 7 7 a\tb: c\n"}) + "\n"]
     assert list(bpftrace_lines(lines, "t")) == [
-        "\n", "\n", "\n",
+        "               a-7       (      7) [000]    20.354273: b: c\n",
         "         mem hog-146     (    145) [001]    20.354274: swap_readpage_ret: (x) ret=0\n"]
 
 
