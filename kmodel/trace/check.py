@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -435,7 +436,9 @@ class Checker:
                                 check(text)
                             except args_error as e:
                                 raise scanner.bad_args(lineno, line, e) from None
-                    if name not in ignored:
+                    if name == "add_swap_extent":
+                        self._add_swap_extent(text)
+                    elif name not in ignored:
                         if name in skipped:
                             skipped[name] += 1
                         else:
@@ -470,6 +473,9 @@ class Checker:
             return
         handler = self._handlers.get(ev.name)
         if handler is None:
+            if ev.name == "add_swap_extent":
+                self._add_swap_extent(" ".join(f"{k}={v}" for k, v in ev.args.items()))
+                return
             self._count_skipped(ev.name)
             return
         handler(ev)
@@ -524,6 +530,16 @@ class Checker:
 
     def _ignore(self, ev: _Event) -> None:
         pass
+
+    def _add_swap_extent(self, text: str) -> None:
+        """swapon's ``add_swap_extent(sis, start_page, nr_pages, start_block)``: the model's
+        swap area gets the trace's extents (SE-1 by extent, mm/swapfile.c:2198-2235)."""
+        m = _EXTENT.search(text)
+        if m is None:
+            return
+        type_, start_page, nr_pages, start_block = (int(g) for g in m.groups())
+        self.oracle.add_extent(type_, start_page, nr_pages, start_block)
+        self.replayer.add_extent(type_, start_page, nr_pages, start_block)
 
     def _recording(self, handler: Callable[[_Event], None]) -> Callable[[_Event], None]:
         """``handler``, after keeping the event for the replay of its task's fault/swap-out."""
@@ -1273,6 +1289,9 @@ class Checker:
                       _REPLAY_BRANCHES.get(at.name, ("DS-8",)) if at.name != "do_swap_page_ret"
                       else _ret_branches(verdict.allowed), page,
                       (first,) if first != at.lineno else ())
+
+
+_EXTENT = re.compile(r"\btype=(\d+) start_page=(\d+) nr_pages=(\d+) start_block=(\d+)")
 
 
 def _clone(events: list[_Event], ev: _Event) -> bool:

@@ -19,7 +19,7 @@ from kmodel.include.linux.sched import Task, TaskState
 from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm.page_io import end_swap_bio_read, end_swap_bio_write
-from kmodel.mm.swapfile import swap_page_sector
+from kmodel.mm.swapfile import add_swap_extent, swap_page_sector
 
 __all__ = ["Oracle", "Outcome"]
 
@@ -55,6 +55,7 @@ class Oracle:
         self._probe = Folio()
         self._memo: dict[tuple[object, ...], Outcome | KernelBug] = {}
         self._sectors: dict[int, int] = {}
+        self._extents_seen: set[int] = set()  # swap types whose extents the trace gave
 
     def _events_append(self, event: ModelEvent) -> None:
         self._events.append(event)
@@ -82,6 +83,17 @@ class Oracle:
                     extents=[SwapExtent(0, _NO_SLOTS, 0)],
                 )
             )
+
+    def add_extent(self, type_: int, start_page: int, nr_pages: int, start_block: int) -> None:
+        """``add_swap_extent`` as the trace shows swapon calling it: the area's extents are
+        then the trace's, not the one extent from block 0 of a swap partition."""
+        self._swap_area(type_)
+        sis = self.k.swap_info[type_]
+        if type_ not in self._extents_seen:
+            self._extents_seen.add(type_)
+            sis.extents = []
+        add_swap_extent(sis, start_page, nr_pages, start_block)
+        self._sectors.clear()
 
     def sector(self, entry: int) -> int:
         """``swap_page_sector`` of a page whose ``page_private`` is ``entry`` (SE-1)."""

@@ -467,6 +467,8 @@ class Replayer:
         #: Conformant replays, by :meth:`_key`: the model's flags of each page (by order).
         self._memo: dict[tuple[object, ...], dict[int, int]] = {}
         self._sectors: dict[int, int] = {}
+        #: Each swap type's extents from the trace (start_page, nr_pages, start_block).
+        self.extents: dict[int, list[tuple[int, int, int]]] = {}
 
     def set_page_cluster(self, value: int) -> None:
         """``vm.page-cluster`` from the trace's header, unless the caller gave one."""
@@ -488,10 +490,22 @@ class Replayer:
             flags |= SwpFlags.SWP_SYNCHRONOUS_IO | SwpFlags.SWP_SOLIDSTATE
         swap_map = _SwapMap()
         while len(k.swap_info) <= entry.type:
-            k.swap_info.append(SwapInfo(type=len(k.swap_info), flags=flags, bdev=bdev,
-                                        max=_NO_SLOTS, swap_map=swap_map,  # type: ignore[arg-type]
-                                        extents=[SwapExtent(0, _NO_SLOTS, 0)]))
+            sis = SwapInfo(type=len(k.swap_info), flags=flags, bdev=bdev, max=_NO_SLOTS,
+                           swap_map=swap_map)  # type: ignore[arg-type]
+            extents = self.extents.get(sis.type)
+            if extents is None:  # a swap partition: one extent from block 0
+                sis.extents = [SwapExtent(0, _NO_SLOTS, 0)]
+            else:  # the trace's add_swap_extent calls, as swapon made them
+                for start_page, nr_pages, start_block in extents:
+                    swapfile.add_swap_extent(sis, start_page, nr_pages, start_block)
+            k.swap_info.append(sis)
         return k.swap_info[entry.type]
+
+    def add_extent(self, type_: int, start_page: int, nr_pages: int, start_block: int) -> None:
+        """An ``add_swap_extent`` of the trace: replays map slots through the extents."""
+        self.extents.setdefault(type_, []).append((start_page, nr_pages, start_block))
+        self._memo.clear()
+        self._sectors.clear()
 
     def ra_states(self) -> dict[int, tuple[int, int, int]]:
         """For each window size ``swapin_nr_pages`` can give: a readahead state giving it.
@@ -598,6 +612,8 @@ class Replayer:
         cluster = (1 << self.page_cluster) - 1
         out: list[object] = [entry.offset & cluster, entry.offset <= cluster, rw_page,
                              self.page_cluster, page(target or 0)]
+        if self.extents:  # a swap file's extents do not map slots linearly: no translation
+            out.append(entry.val)
         for st in steps:
             out.append(st.name)
             for k, v in st.args.items():

@@ -178,8 +178,6 @@ SURVIVORS: dict[str, str] = {
     "read_sync_does_not_wait": "every synchronous read's completion is printed before its "
     "swap_readpage_ret: a model that does not wait is consistent with a fast device",
     "ra_reads_free_slots": "no readahead window of the bundled traces holds a free slot",
-    "sector_ignores_extent_start": "equivalent on block devices (one extent from slot 0): "
-    "needs a swap-file trace",
 }
 
 #: The planted bugs the bundled real traces must catch.

@@ -8,11 +8,16 @@ import pytest
 
 from kmodel.trace import check_trace
 from tests.trace.model_mutations import ALL_MUTATIONS, MODEL_MUTATIONS, SURVIVORS, planted
+from tests.trace.mutations import MUTATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Real captures of issue 10's conditions that the checker handles (conditions/README.md).
+CONDITIONS = [ROOT / "tests" / "data" / "traces" / "conditions" / f"{name}.trace.txt"
+              for name in ("swapfile", "pagecluster0", "pagecluster5", "readerr_dmerror",
+                           "zswap")]
 REAL_TRACES = sorted(
     [*(ROOT / "tests" / "data" / "traces").glob("*.trace.txt"),
-     *(ROOT / "kmodel" / "data" / "traces").glob("*.trace.txt")],
+     *(ROOT / "kmodel" / "data" / "traces").glob("*.trace.txt"), *CONDITIONS],
     key=lambda p: p.stat().st_size,
 )
 
@@ -58,3 +63,19 @@ def test_readahead_window_is_checked_for_the_page_cluster_in_force(tmp_path: Pat
     header.write_text(text)
     # one header line more: the same event, one line later
     assert check_trace(header, max_divergences=1).divergences[0].lineno == given[0].lineno + 1
+
+
+@pytest.mark.parametrize("path", CONDITIONS, ids=lambda p: p.name)
+def test_condition_trace_conforms(path: Path) -> None:
+    report = check_trace(path)
+    assert report.divergences == [], report.format()
+
+
+def test_swap_file_sectors_follow_the_traced_extents_SE_1(tmp_path: Path) -> None:
+    """swapfile: 7 extents from add_swap_extent; a write one slot off still diverges."""
+    path = CONDITIONS[0]
+    report = check_trace(path)
+    assert report.conformant and report.counts["checks"] > report.counts["events"] // 2
+    mutant = MUTATIONS["write_completion_sector"](path.read_text().splitlines(keepends=True))
+    first = check_trace(mutant.write(tmp_path), max_divergences=1).divergences[0]
+    assert (first.lineno, first.branches) == (mutant.lineno, ("SE-1",))
