@@ -449,12 +449,9 @@ def probe_offsets(btf: Btf, kernel: str = "auto",
     ``available_filter_functions`` file (`functions_name`), or None to use the BTF's functions.
     Raises BtfError naming every missing function or member that does not fit.
     """
-    found = detect_kernel(btf) if kernel == "auto" else kernel
-    if found == "6.12":
-        raise BtfError(f"{btf.name}: kmodel has no probe set for the 6.12 swap path "
-                       "(swap_read_folio, __end_swap_bio_read, no bdev_read_page); its probes "
-                       "and checker follow Linux 6.1.176"
-                       + (" (this BTF has swap_read_folio)" if kernel == "auto" else ""))
+    if (detect_kernel(btf) if kernel == "auto" else kernel) == "6.12":
+        raise BtfError(f"{btf.name}: a 6.12 kernel (swap_read_folio): its probes are "
+                       "kmodel.capture.probes612's, by BTF names, not offsets")
     offsets = offsets_from_btf(btf)
     wanted = probed_functions(probes.kprobe_events(offsets))
     source = functions_name or f"{btf.name} (BTF functions)"
@@ -496,6 +493,10 @@ def cmd_probes(args: argparse.Namespace) -> int:
         if btf_path is not None:
             btf = Btf.from_file(btf_path)
             functions, functions_name = _functions(args, btf_path)
+            kernel = args.kernel or "auto"
+            if not args.check_fixed and (
+                    detect_kernel(btf) if kernel == "auto" else kernel) == "6.12":
+                return _probes_612(args, btf, functions, functions_name)
             if args.check_fixed:
                 wrong = check_fixed_offsets(btf, offsets)
                 if wrong:
@@ -515,4 +516,26 @@ def cmd_probes(args: argparse.Namespace) -> int:
     print("#!/bin/sh\n# Record the kmodel swap trace on a live Linux 6.1 machine (as root).")
     print(f"# Offsets: {note}.")
     print(probes.tracefs_commands(offsets), end="")
+    return 0
+
+
+def _probes_612(args: argparse.Namespace, btf: Btf, functions: list[str] | None,
+                functions_name: str) -> int:
+    """``kmodel probes`` for a 6.12 kernel: kmodel.capture.probes612's lines, by BTF names."""
+    from kmodel.capture import probes612
+
+    if args.format == "bpftrace":
+        raise BtfError(f"{btf.name}: a 6.12 kernel: its probes fetch BTF-named arguments "
+                       "(bio->bi_status), which kmodel's bpftrace script does not translate yet; "
+                       "use the tracefs script")
+    lines = probes612.kprobe_events(btf)  # BtfError naming every misfit
+    wanted = probed_functions(lines)
+    missing = missing_functions(wanted, btf.functions if functions is None else functions)
+    if missing:
+        raise BtfError(f"{functions_name or btf.name}: the probed function(s) "
+                       f"{', '.join(missing)} do not exist in this kernel")
+    print("#!/bin/sh\n# Record the kmodel swap trace on a live Linux 6.12 machine (as root).")
+    print(f"# Probes by BTF names, checked against {btf.name}; every probed function is in "
+          f"{functions_name or 'its BTF'}.")
+    print(probes.tracefs_commands(lines=lines), end="")
     return 0

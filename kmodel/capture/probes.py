@@ -214,12 +214,16 @@ def kprobe_events(off: Offsets = DEBIAN_6_1_176) -> list[str]:
     return lines
 
 
-def tracefs_commands(off: Offsets = DEBIAN_6_1_176, tracefs: str = "/sys/kernel/tracing") -> str:
-    """Return a shell script that sets up the capture's tracing on a live machine."""
+def tracefs_commands(off: Offsets = DEBIAN_6_1_176, tracefs: str = "/sys/kernel/tracing",
+                     lines: list[str] | None = None) -> str:
+    """Return a shell script that sets up the capture's tracing on a live machine.
+
+    ``lines``: other ``kprobe_events`` lines than ``kprobe_events(off)`` (6.12's).
+    """
     out = [f"cd {tracefs}", "echo 0 > tracing_on"]
     out += [f"echo {value} > {path}" for path, value in OPTIONS]
     out.append("echo > kprobe_events")
-    out += [f"echo '{line}' >> kprobe_events" for line in kprobe_events(off)]
+    out += [f"echo '{line}' >> kprobe_events" for line in lines or kprobe_events(off)]
     out.append(f"echo 1 > events/{GROUP}/enable")
     out += [f"echo 1 > events/{tp.replace(':', '/')}/enable" for tp in TRACEPOINTS]
     out += ["echo > trace", "echo 1 > tracing_on"]

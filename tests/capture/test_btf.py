@@ -17,8 +17,8 @@ from kmodel.capture import btf, probes
 from kmodel.cli import main
 
 VMLINUX_61 = Path.home() / ".cache" / "kmodel" / "6.1.176-1" / "vmlinux"
-VMLINUX_612 = [p for p in (Path("/work/k612/vmlinux-6.12"), Path("/work/k612/vmlinux"))
-               if p.exists()]
+VMLINUX_612 = [p for p in (Path.home() / ".cache" / "kmodel" / "6.12.118-1" / "vmlinux",
+                           Path("/work/k612/vmlinux-6.12")) if p.exists()]
 
 FUNCS_61 = btf.probed_functions(probes.kprobe_events())
 FUNCS_612 = [f for f in FUNCS_61 if f not in (
@@ -241,10 +241,12 @@ def test_missing_functions_are_named_before_run_time() -> None:
     assert btf.missing_functions(["do_swap_page", "swap_readpage", "x"], listing) == ["x"]
 
 
-def test_auto_tells_6_12_from_its_functions_and_refuses_it() -> None:
-    with pytest.raises(btf.BtfError, match=r"no probe set for the 6.12 swap path.*has "
-                                           r"swap_read_folio"):
-        btf.probe_offsets(btf.Btf(kernel_btf(bio_612=True, functions=FUNCS_612)), "auto")
+def test_auto_tells_6_12_from_its_functions_and_gives_no_offsets() -> None:
+    b = btf.Btf(kernel_btf(bio_612=True, functions=FUNCS_612))
+    assert btf.detect_kernel(b) == "6.12"
+    with pytest.raises(btf.BtfError, match=r"a 6\.12 kernel \(swap_read_folio\): its probes "
+                                           r"are kmodel\.capture\.probes612's"):
+        btf.probe_offsets(b, "auto")
 
 
 # -- kmodel probes -----------------------------------------------------------------------------
@@ -305,12 +307,20 @@ def test_debian_6_1_176_btf_gives_the_fixed_offsets_and_has_every_function() -> 
     assert btf.missing_functions(FUNCS_61, b.functions) == []
 
 
-@pytest.mark.skipif(not VMLINUX_612, reason="no 6.12 vmlinux in /work/k612 (scripts/fetch-6.12.sh)")
-def test_debian_6_12_btf_moves_bi_status_and_is_refused() -> None:
+@pytest.mark.skipif(not VMLINUX_612,
+                    reason="no 6.12 vmlinux (kmodel capture --kernel 6.12, or scripts/fetch-6.12.sh)")
+def test_debian_6_12_btf_refuses_the_6_1_lines_and_gives_its_own(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     b = btf.Btf.from_file(VMLINUX_612[0])
-    assert any("is bi_write_hint; bi_status is at +25" in p
-               for p in btf.check_fixed_offsets(b, probes.DEBIAN_6_1_176))
-    with pytest.raises(btf.BtfError, match=r"no probe set for the 6\.12 swap path"):
-        btf.probe_offsets(b, "auto")
-    with pytest.raises(btf.BtfError, match="swap_readpage"):
+    assert btf.detect_kernel(b) == "6.12"
+    problems = btf.check_fixed_offsets(b, probes.DEBIAN_6_1_176)
+    assert ("struct bio.bi_status: the probes read +24, which on this kernel is bi_write_hint; "
+            "bi_status is at +25") in problems
+    with pytest.raises(btf.BtfError, match="swap_readpage, bdev_read_page, bdev_write_page"):
         btf.probe_offsets(b, "6.1")
+    assert main(["probes", "--btf", str(VMLINUX_612[0]), "--check-fixed"]) == 2
+    assert "which on this kernel is bi_write_hint" in capsys.readouterr().err
+    assert main(["probes", "--btf", str(VMLINUX_612[0])]) == 0
+    out = capsys.readouterr().out
+    assert "Linux 6.12 machine" in out and "end_swap_bio_read" in out
+    assert "bi_status=+24(%di)" not in out
