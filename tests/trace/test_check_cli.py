@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import random
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +16,7 @@ import pytest
 from kmodel.cli import main
 from kmodel.trace.cli import bundled_traces
 from tests.trace.mutations import MUTATIONS
-from tests.trace.test_check import REAL_TRACES, _lines, _readerr
+from tests.trace.test_check import REAL_TRACES, ROOT, _lines, _readerr
 
 
 def _mutant(tmp_path: Path, name: str = "hide_read_error") -> tuple[Path, int]:
@@ -198,3 +203,174 @@ def test_perfetto_unwritable_output_exits_2(tmp_path: Path,
     assert main(["check", str(REAL_TRACES[0]), "--perfetto", str(out)]) == 2
     err = capsys.readouterr().err
     assert "--perfetto" in err and "Traceback" not in err
+
+
+# -- standard input, one pass ---------------------------------------------------------------
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def test_dash_reads_standard_input(monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    _stdin(monkeypatch, REAL_TRACES[0].read_bytes())
+    assert main(["check", "-"]) == 0
+    verdict = capsys.readouterr().out.strip().splitlines()[-1]
+    assert verdict.startswith("<stdin>: conformant: ")
+
+
+def test_dash_with_perfetto_reads_standard_input_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Once --perfetto read the file a second time: from stdin, an empty timeline."""
+    trace = bundled_traces()[0]
+    _stdin(monkeypatch, trace.read_bytes())
+    out = tmp_path / "stdin.json"
+    assert main(["check", "-", "--perfetto", str(out)]) == 0
+    assert "<stdin>: conformant" in capsys.readouterr().out
+    events = _perfetto_events(out)
+    _assert_pairs_match(events)
+    instants = [e for e in events if e["ph"] == "i" and e.get("cat") != "divergence"]
+    assert len(instants) == sum(1 for line in _lines(trace) if line.strip() and line[0] != "#")
+
+
+def test_perfetto_from_a_fifo(tmp_path: Path) -> None:
+    """A FIFO can be read once: a second pass would block for ever."""
+    fifo = tmp_path / "trace.fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "fifo.json"
+    trace = bundled_traces()[0]
+    script = f"cat {trace} > {fifo} & exec {sys.executable} -m kmodel check {fifo} --perfetto {out}"
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"{fifo}: conformant" in done.stdout
+    events = _perfetto_events(out)
+    instants = [e for e in events if e["ph"] == "i" and e.get("cat") != "divergence"]
+    assert len(instants) == sum(1 for line in _lines(trace) if line.strip() and line[0] != "#")
+
+
+# -- what the verdict says -------------------------------------------------------------------
+
+
+def test_events_read_counts_the_whole_file_when_stopping_early(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _lines(_readerr())
+    for name in ("read_status_0_to_10", "hide_read_error", "queue_sector"):
+        lines = list(MUTATIONS[name](lines).lines)
+    path = tmp_path / "three.trace.txt"
+    path.write_text("".join(lines))
+    assert main(["check", "--json", "--max-divergences", "1", str(path)]) == 1
+    (report,) = json.loads(capsys.readouterr().out)["files"]
+    assert report["stopped_at"] < len(lines) - 100  # stopped well before the end
+    events = sum(1 for line in lines if line.strip() and not line.startswith("#"))
+    assert report["counts"]["events"] == events
+    assert f"{events} events read" in report["summary"]
+
+
+def test_min_checked_fails_a_trace_checked_less(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    trace = str(REAL_TRACES[0])
+    assert main(["check", "--json", trace]) == 0
+    share = json.loads(capsys.readouterr().out)["files"][0]["checked_share"]
+    assert 0 < share < 100
+    assert main(["check", "--min-checked", f"{share - 1:.2f}", trace]) == 0
+    capsys.readouterr()
+    assert main(["check", "--min-checked", f"{min(100.0, share + 1):.2f}", trace]) == 3
+    assert f"{trace}: UNDER-CHECKED: {share:.1f}% of events checked" in capsys.readouterr().out
+
+
+def test_min_checked_takes_a_percentage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "--min-checked", "101"])
+    assert exit_.value.code == 2 and "percentage" in capsys.readouterr().err
+
+
+# -- probe hits the kernel missed --------------------------------------------------------------
+
+
+def _drop_writeback_ends(tmp_path: Path, count: int) -> tuple[Path, list[int]]:
+    """A real trace without `count` of its end_page_writeback lines, as if the probe missed
+    them; its kprobe_profile (beside it) says nothing was missed."""
+    source = ROOT / "tests" / "data" / "traces" / "basic.trace.txt"
+    lines = _lines(source)
+    dropped = [i for i, line in enumerate(lines) if " end_page_writeback: " in line][5:5 + count]
+    kept = [line for i, line in enumerate(lines) if i not in set(dropped)]
+    path = tmp_path / "basic.trace.txt"
+    path.write_text("".join(kept))
+    shutil.copy(source.with_name("basic.kprobe_profile.txt"), tmp_path)
+    return path, dropped
+
+
+def _missed_profile(path: Path, probe: str, missed: int) -> str:
+    out = []
+    for line in path.read_text().splitlines():
+        name, hits, _ = line.split()
+        out.append(f"  {name:<44} {hits:>15} {missed if name == probe else 0:>15}")
+    return "\n".join(out) + "\n"
+
+
+def test_lost_probe_hits_diverge_without_the_profile(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = _drop_writeback_ends(tmp_path, 3)
+    assert main(["check", str(path)]) == 1
+    assert "divergence [" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("how", ["beside", "--kprobe-profile"])
+def test_missed_probe_hits_are_unknown_not_divergent(how: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = _drop_writeback_ends(tmp_path, 3)
+    profile = _missed_profile(tmp_path / "basic.kprobe_profile.txt", "end_page_writeback", 3)
+    if how == "beside":
+        (tmp_path / "basic.kprobe_profile.txt").write_text(profile)
+        args = [str(path)]
+    else:
+        given = tmp_path / "profile.txt"
+        given.write_text(profile)
+        args = [str(path), "--kprobe-profile", str(given)]
+    assert main(["check", *args]) == 0
+    out = capsys.readouterr().out
+    assert "missed probe hits (kprobe_profile): end_page_writeback 3" in out
+    assert "unknown (not checkable): " in out and "missed-hit:end_page_writeback" in out
+    verdict = out.strip().splitlines()[-1]
+    assert f"{path}: conformant: " in verdict and ", 3 missed probe hits, 0 divergences" in verdict
+
+
+def test_a_bad_kprobe_profile_is_an_error(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = _drop_writeback_ends(tmp_path, 0)
+    (tmp_path / "basic.kprobe_profile.txt").write_text("  do_swap_page  12  -1\n")
+    assert main(["check", str(path)]) == 2
+    assert "basic.kprobe_profile.txt:1: expected 'EVENT HITS MISSES'" in capsys.readouterr().err
+
+
+def test_lost_events_markers_are_counted(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _lines(REAL_TRACES[0])
+    lines.insert(len(lines) // 2, "CPU:1 [LOST 42 EVENTS]\n")
+    path = tmp_path / "lost.trace.txt"
+    path.write_text("".join(lines))
+    assert main(["check", str(path)]) in (0, 3)
+    out = capsys.readouterr().out
+    assert "events ftrace lost (CPU:N [LOST M EVENTS]): 42" in out
+    assert ", 42 missed probe hits" in out
+
+
+# -- several files in parallel ------------------------------------------------------------------
+
+
+def test_parallel_jobs_give_the_same_reports_in_the_same_order(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad, _ = _mutant(tmp_path)
+    broken = tmp_path / "broken.trace.txt"
+    broken.write_text("not a trace\n")
+    files = [str(REAL_TRACES[0]), str(bad), str(broken), str(REAL_TRACES[1])]
+    serial = main(["check", *files])
+    out_serial = capsys.readouterr()
+    parallel = main(["check", "-j", "2", *files])
+    out_parallel = capsys.readouterr()
+    assert serial == parallel == 2
+    assert out_parallel.out == out_serial.out
+    assert out_parallel.err == out_serial.err
