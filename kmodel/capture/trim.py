@@ -28,7 +28,8 @@ _LINE = re.compile(
     r"^\s*(?P<task>.*?)-(?P<pid>\d+)\s+\(\s*[\d-]+\)\s+\[(?P<cpu>\d+)\]\s+(?P<flags>\S+)\s+"
     r"[\d.]+:\s+(?P<event>[\w.]+):\s?(?P<args>.*)$"
 )
-_BLOCK = re.compile(r"^\d+,\d+ \S+ (?:\d+ \([^)]*\) )?(\d+) \+ (\d+)")
+# block_rq_issue has "BYTES (CMD) ", block_rq_complete/_error only "(CMD) " before the range.
+_BLOCK = re.compile(r"^\d+,\d+ \S+ (?:\d+ )?(?:\([^)]*\) )?(\d+) \+ (\d+)")
 _ENTRY = re.compile(r"\bentry=0x([0-9a-f]+)")
 _SECTOR = re.compile(r"\bsector=(\d+)")
 _ORIG_PTE = re.compile(r"\borig_pte=0x([0-9a-f]+)")
