@@ -143,6 +143,18 @@ def extra_problems(s: Scenario, result: verify.Result) -> list[str]:
     return problems
 
 
+def tally(reports: list[run.Report]) -> tuple[int, int, int]:
+    """(scenarios failed, traces divergent, traces kmodel check cannot read) of a 6.12 run.
+
+    Until kmodel check reads 6.12 traces, one it cannot read is reported, not failed; a trace
+    it reads and finds divergent fails, as on 6.1.
+    """
+    failed = sum(bool(r.problems) for r in reports)
+    checked = [r.check for r in reports if r.check is not None and not r.check.conformant]
+    unread = sum(": cannot check: " in c.verdict for c in checked)
+    return failed, len(checked) - unread, unread
+
+
 def _kprobes(kernel: Kernel) -> list[str]:
     """The 6.12 probe lines, from the image's own BTF (refused when its layout does not fit)."""
     btf = Btf.from_file(kernel.vmlinux)
@@ -190,17 +202,9 @@ def cmd_capture(
           f"(to /init {result.init_seconds:.1f} s, scenarios "
           f"{sum(r.host_seconds for r in reports):.1f} s, results and power-off "
           f"{result.tail_seconds:.1f} s)")
-    failed = divergent = unread = 0
     for r in reports:
         print_report(r)
-        failed += bool(r.problems)
-        # Until kmodel check reads 6.12 traces, one it cannot read is reported (the lines
-        # above), not failed; a trace it reads and finds divergent fails, as on 6.1.
-        if r.check is not None and not r.check.conformant:
-            if ": cannot check: " in r.check.verdict:
-                unread += 1
-            else:
-                divergent += 1
+    failed, divergent, unread = tally(reports)
     if unread:
         print(f"kmodel capture: kmodel check cannot read {unread} of the 6.12 trace(s) yet "
               "(first unreadable line above)", file=sys.stderr)

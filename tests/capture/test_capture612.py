@@ -283,3 +283,14 @@ def test_the_612_line_derives_its_probes_from_the_image_btf_and_refuses_a_misfit
     assert lines == probes612.kprobe_events(btf_612())
     with pytest.raises(BtfError, match="bi_status is 16 bits wide"):
         scenarios612.LINE.kprobes(Kernel(kernel612.PACKAGE, kernel612.VERSION, bad, tmp_path))
+
+
+def test_an_unreadable_trace_is_reported_a_divergent_one_fails() -> None:
+    unread = run.Checked(False, "x.trace.txt: cannot check: x.trace.txt:30: __swap_writepage: "
+                         "expected ...", 1, (), 0, 0)
+    divergent = run.Checked(False, "x.trace.txt: DIVERGENT: 2 divergences", 2, (), 10, 0)
+    ok = run.Checked(True, "x.trace.txt: conformant", 0, (), 10, 0)
+    reports = [run.Report("a", 1.0, (), check=unread), run.Report("b", 1.0, (), check=ok),
+               run.Report("c", 1.0, ("exit 1",), check=divergent)]
+    assert scenarios612.tally(reports) == (1, 1, 1)
+    assert scenarios612.tally(reports[:2]) == (0, 0, 1)
