@@ -254,13 +254,14 @@ class _Fault:
 class _Task:
     """What one pid is in the middle of."""
 
-    __slots__ = ("fault", "read", "submit", "write")
+    __slots__ = ("fault", "read", "store", "submit", "write")
 
     def __init__(self) -> None:
         self.fault: _Fault | None = None
         self.read: _Read | None = None
         self.submit: _Page | None = None  # the page whose bio block_bio_queue will show next
         self.write: list[_Event] | None = None  # an open swap-out's WRITE_EVENTS
+        self.store: int | None = None  # its __frontswap_store's return, if traced
 
 
 class _Expect:
@@ -438,6 +439,8 @@ class Checker:
                                 raise scanner.bad_args(lineno, line, e) from None
                     if name == "add_swap_extent":
                         self._add_swap_extent(text)
+                    elif name == "__frontswap_store_ret":
+                        self._frontswap_store_ret((contexts.get(ctx) or context_of(m)).pid, text)
                     elif name not in ignored:
                         if name in skipped:
                             skipped[name] += 1
@@ -475,6 +478,9 @@ class Checker:
         if handler is None:
             if ev.name == "add_swap_extent":
                 self._add_swap_extent(" ".join(f"{k}={v}" for k, v in ev.args.items()))
+                return
+            if ev.name == "__frontswap_store_ret":
+                self._frontswap_store_ret(ev.pid, f"ret={ev.args.get('ret', '')}")
                 return
             self._count_skipped(ev.name)
             return
@@ -530,6 +536,13 @@ class Checker:
 
     def _ignore(self, ev: _Event) -> None:
         pass
+
+    def _frontswap_store_ret(self, pid: int, text: str) -> None:
+        """What frontswap (zswap) answered a swap-out's store: an input of its replay."""
+        task = self.tasks.get(pid)
+        m = _RET.search(text)
+        if task is not None and task.write is not None and m is not None:
+            task.store = int(m.group(1))
 
     def _add_swap_extent(self, text: str) -> None:
         """swapon's ``add_swap_extent(sis, start_page, nr_pages, start_block)``: the model's
@@ -820,7 +833,9 @@ class Checker:
         page.observe(pflags, ev.arg_int("entry"))
         page.note(ev.lineno)
         self.cache[page.entry] = page
-        self._task(ev.pid).write = [ev]
+        task = self._task(ev.pid)
+        task.write = [ev]
+        task.store = None
 
     def _swap_writepage_inner(self, ev: _Event) -> None:
         self._wb_ended.pop(ev.arg_int("page"), None)
@@ -851,15 +866,15 @@ class Checker:
         if events is not None and (ev.name == "swap_writepage_ret"
                                    or events[0].name == "__swap_writepage"):
             task.write = None
-            self._replay_write(events, ev)
+            self._replay_write(events, ev, task.store)
 
-    def _replay_write(self, events: list[_Event], ev: _Event) -> None:
+    def _replay_write(self, events: list[_Event], ev: _Event, store: int | None) -> None:
         """The swap-out is over: run it again on the model (replay.py)."""
         page = self.pages.get(events[0].arg_int("page"))
         if page is None or page.unknown:
             self._count_unknown("write-of-unknown-page")
             return
-        verdict = self.replayer.write([_step(e) for e in events])
+        verdict = self.replayer.write([_step(e) for e in events], store)
         self.checks += 1
         if verdict.ok:
             self._adopt(verdict, ev.lineno)
@@ -1133,7 +1148,9 @@ class Checker:
         if page.submitting == "R":
             task.submit = None
             page.submitting = "r"  # returned without a bio seen: a completion would prove one
-            page.unknown = True  # frontswap or a swap file: not modelled here
+            if task.fault is not None:
+                return  # frontswap's load (RD-3): the fault's replay checks it
+            page.unknown = True  # no fault around it to replay: not checked
             self._count_unknown("read-without-bio")
             return
         bio = read.bio
@@ -1291,6 +1308,7 @@ class Checker:
                       (first,) if first != at.lineno else ())
 
 
+_RET = re.compile(r"\bret=(-?\d+)")
 _EXTENT = re.compile(r"\btype=(\d+) start_page=(\d+) nr_pages=(\d+) start_block=(\d+)")
 
 

@@ -710,26 +710,32 @@ class Replayer:
 
     # -- swap-outs ----------------------------------------------------------------------
 
-    def write(self, steps: Sequence[Step]) -> Verdict:
-        """Replay one ``swap_writepage`` … ``swap_writepage_ret`` (or ``__swap_writepage``)."""
+    def write(self, steps: Sequence[Step], store: int | None = None) -> Verdict:
+        """Replay one ``swap_writepage`` … ``swap_writepage_ret`` (or ``__swap_writepage``).
+
+        ``store``: what ``__frontswap_store`` returned, when the trace shows it (zswap on);
+        otherwise a store that took the page and a stale slot (SW-1) are tried.
+        """
         entry = SwapEntry.from_val(steps[0].int("entry"))
         key, pages = self._key(steps, entry, (), None, None, False)
-        key = (*key, steps[0].int("pflags"))
+        key = (*key, steps[0].int("pflags"), store)
         hit = self._memo.get(key)
         if hit is not None:
             return Verdict(flags={pages[i]: f for i, f in hit.items()})
-        verdict = self._write(steps)
+        verdict = self._write(steps, store)
         if verdict.ok:
             index = {addr: i for i, addr in enumerate(pages)}
             self._remember(key, {index[a]: f for a, f in verdict.flags.items() if a in index})
         return verdict
 
-    def _write(self, steps: Sequence[Step]) -> Verdict:
+    def _write(self, steps: Sequence[Step], store: int | None) -> Verdict:
         best: Verdict | None = None
         rw_ret = next((s.int("ret") for s in steps if s.name == "bdev_write_page_ret"), None)
         rw_page = rw_ret is not None and rw_ret != -95
-        for count, store in ((1, False), (1, True), (0, False)):
-            verdict = self._write_once(steps, rw_page, rw_ret, count, store)
+        inputs = ((1, False), (1, True), (0, False)) if store is None else (
+            ((1, True),) if store == 0 else ((1, False), (0, False)))
+        for count, stored in inputs:
+            verdict = self._write_once(steps, rw_page, rw_ret, count, stored)
             if verdict.ok:
                 best = verdict
                 break

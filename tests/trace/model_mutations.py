@@ -126,6 +126,13 @@ ALL_MUTATIONS: dict[str, ModelMutation] = {m.name: m for m in (
        "if sis.flags & SwpFlags.SWP_SYNCHRONOUS_IO:\n            ret = bdev_read_page",
        "if False:\n            ret = bdev_read_page",
        "SWP_SYNCHRONOUS_IO areas read through a bio, not bdev_read_page"),
+    _m("frontswap_load_not_uptodate", "mm.page_io", "_swap_readpage",
+       "if frontswap_load(k, folio) == 0:  # RD-3\n            SetPageUptodate(folio)",
+       "if frontswap_load(k, folio) == 0:  # RD-3\n            pass",
+       "a page frontswap (zswap) loaded is left !uptodate"),
+    _m("frontswap_store_ignored", "mm.page_io", "_swap_writepage",
+       "if frontswap_store(k, folio) == 0:  # SW-3", "if False:  # SW-3",
+       "a page frontswap (zswap) would take is written to the device anyway"),
     # swap_cluster_readahead / read_swap_cache_async (mm/swap_state.c)
     _m("ra_window_half", "mm.swap_state", "swap_cluster_readahead",
        "end_offset = offset | mask", "end_offset = offset | (mask >> 1)",

@@ -79,3 +79,17 @@ def test_swap_file_sectors_follow_the_traced_extents_SE_1(tmp_path: Path) -> Non
     mutant = MUTATIONS["write_completion_sector"](path.read_text().splitlines(keepends=True))
     first = check_trace(mutant.write(tmp_path), max_divergences=1).divergences[0]
     assert (first.lineno, first.branches) == (mutant.lineno, ("SE-1",))
+
+
+def test_zswap_loads_and_stores_are_checked_not_unknown_RD_3_SW_3() -> None:
+    """zswap: every swap-in a frontswap load, every swap-out a store; all replayed."""
+    path = CONDITIONS[4]
+    text = path.read_text()
+    assert "__frontswap_load" in text and "__frontswap_store_ret" in text
+    report = check_trace(path)
+    assert report.conformant, report.format()
+    assert not [k for k in report.counts if k.startswith("unknown:")], report.counts
+    with planted(MODEL_MUTATIONS["frontswap_load_not_uptodate"]):
+        assert not check_trace(path, max_divergences=1).conformant
+    with planted(MODEL_MUTATIONS["frontswap_store_ignored"]):
+        assert not check_trace(path, max_divergences=1).conformant
