@@ -6,8 +6,8 @@ swapped in where the 6.1 machine reads it:
 * the machine boots ``Machine(kernel="6.12")``, with zswap drawn on or off, and one store
   in five writes an all-zero page (the zeromap path: no I/O either way);
 * completions are observed at ``__end_swap_bio_{read,write}``, which both the synchronous
-  (on-stack bio) and asynchronous paths run; writeback ends there, not in
-  ``end_page_writeback``;
+  (on-stack bio) and asynchronous paths run, and writeback ends at ``folio_end_writeback``
+  (the 6.12 probe set's events, :mod:`kmodel.capture.probes612`);
 * 6.12 has no ``PG_error``: a failed read leaves its folio unlocked and !uptodate, so the
   machine remembers the folios whose read failed, and the invariants that asked for
   ``PG_error`` (SIGBUS only after a failed read; an unlocked swap cache folio is uptodate
@@ -145,7 +145,6 @@ class SwapIOMachine612(SwapIOMachine):
         if name == "__end_swap_bio_write":
             page = int(ev.arg("page"))
             self.ends["end_swap_bio_write"] += 1
-            self.wb_ends[page] += 1  # folio_end_writeback, called directly
             if ev.arg("bi_status"):
                 self.write_failed.add(page)
             else:
@@ -158,8 +157,8 @@ class SwapIOMachine612(SwapIOMachine):
                 self.failed_reads.add(page)
             else:
                 self.failed_reads.discard(page)
-        elif name == "end_page_writeback":  # swap files only
-            self.wb_ends[int(ev.arg("page"))] += 1
+        elif name == "folio_end_writeback":  # bio writes and swap files alike
+            self.wb_ends[int(ev.arg("folio"))] += 1
         elif name == "swap_writepage":
             self.write_failed.discard(int(ev.arg("page")))
 

@@ -6,6 +6,8 @@ is no ``rw_page`` (brd and zram take bios), synchronous I/O uses an on-stack bio
 ``submit_bio_wait`` instead of polling ``bi_private``, the completions are split into
 ``__end_swap_bio_{read,write}`` (shared by the synchronous paths) and ``PG_error`` is gone.
 ``struct swap_iocb **plug`` is a one-element list (:data:`SwapPlug`), as for 6.1.
+The trace events carry the names and arguments of the 6.12 capture's kprobes
+(:mod:`kmodel.capture.probes612`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from kmodel.include.linux.swap import SWAP_CLUSTER_MAX, SwpFlags
 from kmodel.include.linux.writeback import wbc_to_write_flags
 from kmodel.lib.ratelimit import pr_alert_ratelimited, pr_err_ratelimited
 from kmodel.mm import page_io as page_io_61
-from kmodel.mm.filemap import end_page_writeback, folio_end_writeback, folio_unlock
+from kmodel.mm.filemap import folio_end_writeback, folio_unlock
 from kmodel.mm.page_io import EIOCBQUEUED, MAJOR, MINOR, SwapPlug
 from kmodel.mm.page_writeback import folio_mark_dirty, folio_start_writeback, set_page_dirty
 from kmodel.mm.swapfile import folio_free_swap
@@ -48,9 +50,28 @@ if TYPE_CHECKING:
     from kmodel.include.linux.writeback import WritebackControl
     from kmodel.kernel import Kernel
 
+#: The ``struct writeback_control *`` a trace shows (reclaim's, on pageout's stack).
+_WBC = 0xFFFFC900005038C8
+
+
 def _bio_dev(bio: Bio) -> str:
     dev = bio.bi_bdev.dev
     return f"{MAJOR(dev)}:{MINOR(dev)}:{bio.bi_sector}"
+
+
+def _trace_bio(k: Kernel, name: str, bio: Bio) -> None:
+    """The kprobe of an end_io function: the bio and its first page (probes612 ``_bio``)."""
+    page = bio_first_page_all(bio)
+    k.trace(name, bio=bio.addr, bi_status=int(bio.bi_status), sector=bio.bi_sector,
+            size=bio.bi_size, opf=bio.bi_opf, dev=bio.bi_bdev.dev, page=page.addr,
+            pflags=page.flags)
+
+
+def _folio_end_writeback(k: Kernel, folio: Folio) -> None:
+    """``folio_end_writeback`` with its kprobe (the shared function has no 6.12 probe)."""
+    k.trace("folio_end_writeback", folio=folio.addr, pflags=folio.flags, entry=folio.private)
+    with k.call("folio_end_writeback"):
+        folio_end_writeback(k, folio)
 
 
 def __end_swap_bio_write(k: Kernel, bio: Bio) -> None:
@@ -59,8 +80,7 @@ def __end_swap_bio_write(k: Kernel, bio: Bio) -> None:
     Linux 6.12.118 mm/page_io.c:30-50. No PG_error (6.12 has none).
     """
     folio = bio_first_page_all(bio)
-    k.trace("__end_swap_bio_write", bio=bio.addr, bi_status=int(bio.bi_status),
-            sector=bio.bi_sector, dev=bio.bi_bdev.dev, page=folio.addr, pflags=folio.flags)
+    _trace_bio(k, "__end_swap_bio_write", bio)
     with k.call("__end_swap_bio_write"):
         if bio.bi_status:  # EW-1
             folio_mark_dirty(k, folio)  # re-dirty so that reclaim keeps the folio
@@ -68,7 +88,7 @@ def __end_swap_bio_write(k: Kernel, bio: Bio) -> None:
                                  f"Write-error on swap-device ({_bio_dev(bio)})\n")
             ClearPageReclaim(folio)
         # EW-2: success changes no flag before writeback ends.
-        folio_end_writeback(k, folio)  # EW-3
+        _folio_end_writeback(k, folio)  # EW-3
 
 
 def end_swap_bio_write(k: Kernel, bio: Bio) -> None:
@@ -76,7 +96,7 @@ def end_swap_bio_write(k: Kernel, bio: Bio) -> None:
 
     Linux 6.12.118 mm/page_io.c:52-56.
     """
-    k.trace("end_swap_bio_write", bio=bio.addr, bi_status=int(bio.bi_status))
+    _trace_bio(k, "end_swap_bio_write", bio)
     with k.call("end_swap_bio_write"):
         __end_swap_bio_write(k, bio)
         bio_put(k, bio)  # EW-4
@@ -89,8 +109,7 @@ def __end_swap_bio_read(k: Kernel, bio: Bio) -> None:
     do_swap_page maps that to SIGBUS.
     """
     folio = bio_first_page_all(bio)
-    k.trace("__end_swap_bio_read", bio=bio.addr, bi_status=int(bio.bi_status),
-            sector=bio.bi_sector, dev=bio.bi_bdev.dev, page=folio.addr, pflags=folio.flags)
+    _trace_bio(k, "__end_swap_bio_read", bio)
     with k.call("__end_swap_bio_read"):
         if bio.bi_status:  # ER-1
             pr_alert_ratelimited(k, "__end_swap_bio_read",
@@ -105,7 +124,7 @@ def end_swap_bio_read(k: Kernel, bio: Bio) -> None:
 
     Linux 6.12.118 mm/page_io.c:72-76.
     """
-    k.trace("end_swap_bio_read", bio=bio.addr, bi_status=int(bio.bi_status))
+    _trace_bio(k, "end_swap_bio_read", bio)
     with k.call("end_swap_bio_read"):
         __end_swap_bio_read(k, bio)
         bio_put(k, bio)  # ER-4
@@ -147,8 +166,8 @@ def swap_writepage(k: Kernel, folio: Folio, wbc: WritebackControl) -> int:
     Linux 6.12.118 mm/page_io.c:241-290. ``mem_cgroup_zswap_writeback_enabled`` is
     always true here (no memcg is modelled): AOP_WRITEPAGE_ACTIVATE is not reachable.
     """
-    k.trace("swap_writepage", page=folio.addr, pflags=folio.flags, entry=folio.private,
-            sync_mode=int(wbc.sync_mode), wbc_bits=wbc.bits)
+    k.trace("swap_writepage", page=folio.addr, wbc=_WBC, pflags=folio.flags,
+            entry=folio.private, sync_mode=int(wbc.sync_mode), wbc_bits=wbc.bits)
     with k.call("swap_writepage"):
         ret = _swap_writepage(k, folio, wbc)
     k.trace("swap_writepage_ret", ret=ret)
@@ -217,8 +236,8 @@ def sio_write_complete(k: Kernel, sio: SwapIocb, ret: int) -> None:
         for page in sio.pages:
             set_page_dirty(k, page)
             ClearPageReclaim(page)
-    for page in sio.pages:  # WC-3
-        end_page_writeback(k, page)
+    for page in sio.pages:  # WC-3: end_page_writeback(page) = folio_end_writeback(folio)
+        _folio_end_writeback(k, page)
 
 
 def swap_writepage_fs(k: Kernel, folio: Folio, wbc: WritebackControl) -> None:
@@ -263,7 +282,7 @@ def swap_writepage_bdev_sync(k: Kernel, folio: Folio, wbc: WritebackControl,
     Linux 6.12.118 mm/page_io.c:412-431: the write ends in this task, through
     ``__end_swap_bio_write``, before ``swap_writepage`` returns.
     """
-    k.trace("swap_writepage_bdev_sync", page=folio.addr, pflags=folio.flags,
+    k.trace("swap_writepage_bdev_sync", folio=folio.addr, pflags=folio.flags,
             entry=folio.private)
     with k.call("swap_writepage_bdev_sync"):
         bio = bio_init(sis.bdev, REQ_OP_WRITE | REQ_SWAP | wbc_to_write_flags(wbc))  # WS-1
@@ -298,7 +317,8 @@ def __swap_writepage(k: Kernel, folio: Folio, wbc: WritebackControl) -> None:
 
     Linux 6.12.118 mm/page_io.c:452-473.
     """
-    k.trace("__swap_writepage", page=folio.addr, pflags=folio.flags, entry=folio.private)
+    k.trace("__swap_writepage", folio=folio.addr, pflags=folio.flags, entry=folio.private,
+            wbc=_WBC)
     with k.call("__swap_writepage"):
         if not PageSwapCache(folio):  # WP-1: VM_BUG_ON_FOLIO
             raise KernelBug(f"__swap_writepage of a folio not in the swap cache: {folio!r}")
@@ -410,10 +430,11 @@ def swap_read_folio(k: Kernel, folio: Folio, plug: SwapPlug | None) -> None:
     Linux 6.12.118 mm/page_io.c:608-656. Returns nothing: a failed read leaves the folio
     unlocked and !uptodate. Synchronous exactly when the area is SWP_SYNCHRONOUS_IO.
     """
-    k.trace("swap_read_folio", folio=folio.addr, plug=0xFFFFC90000503D10 if plug is not None
-            else 0, pflags=folio.flags, entry=folio.private)
+    k.trace("swap_read_folio", folio=folio.addr, pflags=folio.flags, entry=folio.private,
+            plug=0xFFFFC90000503D10 if plug is not None else 0)
     with k.call("swap_read_folio"):
         _swap_read_folio(k, folio, plug)
+    k.trace("swap_read_folio_ret")  # void: the kretprobe only marks the return
 
 
 def _swap_read_folio(k: Kernel, folio: Folio, plug: SwapPlug | None) -> None:

@@ -5,7 +5,9 @@ policy ``(mpol, ilx)`` and ``skip_if_exists``, and allocates its folio once, bef
 claiming the slot; readahead reads the target through ``__read_swap_cache_async`` and
 ``swap_read_folio(folio, NULL)`` itself (``read_swap_cache_async`` lost ``do_poll``:
 synchronous is now a property of the swap area). The NUMA policy does not change what the
-model allocates, so ``mpol``/``ilx`` are not represented. The swap cache itself
+model allocates: ``mpol`` is the default policy's address (:data:`MPOL_DEFAULT_ADDR`)
+and ``ilx`` the interleave index the kernel computes for it, as the probes record them.
+The swap cache itself
 (``add_to_swap_cache``, ``swap_cache_get_folio``, the readahead window) is unchanged for
 order-0 folios and is 6.1's (:mod:`kmodel.mm.swap_state`).
 """
@@ -39,17 +41,23 @@ if TYPE_CHECKING:
     from kmodel.mm.page_io import SwapPlug
 
 
-def __read_swap_cache_async(k: Kernel, entry: SwapEntry, *,
+#: ``get_vma_policy`` of a task with no mempolicy: ``&preferred_node_policy[numa_node_id()]``
+#: (mm/mempolicy.c, a kernel-image address; any stable value stands for it here).
+MPOL_DEFAULT_ADDR = 0xFFFFFFFF82E5C2A0
+_U64 = (1 << 64) - 1
+
+
+def __read_swap_cache_async(k: Kernel, entry: SwapEntry, *, ilx: int = 0,
                             skip_if_exists: bool = False) -> ReadResult:
     """Find or create the swap cache folio for ``entry`` (RA-1..RA-5).
 
     Linux 6.12.118 mm/swap_state.c:432-546.
     """
     k.trace("__read_swap_cache_async", entry=entry.val, gfp=GFP_HIGHUSER_MOVABLE,
-            skip_if_exists=int(skip_if_exists))
+            mpol=MPOL_DEFAULT_ADDR, ilx=ilx & _U64, skip_if_exists=int(skip_if_exists))
     with k.call("__read_swap_cache_async"):
         result = _read_swap_cache_async_body(k, entry, skip_if_exists)
-    k.trace("__read_swap_cache_async_ret", page=result.folio.addr if result.folio else 0)
+    k.trace("__read_swap_cache_async_ret", folio=result.folio.addr if result.folio else 0)
     return result
 
 
@@ -100,17 +108,21 @@ def read_swap_cache_async(k: Kernel, entry: SwapEntry, vma: VMArea | None, addr:
     """
     from kmodel.v6_12.mm.page_io import swap_read_folio
 
+    k.trace("read_swap_cache_async", entry=entry.val, gfp=GFP_HIGHUSER_MOVABLE,
+            vma=vma.addr if vma else 0, addr=addr, plug=0xFFFFC90000503D10 if plug else 0)
     with k.call("read_swap_cache_async"):
         result = __read_swap_cache_async(k, entry)
         if result.new_page_allocated and result.folio is not None:  # RA-6
             swap_read_folio(k, result.folio, plug)
+    k.trace("read_swap_cache_async_ret", folio=result.folio.addr if result.folio else 0)
     return result.folio
 
 
-def _readahead_one(k: Kernel, entry: SwapEntry, splug: SwapPlug, is_target: bool) -> None:
+def _readahead_one(k: Kernel, entry: SwapEntry, splug: SwapPlug, is_target: bool,
+                   ilx: int = 0) -> None:
     from kmodel.v6_12.mm.page_io import swap_read_folio
 
-    result = __read_swap_cache_async(k, entry)
+    result = __read_swap_cache_async(k, entry, ilx=ilx)
     if result.folio is None:
         return
     if result.new_page_allocated:
@@ -138,7 +150,8 @@ def swap_cluster_readahead(k: Kernel, entry: SwapEntry) -> Folio | None:
     """
     from kmodel.v6_12.mm.page_io import swap_read_unplug
 
-    k.trace("swap_cluster_readahead", entry=entry.val, gfp=GFP_HIGHUSER_MOVABLE)
+    k.trace("swap_cluster_readahead", entry=entry.val, gfp=GFP_HIGHUSER_MOVABLE,
+            mpol=MPOL_DEFAULT_ADDR, ilx=0)  # the default policy: *ilx = 0
     with k.call("swap_cluster_readahead"):
         entry_offset = offset = entry.offset
         si = k.swap_info_of(entry.type)
@@ -157,7 +170,7 @@ def swap_cluster_readahead(k: Kernel, entry: SwapEntry) -> Folio | None:
             blk_finish_plug(k, plug)
             swap_read_unplug(k, splug[0])
         folio = _read_target(k, entry)  # CR-4
-    k.trace("swap_cluster_readahead_ret", page=folio.addr if folio else 0)
+    k.trace("swap_cluster_readahead_ret", folio=folio.addr if folio else 0)
     return folio
 
 
@@ -200,11 +213,13 @@ def swap_vma_readahead(k: Kernel, targ_entry: SwapEntry, vmf: VMFault) -> Folio 
     if win != 1:
         splug: SwapPlug = [None]
         plug = blk_start_plug(k)
+        ilx = -((vmf.address - start) >> PAGE_SHIFT)  # targ_ilx (0) - PFN_DOWN(...)
         for addr in range(start, end, PAGE_SIZE):
             pte = vma.vm_mm.ptes.get(addr)
             if not isinstance(pte, int):  # !is_swap_pte
                 continue
-            _readahead_one(k, SwapEntry.from_pte(pte), splug, addr == vmf.address)
+            _readahead_one(k, SwapEntry.from_pte(pte), splug, addr == vmf.address,
+                           ilx + ((addr - start) >> PAGE_SHIFT))
         blk_finish_plug(k, plug)
         swap_read_unplug(k, splug[0])
     return _read_target(k, targ_entry)
@@ -218,5 +233,5 @@ def swapin_readahead(k: Kernel, entry: SwapEntry, vmf: VMFault) -> Folio | None:
             folio = swap_vma_readahead(k, entry, vmf)
         else:
             folio = swap_cluster_readahead(k, entry)
-    k.trace("swapin_readahead_ret", page=folio.addr if folio else 0)
+    k.trace("swapin_readahead_ret", folio=folio.addr if folio else 0)
     return folio

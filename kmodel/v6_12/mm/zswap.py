@@ -28,6 +28,13 @@ def zswap_store(k: Kernel, folio: Folio) -> bool:
 
     Linux 6.12.118 mm/zswap.c:1459-1583.
     """
+    k.trace("zswap_store", folio=folio.addr, pflags=folio.flags, entry=folio.private)
+    ret = _zswap_store(k, folio)
+    k.trace("zswap_store_ret", ret=int(ret))
+    return ret
+
+
+def _zswap_store(k: Kernel, folio: Folio) -> bool:
     entry = folio.swap
     key = (entry.type, entry.offset)
     if folio.nr_pages > 1:  # ZS-4: folio_test_large
@@ -50,6 +57,13 @@ def zswap_load(k: Kernel, folio: Folio) -> bool:
     erased and the folio dirtied); a private folio (the SWP_SYNCHRONOUS_IO fault) leaves
     it in the pool.
     """
+    k.trace("zswap_load", folio=folio.addr, pflags=folio.flags, entry=folio.private)
+    ret = _zswap_load(k, folio)
+    k.trace("zswap_load_ret", ret=int(ret))
+    return ret
+
+
+def _zswap_load(k: Kernel, folio: Folio) -> bool:
     entry = folio.swap
     key = (entry.type, entry.offset)
     pool = k.zswap

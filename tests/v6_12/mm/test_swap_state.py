@@ -26,7 +26,7 @@ def test_readahead_pages_are_found_in_the_swap_cache_RA_1_CR_3() -> None:
     assert m.load(t, addr + PAGE) == pattern(1)  # window [2, 3]: slot 3 is readahead
     assert m.k.vm_events[VmEvent.SWAP_RA] == 1
     # CR-4: the target went through __read_swap_cache_async, found in the cache (RA-1).
-    rets = [int(e.arg("page")) for e in rec.of("__read_swap_cache_async_ret")]
+    rets = [int(e.arg("folio")) for e in rec.of("__read_swap_cache_async_ret")]
     assert rets[-1] == rets[-3] != 0
     rec.events.clear()
     assert m.load(t, addr + 2 * PAGE) == pattern(2)

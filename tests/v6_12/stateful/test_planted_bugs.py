@@ -18,7 +18,7 @@ from kmodel.include.linux.blk_types import Bio
 from kmodel.include.linux.mm_types import Folio
 from kmodel.include.linux.page_flags import ClearPageReclaim, PageSwapCache, SetPageUptodate
 from kmodel.kernel import Kernel
-from kmodel.mm.filemap import folio_end_writeback, folio_unlock
+from kmodel.mm.filemap import folio_unlock
 from kmodel.testing import InvariantViolation
 from kmodel.testing.machines import SwapIOMachine
 from kmodel.testing.machines_6_12 import SwapIOMachine612, VirtioMachine612
@@ -34,8 +34,7 @@ def _uptodate_after_unlock(k: Kernel, bio: Bio) -> None:
     """``__end_swap_bio_read`` (page_io.c:58-70) unlocking before folio_mark_uptodate."""
     folio = bio.page
     assert folio is not None
-    k.trace("__end_swap_bio_read", bio=bio.addr, bi_status=int(bio.bi_status),
-            sector=bio.bi_sector, dev=bio.bi_bdev.dev, page=folio.addr, pflags=folio.flags)
+    page_io._trace_bio(k, "__end_swap_bio_read", bio)
     with k.call("__end_swap_bio_read"):
         folio_unlock(k, folio)
         if not bio.bi_status:
@@ -64,12 +63,11 @@ def _write_error_not_redirtied(k: Kernel, bio: Bio) -> None:
     """``__end_swap_bio_write`` (page_io.c:30-50) without folio_mark_dirty on error."""
     folio = bio.page
     assert folio is not None
-    k.trace("__end_swap_bio_write", bio=bio.addr, bi_status=int(bio.bi_status),
-            sector=bio.bi_sector, dev=bio.bi_bdev.dev, page=folio.addr, pflags=folio.flags)
+    page_io._trace_bio(k, "__end_swap_bio_write", bio)
     with k.call("__end_swap_bio_write"):
         if bio.bi_status:
             ClearPageReclaim(folio)
-        folio_end_writeback(k, folio)
+        page_io._folio_end_writeback(k, folio)
 
 
 def _write_sector_off_by_one_page(k: Kernel, folio: Folio) -> int:
