@@ -34,6 +34,10 @@ IDLE_TID_BASE = 10_000_000
 
 Json = dict[str, Any]
 
+#: Open slices (bios, faults) and remap marks kept at once: a trace of bios that never complete
+#: stays in bounded memory; beyond, the oldest slice ends "unfinished" where the next begins.
+OPEN_MAX = 1 << 16
+
 
 def _dumps(obj: Json) -> str:
     return json.dumps(obj, separators=(",", ":"))
@@ -139,6 +143,8 @@ class _Writer:
             a = event.args
             key = (int(a["major"]), int(a["minor"]), _op(a["rwbs"]), int(a["sector"]))
             if name == "block_bio_remap":  # the bio goes on to the lower device
+                if len(self.remapped) >= OPEN_MAX:
+                    self.remapped.clear()
                 self.remapped.add(key)
                 return
             if key in self.remapped:
@@ -151,6 +157,10 @@ class _Writer:
             title = f"{a['dev']} {a['rwbs']} {a['sector']} + {a['nr_sector']}"
             args = {"comm": a["comm"], "line": event.lineno}
             slice_id = self.async_begin(BLOCK_PID, BLOCK_PID, "bio", title, event.ts_us, args)
+            if len(self.bios) >= OPEN_MAX:  # the oldest open bio ends here, unfinished
+                old_id, old_title = self.bios.pop(next(iter(self.bios)))
+                self.async_end(BLOCK_PID, BLOCK_PID, "bio", old_title, old_id, event.ts_us,
+                               {"unfinished": True})
             self.bios[key] = (slice_id, title)
             return
         dev = event.arg_int("dev")
@@ -168,6 +178,8 @@ class _Writer:
                 self._close_fault(tid, event.ts_us, {"unfinished": True})
             args = {"address": event.args["address"], "line": event.lineno}
             slice_id = self.async_begin(pid, tid, "fault", "do_swap_page", event.ts_us, args)
+            if len(self.faults) >= OPEN_MAX:
+                self._close_fault(next(iter(self.faults)), event.ts_us, {"unfinished": True})
             self.faults[tid] = (pid, slice_id)
         elif tid in self.faults:
             self._close_fault(tid, event.ts_us, {"ret": event.args["ret"]})

@@ -91,3 +91,17 @@ def test_unfinished_slices_are_closed_at_the_end(tmp_path: Path) -> None:
     events = _write(cut, [], tmp_path)
     _check_structure(events)
     assert any(e["ph"] == "e" and e["args"].get("unfinished") for e in events)
+
+
+def test_open_bio_slices_are_bounded(tmp_path: Path, monkeypatch: Any) -> None:
+    """Bios that never complete: at most OPEN_MAX slices stay open; the oldest end early."""
+    monkeypatch.setattr("kmodel.trace.perfetto.OPEN_MAX", 8)
+    text = "".join(
+        f"          memhog-7       (      7) [000] .....    1.{i:06d}: block_bio_queue: "
+        f"254,0 R {8 * i} + 8 [memhog]\n" for i in range(50))
+    events = _write(text, [], tmp_path)
+    _check_structure(events)
+    ends = [e for e in events if e["ph"] == "e"]
+    assert len(ends) == 50
+    early = [e for e in ends if e["args"].get("unfinished") and e["ts"] < 1_000_049]
+    assert len(early) == 50 - 8
