@@ -10,6 +10,8 @@ objects (a :class:`Folio`, a :class:`Bio`, a waiting :class:`Task`) the function
 
 from __future__ import annotations
 
+import bisect
+
 from kmodel.block.bdev import BlockDevice
 from kmodel.errors import KernelBug
 from kmodel.executor.inline import InlineExecutor
@@ -19,7 +21,7 @@ from kmodel.include.linux.sched import Task, TaskState
 from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm.page_io import end_swap_bio_read, end_swap_bio_write
-from kmodel.mm.swapfile import add_swap_extent, swap_page_sector
+from kmodel.mm.swapfile import add_swap_extent, offset_to_swap_extent, swap_page_sector
 
 __all__ = ["Oracle", "Outcome"]
 
@@ -56,6 +58,8 @@ class Oracle:
         self._memo: dict[tuple[object, ...], Outcome | KernelBug] = {}
         self._sectors: dict[int, int] = {}
         self._extents_seen: set[int] = set()  # swap types whose extents the trace gave
+        #: A swap file without add_swap_extent lines: extents inferred from first I/Os.
+        self.inferring = False
 
     def _events_append(self, event: ModelEvent) -> None:
         self._events.append(event)
@@ -94,6 +98,31 @@ class Oracle:
             sis.extents = []
         add_swap_extent(sis, start_page, nr_pages, start_block)
         self._sectors.clear()
+
+    def knows(self, entry: int) -> bool:
+        """Whether the model's swap area maps ``entry``'s slot (``offset_to_swap_extent``)."""
+        if entry >> SWP_TYPE_SHIFT not in self._extents_seen:
+            return not self.inferring  # a swap file's extents are not known before its I/O
+        self._swap_area(entry >> SWP_TYPE_SHIFT)
+        try:
+            offset_to_swap_extent(self.k.swap_info[entry >> SWP_TYPE_SHIFT],
+                                  entry & SWP_OFFSET_MASK)
+        except KernelBug:
+            return False
+        return True
+
+    def learn(self, entry: int, sector: int) -> None:
+        """A swap file's slot, its extent inferred from its first I/O: a one-page extent at
+        that block, which ``swap_page_sector`` then holds every later I/O of the slot to."""
+        type_ = entry >> SWP_TYPE_SHIFT
+        self._swap_area(type_)
+        sis = self.k.swap_info[type_]
+        if type_ not in self._extents_seen:
+            self._extents_seen.add(type_)
+            sis.extents = []
+        bisect.insort(sis.extents, SwapExtent(entry & SWP_OFFSET_MASK, 1, sector >> 3),
+                      key=lambda se: se.start_page)
+        self._sectors.pop(entry, None)
 
     def sector(self, entry: int) -> int:
         """``swap_page_sector`` of a page whose ``page_private`` is ``entry`` (SE-1)."""

@@ -469,6 +469,8 @@ class Replayer:
         self._sectors: dict[int, int] = {}
         #: Each swap type's extents from the trace (start_page, nr_pages, start_block).
         self.extents: dict[int, list[tuple[int, int, int]]] = {}
+        #: Or, for a swap file without them, each slot's block from its first I/O.
+        self.learned: dict[int, dict[int, int]] = {}
 
     def set_page_cluster(self, value: int) -> None:
         """``vm.page-cluster`` from the trace's header, unless the caller gave one."""
@@ -493,13 +495,22 @@ class Replayer:
             sis = SwapInfo(type=len(k.swap_info), flags=flags, bdev=bdev, max=_NO_SLOTS,
                            swap_map=swap_map)  # type: ignore[arg-type]
             extents = self.extents.get(sis.type)
-            if extents is None:  # a swap partition: one extent from block 0
+            learned = self.learned.get(sis.type)
+            if learned is not None:  # a swap file's slots, inferred from their first I/O
+                sis.extents = [SwapExtent(off, 1, block) for off, block in sorted(
+                    learned.items())]
+            elif extents is None:  # a swap partition: one extent from block 0
                 sis.extents = [SwapExtent(0, _NO_SLOTS, 0)]
             else:  # the trace's add_swap_extent calls, as swapon made them
                 for start_page, nr_pages, start_block in extents:
                     swapfile.add_swap_extent(sis, start_page, nr_pages, start_block)
             k.swap_info.append(sis)
         return k.swap_info[entry.type]
+
+    def learn(self, entry: SwapEntry, sector: int) -> None:
+        """A swap file's slot and the sector of its first I/O (no add_swap_extent traced)."""
+        self.learned.setdefault(entry.type, {})[entry.offset] = sector >> 3
+        self._sectors.pop(entry.val, None)
 
     def add_extent(self, type_: int, start_page: int, nr_pages: int, start_block: int) -> None:
         """An ``add_swap_extent`` of the trace: replays map slots through the extents."""
@@ -608,11 +619,11 @@ class Replayer:
             return i
 
         known: dict[int, tuple[int, bool] | None] = {}
-        base = self.sector(entry)
+        base = 0 if self.extents or self.learned else self.sector(entry)
         cluster = (1 << self.page_cluster) - 1
         out: list[object] = [entry.offset & cluster, entry.offset <= cluster, rw_page,
                              self.page_cluster, page(target or 0)]
-        if self.extents:  # a swap file's extents do not map slots linearly: no translation
+        if self.extents or self.learned:  # a swap file's slots are not linear: no translation
             out.append(entry.val)
         for st in steps:
             out.append(st.name)

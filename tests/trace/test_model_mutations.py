@@ -93,3 +93,17 @@ def test_zswap_loads_and_stores_are_checked_not_unknown_RD_3_SW_3() -> None:
         assert not check_trace(path, max_divergences=1).conformant
     with planted(MODEL_MUTATIONS["frontswap_store_ignored"]):
         assert not check_trace(path, max_divergences=1).conformant
+
+
+def test_swap_file_without_extents_infers_them_from_first_io_SE_1(tmp_path: Path) -> None:
+    """No add_swap_extent lines (`# swap: ... type=file`): each slot's first I/O places it,
+    and a later I/O one slot off diverges."""
+    lines = [line for line in CONDITIONS[0].read_text().splitlines(keepends=True)
+             if "add_swap_extent" not in line]
+    assert any(line.startswith("# swap:") and " type=file" in line for line in lines)
+    bare = tmp_path / "swapfile-no-extents.trace.txt"
+    bare.write_text("".join(lines))
+    assert check_trace(bare).conformant
+    mutant = MUTATIONS["write_completion_sector"](lines)
+    first = check_trace(mutant.write(tmp_path), max_divergences=1).divergences[0]
+    assert (first.lineno, "SE-1" in first.branches) == (mutant.lineno, True)
