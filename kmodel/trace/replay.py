@@ -74,10 +74,6 @@ _NO_SLOTS = SWP_OFFSET_MASK + 1
 _RA_BASE = 1 << 20  # an offset far from 0 for probing swapin_nr_pages' states
 MEMO_MAX = 1 << 12
 _TRACE_PFNS = 1 << 40
-#: Args a replay's outcome does not depend on (pointers the model does not compare).
-_KEY_SKIP = frozenset(("vmf", "vma", "addr", "address", "gfp", "wbc", "bdev", "dev", "comm",
-                       "bio", "__probe_ip", "__probe_func", "__probe_ret_ip", "caller",
-                       "func", "nr_sector", "wbc_bits", "probe"))
 
 
 class Step:
@@ -432,6 +428,15 @@ _COMPARED: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The args a replay's outcome depends on: the compared ones and the inputs.
+_KEY_ARGS: dict[str, tuple[str, ...]] = {
+    **_COMPARED,
+    "do_swap_page": ("fault_flags", "orig_pte"),
+    "swap_writepage": ("page", "pflags", "entry", "sync_mode"),
+    "__swap_writepage": ("page", "pflags", "entry"),
+}
+
+
 def _value(key: str, value: int | str) -> str:
     if isinstance(value, int) and key in ("page", "pflags", "entry", "ret") and key != "ret":
         return f"{value:#x}"
@@ -627,10 +632,12 @@ class Replayer:
             out.append(entry.val)
         for st in steps:
             out.append(st.name)
-            for k, v in st.args.items():
-                if k in _KEY_SKIP:
-                    continue
-                if k == "page":
+            args = st.args
+            for k in _KEY_ARGS.get(st.name, ()):
+                v = args.get(k)
+                if v is None:
+                    out.append(None)
+                elif k == "page":
                     out.append(page(int(v, 0)))
                 elif k == "entry":
                     out.append(int(v, 0) - entry.val)
