@@ -151,3 +151,43 @@ def test_model_faults_carry_the_real_kernels_fault_flags() -> None:
     model = _fault_flags(lines)
     assert {(0x1A54, 0x404), (0xA74, 0x0), (0x1A55, 0x404), (0xA75, 0x0)} <= model
     assert model <= real, f"fault flags/returns the real kernel never showed: {model - real}"
+
+
+def test_model_page_flags_are_the_real_kernels_but_for_lru_batching() -> None:
+    """Every ``pflags`` the model traces (in 6.12's bit layout) occurs at the same probe in
+    the real captures, once PG_lru and PG_active are masked: 6.12 (MGLRU on in Debian 13)
+    sets PG_active on a faulted-in folio and PG_lru only when the per-CPU lru_add batch
+    drains; the model, like its 6.1 side, puts folios on the LRU at once (no LRU order)."""
+    from kmodel.v6_12.include.linux.page_flags import PAGEFLAGS_MASK_6_12, PageFlags612
+
+    mask = PAGEFLAGS_MASK_6_12 & ~(PageFlags612.PG_lru | PageFlags612.PG_active)
+    real: dict[str, set[int]] = defaultdict(set)
+    for scenario in ("basic", "zeromap", "ssd", "zram", "readerr_blkdebug"):
+        for line in (TRACES / f"{scenario}.trace.txt").read_text().splitlines():
+            m = LINE.match(line)
+            flags = re.search(r"pflags=(\w+)", line)
+            if m is not None and flags is not None:
+                real[m["name"]].add(int(flags[1], 16) & mask)
+    model: dict[str, set[int]] = defaultdict(set)
+    for disk in ("virtio", "ssd", "zram"):
+        m = Machine(DeterministicExecutor(), disk=disk, page_cluster=3, kernel="6.12")
+        events: list[ModelEvent] = []
+        t = m.spawn()
+        addr = m.mmap(t, 32)
+        for i in range(32):
+            m.store(t, addr + i * PAGE, b"" if i % 4 == 0 else b"page %d" % i)
+        m.k.tracer = events.append
+        m.reclaim()
+        drain(m)
+        m.reclaim()
+        for i in range(32):
+            m.load(t, addr + i * PAGE)
+        drain(m)
+        for e in events:
+            if any(key == "pflags" for key, _ in e.args):
+                model[e.name].add(int(e.arg("pflags")) & mask)
+    assert len(model) >= 10
+    for name, values in model.items():
+        assert values <= real[name], (
+            f"{name}: pflags {sorted(map(hex, values - real[name]))} never seen in the real "
+            f"traces ({sorted(map(hex, real[name]))})")
