@@ -324,3 +324,19 @@ def test_debian_6_12_btf_refuses_the_6_1_lines_and_gives_its_own(
     out = capsys.readouterr().out
     assert "Linux 6.12 machine" in out and "end_swap_bio_read" in out
     assert "bi_status=+24(%di)" not in out
+
+
+def test_kernel_auto_reads_the_live_btf_and_tracefs_functions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    live = write(tmp_path, kernel_btf())
+    listing = tmp_path / "available_filter_functions"
+    listing.write_text("\n".join(f for f in FUNCS_61 if f != "bdev_read_page") + "\n")
+    monkeypatch.setattr(btf, "LIVE_BTF", live)
+    monkeypatch.setattr(btf, "LIVE_FUNCTIONS", (tmp_path / "absent", listing))
+    assert main(["probes", "--kernel", "auto"]) == 2
+    assert f"{listing}: the probed function(s) bdev_read_page do not exist" in (
+        capsys.readouterr().err)
+    listing.write_text("\n".join(FUNCS_61) + "\n")
+    assert main(["probes", "--kernel", "auto"]) == 0
+    assert f"every probed function is in {listing}" in capsys.readouterr().out
