@@ -5,8 +5,10 @@ policy ``(mpol, ilx)`` and ``skip_if_exists``, and allocates its folio once, bef
 claiming the slot; readahead reads the target through ``__read_swap_cache_async`` and
 ``swap_read_folio(folio, NULL)`` itself (``read_swap_cache_async`` lost ``do_poll``:
 synchronous is now a property of the swap area). The NUMA policy does not change what the
-model allocates: ``mpol`` is the default policy's address (:data:`MPOL_DEFAULT_ADDR`)
-and ``ilx`` the interleave index the kernel computes for it, as the probes record them.
+model allocates: ``mpol`` is a stable stand-in address (:data:`MPOL_DEFAULT_ADDR`) and
+``ilx`` what ``get_vma_policy`` gives under a non-interleaving policy (0; VMA readahead
+offsets it per page). The real captures show other ``ilx`` values (their tasks interleave:
+``vm_pgoff`` plus the page index, and the model has no ``vm_pgoff``): compare neither.
 The swap cache itself
 (``add_to_swap_cache``, ``swap_cache_get_folio``, the readahead window) is unchanged for
 order-0 folios and is 6.1's (:mod:`kmodel.mm.swap_state`).
