@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -54,7 +55,13 @@ _SNIFF_BYTES = 1 << 16
 
 
 def recording_kind(path: str) -> str:
-    """``trace.dat``, ``bpftrace``, ``trace-cmd -R`` or ``text`` (tracefs / trace-cmd report)."""
+    """``trace.dat``, ``bpftrace``, ``trace-cmd -R`` or ``text`` (tracefs / trace-cmd report).
+
+    Only a regular file is looked into: reading the head of a pipe (``<(trace-cmd report)``)
+    would take it from the parser; a pipe is read as text.
+    """
+    if not os.path.isfile(path):
+        return "text"
     with open(path, "rb") as file:
         head = file.read(_SNIFF_BYTES)
     if head.startswith(TRACE_DAT_MAGIC):

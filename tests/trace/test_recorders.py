@@ -27,6 +27,7 @@ import lzma
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -382,3 +383,18 @@ def test_a_broken_trace_dat_reports_trace_cmd_s_error(tmp_path: Path) -> None:
 
 def test_text_traces_are_not_converted(tmp_path: Path) -> None:
     assert recording_kind(os.fspath(TRACES / "basic.trace.txt")) == "text"
+
+
+def test_a_pipe_is_read_as_text_without_losing_its_head(tmp_path: Path) -> None:
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    text = (TRACES / "readerr_blkdebug.trace.txt").read_text()
+    writer = subprocess.Popen(["cp", str(TRACES / "readerr_blkdebug.trace.txt"), str(fifo)])
+    try:
+        report = check_trace(fifo)
+    finally:
+        writer.wait()
+    assert recording_kind(str(tmp_path)) == "text"  # not a regular file: not looked into
+    _same_verdict(check_trace(TRACES / "readerr_blkdebug.trace.txt"), report)
+    assert report.counts["events"] == sum(
+        1 for line in text.splitlines() if line.strip() and not line.startswith("#"))
