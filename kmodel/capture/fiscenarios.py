@@ -406,28 +406,35 @@ _NTH_ARM = " && ".join(
     + [_arm_disk()])
 
 
-def nth_scenarios(n_max: int) -> list[FiScenario]:
+def nth_scenarios(n_max: int, cache_filter: bool = False) -> list[FiScenario]:
     """fail-nth n = 1..n_max over one swap-in (``fi_nth_read_N``: the workload's first fault
-    after the fill, page-cluster 0, no reclaim) and one swap-out (``fi_nth_write_N``: a shell
-    sets its own fail-nth, then lowers memory.max, which reclaims, and so writes, in that
-    shell's context: mm/memcontrol.c memory_max_write)."""
+    after the fill, page-cluster 0, no reclaim) and swap-outs (``fi_nth_write_N``: a second
+    workload sets its own fail-nth before exec, then fills the cgroup, so that its direct
+    reclaim writes).
+
+    With *cache_filter*, failslab's ``cache-filter`` is on and no cache is marked
+    (mm/failslab.c:32): slab allocations no longer reach ``should_fail``, nor count for
+    fail-nth (names end in ``_cf``).
+    """
+    suffix = "_cf" if cache_filter else ""
+    arm = _NTH_ARM + (f" && echo Y > {D}/failslab/cache-filter" if cache_filter else "")
+    reset = _RESET + f"; echo N > {D}/failslab/cache-filter"
     out = []
     for n in range(1, n_max + 1):
         record = _record("fail_make_request", "failslab", "fail_page_alloc")
         read = Scenario(
-            f"fi_nth_read_{n}", f"fail-nth {n} on the faulting task, page-cluster 0",
+            f"fi_nth_read_{n}{suffix}", f"fail-nth {n} on the faulting task, page-cluster 0",
             "@ktswap", Outcome.OK, misses_allowed=True,
-            setup=_RESET + " && echo 0 > /proc/sys/vm/page-cluster",
-            midway=" && ".join([_NO_RECLAIM, _NTH_ARM, _tasks("fail-nth", n), record]),
-            teardown=_RESET)
-        writer = (f"sh -c 'echo {n} > /proc/self/fail-nth && echo 256K > $CG/memory.max'"
-                  f" && echo {guest.MEMORY_MAX} > $CG/memory.max")
+            setup=reset + " && echo 0 > /proc/sys/vm/page-cluster",
+            midway=" && ".join([_NO_RECLAIM, arm, _tasks("fail-nth", n), record]),
+            teardown=reset)
+        writer = (f"sh -c \"echo \\$\\$ > $CG/cgroup.procs && echo {n} > /proc/self/fail-nth"
+                  " && exec /bin/memhog -m 1\" 2>&1 | sed 's/^/KT: writer: /'")
         write = Scenario(
-            f"fi_nth_write_{n}", f"fail-nth {n} on a shell whose memory.max write reclaims",
-            "@ktswap", Outcome.OK, misses_allowed=True, setup=_RESET,
-            midway=" && ".join([_NTH_ARM, record, writer,
-                                "echo 0 > /sys/block/$blk/make-it-fail"]),
-            teardown=_RESET)
+            f"fi_nth_write_{n}{suffix}", f"fail-nth {n} on a workload whose reclaim writes",
+            "@ktswap", Outcome.OK, misses_allowed=True, setup=reset,
+            midway=" && ".join([arm, record, writer, "echo 0 > /sys/block/$blk/make-it-fail"]),
+            teardown=reset)
         out += [FiScenario(read, (0, 1), "fail_make_request", one_alert_per_notice=False),
                 FiScenario(write, (0, 1), "fail_make_request", one_alert_per_notice=False)]
     return out
@@ -454,11 +461,12 @@ def kernel_nth(out_dir: Path, name: str) -> NthOutcome:
     dmesg = (out_dir / f"{name}.dmesg.txt").read_text()
     log = (out_dir / f"{name}.log.txt").read_text()
     sites = re.findall(r"^name (\w+), interval", dmesg, re.M)
-    verified = re.findall(r"^memhog: verified \d+ pages .*: 0 bad$", log, re.M)
+    # The workload's read-back, and the writer's own fill and read-back.
+    verified = re.findall(r"^(?:KT: writer: )?memhog: verified \d+ pages .*: 0 bad$", log, re.M)
     status = re.findall(r"^KT: memhog pid=\d+ exit status (\d+)$", log, re.M)
     if status and status[-1] == "135":
         end = "SIGBUS"
-    elif verified:
+    elif len(verified) == (2 if "_write_" in name else 1):
         end = "ok"
     else:
         end = f"exit {status[-1] if status else '?'}"
@@ -468,49 +476,60 @@ def kernel_nth(out_dir: Path, name: str) -> NthOutcome:
 def model_nth(n: int, write: bool) -> NthOutcome:
     """The same on the model: kmodel.sim.Machine, its should_fail and the task's fail_nth.
 
-    Read: one swap-in fault (page-cluster 0) with fail_nth = n. Write: one swap-out by
-    direct reclaim in a task with fail_nth = n, then the page read back.
+    As the kernel's workload goes on after a call that did not fail, the model runs a
+    sequence: read, n swapped-out pages loaded in order (page-cluster 0: one bio per fault)
+    until one gets SIGBUS; write, n pages swapped out by direct reclaim in the task (one bio
+    each), the writes completed, a second pass for a re-dirtied page, then every page read.
     """
     from kmodel import DeterministicExecutor, FaultAttr, Machine
 
     m = Machine(DeterministicExecutor(), disk="virtio", page_cluster=0)
     m.k.jiffies = 1
     t = m.spawn()
-    addr = m.mmap(t, 1)
-    m.store(t, addr, b"page 0")
+    addr = m.mmap(t, n)
+    pages = [b"page %d" % i for i in range(n)]
+    for i, data in enumerate(pages):
+        m.store(t, addr + i * 4096, data)
     m.bdev.make_it_fail = True
     m.k.fail_make_request = FaultAttr(probability=0, verbose=1)
     m.k.fail_page_alloc.attr = FaultAttr(probability=0, verbose=1, dname="fail_page_alloc")
+    done = m.k.executor.complete_all  # type: ignore[attr-defined]
     if write:
         t.fail_nth = n
         m.reclaim(direct=t)
-        m.k.executor.complete_all(m.k)  # type: ignore[attr-defined]
+        done(m.k)
         t.fail_nth = 0
-        data = m.load(t, addr)
+        m.reclaim(direct=t)  # the re-dirtied page is written again
+        done(m.k)
     else:
         m.reclaim()
-        m.k.executor.complete_all(m.k)  # type: ignore[attr-defined]
+        done(m.k)
         m.reclaim()
         t.fail_nth = n
-        data = m.load(t, addr)
+    got = []
+    for i in range(n):
+        got.append(m.load(t, addr + i * 4096))
+        if t.signals:
+            break
     lines = [text for _, text in m.k.printk_log]
     sites = [ln.split(",")[0].removeprefix("name ") for ln in lines if ln.startswith("name ")]
     alerts = tuple(_ALERT.findall("\n".join(lines)))
     if t.signals:
         end = "SIGBUS"
     else:
-        end = "ok" if data == b"page 0" else f"data {data!r}"
+        end = "ok" if got == pages else f"data {got!r}"
     return NthOutcome(",".join(sites) or "-", alerts, end)
 
 
-def sweep_table(out_dir: Path, n_max: int) -> str:
+def sweep_table(out_dir: Path, n_max: int, cache_filter: bool = False) -> str:
     """A markdown table: per n and direction, the kernel's outcome beside the model's."""
+    suffix = "_cf" if cache_filter else ""
     rows = ["| n | I/O | kernel: failed site | kernel: alerts | kernel: end "
             "| model: failed site | model: alerts | model: end | same |",
             "|---|---|---|---|---|---|---|---|---|"]
     for n in range(1, n_max + 1):
         for io in ("read", "write"):
-            k = kernel_nth(out_dir, f"fi_nth_{io}_{n}")
+            k = kernel_nth(out_dir, f"fi_nth_{io}_{n}{suffix}")
             m = model_nth(n, io == "write")
             rows.append(f"| {n} | {io} | {k.row()} | {m.row()} | {'yes' if k == m else 'NO'} |")
     return "\n".join(rows) + "\n"
@@ -527,13 +546,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", default="fi-sweep")
     parser.add_argument("--cache", default=str(default_cache()))
     parser.add_argument("--reuse", action="store_true", help="tabulate DIR's existing files")
+    parser.add_argument("--cache-filter", action="store_true",
+                        help="failslab cache-filter on: slab allocations do not count")
     args = parser.parse_args(argv)
     out = Path(args.output)
     try:
         if not args.reuse:
-            capture(nth_scenarios(args.n), out, Path(args.cache), progress=sys.stderr,
-                    run_check=False)
-        print(sweep_table(out, args.n), end="")
+            capture(nth_scenarios(args.n, args.cache_filter), out, Path(args.cache),
+                    progress=sys.stderr, run_check=False)
+        print(sweep_table(out, args.n, args.cache_filter), end="")
     except (KmodelError, OSError) as exc:
         print(f"fiscenarios sweep: error: {exc}", file=sys.stderr)
         return 2

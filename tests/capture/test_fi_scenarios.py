@@ -111,13 +111,12 @@ def test_a_sigbus_the_trace_shows_counts_when_the_handler_died_silently() -> Non
         == []
 
 
-def test_model_side_of_the_sweep_fails_should_fail_bio_at_n_1_only() -> None:
-    read1, write1 = fiscenarios.model_nth(1, False), fiscenarios.model_nth(1, True)
-    assert read1 == fiscenarios.NthOutcome(
-        "fail_make_request", ("Read-error on swap-device",), "SIGBUS")
-    assert write1 == fiscenarios.NthOutcome(
-        "fail_make_request", ("Write-error on swap-device",), "ok")  # re-dirtied, rewritten
-    assert fiscenarios.model_nth(2, False) == fiscenarios.NthOutcome("-", (), "ok")
+def test_model_side_of_the_sweep_fails_the_nth_bio() -> None:
+    for n in (1, 3):
+        assert fiscenarios.model_nth(n, False) == fiscenarios.NthOutcome(
+            "fail_make_request", ("Read-error on swap-device",), "SIGBUS")
+        assert fiscenarios.model_nth(n, True) == fiscenarios.NthOutcome(
+            "fail_make_request", ("Write-error on swap-device",), "ok")  # re-dirtied, rewritten
 
 
 def test_kernel_side_of_the_sweep_is_read_from_dmesg_and_log(tmp_path: Path) -> None:
@@ -128,8 +127,15 @@ def test_kernel_side_of_the_sweep_is_read_from_dmesg_and_log(tmp_path: Path) -> 
         "memhog: SIGBUS si_code=2 addr=0x7f page_index=0\nKT: memhog pid=3 exit status 135\n")
     (tmp_path / "fi_nth_write_1.dmesg.txt").write_text(NOTICE.format(attr="failslab", times=1))
     (tmp_path / "fi_nth_write_1.log.txt").write_text(
+        "KT: writer: memhog: verified 256 pages (sequential order) in 0.04s: 0 bad\n"
         "memhog: verified 256 pages (sequential order) in 0.04s: 0 bad\n"
         "KT: memhog pid=3 exit status 0\n")
+    (tmp_path / "fi_nth_write_2.dmesg.txt").write_text("")
+    (tmp_path / "fi_nth_write_2.log.txt").write_text(  # the writer lost data
+        "KT: writer: memhog: verified 256 pages (sequential order) in 0.04s: 3 bad\n"
+        "memhog: verified 256 pages (sequential order) in 0.04s: 0 bad\n"
+        "KT: memhog pid=3 exit status 0\n")
+    assert fiscenarios.kernel_nth(tmp_path, "fi_nth_write_2").end == "exit 0"
     assert fiscenarios.kernel_nth(tmp_path, "fi_nth_read_2") == fiscenarios.NthOutcome(
         "fail_make_request", ("Read-error on swap-device",), "SIGBUS")
     assert fiscenarios.kernel_nth(tmp_path, "fi_nth_write_1") == fiscenarios.NthOutcome(
@@ -146,3 +152,7 @@ def test_sweep_scenarios_are_valid_shell(tmp_path: Path) -> None:
         script.write_text(files[f"/scen/{s.name}.sh"])
         assert subprocess.run(["sh", "-n", str(script)], check=False).returncode == 0
     assert "echo 2 > /proc/self/fail-nth" in chosen[3].scenario.midway
+    filtered = fiscenarios.nth_scenarios(1, cache_filter=True)
+    assert [s.name for s in filtered] == ["fi_nth_read_1_cf", "fi_nth_write_1_cf"]
+    assert "echo Y > /sys/kernel/debug/failslab/cache-filter" in filtered[0].scenario.midway
+    assert "echo N > /sys/kernel/debug/failslab/cache-filter" in filtered[0].scenario.teardown
