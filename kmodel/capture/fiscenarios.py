@@ -14,10 +14,10 @@ fail_page_alloc filters to their defaults, so the order of scenarios does not ma
 (lib/fault-inject.c:139), per-CPU state seeded from the boot's entropy: user space cannot seed
 it, so such a run is not reproducible; ``times`` bounds it.
 
-This kernel comes up with one CPU under QEMU (tinyconfig has no ACPI; ``#P:1`` in the
-traces), so the disk's completion interrupt can arrive while a kprobe handler runs on that
-CPU: kprobe misses are recorded (``kprobe_profile``, the checker's "missed probe hits"),
-not a failure of the scenario.
+This kernel comes up with one CPU under QEMU (no ACPI, and the BIOS's MP table lists one
+processor; ``#P:1`` in the traces), so the disk's completion interrupt can arrive while a
+kprobe handler runs on that CPU: kprobe misses are recorded (``kprobe_profile``, the
+checker's "missed probe hits"), not a failure of the scenario.
 """
 
 from __future__ import annotations
