@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -104,3 +105,38 @@ def test_offsets_of_the_built_kernel(tmp_path: Path) -> None:
     res = subprocess.run(["grep", "-c", "KMOFF", str(_BUILT / "kmodel_offsets.s")],
                          capture_output=True, text=True, check=False)
     assert int(res.stdout) >= 16
+
+
+def test_without_usr_src_the_source_package_is_downloaded_and_unpacked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No /usr/src tarball: apt-get download of linux-source-6.1=6.1.176-1 into the cache,
+    dpkg-deb -x, the tarball moved next to it (fake apt-get and dpkg-deb on PATH)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "apt-get").write_text(
+        '#!/bin/sh\necho "$@" > apt.args\ntouch linux-source-6.1_6.1.176-1_all.deb\n')
+    (bin_dir / "dpkg-deb").write_text(
+        '#!/bin/sh\nmkdir -p "$3/usr/src" && echo tarball > "$3/usr/src/linux-source-6.1.tar.xz"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(fikernel, "SOURCE_TARBALL", tmp_path / "none" / "linux-source-6.1.tar.xz")
+    top = tmp_path / "cache"
+    top.mkdir()
+    tarball = fikernel._tarball(top)
+    assert tarball == top / "linux-source-6.1.tar.xz" and tarball.read_text() == "tarball\n"
+    assert (top / "apt.args").read_text() == "download linux-source-6.1=6.1.176-1\n"
+    assert not (top / "deb").exists()
+
+
+def test_a_failed_download_says_what_to_install(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "apt-get").write_text("#!/bin/sh\necho 'E: no such version' >&2\nexit 100\n")
+    (bin_dir / "apt-get").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(fikernel, "SOURCE_TARBALL", tmp_path / "none" / "linux-source-6.1.tar.xz")
+    with pytest.raises(KmodelError, match=r"(?s)E: no such version.*apt-get install "
+                                          r"linux-source-6\.1=6\.1\.176-1"):
+        fikernel._tarball(tmp_path)
