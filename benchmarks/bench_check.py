@@ -1,7 +1,8 @@
 """(1) `kmodel check` on a trace made with `kmodel simulate` vs a bare regex tokenizer.
 
 Both run in fresh processes over the same file; the ratio is of CPU seconds (user + sys,
-from os.wait4), so other load on the machine changes it little. Target: at most 2x.
+from os.wait4), so other load on the machine changes it little. Target: at most 1.5x
+(issue 12; issue 6 asked for 2x).
 """
 
 from __future__ import annotations
@@ -32,5 +33,6 @@ def run(workdir: Path, events: int, repeat: int) -> list[str]:
         name = "bare tokenizer" if mode == "bare" else label
         rate = n / best[mode]
         lines.append(f"[check] {name:<15} {best[mode]:7.2f} s CPU  {rate:10,.0f} events/s")
-    lines.append(f"[check] ratio check/bare = {best['check'] / best['bare']:.2f}x (target <= 2x)")
+    ratio = best["check"] / best["bare"]
+    lines.append(f"[check] ratio check/bare = {ratio:.2f}x (target <= 1.5x)")
     return lines
