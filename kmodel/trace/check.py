@@ -191,7 +191,7 @@ class _Page:
     """A ``struct page *`` of the trace: the model's flags for it, its bio, its history."""
 
     __slots__ = ("addr", "bio", "completed", "early", "early_known", "entry", "flags",
-                 "history", "submitting", "unknown")
+                 "history", "life", "prev_bio", "submitting", "unknown")
 
     def __init__(self, addr: int) -> None:
         self.addr = addr
@@ -203,14 +203,19 @@ class _Page:
         self.early: _Event | None = None  # a completion printed before any bio of it
         self.early_known = False  # ... and the page was known then
         self.completed = False  # its I/O of this life completed (its flags follow from that)
+        self.life: _Event | None = None  # the event that started this life
+        self.prev_bio: _Bio | None = None  # the last life's bio, in flight when this began
         #: Line numbers, the last HISTORY of which are reported. A list, not a
         #: deque(maxlen=HISTORY): a deque allocates a 64-slot block, ~7x the memory per page.
         self.history: list[int] = []
 
-    def observe(self, pflags: int, entry: int) -> None:
+    def observe(self, pflags: int, entry: int, ev: _Event | None = None) -> None:
         """A probe printed the page's flags and swap entry: a new life starts from them."""
         self.flags = pflags & PAGEFLAGS_MASK
         self.entry = entry
+        if ev is not None and self.bio is not None and not self.bio.done:
+            self.prev_bio = self.bio  # its completion may be printed later: a tie
+        self.life = ev
         self.bio = None
         self.submitting = ""
         self.unknown = False
@@ -638,8 +643,8 @@ class Checker:
 
     def _forget(self, page: _Page) -> None:
         """The page's story is complete: keep memory flat."""
-        if page.early is not None:
-            return  # its completion came first in print order: its submission is still due
+        if page.early is not None or self.pages.get(page.addr) is not page:
+            return  # its submission is still due (_early_bio), or it is a past life
         self.pages.pop(page.addr, None)
         if self.cache.get(page.entry) is page:
             del self.cache[page.entry]
@@ -838,7 +843,7 @@ class Checker:
             self.checks += 1
             self._diverge(ev, "the page's last read completed with success, but it is not "
                           "uptodate now", ["pflags with uptodate"], ("ER-2",), page)
-        page.observe(pflags, ev.arg_int("entry"))
+        page.observe(pflags, ev.arg_int("entry"), ev)
         page.note(ev.lineno)
         self.cache[page.entry] = page
         task = self._task(ev.pid)
@@ -969,6 +974,17 @@ class Checker:
                 if sector != bio.sector:
                     self._check_sector(ev, page, sector, ev.name)
             return page, bio
+        prev, life = page.prev_bio, page.life
+        if prev is not None and prev.write == write and not prev.done and life is not None and (
+                tie(life.ts_us, life.context.cpu, ev.ts_us, ev.context.cpu)):
+            # The last life's bio, completing at the timestamp this life began (a tie): it
+            # is checked on a page of its own; this life goes on untouched.
+            prev.done = True
+            page.prev_bio = None
+            past = _Page(page.addr)
+            past.observe(ev.arg_int("pflags"), page.entry)
+            past.completed = True
+            return past, prev
         if page.submitting == "r" and not write:  # no submission can follow: it returned
             page.submitting = ""
             self.checks += 1
@@ -1111,7 +1127,7 @@ class Checker:
 
     def _swap_readpage(self, ev: _Event) -> None:
         page = self._new_life(ev.arg_int("page"))
-        page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
+        page.observe(ev.arg_int("pflags"), ev.arg_int("entry"), ev)
         page.note(ev.lineno)
         page.submitting = "R"
         self.cache[page.entry] = page

@@ -355,6 +355,10 @@ class _Run:
             bio.bi_sector = swapfile.swap_page_sector(k, folio)
             bio.bi_end_io = page_io.end_swap_bio_read
             bio_add_page(bio, folio, PAGE_SIZE, 0)
+            if any(c.page == page and c.waiter for _e, _l, c in self.completions):
+                # Another task's synchronous read (RD-8): it sleeps holding a reference.
+                bio.bi_private = Task(pid=0, comm="reader", usage=2,
+                                      state=TaskState.TASK_UNINTERRUPTIBLE)
             self.executor.queue.append(Request(si.bdev, REQ_OP_READ, bio.bi_sector,
                                                PAGE_SIZE >> 9, [bio], 1))
         return folio
@@ -378,7 +382,8 @@ class _Run:
             if not isinstance(io, Request):
                 continue
             for bio in io.bios:
-                if bio.page is not None and bio.page.addr == model:
+                if bio.page is not None and bio.page.addr == model and (
+                        (bio.bi_private is not None) == c.waiter or not self._twice(c)):
                     io.bios.remove(bio)
                     io.nr_sectors -= bio.bi_size >> 9
                     if not io.bios:
@@ -390,6 +395,12 @@ class _Run:
                     self.applying = None
                     return True
         return False
+
+    def _twice(self, c: Completion) -> bool:
+        """Whether another completion of the same page is pending (a page freed and read
+        again at one timestamp): each then goes to the bio whose waiter it shows."""
+        return any(o is not c and o.page == c.page and id(o) not in self.done
+                   for _e, _l, o in self.completions)
 
     def _complete_due(self, *, after: int = -1, before: int = -1) -> None:
         for early, late, c in self.completions:

@@ -41,16 +41,18 @@ def coarsen(lines: list[str], granularity_us: int) -> tuple[list[str], float]:
     return head + [text for _, text in events], ties / max(1, len(events))
 
 
-def _coarse(path: Path, tmp_path: Path) -> tuple[Path, float]:
-    lines, ties = coarsen(path.read_text().splitlines(keepends=True), 1000)
-    out = tmp_path / f"coarse-{path.parent.parent.name}-{path.name}"
+def _coarse(path: Path, tmp_path: Path, granularity_us: int = 1000) -> tuple[Path, float]:
+    lines, ties = coarsen(path.read_text().splitlines(keepends=True), granularity_us)
+    out = tmp_path / f"coarse{granularity_us}-{path.parent.parent.name}-{path.name}"
     out.write_text("".join(lines))
     return out, ties
 
 
+@pytest.mark.parametrize("granularity_us", [1000, 10000], ids=["1ms", "10ms"])
 @pytest.mark.parametrize("path", REAL_TRACES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
-def test_real_trace_with_a_1_ms_clock_conforms(path: Path, tmp_path: Path) -> None:
-    coarse, ties = _coarse(path, tmp_path)
+def test_real_trace_with_a_coarse_clock_conforms(path: Path, granularity_us: int,
+                                                 tmp_path: Path) -> None:
+    coarse, ties = _coarse(path, tmp_path, granularity_us)
     assert ties >= 0.8  # most events share their timestamp with the one before
     report = check_trace(coarse)
     assert report.divergences == [], report.format()
