@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from kmodel.capture import btf, probes, run, scenario_file, scenarios, verify
+from kmodel.capture import btf, probes, recorders, run, scenario_file, scenarios, verify
 from kmodel.errors import KmodelError
 
 PAHOLE_NOTE = """\
@@ -57,6 +57,10 @@ def _print_report(r: run.Report) -> None:
             print(f"      unknown: {r.check.unknown} ({r.check.unknown_share:.1%} of events)")
         for line in r.check.first:
             print(f"        {line}")
+    if r.recorded is not None:  # --recorder: the same run recorded another way
+        print(f"      kmodel check of the recorder's text: {r.recorded.verdict}")
+        for line in r.recorded.first:
+            print(f"        {line}")
 
 
 def _chosen(args: argparse.Namespace) -> list[scenarios.Scenario]:
@@ -70,6 +74,10 @@ def _chosen(args: argparse.Namespace) -> list[scenarios.Scenario]:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     """Run the selected scenarios in QEMU; exit 0 only when every outcome was as expected."""
+    refused = recorders.check_recorder_args(args.recorder, args.kernel)
+    if refused is not None:
+        print(f"kmodel capture: error: {refused}", file=sys.stderr)
+        return 2
     if args.kernel == "6.1-fi":  # the fault-injection build and its scenarios
         from kmodel.capture import fiscenarios
 
@@ -90,6 +98,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
             trace_clock=args.trace_clock,
             progress=sys.stderr,
             run_check=not args.no_check,
+            recorder=args.recorder,
         )
     except KmodelError as exc:
         print(f"kmodel capture: error: {exc}", file=sys.stderr)
@@ -189,6 +198,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="6.1: Debian's image (default); 6.1-fi: Debian's 6.1.176 source built with "
         "fault injection into the cache, and the fault-injection scenarios; 6.12: Debian 13's "
         "6.12.118 image (separate APT configuration in the cache), probes by BTF names",
+    )
+    cap.add_argument(
+        "--recorder",
+        choices=recorders.RECORDERS,
+        default=recorders.RECORDERS[0],
+        help="also record each scenario with trace-cmd (NAME.trace.dat, NAME.trace-cmd.txt) or "
+        "bpftrace (NAME.ndjson, NAME.bpftrace.txt), the host's package copied into the guest, "
+        "and check that its verdict is the tracefs trace's (default: tracefs alone; 6.1 only)",
     )
     cap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     cap.set_defaults(func=cmd_capture)

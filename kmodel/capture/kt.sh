@@ -4,6 +4,13 @@
 T=/sys/kernel/tracing
 CG=/sys/fs/cgroup/kt
 
+# kmodel capture --recorder (kmodel/capture/recorders.py): another recorder beside tracefs
+# fills these in /lib/kt-recorder.sh; with tracefs alone they do nothing.
+recorder_start() { :; }
+recorder_stop() { :; }
+recorder_save() { :; }
+[ -r /lib/kt-recorder.sh ] && . /lib/kt-recorder.sh
+
 # Print /dev/vdX for a virtio disk serial given as @serial; other names pass through.
 resolve() {
     case "$1" in
@@ -143,6 +150,7 @@ run_scenario() {
     stamp "set up"
     trace_start
     stamp "probes installed"
+    recorder_start
     swapon "$dev" 2>> $log
     trace_block 1
     cat /proc/swaps >> $log
@@ -159,10 +167,12 @@ run_scenario() {
         echo "KT: memhog pid=$p exit status $?" >> $log
     done
     echo 0 > $T/tracing_on
+    recorder_stop
     trace_block 0
     stamp "workload done"
     cat $T/trace > $out.trace.txt
     cat $T/kprobe_profile > $out.kprobe_profile.txt
+    recorder_save
     stamp "trace saved"
     for c in $T/per_cpu/cpu*; do
         grep -E '^(entries|overrun|commit overrun):' $c/stats | sed "s|^|KT: ${c##*/} |" >> $log

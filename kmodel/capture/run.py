@@ -23,7 +23,7 @@ from typing import TextIO
 
 import attrs
 
-from kmodel.capture import guest, initramfs, probes, qemu, verify
+from kmodel.capture import guest, initramfs, probes, qemu, recorders, verify
 from kmodel.capture.hosttools import TOOLS, find_tool, require_tools
 from kmodel.capture.kernel import Kernel, prepare
 from kmodel.capture.scenarios import BLKDEBUG_RULES, Scenario, blkdebug_config
@@ -47,6 +47,7 @@ class Checked:
     first: tuple[str, ...]  # the first divergences, one line each: line number and message
     events: int
     unknown: int  # events the checker could not decide (sum of its ``unknown:*`` counts)
+    checks: int = 0  # outcomes the checker compared with the model (its ``checks`` count)
 
     @property
     def unknown_share(self) -> float:
@@ -66,6 +67,7 @@ class Report:
     events: int = 0
     check: Checked | None = None
     host_seconds: float = 0.0  # wall time between this scenario's console milestone and the next
+    recorded: Checked | None = None  # kmodel check of the --recorder's text of the same run
 
 
 def _probes_6_1(kernel: Kernel) -> list[str]:
@@ -260,6 +262,7 @@ def check(trace: Path) -> Checked:
         first,
         report.counts.get("events", 0),
         unknown,
+        report.counts.get("checks", 0),
     )
 
 
@@ -286,10 +289,12 @@ def capture(
     progress: TextIO | None = None,
     run_check: bool = True,
     line: KernelLine = KernelLine(),
+    recorder: str = "tracefs",
 ) -> Capture:
     """Run *scenarios* in one boot; write their files to *out_dir*; return what happened.
 
     *progress* receives one line per step (kernel preparation, boot milestones, checks).
+    *recorder* (:mod:`kmodel.capture.recorders`) records each scenario a second way too.
     """
 
     def say(text: str) -> None:
@@ -297,6 +302,9 @@ def capture(
             print(text, file=progress, flush=True)
 
     require_tools()
+    rec = recorders.get(recorder)
+    if rec is not None:
+        recorders.host_program(rec)  # a missing package stops the run before anything else
     t0 = time.monotonic()
     cache.mkdir(parents=True, exist_ok=True)
     say("preparing the kernel and the workload (first run: download and unpack)")
@@ -310,11 +318,15 @@ def capture(
             initramfs.boot_modules(kernel.modules_dir, line.modules), scenarios, trace_clock
         )
         files["/kprobes.txt"] = "\n".join(kprobes) + "\n"
-        image = initramfs.build(kernel.modules_dir, _binaries(workload), files, line.modules)
+        files.update(recorders.guest_files(rec, kprobes))
+        binaries = {**_binaries(workload), **recorders.binaries(rec)}
+        image = initramfs.build(kernel.modules_dir, binaries, files, line.modules)
         (work / "initramfs.cpio").write_bytes(image)
         argv = qemu.command(work, kernel.vmlinux, work / "initramfs.cpio", accel)
+        argv = recorders.qemu_argv(rec, argv)
         prepare_seconds = time.monotonic() - t0
-        boot_seconds, milestones = _boot(argv, work, timeout=90 + 30 * len(scenarios), say=say)
+        timeout = 90 + 30 * len(scenarios) + recorders.timeout_seconds(rec, len(scenarios))
+        boot_seconds, milestones = _boot(argv, work, timeout=timeout, say=say)
         shutil.copyfile(work / "console.log", out_dir / "console.log")
         results = _read_results(work / "out.img")
         init, per, tail = _host_seconds(milestones, [s.name for s in scenarios], boot_seconds)
@@ -326,16 +338,26 @@ def capture(
             if run_check and result.trace.strip():
                 say(f"checking {s.name}.trace.txt with kmodel check")
                 checked = check(out_dir / f"{s.name}.trace.txt")
+            problems, recorded = list(verify.problems(s, result)), None
+            if rec is not None:
+                text, bad = recorders.save(rec, s.name, work / "out.img", out_dir)
+                problems += bad
+                if run_check and text is not None:
+                    say(f"checking {text.name} with kmodel check")
+                    recorded = check(text)
+                    if checked is not None:
+                        problems += recorders.disagreement(rec, checked, recorded)
             reports.append(
                 Report(
                     s.name,
                     float(seconds[-1]) if seconds else 0.0,
-                    tuple(verify.problems(s, result)),
+                    tuple(problems),
                     verify.clock_ties(result.trace),
                     verify.kprobe_misses(result.kprobe_profile),
                     verify.event_lines(result.trace),
                     checked,
                     per.get(s.name, 0.0),
+                    recorded,
                 )
             )
     finally:
