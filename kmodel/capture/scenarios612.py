@@ -72,12 +72,33 @@ _ZEROMAP = Scenario(
 )
 
 
+_MTHP = "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"
+#: mTHP: 64 KiB anonymous folios swapped out whole and, on a SWP_SYNCHRONOUS_IO device, swapped
+#: in whole (mm/memory.c alloc_swap_folio); 16 pages = 128 sectors per bio. Runs before zswap:
+#: once zswap has been enabled in a boot, swap-in falls back to single pages for good
+#: (mm/memory.c:4140 ``if (!zswap_never_enabled()) goto fallback;``).
+_MTHP_ZRAM = Scenario(
+    "mthp_zram",
+    "64 KiB mTHP folios on zram: swapped out and in as one 16-page folio (128-sector bios)",
+    "/dev/zram0",
+    Outcome.OK,
+    irq_disk="",
+    # zram stays loaded after the zram scenario (its teardown resets the device).
+    setup="{ [ -e /sys/block/zram0 ] || insmod /mod/zram.ko num_devices=1; }"
+    f" && echo 64M > /sys/block/zram0/disksize && echo always > {_MTHP}",
+    teardown=f"echo never > {_MTHP}; echo 1 > /sys/block/zram0/reset; rmmod zram",
+    expect=(r"block_bio_queue: \S+ W\S* \d+ \+ 128 ", r"block_bio_queue: \S+ R\S* \d+ \+ 128 "),
+)
+
+
 def _scenarios() -> tuple[Scenario, ...]:
     out: list[Scenario] = []
     for s in scenarios.SCENARIOS:
         if s.name in _CHANGED:
             summary, expect, forbid = _CHANGED[s.name]
             s = attrs.evolve(s, summary=summary, expect=expect, forbid=forbid)
+        if s.name == "zswap":
+            out.append(_MTHP_ZRAM)
         if s.name == "random":  # between two I/O scenarios: not next to an error scenario
             out.append(s)
             out.append(_ZEROMAP)

@@ -159,9 +159,10 @@ def test_the_real_612_image_fits_the_probes_and_not_the_61_offsets() -> None:
 # -- scenarios ----------------------------------------------------------------------------------
 
 
-def test_the_612_set_is_the_61_set_plus_zeromap_with_612_expectations() -> None:
+def test_the_612_set_is_the_61_set_plus_zeromap_and_mthp_with_612_expectations() -> None:
     names = [s.name for s in scenarios612.SCENARIOS]
-    assert sorted(names) == sorted([s.name for s in scenarios.SCENARIOS] + ["zeromap"])
+    assert sorted(names) == sorted([s.name for s in scenarios.SCENARIOS]
+                                   + ["zeromap", "mthp_zram"])
     probed = {p.function for p in probes612.PROBES}
     gone = ("swap_readpage", "bdev_read_page", "bdev_write_page", "__frontswap")
     for s in scenarios612.SCENARIOS:
@@ -173,6 +174,10 @@ def test_the_612_set_is_the_61_set_plus_zeromap_with_612_expectations() -> None:
     zram = scenarios612.by_name(["zram"])[0]
     assert r"block_bio_queue:" in zram.expect and not zram.forbid  # bios now
     assert scenarios612.by_name(["zeromap"])[0].workload == "-m 1 -z 2"
+    mthp = scenarios612.by_name(["mthp_zram"])[0]
+    assert "hugepages-64kB/enabled" in mthp.setup and "echo never" in mthp.teardown
+    assert re.search(mthp.expect[1], "block_bio_queue: 252,0 RS 8320 + 128 [memhog]")
+    assert not re.search(mthp.expect[1], "block_bio_queue: 252,0 RS 8320 + 8 [memhog]")
 
 
 def test_unknown_612_scenarios_are_refused_by_name() -> None:
