@@ -330,7 +330,10 @@ class _Run:
                 si.swap_map[entry.offset] = 0
             return
         if nxt is not None and nxt.name == "swap_readpage" and nxt.int("page") == page:
-            # A new page: the slot is in use and not cached (reclaim freed a clean page).
+            # A new page: the slot is in use and not cached (reclaim freed a clean page,
+            # so its read, if pending and due by now, had completed).
+            if folio is not None and folio.flags & _BUSY:
+                self._complete_page(folio)
             if folio is not None and not folio.flags & _BUSY:
                 swap_state.delete_from_swap_cache(k, folio)
             si.swap_map[entry.offset] = (si.swap_map[entry.offset] & ~0x40) or 1
@@ -395,6 +398,14 @@ class _Run:
                     self.applying = None
                     return True
         return False
+
+    def _complete_page(self, folio: Folio) -> None:
+        """Run the pending completion of ``folio``'s read now, if the trace allows it here."""
+        page = self.pages.get(folio.addr)
+        for early, _late, c in self.completions:
+            if c.page == page and id(c) not in self.done and early <= self.matched:
+                self._apply(c)
+                return
 
     def _twice(self, c: Completion) -> bool:
         """Whether another completion of the same page is pending (a page freed and read
