@@ -111,9 +111,6 @@ def _scenarios() -> tuple[Scenario, ...]:
 SCENARIOS: tuple[Scenario, ...] = _scenarios()
 DEFAULT = tuple(s.name for s in SCENARIOS)
 
-#: What CI captures live on 6.12.
-CI = ("basic", "zeromap", "readerr_blkdebug", "writeerr_flakey")
-
 
 def by_name(names: list[str]) -> list[Scenario]:
     """The 6.12 scenarios named, in run order; unknown names raise with the known ones."""
