@@ -6,10 +6,12 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 import kmodel
+import kmodel.trace
 
 
 def test_all_names_resolve_and_are_unique() -> None:
@@ -54,16 +56,24 @@ def test_page_flags_decode_a_real_pflags_value() -> None:
     assert kmodel.decode_page_flags(0xFFFFFC00C0405) == "locked|uptodate|swapcache|reclaim|swapbacked"
 
 
-def test_lazy_exports_agree_with_the_type_checking_imports() -> None:
+@pytest.mark.parametrize(("package", "constants"), [
+    (kmodel, {"KERNEL_VERSION", "__version__"}),
+    (kmodel.trace, set()),
+])
+def test_lazy_exports_agree_with_the_type_checking_imports(
+        package: ModuleType, constants: set[str]) -> None:
     """``_EXPORTS`` (what runs) and the ``TYPE_CHECKING`` imports (what mypy sees) name the
     same module for every public name, and cover ``__all__``."""
-    tree = ast.parse(Path(kmodel.__file__).read_text())
+    assert package.__file__ is not None
+    tree = ast.parse(Path(package.__file__).read_text())
     block = next(node for node in tree.body if isinstance(node, ast.If)
                  and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
     static = {alias.name: node.module for node in block.body
               if isinstance(node, ast.ImportFrom) for alias in node.names}
-    assert static == kmodel._EXPORTS
-    assert set(kmodel.__all__) == set(static) | {"KERNEL_VERSION", "__version__"}
+    assert static == package._EXPORTS
+    assert set(package.__all__) == set(static) | constants
+    for name in package.__all__:
+        assert getattr(package, name) is not None
 
 
 def test_import_kmodel_loads_no_layer() -> None:

@@ -52,6 +52,13 @@ def test_check_loads_neither_the_qemu_harness_nor_hypothesis() -> None:
     assert not {m for m in loaded if m.startswith(("kmodel.testing", "hypothesis"))}
 
 
+def test_simulate_loads_the_emitter_not_the_checker(tmp_path: Path) -> None:
+    loaded = _modules_after(["simulate", "--scenario", "basic", "--events", "100", "-o",
+                             str(tmp_path / "t.txt")])
+    assert "kmodel.trace.simulate" in loaded
+    assert "kmodel.trace.check" not in loaded
+
+
 def test_help_lists_every_subcommand_without_importing_them(
         capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
