@@ -1412,14 +1412,23 @@ PROGRESS_MIN_BYTES = 16 << 20
 def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_divergences: int = 20,
                 name: str | None = None, progress: TextIO | None = None,
                 page_cluster: int | None = None,
-                missed: Mapping[str, int] | None = None) -> CheckReport:
+                missed: Mapping[str, int] | None = None,
+                kernel: str | None = None) -> CheckReport:
     """Check a trace (a path, an open text stream, or parsed events) against the model.
 
     Raises TraceFormatError for a trace that cannot be parsed, OSError for a file that cannot
     be read. ``progress``: a stream (a terminal) for a progress bar on large files.
     ``missed``: hits each probe missed (``read_kprobe_profile``); what they may explain is
     unknown, not divergent. After ``max_divergences`` the rest is only read and counted.
+    ``kernel``: "6.1" or "6.12"; default: the file's ``# kernel:`` header line, else 6.1.
+    A 6.12 trace is checked by :mod:`kmodel.trace.check_6_12` on the 6.12 model.
     """
+    if kernel != "6.1" and (kernel is not None or isinstance(source, str | os.PathLike)):
+        from kmodel.trace.check_6_12 import check_trace_6_12, resolve_kernel
+
+        if resolve_kernel(source, kernel) == "6.12":
+            return check_trace_6_12(source, max_divergences=max_divergences,
+                                    name=name, missed=missed)
     start = time.perf_counter()
     if isinstance(source, str | os.PathLike) or hasattr(source, "read"):
         text_source = cast(str | os.PathLike[str] | TextIO, source)

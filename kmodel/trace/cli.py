@@ -71,6 +71,11 @@ def register(subparsers: Any) -> None:
              "hits may explain is unknown, not divergent (default: NAME.kprobe_profile.txt "
              "beside NAME.trace.txt, if present)",
     )
+    parser.add_argument(
+        "--kernel", choices=("6.1", "6.12"), default=None,
+        help="the kernel the traces come from (default: each file's '# kernel:' header line, "
+             "else 6.1); 6.12 traces are checked on the 6.12 model (docs/checking-traces.md)",
+    )
     parser.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
                         help="check N files at a time in separate processes (same reports, "
                              "same order)")
@@ -115,6 +120,7 @@ class CheckOptions:
     kprobe_profile: str | None = None  # explicit --kprobe-profile (one FILE only)
     perfetto: str | None = None
     progress: bool = False
+    kernel: str | None = None  # --kernel: "6.1" or "6.12"; None: the trace's header says
 
 
 @attrs.frozen
@@ -150,12 +156,14 @@ def check_one(name: str, options: CheckOptions) -> Outcome:
         missed = read_kprobe_profile(profile) if profile is not None else None
         source: Any = sys.stdin.buffer if name == STDIN else name
         shown = "<stdin>" if name == STDIN else name
+        if options.perfetto is not None and _kernel_612(name, options):
+            raise KmodelError(f"{shown}: --perfetto reads 6.1 traces only (not yet 6.12)")
         if options.perfetto is not None:
             report = _check_with_perfetto(source, shown, options, missed)
         else:
             progress = sys.stderr if options.progress and name != STDIN else None
             report = check_trace(source, max_divergences=options.max_divergences, name=shown,
-                                 progress=progress, missed=missed)
+                                 progress=progress, missed=missed, kernel=options.kernel)
     except KmodelError as error:  # TraceFormatError included: file, line, expectation
         return Outcome(EXIT_ERROR, error=_printable(error), path=name)
     except (OSError, UnicodeError) as error:
@@ -166,6 +174,13 @@ def check_one(name: str, options: CheckOptions) -> Outcome:
     status = (EXIT_CONFORMANT if kind == "conformant" else
               EXIT_DIVERGENT if kind == "divergent" else EXIT_UNCHECKED)
     return Outcome(status, report=report, path=name)
+
+
+def _kernel_612(name: str, options: CheckOptions) -> bool:
+    """Whether ``name`` is checked as a 6.12 trace (``--kernel``, or its header)."""
+    from kmodel.trace.check_6_12 import resolve_kernel
+
+    return resolve_kernel(None if name == STDIN else name, options.kernel) == "6.12"
 
 
 class _PerfettoError(OSError):
@@ -223,7 +238,7 @@ def run_check(args: argparse.Namespace) -> int:
     options = CheckOptions(
         max_divergences=args.max_divergences, min_checked=getattr(args, "min_checked", None),
         kprobe_profile=profile, perfetto=perfetto,
-        progress=jobs == 1 and sys.stderr.isatty(),
+        progress=jobs == 1 and sys.stderr.isatty(), kernel=getattr(args, "kernel", None),
     )
     status = EXIT_CONFORMANT
     results: list[dict[str, Any]] = []

@@ -1,0 +1,689 @@
+"""``kmodel check`` for Linux 6.12.118 traces: the 6.12 probes' events, checked on the 6.12 model.
+
+No kernel counterpart. A trace says its kernel in the ``# kernel: 6.12.118`` header line that
+``kmodel capture --kernel 6.12`` writes (:func:`trace_kernel`); ``check_trace(...,
+kernel="6.12")`` and ``kmodel check --kernel 6.12`` force it. The 6.12 capture's probes
+(:mod:`kmodel.capture.probes612`) print other arguments than 6.1's (``folio=``, no
+``waiter=``, ``zswap_*``, ``__end_swap_bio_*``) and 6.12's request tracepoints print the
+ioprio (``104 + 416 be,0,4 [0]``): :data:`EVENT_ARGS_6_12` and :data:`BLOCK_FORMATS_6_12`.
+
+What is checked, as the 6.1 checker does it (the model is the oracle: the 6.12 model's own
+``__end_swap_bio_read``, ``__end_swap_bio_write``, ``folio_end_writeback`` and
+``swap_folio_sector`` run on the trace's inputs):
+
+- every ``__end_swap_bio_{read,write}`` runs the 6.12 model's function on a bio with the
+  trace's ``bi_status`` for a folio with the probe's flags; what it then does must be what
+  the trace shows next in the same context: the ``Read-error``/``Write-error`` alert (its
+  text, and its presence under the model's ratelimit, jiffies from the timestamps) and
+  ``folio_end_writeback`` with exactly the model's locked/writeback/uptodate/dirty/reclaim
+  bits (EW-1..EW-3, ER-1, ER-3, PR-1); a swap alert no completion predicts is a divergence;
+- a read's outcome: the folio's next ``swap_writepage`` shows ``PG_uptodate`` as the model
+  left it (ER-2);
+- ``folio_end_writeback`` only of a folio under writeback, once per ``__swap_writepage``
+  (the shared ``folio_end_writeback``, FM-3), and each completion once per submission (BIO-2);
+- the sector of each swap bio (its ``block_bio_queue`` in the submitter's context, and the
+  completion) is the model's ``swap_folio_sector`` of the folio's slot through the extents
+  the trace's ``add_swap_extent`` shows (WS-1/WA-1 for writes, RS-1/RB-1 for reads).
+
+What is not checked yet on 6.12 (counted ``unknown:not-mapped-6.12:<event>``, never
+divergent): faults and swap-outs are not replayed on the 6.12 model (``do_swap_page``,
+readahead, ``swap_read_folio``'s and ``swap_writepage``'s choice of zeromap / zswap / bio,
+their returns), nor are zswap's answers; the block request events are read, not checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import cast
+
+from kmodel.errors import KernelBug, KmodelError
+from kmodel.executor.inline import InlineExecutor
+from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, Bio
+from kmodel.include.linux.mm_types import SWP_TYPE_SHIFT, Folio, SwapEntry
+from kmodel.kernel import Kernel, ModelEvent
+from kmodel.mm.filemap import folio_end_writeback
+from kmodel.trace import parse as _parse
+from kmodel.trace.events import (
+    KRETPROBE_KEYS,
+    LostEvents,
+    TaskContext,
+    TraceEvent,
+    explained_by_missed,
+)
+from kmodel.trace.oracle import Oracle, Outcome, _status
+from kmodel.trace.parse import UNREADABLE, LineScanner, Source, open_trace
+from kmodel.trace.report import CheckReport, Divergence
+from kmodel.v6_12.include.linux.page_flags import (
+    PageFlags612,
+    decode_page_flags_6_12,
+    kernel_page_flags,
+    model_page_flags,
+)
+from kmodel.v6_12.mm import page_io as page_io_612
+from kmodel.v6_12.mm.swapfile import swap_folio_sector
+from kmodel.versions import KERNEL_VERSIONS, check_version
+
+__all__ = [
+    "BLOCK_FORMATS_6_12",
+    "EVENT_ARGS_6_12",
+    "Checker612",
+    "check_trace_6_12",
+    "kernel_of_release",
+    "trace_kernel",
+]
+
+#: How many header lines :func:`trace_kernel` reads for the ``# kernel:`` line at most.
+HEADER_LINES_MAX = 64
+KERNEL_LINE = "# kernel:"
+
+
+def kernel_of_release(release: str, where: str = "") -> str:
+    """The modelled kernel line ("6.1", "6.12") of an upstream release such as ``6.12.118``."""
+    parts = release.strip().split(".")
+    short = ".".join(parts[:2])
+    if short not in KERNEL_VERSIONS:
+        raise KmodelError(f"{where}kernel {release.strip()!r}: kmodel models "
+                          f"{' and '.join(KERNEL_VERSIONS.values())}; use --kernel to force one")
+    return short
+
+
+def trace_kernel(path: str | os.PathLike[str]) -> str | None:
+    """The kernel line a trace file's header names (``# kernel: 6.12.118``), or None.
+
+    Reads at most :data:`HEADER_LINES_MAX` lines, and only up to the first line that is not a
+    ``#`` comment. A ``.gz`` file is read through gzip. Only a regular file is peeked: a FIFO
+    or a device would lose what is read (None: give ``--kernel``).
+    """
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        return None
+    try:
+        with open_trace(name, None) as (lines, _):
+            for lineno, line in enumerate(lines, 1):
+                if lineno > HEADER_LINES_MAX or not line.startswith("#"):
+                    return None
+                if line.startswith(KERNEL_LINE):
+                    return kernel_of_release(line[len(KERNEL_LINE):], f"{name}:{lineno}: ")
+    except UNREADABLE:
+        return None  # the checker reports it at its line
+    return None
+
+
+def _kprobe(*keys: str) -> tuple[str, ...]:
+    return ("probe", *keys)
+
+
+def _kretprobe(*keys: str) -> tuple[str, ...]:
+    return ("caller", "caller_offset", "callee", *keys)
+
+
+_BIO = ("bio", "bi_status", "sector", "size", "opf", "dev", "page", "pflags")
+_BIO_TYPES = {"bio": "x64", "bi_status": "u8", "sector": "u64", "size": "u32", "opf": "x32",
+              "dev": "x32", "page": "x64", "pflags": "x64"}
+_FOLIO = ("folio", "pflags", "entry")
+_FOLIO_TYPES = {"folio": "x64", "pflags": "x64", "entry": "swp"}
+
+#: The 6.12 capture's probes (kmodel/capture/probes612.py, tests/data/traces/v6_12/README.md)
+#: and their args keys in print order, with the integer type of each (parse.ARG_TYPES' kinds).
+EVENT_ARGS_6_12: Mapping[str, tuple[tuple[str, ...], Mapping[str, str]]] = {
+    "do_swap_page": (_kprobe("vmf", "address", "fault_flags", "orig_pte"),
+                     {"vmf": "x64", "address": "x64", "fault_flags": "x32", "orig_pte": "x64"}),
+    "do_swap_page_ret": (_kretprobe("ret"), {"ret": "x32"}),
+    "swapin_readahead": (_kprobe("entry", "gfp", "vmf"),
+                         {"entry": "swp", "gfp": "x32", "vmf": "x64"}),
+    "swapin_readahead_ret": (_kretprobe("folio"), {"folio": "x64"}),
+    "swap_cluster_readahead": (_kprobe("entry", "gfp", "mpol", "ilx"),
+                               {"entry": "swp", "gfp": "x32", "mpol": "x64", "ilx": "u64"}),
+    "swap_cluster_readahead_ret": (_kretprobe("folio"), {"folio": "x64"}),
+    "read_swap_cache_async": (_kprobe("entry", "gfp", "vma", "addr", "plug"),
+                              {"entry": "swp", "gfp": "x32", "vma": "x64", "addr": "x64",
+                               "plug": "x64"}),
+    "read_swap_cache_async_ret": (_kretprobe("folio"), {"folio": "x64"}),
+    "__read_swap_cache_async": (_kprobe("entry", "gfp", "mpol", "ilx", "skip_if_exists"),
+                                {"entry": "swp", "gfp": "x32", "mpol": "x64", "ilx": "u64",
+                                 "skip_if_exists": "u8"}),
+    "__read_swap_cache_async_ret": (_kretprobe("folio"), {"folio": "x64"}),
+    "swap_read_folio": (_kprobe("folio", "pflags", "entry", "plug"),
+                        {**_FOLIO_TYPES, "plug": "x64"}),
+    "swap_read_folio_ret": (_kretprobe(), {}),
+    "swap_read_folio_bdev_sync": (_kprobe(*_FOLIO), _FOLIO_TYPES),
+    "swap_writepage": (_kprobe("page", "wbc", "pflags", "entry", "sync_mode", "wbc_bits"),
+                       {"page": "x64", "wbc": "x64", "pflags": "x64", "entry": "swp",
+                        "sync_mode": "u32", "wbc_bits": "x32"}),
+    "swap_writepage_ret": (_kretprobe("ret"), {"ret": "s32"}),
+    "__swap_writepage": (_kprobe(*_FOLIO, "wbc"), {**_FOLIO_TYPES, "wbc": "x64"}),
+    "swap_writepage_bdev_sync": (_kprobe(*_FOLIO), _FOLIO_TYPES),
+    "zswap_store": (_kprobe(*_FOLIO), _FOLIO_TYPES),
+    "zswap_store_ret": (_kretprobe("ret"), {"ret": "u8"}),
+    "zswap_load": (_kprobe(*_FOLIO), _FOLIO_TYPES),
+    "zswap_load_ret": (_kretprobe("ret"), {"ret": "u8"}),
+    "end_swap_bio_write": (_kprobe(*_BIO), _BIO_TYPES),
+    "__end_swap_bio_write": (_kprobe(*_BIO), _BIO_TYPES),
+    "end_swap_bio_read": (_kprobe(*_BIO), _BIO_TYPES),
+    "__end_swap_bio_read": (_kprobe(*_BIO), _BIO_TYPES),
+    # Any folio's writeback ends here, file folios too: private is no swap entry then.
+    "folio_end_writeback": (_kprobe("folio", "pflags", "entry"),
+                            {"folio": "x64", "pflags": "x64", "entry": "x64"}),
+    "add_swap_extent": (_kprobe("type", "start_page", "nr_pages", "start_block"),
+                        {"type": "u32", "start_page": "u64", "nr_pages": "u64",
+                         "start_block": "u64"}),
+    "add_swap_extent_ret": (_kretprobe("ret"), {"ret": "s32"}),
+}
+
+_U12, _U20, _U32, _U64, _S32 = (r"\d{1,4}", r"\d{1,7}", r"\d{1,10}", r"\d{1,20}", r"-?\d{1,10}")
+_DEV = rf"(?P<dev>(?P<major>{_U12}),(?P<minor>{_U20})) (?P<rwbs>[A-Z]+) "
+_SECTORS = rf"(?P<sector>{_U64}) \+ (?P<nr_sector>{_U32}) "
+#: 6.12's request classes add the ioprio: ``IOPRIO_CLASS,HINT,LEVEL`` (Linux 6.12.118
+#: include/trace/events/block.h:16-21, 108-115, 145, 219).
+_IOPRIO = (r"(?P<ioprio_class>none|rt|be|idle|invalid),(?P<ioprio_hint>\d{1,5}),"
+           r"(?P<ioprio_level>\d{1,5}) ")
+
+#: The 6.12 block tracepoints whose print format differs from 6.1's, as (regex, shape).
+BLOCK_FORMATS_6_12: Mapping[str, tuple[re.Pattern[str], str]] = {
+    name: (re.compile(pattern), shape) for name, pattern, shape in (
+        *((n, _DEV + rf"(?P<bytes>{_U32}) \((?P<cmd>[^()]*)\) " + _SECTORS + _IOPRIO
+           + r"\[(?P<comm>.*)\]", "MAJ,MIN RWBS BYTES (CMD) SECTOR + NR_SECTOR CLASS,HINT,LEVEL "
+           "[COMM]") for n in ("block_rq_issue", "block_rq_insert", "block_rq_merge")),
+        *((n, _DEV + r"\((?P<cmd>[^()]*)\) " + _SECTORS + _IOPRIO + rf"\[(?P<error>{_S32})\]",
+           "MAJ,MIN RWBS (CMD) SECTOR + NR_SECTOR CLASS,HINT,LEVEL [ERROR]")
+          for n in ("block_rq_complete", "block_rq_error", "block_rq_requeue")),
+    )
+}
+
+_MODEL_BITS = (PageFlags612.PG_locked | PageFlags612.PG_writeback | PageFlags612.PG_uptodate
+               | PageFlags612.PG_dirty | PageFlags612.PG_reclaim)
+_ALERTS = ("Read-error on swap-device", "Write-error on swap-device")
+
+
+def parse_args_6_12(name: str, text: str) -> dict[str, str]:
+    """The args of one 6.12 event; ``parse``'s 6.1 formats for events 6.12 prints the same.
+
+    Raises :class:`kmodel.trace.parse.LineScanner.ArgsError` naming what was expected.
+    """
+    known = EVENT_ARGS_6_12.get(name)
+    if known is not None:
+        keys, types = known
+        args = _parse._probe_args(text)
+        if args is None or tuple(args) != keys:
+            shape = " ".join(f"{k}=..." for k in keys if k not in KRETPROBE_KEYS
+                             and k != "probe")
+            head = "(caller+offset/size <- callee)" if keys[:1] == ("caller",) else \
+                "(symbol+offset/size)"
+            raise LineScanner.ArgsError(f"{name}: expected '{head} {shape}'".rstrip() + " (6.12)")
+        return _parse._check_values(name, args, dict(types))
+    block = BLOCK_FORMATS_6_12.get(name)
+    if block is not None:
+        m = block[0].fullmatch(text)
+        if m is None:
+            raise LineScanner.ArgsError(f"{name}: expected '{block[1]}' (6.12)")
+        return _parse._check_values(name, m.groupdict(), {
+            k: t for k, t in _parse._BLOCK_TYPES.items() if k in m.groupdict()})
+    return _parse._PARSERS.get(name, _parse._parse_generic)(text)
+
+
+def _end_io(k: Kernel, bio: Bio, read: bool) -> None:
+    """6.12's completion of a bio (module level: a class body would mangle ``__end_...``)."""
+    if read:
+        page_io_612.__end_swap_bio_read(k, bio)
+    else:
+        page_io_612.__end_swap_bio_write(k, bio)
+
+
+class Oracle612(Oracle):
+    """:class:`Oracle` on a 6.12 model kernel: 6.12's end_io functions and sector."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.k = Kernel(executor=InlineExecutor(), version="6.12")
+        self.k.tracer = self._events_append
+
+    def sector(self, entry: int) -> int:
+        """``swap_folio_sector`` of a folio whose ``private`` is ``entry``."""
+        self._swap_area(entry >> SWP_TYPE_SHIFT)
+        self._probe.private = entry
+        return swap_folio_sector(self.k, self._probe)
+
+    def _run_end_io(self, bio: Bio, ts_us: int, read: bool) -> tuple[ModelEvent, ...]:
+        self.k.jiffies = ts_us * Kernel.HZ // 1_000_000 + 1
+        self._events.clear()
+        _end_io(self.k, bio, read)
+        self.k.printk_log.clear()
+        return tuple(self._events[1:])  # [0] is the completion itself
+
+    def complete(self, pflags: int, status: int, sector: int, size: int, opf: int, dev: int,
+                 ts_us: int, *, read: bool) -> Outcome:
+        """Run 6.12's ``__end_swap_bio_read``/``__end_swap_bio_write`` for a folio with the
+        trace's ``pflags`` (6.12 layout); the model's flags afterwards (6.12 layout) and the
+        events it emitted after its own. Memoized on success (no ratelimit state)."""
+        key = ("612", read, pflags)
+        hit = self._memo_get(key) if not status else None
+        if hit is None:
+            folio = Folio(flags=model_page_flags(pflags))
+            bio = Bio(bi_bdev=self.bdev(dev), bi_opf=opf, bi_sector=sector, bi_size=size,
+                      bi_status=_status(status), bi_cnt=1, page=folio)
+            hit = self._complete(key, bio, folio, status, ts_us, read=read)
+        flags, events = hit
+        return kernel_page_flags(flags), events
+
+
+class _Folio:
+    """What the checker knows of one folio address in its current life."""
+
+    __slots__ = (
+        "after",
+        "completed",
+        "entry",
+        "history",
+        "submitted",
+        "sync",
+        "unknown",
+        "wb_ended",
+        "write",
+    )
+
+    def __init__(self) -> None:
+        self.entry = -1
+        self.write = False
+        self.submitted = 0  # line of the submission (__swap_writepage / swap_read_folio)
+        self.sync = False
+        self.completed = 0  # line of its completion
+        self.wb_ended = 0  # line of folio_end_writeback since the last __swap_writepage
+        self.after: int | None = None  # model flags (6.12) after its last read completion
+        self.history: list[tuple[int, str]] = []
+        self.unknown = False
+
+
+CtxKey = tuple[int, int, str]
+
+
+class Checker612:
+    """Feed 6.12 events in trace order; :meth:`finish` returns the :class:`CheckReport`."""
+
+    def __init__(self, path: str = "<events>", *, max_divergences: int = 20,
+                 missed: Mapping[str, int] | None = None) -> None:
+        self.report = CheckReport(path)
+        self.missed = {probe: n for probe, n in (missed or {}).items() if n}
+        for probe, n in self.missed.items():
+            self.report.counts[f"missed:{probe}"] = n
+        self.max_divergences = max_divergences
+        self.oracle = Oracle612()
+        self.folios: dict[int, _Folio] = {}
+        self.submitting: dict[int, _Folio] = {}  # pid -> folio whose bio it is submitting
+        self.expect: dict[CtxKey, tuple[TraceEvent, _Folio, list[ModelEvent]]] = {}
+        self.ratelimit_known = True
+        self.stopped = False
+        self.events = 0
+        self.checks = 0
+        self._unknown: dict[str, int] = {}
+        self._handlers: dict[str, Callable[[TraceEvent, str], None]] = {
+            "swap_writepage": self._swap_writepage,
+            "__swap_writepage": self._submit,
+            "swap_read_folio": self._submit,
+            "swap_writepage_bdev_sync": self._sync,
+            "swap_read_folio_bdev_sync": self._sync,
+            "swap_writepage_ret": self._submit_ret,
+            "swap_read_folio_ret": self._submit_ret,
+            "block_bio_queue": self._block_bio_queue,
+            "__end_swap_bio_write": self._completion,
+            "__end_swap_bio_read": self._completion,
+            "folio_end_writeback": self._folio_end_writeback,
+            "console": self._console,
+            "add_swap_extent": self._add_swap_extent,
+        }
+
+    # -- driving --------------------------------------------------------------------------
+
+    def feed(self, item: TraceEvent | LostEvents, line: str = "") -> None:
+        """One parsed event (``line``: its text, for the report) or lost-events marker."""
+        if isinstance(item, LostEvents):
+            self._lost()
+            return
+        self.events += 1
+        ev = item
+        if self.expect:
+            key = _ctx(ev.context)
+            if key in self.expect and self._match_expected(key, ev, line):
+                return
+        handler = self._handlers.get(ev.name)
+        if handler is not None:
+            handler(ev, line)
+        else:
+            self._count_unknown(f"not-mapped-6.12:{ev.name}")
+
+    def finish(self) -> CheckReport:
+        """End of trace: what is still awaited is unknown, not divergent."""
+        for _, _, predicted in self.expect.values():
+            self._count_unknown("prediction-cut-by-end", len(predicted))
+        self.expect.clear()
+        self.report.divergences.sort(key=lambda d: d.lineno)
+        counts = self.report.counts
+        counts["events"] = self.events
+        counts["checks"] = self.checks
+        counts["divergences"] = len(self.report.divergences)
+        for why, n in self._unknown.items():
+            counts[f"unknown:{why}"] = n
+        return self.report
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _count_unknown(self, why: str, n: int = 1) -> None:
+        self._unknown[why] = self._unknown.get(why, 0) + n
+
+    def _folio(self, addr: int, new: bool = False) -> _Folio:
+        folio = self.folios.get(addr)
+        if folio is None or new:
+            folio = self.folios[addr] = _Folio()
+        return folio
+
+    def _diverge(self, ev: TraceEvent, line: str, message: str, allowed: Iterable[str],
+                 branches: tuple[str, ...], folio: _Folio | None = None) -> None:
+        if folio is not None:
+            folio.unknown = True
+        if self.missed:
+            probe = explained_by_missed(self.missed, branches)
+            if probe is not None:
+                self._count_unknown(f"missed-hit:{probe}")
+                return
+        self.report.divergences.append(Divergence(
+            path=ev.path, lineno=ev.lineno, line=line.rstrip("\n"),
+            message=message + " (Linux 6.12.118 model)", allowed=tuple(allowed),
+            branches=branches, history=tuple(folio.history[-6:]) if folio else ()))
+        if len(self.report.divergences) >= self.max_divergences:
+            self.stopped = True
+
+    def _lost(self) -> None:
+        """Lost events: every folio and prediction is unknown, and the ratelimit state."""
+        for _, _, predicted in self.expect.values():
+            self._count_unknown("prediction-cut-by-lost-events", len(predicted))
+        self.expect.clear()
+        self.folios.clear()
+        self.submitting.clear()
+        self.ratelimit_known = False
+        self.report.counts["lost-events"] = self.report.counts.get("lost-events", 0) + 1
+
+    @staticmethod
+    def _note(folio: _Folio, ev: TraceEvent, line: str) -> None:
+        folio.history.append((ev.lineno, line.rstrip("\n")))
+        if len(folio.history) > 12:
+            del folio.history[:6]
+
+    # -- handlers -------------------------------------------------------------------------
+
+    def _add_swap_extent(self, ev: TraceEvent, line: str) -> None:
+        self.oracle.add_extent(ev.arg_int("type"), ev.arg_int("start_page"),
+                               ev.arg_int("nr_pages"), ev.arg_int("start_block"))
+
+    def _swap_writepage(self, ev: TraceEvent, line: str) -> None:
+        """A swap-out starts: the folio's read outcome is checked (ER-2); a new life."""
+        addr = ev.arg_int("page")
+        old = self.folios.get(addr)
+        pflags = ev.arg_int("pflags")
+        if old is not None and old.after is not None and not old.unknown:
+            self.checks += 1
+            want = old.after & PageFlags612.PG_uptodate
+            if pflags & PageFlags612.PG_uptodate != want:
+                self._diverge(ev, line, f"swap_writepage of folio {addr:#x} with flags "
+                              f"{decode_page_flags_6_12(pflags)}, but the model's "
+                              f"__end_swap_bio_read left it "
+                              f"{decode_page_flags_6_12(old.after)}",
+                              ["uptodate" if want else "not uptodate"], ("ER-2",), old)
+        folio = self._folio(addr, new=True)
+        folio.entry = ev.arg_int("entry")
+        folio.write = True
+        self._note(folio, ev, line)
+        self._count_unknown("not-mapped-6.12:swap_writepage")  # its path is not replayed
+
+    def _submit(self, ev: TraceEvent, line: str) -> None:
+        """``__swap_writepage`` or ``swap_read_folio``: a submission of the folio's I/O."""
+        write = ev.name == "__swap_writepage"
+        folio = self._folio(ev.arg_int("folio"), new=not write)
+        folio.entry = ev.arg_int("entry")
+        folio.write = write
+        folio.submitted = ev.lineno
+        folio.sync = False
+        folio.completed = folio.wb_ended = 0
+        folio.after = None
+        self._note(folio, ev, line)
+        self.submitting[ev.pid] = folio
+        self._count_unknown(f"not-mapped-6.12:{ev.name}")
+
+    def _sync(self, ev: TraceEvent, line: str) -> None:
+        folio = self._folio(ev.arg_int("folio"))
+        folio.sync = True
+        self._note(folio, ev, line)
+        self._count_unknown(f"not-mapped-6.12:{ev.name}")
+
+    def _submit_ret(self, ev: TraceEvent, line: str) -> None:
+        self.submitting.pop(ev.pid, None)
+        self._count_unknown(f"not-mapped-6.12:{ev.name}")
+
+    def _branch(self, folio: _Folio) -> str:
+        if folio.write:
+            return "WS-1" if folio.sync else "WA-1"
+        return "RS-1" if folio.sync else "RB-1"
+
+    def _check_sector(self, ev: TraceEvent, line: str, folio: _Folio, sector: int) -> None:
+        """The bio's sector is the model's ``swap_folio_sector`` of the folio's slot."""
+        self.checks += 1
+        want = self.oracle.sector(folio.entry)
+        if sector != want:
+            self._diverge(ev, line, f"{ev.name} at sector {sector}, but the folio holds swap "
+                          f"entry {SwapEntry.from_val(folio.entry)}, whose sector is {want}",
+                          [f"sector={want}"], (self._branch(folio),), folio)
+
+    def _block_bio_queue(self, ev: TraceEvent, line: str) -> None:
+        folio = self.submitting.pop(ev.pid, None)
+        if folio is None or folio.unknown or ev.arg_int("nr_sector") != 8:
+            self._count_unknown("not-mapped-6.12:block_bio_queue")
+            return
+        self._note(folio, ev, line)
+        rwbs = ev.args["rwbs"]
+        if ("W" in rwbs) != folio.write:
+            self.checks += 1
+            self._diverge(ev, line, f"a {'write' if 'W' in rwbs else 'read'} bio after "
+                          f"{'__swap_writepage' if folio.write else 'swap_read_folio'}",
+                          ["W" if folio.write else "R"], (self._branch(folio),), folio)
+            return
+        self._check_sector(ev, line, folio, int(ev.args["sector"]))
+
+    def _completion(self, ev: TraceEvent, line: str) -> None:
+        """``__end_swap_bio_*``: run the 6.12 model's completion; predict what follows."""
+        read = ev.name == "__end_swap_bio_read"
+        addr = ev.arg_int("page")
+        folio = self.folios.get(addr)
+        if folio is None or folio.unknown or folio.submitted == 0:
+            self._count_unknown("completion-of-unknown-folio")
+            return
+        self._note(folio, ev, line)
+        self.checks += 1
+        if folio.write == read or folio.completed:
+            what = "second completion" if folio.completed else "completion of the wrong kind"
+            self._diverge(ev, line, f"{what} of folio {addr:#x}: its "
+                          f"{'__swap_writepage' if folio.write else 'swap_read_folio'} (line "
+                          f"{folio.submitted}) submitted one bio, completed "
+                          f"{'at line ' + str(folio.completed) if folio.completed else 'never'}",
+                          ["one completion per submission"], ("BIO-2",), folio)
+            return
+        folio.completed = ev.lineno
+        self._check_sector(ev, line, folio, ev.arg_int("sector"))
+        if folio.unknown:
+            return
+        status = ev.arg_int("bi_status")
+        try:
+            after, predicted = self.oracle.complete(
+                ev.arg_int("pflags"), status, ev.arg_int("sector"), ev.arg_int("size"),
+                REQ_OP_READ if read else ev.arg_int("opf") or REQ_OP_WRITE, ev.arg_int("dev"),
+                ev.ts_us, read=read)
+        except KernelBug as bug:
+            self._diverge(ev, line, f"the 6.12 model's {ev.name} refuses this folio: {bug}",
+                          [], ("ER-3",) if read else ("EW-3",), folio)
+            return
+        if read:
+            folio.after = after
+        wanted = [e for e in predicted if e.name in ("console", "folio_end_writeback")]
+        if not self.ratelimit_known and status:
+            wanted = [e for e in wanted if e.name != "console"]
+        if wanted:
+            self.expect[_ctx(ev.context)] = (ev, folio, wanted)
+
+    def _match_expected(self, key: CtxKey, ev: TraceEvent, line: str) -> bool:
+        """The next event of a completion's context: the model's next prediction?"""
+        done, folio, predicted = self.expect[key]
+        head = predicted[0]
+        branches = ("ER-1", "PR-1") if done.name == "__end_swap_bio_read" else \
+            ("EW-1", "PR-1") if head.name == "console" else ("EW-3",)
+        if ev.name == "console" and not _swap_alert(ev.args["msg"]):
+            return True  # another console line: not an outcome
+        if ev.name != head.name:
+            del self.expect[key]
+            self.checks += 1
+            self._diverge(ev, line, f"after {done.name} (line {done.lineno}) the 6.12 model "
+                          f"does {_show(head)} next in this context; the trace shows {ev.name}",
+                          [_show(head)], branches, folio)
+            return ev.name in ("console", "folio_end_writeback")
+        self.checks += 1
+        del predicted[0]
+        if not predicted:
+            del self.expect[key]
+        if head.name == "console":
+            msg = ev.args["msg"].rstrip()
+            if msg != str(head.arg("msg")).rstrip():
+                self._diverge(ev, line, f"alert {msg!r}, but the 6.12 model prints "
+                              f"{head.arg('msg')!r}", [_show(head)], branches, folio)
+            return True
+        pflags = ev.arg_int("pflags")
+        want = int(head.arg("pflags"))
+        if pflags & _MODEL_BITS != want & _MODEL_BITS:
+            self._diverge(ev, line, f"folio_end_writeback sees "
+                          f"{decode_page_flags_6_12(pflags & _MODEL_BITS)}, but after "
+                          f"{done.name} (line {done.lineno}) the 6.12 model's folio is "
+                          f"{decode_page_flags_6_12(want & _MODEL_BITS)}",
+                          [_show(head)], ("EW-1", "EW-2", "EW-3"), folio)
+            return True
+        self._folio_end_writeback(ev, line, predicted_ok=True)
+        return True
+
+    def _folio_end_writeback(self, ev: TraceEvent, line: str, predicted_ok: bool = False) -> None:
+        """Only of a folio under writeback, once per ``__swap_writepage`` (FM-3)."""
+        addr = ev.arg_int("folio")
+        folio = self.folios.get(addr)
+        if folio is None or folio.unknown or not folio.write:
+            self._count_unknown("not-mapped-6.12:folio_end_writeback")
+            return
+        self._note(folio, ev, line)
+        self.checks += 1
+        if folio.wb_ended:
+            self._diverge(ev, line, f"folio_end_writeback of folio {addr:#x} again: its "
+                          f"writeback ended at line {folio.wb_ended}, and no __swap_writepage "
+                          "started another", ["no second end"], ("FM-3",), folio)
+            return
+        folio.wb_ended = ev.lineno
+        probe = Folio(flags=model_page_flags(ev.arg_int("pflags")))
+        try:
+            folio_end_writeback(self.oracle.k, probe)
+        except KernelBug as bug:
+            self._diverge(ev, line, f"the model's folio_end_writeback refuses it: {bug}",
+                          ["PG_writeback set"], ("FM-3",), folio)
+            return
+        if not predicted_ok and folio.submitted and not folio.completed:
+            self._diverge(ev, line, f"folio_end_writeback of folio {addr:#x} before its write "
+                          f"bio (line {folio.submitted}) completed",
+                          ["__end_swap_bio_write first"], ("EW-3",), folio)
+
+    def _console(self, ev: TraceEvent, line: str) -> None:
+        if not _swap_alert(ev.args["msg"]):
+            return
+        self.checks += 1
+        if not self.ratelimit_known:
+            self._count_unknown("alert-after-lost-events")
+            return
+        branch = "ER-1" if ev.args["msg"].startswith(_ALERTS[0]) else "EW-1"
+        self._diverge(ev, line, "a swap I/O alert that no completion of the 6.12 model "
+                      "printed in this context", ["no alert"], (branch, "PR-1"))
+
+
+def _ctx(c: TaskContext) -> CtxKey:
+    return (c.cpu, c.pid, c.flags[2:3])
+
+
+def _swap_alert(msg: str) -> bool:
+    return msg.startswith(_ALERTS)
+
+
+def _show(ev: ModelEvent) -> str:
+    if ev.name == "console":
+        return f"console: {ev.arg('msg')!r}"
+    return f"{ev.name} pflags={decode_page_flags_6_12(int(ev.arg('pflags')) & _MODEL_BITS)}"
+
+
+def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
+                     max_divergences: int = 20, name: str | None = None,
+                     missed: Mapping[str, int] | None = None) -> CheckReport:
+    """Check a 6.12 trace (a path, an open stream, or 6.12 events) against the 6.12 model.
+
+    Raises TraceFormatError for a line that is no 6.12 event of a known format.
+    """
+    start = time.perf_counter()
+    if not isinstance(source, str | os.PathLike) and not hasattr(source, "read"):
+        checker = Checker612(name or "<events>", max_divergences=max_divergences,
+                             missed=missed)
+        for item in source:
+            if checker.stopped:
+                checker.events += not isinstance(item, LostEvents)
+            else:
+                checker.feed(item, "" if isinstance(item, LostEvents) else
+                             f"{item.name}: {item.args}")
+        report = checker.finish()
+        report.seconds = time.perf_counter() - start
+        return report
+    source = cast(Source, source)
+    with open_trace(source, name) as (lines, path):
+        checker = Checker612(path, max_divergences=max_divergences, missed=missed)
+        scanner = LineScanner(path)
+        last_ts: dict[str, str] = {}
+        lineno = 0
+        try:
+            for lineno, line in enumerate(lines, 1):
+                if not line.isascii():
+                    scanner.not_utf8(lineno, line)
+                m = scanner.match(line)
+                if m is None:
+                    lost = scanner.other(lineno, line)
+                    if lost is not None:
+                        checker.feed(lost)
+                    continue
+                cpu, sec, usec, ev_name, text = m.group(5, 7, 8, 9, 10)
+                ts = sec + usec
+                prev = last_ts.get(cpu, "")
+                if ts < prev or len(ts) < len(prev):
+                    scanner.time_order(lineno, line, cpu, ts, prev)
+                last_ts[cpu] = ts
+                if checker.stopped:
+                    checker.events += 1
+                    continue
+                try:
+                    args = parse_args_6_12(ev_name, text)
+                except LineScanner.ArgsError as e:
+                    raise scanner.bad_args(lineno, line, e) from None
+                checker.feed(TraceEvent(path, lineno, scanner.context(m), int(ts), ev_name,
+                                        args), line)
+        except UNREADABLE as e:
+            raise scanner.unreadable(lineno, e) from None
+    report = checker.finish()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def resolve_kernel(source: object, kernel: str | None) -> str:
+    """The kernel line to check ``source`` as: ``kernel`` if given, else the file's
+    ``# kernel:`` header line, else 6.1."""
+    if kernel is not None:
+        return check_version(kernel)
+    if isinstance(source, str | os.PathLike):
+        found = trace_kernel(source)
+        if found is not None:
+            return found
+    return "6.1"

@@ -1,0 +1,212 @@
+"""``kmodel check`` of Linux 6.12.118 traces: version detection, the 6.12 formats, the real
+6.12 captures conformant on the 6.12 model, trace mutants and planted 6.12 model bugs flagged."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from kmodel.cli import main
+from kmodel.errors import KmodelError, TraceFormatError
+from kmodel.trace import check_trace
+from kmodel.trace.check_6_12 import check_trace_6_12, parse_args_6_12, trace_kernel
+from kmodel.v6_12.include.linux.page_flags import PageFlags612
+from kmodel.v6_12.mm import page_io as page_io_612
+
+V612 = Path(__file__).resolve().parents[1] / "data" / "traces" / "v6_12"
+TRACES = sorted(V612.glob("*.trace.txt"))
+#: zswap stored and loaded every page: no bio, no completion; nothing the 6.12 slice checks.
+NOTHING_CHECKED = {"zswap"}
+
+
+def _name(path: Path) -> str:
+    return path.name.removesuffix(".trace.txt")
+
+
+def test_there_are_6_12_captures() -> None:
+    assert len(TRACES) >= 19
+
+
+@pytest.mark.parametrize("path", TRACES, ids=_name)
+def test_real_6_12_capture_conforms_on_the_6_12_model(path: Path) -> None:
+    assert trace_kernel(path) == "6.12"
+    report = check_trace(path)  # the header's '# kernel: 6.12.118' picks the 6.12 checker
+    assert report.divergences == [], report.format()
+    if _name(path) in NOTHING_CHECKED:
+        assert report.verdict_kind == "nothing checked"
+    else:
+        assert report.verdict_kind == "conformant"
+        assert report.counts["checks"] > 300
+        assert report.counts["events"] > 1500
+
+
+def test_6_1_trace_has_no_6_12_header_and_is_checked_as_6_1() -> None:
+    path = V612.parent / "basic.trace.txt"
+    assert trace_kernel(path) is None
+    assert check_trace(path).verdict_kind == "conformant"
+
+
+def test_unmodelled_kernel_in_the_header_is_a_clear_error(tmp_path: Path) -> None:
+    text = (V612 / "basic.trace.txt").read_text().replace("# kernel: 6.12.118",
+                                                          "# kernel: 5.10.0")
+    bad = tmp_path / "old.trace.txt"
+    bad.write_text(text)
+    with pytest.raises(KmodelError, match=r"old.trace.txt:3: kernel '5.10.0': kmodel models"):
+        check_trace(bad)
+
+
+def test_6_12_formats_parse() -> None:
+    rq = parse_args_6_12("block_rq_complete", "254,0 W () 104 + 416 be,0,4 [0]")
+    assert (rq["sector"], rq["nr_sector"], rq["ioprio_class"], rq["ioprio_hint"],
+            rq["ioprio_level"], rq["error"]) == ("104", "416", "be", "0", "4", "0")
+    issue = parse_args_6_12("block_rq_issue", "254,0 WS 45056 () 8 + 88 be,0,4 [memhog]")
+    assert (issue["rwbs"], issue["bytes"], issue["comm"]) == ("WS", "45056", "memhog")
+    err = parse_args_6_12("block_rq_error", "254,32 R () 320 + 64 none,0,0 [-5]")
+    assert err["error"] == "-5"
+    folio = parse_args_6_12("swap_read_folio", "(swap_read_folio+0x4/0x670) folio=0xffffea00000d2a80 "
+                            "pflags=0xfffffc0020501 entry=0x28 plug=0xffffc900006abb88")
+    assert folio["folio"] == "0xffffea00000d2a80" and folio["entry"] == "0x28"
+    void = parse_args_6_12("swap_read_folio_ret",
+                           "(swap_cluster_readahead+0x1b4/0x2f0 <- swap_read_folio)")
+    assert void["callee"] == "swap_read_folio"
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("block_rq_complete", "254,0 W () 104 + 416 [0]", "CLASS,HINT,LEVEL"),  # a 6.1 line
+    ("swap_read_folio", "(swap_read_folio+0x4/0x670) page=0x1 synchronous=0 plug=0x0 "
+     "pflags=0x1 entry=0x8", "folio=... pflags=... entry=... plug=..."),
+    ("__end_swap_bio_read", "(__end_swap_bio_read+0x0/0xa0) bio=0x1 bi_status=300 sector=8 "
+     "size=0 opf=0x0 dev=0xfe00000 page=0x2 pflags=0x3", "unsigned 8-bit"),
+])
+def test_bad_6_12_lines_name_file_line_and_format(tmp_path: Path, name: str, text: str,
+                                                   expected: str) -> None:
+    lines = (V612 / "basic.trace.txt").read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    lines.insert(at, f"          memhog-1     (      1) [000] .....     1.000000: {name}: {text}\n")
+    bad = tmp_path / "bad.trace.txt"
+    bad.write_text("".join(lines))
+    with pytest.raises(TraceFormatError) as info:
+        check_trace(bad)
+    assert info.value.lineno == at + 1
+    assert expected in str(info.value)
+
+
+# -- mutants of real 6.12 captures --------------------------------------------------------
+
+
+def _lines(name: str) -> list[str]:
+    return (V612 / f"{name}.trace.txt").read_text().splitlines(keepends=True)
+
+
+def _check(lines: list[str]) -> list[tuple[int, tuple[str, ...]]]:
+    report = check_trace_6_12(io.StringIO("".join(lines)), name="mutant")
+    return [(d.lineno, d.branches) for d in report.divergences]
+
+
+def _first(lines: list[str], pattern: str, after: int = 0) -> int:
+    return next(i for i, line in enumerate(lines) if i >= after and re.search(pattern, line))
+
+
+def test_mutant_alert_with_another_sector_is_flagged_ER_1() -> None:
+    lines = _lines("readerr_dmerror")
+    i = _first(lines, r"console: Read-error on swap-device \(253:0:320\)")
+    lines[i] = lines[i].replace("(253:0:320)", "(253:0:328)")
+    assert _check(lines) == [(i + 1, ("ER-1", "PR-1"))]
+
+
+def test_mutant_missing_read_alert_is_flagged_at_the_next_event() -> None:
+    lines = _lines("readerr_dmerror")
+    i = _first(lines, r"console: Read-error on swap-device")
+    del lines[i]  # the next line of that context is swap_read_folio_ret
+    assert "swap_read_folio_ret" in lines[i]
+    assert _check(lines) == [(i + 1, ("ER-1", "PR-1"))]
+
+
+def test_mutant_alert_after_a_successful_read_is_flagged() -> None:
+    lines = _lines("basic")
+    i = _first(lines, r"__end_swap_bio_read: .* bi_status=0 ")
+    alert = re.sub(r": __end_swap_bio_read: .*", ": console: Read-error on swap-device "
+                   "(254:0:64)", lines[i].rstrip("\n")) + "\n"
+    lines.insert(i + 1, alert)
+    assert (i + 2, ("ER-1", "PR-1")) in _check(lines)
+
+
+def test_mutant_write_error_without_redirty_is_flagged_EW_1() -> None:
+    lines = _lines("writeerr_flakey")
+    i = _first(lines, r"__end_swap_bio_write: .* bi_status=10 ")
+    j = _first(lines, r"folio_end_writeback: ", after=i)
+    pflags = int(re.search(r"pflags=(0x[0-9a-f]+)", lines[j])[1], 16)  # type: ignore[index]
+    assert pflags & PageFlags612.PG_dirty
+    lines[j] = lines[j].replace(f"pflags={pflags:#x}", f"pflags={pflags & ~PageFlags612.PG_dirty:#x}")
+    assert _check(lines)[0] == (j + 1, ("EW-1", "EW-2", "EW-3"))
+
+
+def test_mutant_bio_at_another_sector_is_flagged_with_the_write_path_id() -> None:
+    lines = _lines("basic")
+    i = _first(lines, r"__swap_writepage: ")
+    j = _first(lines, r"block_bio_queue: \S+ W", after=i)
+    sector = re.search(r"W (\d+) \+", lines[j])[1]  # type: ignore[index]
+    lines[j] = lines[j].replace(f"W {sector} +", f"W {int(sector) + 8} +")
+    assert _check(lines)[0] == (j + 1, ("WA-1",))
+
+
+def test_mutant_second_writeback_end_is_flagged_FM_3() -> None:
+    lines = _lines("basic")
+    j = _first(lines, r"folio_end_writeback: ")
+    k = _first(lines, r"\.\d{6}: ", after=j + 1)
+    later = re.findall(r"\d+\.\d{6}", lines[k])[0]  # the next event's time: order kept
+    lines.insert(k, re.sub(r"\d+\.\d{6}", later, lines[j], count=1))
+    assert (k + 1, ("FM-3",)) in _check(lines)
+
+
+def test_mutant_second_completion_is_flagged_BIO_2() -> None:
+    lines = _lines("basic")
+    i = _first(lines, r"__end_swap_bio_read: ")
+    lines.insert(i + 1, lines[i])
+    assert (i + 2, ("BIO-2",)) in _check(lines)
+
+
+# -- planted bugs in the 6.12 model -------------------------------------------------------
+
+
+def test_planted_6_12_bug_no_redirty_on_write_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EW-1 without folio_mark_dirty: the real 6.12 write-error trace then diverges."""
+    monkeypatch.setattr(page_io_612, "folio_mark_dirty", lambda k, folio: None)
+    report = check_trace(V612 / "writeerr_flakey.trace.txt")
+    assert report.verdict_kind == "divergent"
+    assert report.divergences[0].branches == ("EW-1", "EW-2", "EW-3")
+    assert "folio_end_writeback" in report.divergences[0].line
+
+
+def test_planted_6_12_bug_read_error_prints_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ER-1 printing nothing: the real 6.12 read-error trace then diverges at its alert."""
+    monkeypatch.setattr(page_io_612, "pr_alert_ratelimited", lambda k, site, text: False)
+    report = check_trace(V612 / "readerr_dmerror.trace.txt")
+    assert report.verdict_kind == "divergent"
+    first = report.divergences[0]
+    assert first.branches == ("ER-1", "PR-1") and "Read-error" in first.line
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+def test_cli_detects_6_12_and_forces_with_kernel(capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(V612 / "basic.trace.txt")
+    assert main(["check", path]) == 0
+    assert "conformant" in capsys.readouterr().out
+    assert main(["check", "--kernel", "6.1", path]) == 2  # 6.1's formats: line 30 unreadable
+    assert "basic.trace.txt:30: __swap_writepage" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(Path(path).read_bytes())))
+    assert main(["check", "--kernel", "6.12", "-"]) == 0  # stdin has no header peek
+    assert main(["check", str(V612 / "zswap.trace.txt")]) == 3
+
+
+def test_a_fifo_is_not_peeked_for_its_kernel(tmp_path: Path) -> None:
+    fifo = tmp_path / "trace.fifo"
+    os.mkfifo(fifo)
+    assert trace_kernel(fifo) is None  # opening it to read would block: no writer
