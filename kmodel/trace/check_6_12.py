@@ -21,6 +21,8 @@ What is checked, as the 6.1 checker does it (the model is the oracle: the 6.12 m
   left it (ER-2);
 - ``folio_end_writeback`` only of a folio under writeback, once per ``__swap_writepage``
   (the shared ``folio_end_writeback``, FM-3), and each completion once per submission (BIO-2);
+- an async bio's ``end_swap_bio_*`` is followed in its context by ``__end_swap_bio_*`` of
+  the same bio, as the model's ``end_swap_bio_*`` calls it (ER-4, EW-4);
 - the sector of each swap bio (its ``block_bio_queue`` in the submitter's context, and the
   completion) is the model's ``swap_folio_sector`` of the folio's slot through the extents
   the trace's ``add_swap_extent`` shows (WS-1/WA-1 for writes, RS-1/RB-1 for reads).
@@ -332,7 +334,11 @@ class Checker612:
             "folio_end_writeback": self._folio_end_writeback,
             "console": self._console,
             "add_swap_extent": self._add_swap_extent,
+            "end_swap_bio_write": self._end_io,
+            "end_swap_bio_read": self._end_io,
         }
+        #: Async bios' ``bi_end_io`` seen, by context, awaiting the inner completion.
+        self.end_io: dict[CtxKey, TraceEvent] = {}
 
     # -- driving --------------------------------------------------------------------------
 
@@ -343,6 +349,10 @@ class Checker612:
             return
         self.events += 1
         ev = item
+        if self.end_io:
+            outer = self.end_io.get(_ctx(ev.context))
+            if outer is not None and not self._inner_of(outer, ev, line):
+                return
         if self.expect:
             key = _ctx(ev.context)
             if key in self.expect and self._match_expected(key, ev, line):
@@ -411,6 +421,25 @@ class Checker612:
             del folio.history[:6]
 
     # -- handlers -------------------------------------------------------------------------
+
+    def _end_io(self, ev: TraceEvent, line: str) -> None:
+        """An async bio's ``bi_end_io``: the model's ``end_swap_bio_*`` calls
+        ``__end_swap_bio_*`` on the same bio first (ER-4, EW-4): the next event here."""
+        self.end_io[_ctx(ev.context)] = ev
+
+    def _inner_of(self, outer: TraceEvent, ev: TraceEvent, line: str) -> bool:
+        """Check ``ev``, the next event of ``outer``'s context; False: handled (diverged)."""
+        del self.end_io[_ctx(ev.context)]
+        self.checks += 1
+        inner = f"__{outer.name}"
+        if ev.name == inner and ev.args["bio"] == outer.args["bio"]:
+            return True
+        self._diverge(ev, line, f"after {outer.name} (line {outer.lineno}) of bio "
+                      f"{outer.args['bio']}, the 6.12 model's {outer.name} calls {inner} on "
+                      f"it next; the trace shows {ev.name}", [f"{inner} bio={outer.args['bio']}"],
+                      ("ER-4",) if outer.name == "end_swap_bio_read" else ("EW-4",),
+                      self.folios.get(outer.arg_int("page")))
+        return ev.name != inner
 
     def _add_swap_extent(self, ev: TraceEvent, line: str) -> None:
         self.oracle.add_extent(ev.arg_int("type"), ev.arg_int("start_page"),

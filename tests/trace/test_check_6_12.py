@@ -170,6 +170,14 @@ def test_mutant_second_completion_is_flagged_BIO_2() -> None:
     assert (i + 2, ("BIO-2",)) in _check(lines)
 
 
+def test_mutant_async_end_io_without_its_inner_completion_is_flagged_ER_4() -> None:
+    lines = _lines("basic")
+    i = _first(lines, r" end_swap_bio_read: ")
+    assert "__end_swap_bio_read" in lines[i + 1]
+    del lines[i + 1]
+    assert _check(lines)[0] == (i + 2, ("ER-4",))
+
+
 # -- planted bugs in the 6.12 model -------------------------------------------------------
 
 
