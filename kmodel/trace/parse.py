@@ -34,8 +34,10 @@ from kmodel.trace.events import (
 )
 
 __all__ = [
+    "CONSOLE_MSG_MAX",
     "LINE_MAX",
     "LineScanner",
+    "console_message",
     "open_trace",
     "parse_event_line",
     "parse_trace",
@@ -390,6 +392,88 @@ def _parsers() -> tuple[dict[str, ArgsParser], dict[str, ArgsChecker], dict[str,
 _PARSERS, _CHECKERS, _MATCHERS = _parsers()
 
 
+#: The longest message a console event carries, in bytes: printk formats a record into at most
+#: LOG_LINE_MAX bytes with its NUL (Linux 6.1.176 kernel/printk/printk.c:385-398, 2190-2191;
+#: PREFIX_MAX is 32 without CONFIG_PRINTK_CALLER, 48 with it) and printk_sprint hands the text,
+#: its trailing newline stripped, to the tracepoint (printk.c:2118-2146).
+CONSOLE_MSG_MAX = 1024 - 32 - 1
+
+#: Put before each line that continues a console event's message (`_Continuations`), by the
+#: reader, so that the line says so itself wherever it goes. No trace line starts with a NUL
+#: (a console message is a C string): one that does is an error (`_NUL_LINE`).
+_MARK = "\x00"
+_MARK_B = b"\x00"
+_CONSOLE_B = b": console: "
+_NUL_LINE = "a NUL byte at the start of a line: no trace line holds one (not a text trace?)"
+
+
+class _Continuations:
+    """Which lines continue the message of a ``console:`` event.
+
+    The console tracepoint prints its message verbatim, embedded newlines included: only one
+    trailing newline is cut (Linux 6.1.176 include/trace/events/printk.h:10-33). So the lines
+    after a console event, up to the next event or lost-events marker, are the rest of its
+    message, whatever they hold (a blank line, ``#PF: ...``, ``name fail_make_request, ...``).
+    A line continues one if the line before it is a console event or continues one, it is no
+    event and no lost marker, and the message stays within CONSOLE_MSG_MAX; anything else is
+    read as it would be without a console event before it (a bad line is still an error).
+    """
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        #: The open message's length so far; -1: the last line ended no console message.
+        self.size = -1
+
+    def after(self, line: str) -> None:
+        """`line` was read and continues no message: a console event opens one."""
+        m = _LINE.match(line)
+        self.size = len(m[10]) if m is not None and m[9] == "console" else -1
+
+    def continues(self, line: str) -> bool:
+        """Whether `line`, the line after an open message's last line, continues it."""
+        if _LINE.match(line) is None and _LOST.match(line.strip()) is None:
+            size = self.size + 1 + len(line.rstrip("\r\n"))
+            if size <= CONSOLE_MSG_MAX:
+                self.size = size
+                return True
+        self.after(line)
+        return False
+
+
+class _Message:
+    """The args of the console event parsed last, which lines marked as continuing its message
+    extend (``msg_rest``); an event whose args are only checked (`skip`) has none."""
+
+    __slots__ = ("args",)
+
+    def __init__(self) -> None:
+        self.args: dict[str, str] | None = None
+
+    def parse(self, text: str) -> dict[str, str]:
+        self.args = args = {"msg": text}
+        return args
+
+    def skip(self, text: str) -> object:
+        self.args = None
+        return text
+
+    def more(self, line: str) -> None:
+        """Add a marked continuation line to the message."""
+        args = self.args
+        if args is not None:
+            text = line[1:].rstrip("\n")
+            rest = args.get("msg_rest")
+            args["msg_rest"] = text if rest is None else f"{rest}\n{text}"
+
+
+def console_message(args: Mapping[str, str]) -> str:
+    """The whole message of a console event's `args`: ``msg`` (its first line, which the
+    event's line shows) and ``msg_rest`` (the lines that continue it, if any), rejoined."""
+    rest = args.get("msg_rest")
+    return args["msg"] if rest is None else f"{args['msg']}\n{rest}"
+
+
 class _Header:
     """The header fields seen so far."""
 
@@ -490,9 +574,14 @@ def _context(contexts: dict[str, TaskContext], m: re.Match[str]) -> TaskContext:
 def _events(
     lines: Iterable[str], path: str, header: _Header, stop_at_event: bool = False
 ) -> Iterator[TraceEvent | LostEvents]:
-    """Parse `lines`; with `stop_at_event`, stop before the first event (header only)."""
+    """Parse `lines`; with `stop_at_event`, stop before the first event (header only).
+
+    A console event is yielded when its message is whole: before the next item, or at the end.
+    """
     match = _LINE.match
-    parsers = _PARSERS
+    message = _Message()
+    held: TraceEvent | None = None  # a console event whose message may go on
+    parsers = {**_PARSERS, "console": message.parse}
     generic = _parse_generic
     contexts: dict[str, TaskContext] = {}
     get_context = contexts.get
@@ -508,8 +597,14 @@ def _events(
             if m is None:
                 if stop_at_event and _LOST.match(line.strip()):
                     return
+                if line[:1] == _MARK:  # the rest of a console event's message
+                    message.more(line)
+                    continue
                 lost = _other_line(path, lineno, line, header)
                 if lost is not None:
+                    if held is not None:
+                        yield held
+                        held = None
                     yield lost
                 continue
             if stop_at_event:
@@ -524,9 +619,17 @@ def _events(
             if ts < last_ts.get(context.cpu, 0):
                 raise _backwards(path, lineno, line, context.cpu, ts, last_ts[context.cpu])
             last_ts[context.cpu] = ts
+            if held is not None:
+                yield held
+                held = None
+            if name == "console":
+                held = TraceEvent(path, lineno, context, ts, name, args)
+                continue
             yield TraceEvent(path, lineno, context, ts, name, args)
     except UNREADABLE as e:
         raise _unreadable(path, lineno, e) from None
+    if held is not None:
+        yield held
 
 
 class LineScanner:
@@ -537,6 +640,11 @@ class LineScanner:
     `TaskContext`; `event` builds the `TraceEvent`, or `skip` only checks the args of an event
     the consumer does not need. Same values and same `TraceFormatError`s as `parse_trace`
     (`not_utf8` for a line that is not ASCII, `unreadable` for input that cannot be read).
+
+    A line that continues a console event's message (`open_trace` marks it) goes to `other`,
+    which adds it to the event's args as ``msg_rest`` (`console_message`) and returns None:
+    the event's ``msg`` is its first line, handled when that line is read, and the rest of the
+    message is in its args once the lines after it are read.
     """
 
     #: What an args parser raises; `bad_args` turns it into the TraceFormatError.
@@ -546,9 +654,11 @@ class LineScanner:
         self.path = path
         self.header = _Header()
         self.match = _LINE.match
-        self.parsers: dict[str, ArgsParser] = _PARSERS
+        self._message = _Message()
+        #: The console parser of a scanner keeps the args its message's next lines extend.
+        self.parsers: dict[str, ArgsParser] = {**_PARSERS, "console": self._message.parse}
         #: Known events' args checkers (raise ArgsError as the parser would, build nothing).
-        self.checkers: dict[str, ArgsChecker] = _CHECKERS
+        self.checkers: dict[str, ArgsChecker] = {**_CHECKERS, "console": self._message.skip}
         #: Known events' args regexes: where one matches, its `groupdict()` is what the
         #: parser returns (a shortcut past the parser's call; elsewhere, call the parser).
         self.matchers: dict[str, Matcher] = _MATCHERS
@@ -561,7 +671,11 @@ class LineScanner:
             raise error
 
     def other(self, lineno: int, line: str) -> LostEvents | None:
-        """A line that is not an event: blank, header, comment or lost-events marker."""
+        """A line that is not an event: blank, header, comment, lost-events marker, or the
+        rest of a console event's message."""
+        if line[:1] == _MARK:
+            self._message.more(line)
+            return None
         return _other_line(self.path, lineno, line, self.header)
 
     def context(self, m: re.Match[str]) -> TaskContext:
@@ -572,7 +686,7 @@ class LineScanner:
         """The event of a matched line."""
         sec, usec, name, text = m.group(7, 8, 9, 10)
         try:
-            args = _PARSERS.get(name, _parse_generic)(text)
+            args = self.parsers.get(name, _parse_generic)(text)
         except _ArgsError as e:
             raise TraceFormatError(self.path, lineno, str(e), line) from None
         return TraceEvent(self.path, lineno, self.context(m), int(sec + usec), name, args)
@@ -583,7 +697,7 @@ class LineScanner:
 
     def skip(self, lineno: int, line: str, name: str, text: str) -> None:
         """Check the args of an event without building it (unknown events have any args)."""
-        check = _CHECKERS.get(name)
+        check = self.checkers.get(name)
         if check is not None:
             try:
                 check(text)
@@ -601,6 +715,7 @@ class LineScanner:
         anywhere), but only the line's columns, not its args, are parsed.
         """
         match = self.match
+        self._message.args = None  # the events after here are not built
         events = 0
         try:
             for lineno, line in enumerate(lines, lineno + 1):  # noqa: B020
@@ -673,6 +788,10 @@ class _LineBounds(io.BufferedIOBase):
     each newline, the next one must be at most LINE_MAX bytes on, which `bytes.rfind` over a
     LINE_MAX window finds at C speed. The text layer reads a chunk only when it has handed out
     every complete line before, so the reader's own line count locates the error.
+
+    Also per chunk: the lines that continue a console event's message get `_MARK` in front
+    (`_mark`). A chunk without ``: console: `` (found by `bytes.__contains__`, at C speed)
+    and without an open message is handed on as read.
     """
 
     def __init__(self, raw: BinaryIO) -> None:
@@ -680,6 +799,10 @@ class _LineBounds(io.BufferedIOBase):
         self._read = getattr(raw, "read1", raw.read)  # read1: what a pipe has, no waiting
         self._open = 0  # bytes of the current line so far
         self._blank = True  # the current line holds only blanks so far
+        self._line = b""  # the bytes handed on of the line not yet ended
+        self._held = b""  # the start of a line not handed on: its mark is not decided yet
+        self._console_open = False  # `_line` is a console event's line, its end not read yet
+        self._messages = _Continuations()
 
     def readable(self) -> bool:
         return True
@@ -688,11 +811,85 @@ class _LineBounds(io.BufferedIOBase):
         return self.read1(-1 if size is None else size)
 
     def read1(self, size: int = -1) -> bytes:
+        while True:
+            data = self._checked(size)
+            if data is None:  # a non-blocking stream without data
+                return data  # type: ignore[return-value]  # as BufferedIOBase.read1 does
+            if not data:  # the end
+                held, self._held = self._held, b""
+                return held
+            if _MARK_B in data:
+                self._no_nul(data)
+            line = self._line
+            if not (self._held or self._console_open or self._messages.size >= 0
+                    or _CONSOLE_B in data or _CONSOLE_B in line[-10:] + data[:10]):
+                end = data.rfind(b"\n")
+                self._line = data[end + 1 :] if end >= 0 else line + data
+                return data
+            data = self._mark(data)
+            if data:
+                return data
+
+    def _no_nul(self, data: bytes) -> None:
+        """Raise for a NUL that starts a line (`_MARK` is the reader's own)."""
+        if data[:1] == _MARK_B and not self._line and not self._held:
+            at = 0
+        else:
+            at = data.find(b"\n" + _MARK_B) + 1
+            if at == 0:
+                return
+        raise _LineError(data.count(b"\n", 0, at) + 1, _NUL_LINE)
+
+    def _mark(self, data: bytes) -> bytes:
+        """`data` with `_MARK` before each line that continues a console event's message.
+
+        A line whose mark is not decided yet (its end not read) is held back for the next
+        read; `_line` keeps the open line's start for a console event split between reads.
+        """
+        base = len(self._line)  # handed on already
+        buf = self._line + self._held + data
+        self._held = b""
+        self._console_open = False
+        messages = self._messages
+        parts: list[bytes] = []
+        last = base  # buf[last:pos] is not in `parts` yet
+        pos = 0  # a line start, or 0
+        hold = len(buf)
+        while True:
+            if messages.size >= 0:  # `pos` starts the line after a message's line
+                end = buf.find(b"\n", pos)
+                if end < 0:
+                    hold = pos
+                    break
+                if messages.continues(buf[pos : end + 1].decode("utf-8", "surrogateescape")):
+                    parts.append(buf[last:pos])
+                    parts.append(_MARK_B)
+                    last = pos
+                pos = end + 1
+                continue
+            at = buf.find(_CONSOLE_B, pos)
+            if at < 0:
+                break
+            start = buf.rfind(b"\n", 0, at) + 1
+            end = buf.find(b"\n", at)
+            if end < 0:
+                self._console_open = True  # decided when its end is read
+                break
+            messages.after(buf[start : end + 1].decode("utf-8", "surrogateescape"))
+            pos = end + 1
+        parts.append(buf[last:hold])
+        self._held = buf[hold:]
+        end = buf.rfind(b"\n", 0, hold)
+        self._line = buf[end + 1 : hold]
+        return b"".join(parts)
+
+    def _checked(self, size: int) -> bytes | None:
+        """The next chunk, its line lengths checked (None: a non-blocking stream, no data)."""
         data: bytes | None = self._read(size if size and size > 0 else 1 << 16)
         if not data:
             if data is not None and not self._blank:
                 raise _LineError(1, _CUT)
-            return data  # type: ignore[return-value]  # None: a non-blocking stream, no data
+            return data
         last = data.rfind(b"\n")
         if last < 0:
             self._open += len(data)
@@ -725,12 +922,28 @@ def _text(binary: BinaryIO) -> io.TextIOWrapper:
 
 def _bounded_text_lines(stream: Iterable[str], path: str) -> Iterator[str]:
     """Lines of a text stream (a StringIO, any iterable of lines), bounded like `_LineBounds`
-    bounds a binary one: a stream with ``readline`` is never read past LINE_MAX + 1."""
+    bounds a binary one: a stream with ``readline`` is never read past LINE_MAX + 1; and
+    marked like it: a line that continues a console event's message starts with `_MARK`."""
     readline = getattr(stream, "readline", None)
     lines = iter(stream) if readline is None else iter(lambda: readline(LINE_MAX + 1), "")
-    for lineno, line in enumerate(lines, 1):
-        if len(line) > LINE_MAX or (len(line) == LINE_MAX and line[-1] != "\n"):
+    for lineno, line in enumerate(_marked_lines(lines, path), 1):
+        size = len(line) - (line[:1] == _MARK)
+        if size > LINE_MAX or (size == LINE_MAX and line[-1] != "\n"):
             raise TraceFormatError(path, lineno, _TOO_LONG)
+        yield line
+
+
+def _marked_lines(lines: Iterable[str], path: str) -> Iterator[str]:
+    """`lines` with `_MARK` before each line that continues a console event's message."""
+    messages = _Continuations()
+    for lineno, line in enumerate(lines, 1):
+        if line[:1] == _MARK:
+            raise TraceFormatError(path, lineno, _NUL_LINE, line)
+        if messages.size >= 0:
+            if messages.continues(line):
+                line = _MARK + line
+        elif ": console: " in line:
+            messages.after(line)
         yield line
 
 
@@ -755,7 +968,7 @@ def open_trace(source: Source, name: str | None) -> Iterator[tuple[Iterable[str]
 
             with open_recording(path, name or path) as converted:
                 if converted is not None:
-                    yield converted, name or path
+                    yield _marked_lines(converted, name or path), name or path
                     return
         binary = cast(
             BinaryIO,

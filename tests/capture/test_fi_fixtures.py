@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from kmodel.capture import fiscenarios, verify
-from kmodel.errors import TraceFormatError
 from kmodel.trace import check_trace
 
 FI = Path(__file__).resolve().parents[1] / "data" / "traces" / "fi"
@@ -71,9 +70,25 @@ def test_default_fail_page_alloc_filters_live_trace_is_conformant() -> None:
     assert report.counts["checks"] > 100
 
 
-@pytest.mark.xfail(strict=True, raises=TraceFormatError, reason="kmodel check rejects the second line of the kernel's "
-                   "two-line FAULT_INJECTION console event (file:line 'expected comm-pid ...')")
-@pytest.mark.parametrize("name", sorted(set(SCENARIOS) - {"fi_page_alloc_default"}))
+# The traces read whole now (the FAULT_INJECTION notice's second line continues its console
+# event); what the checker says of them is the checker's.
+_XFAIL = {
+    **dict.fromkeys(("fi_failnth", "fi_function", "fi_mkreq_prob50", "fi_mkreq_times"),
+                    pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+                        "DS-4/DS-8: a swap-in whose injected read error left the page "
+                        "!uptodate returns VM_FAULT_SIGBUS (ret=0x2) in the trace; the "
+                        "checker's model predicts 0x4 (MAJOR)"))),
+    **dict.fromkeys(("fi_mkreq_interval", "fi_mkreq_space", "fi_mkreq_write"),
+                    pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+                        "checked without the capture's kprobe_profile (kmodel check reads "
+                        "NAME.kprobe_profile.txt and calls these conformant): the missed "
+                        "probe hits are divergences here"))),
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=_XFAIL[name]) if name in _XFAIL else name
+    for name in sorted(set(SCENARIOS) - {"fi_page_alloc_default"})])
 def test_fault_injection_traces_are_conformant(name: str) -> None:
     report = check_trace(FI / f"{name}.trace.txt")
     assert report.divergences == []

@@ -8,11 +8,19 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pytest
 
 from kmodel.errors import TraceFormatError
 from kmodel.trace import EVENT_ARGS, LostEvents, TraceEvent, parse_trace, read_header
+from kmodel.trace.parse import (
+    CONSOLE_MSG_MAX,
+    EXPECTED_LINE,
+    LineScanner,
+    console_message,
+    open_trace,
+)
 
 from .samples import (
     ALL_REAL_LINES,
@@ -484,3 +492,177 @@ def test_docs_list_the_vocabulary() -> None:
             for name in re.findall(r"`(\w+)`", cells[0].split(" — ")[0]):
                 listed[name] = tuple(cells[1].split())
     assert {name: listed.get(name) for name in EVENT_ARGS} == dict(EVENT_ARGS)
+
+
+# -- console messages of several lines --------------------------------------------------------
+
+FI_NOTICE = (
+    "          memhog-95      (     95) [000] d....     3.312171: console: "
+    "FAULT_INJECTION: forcing a failure.\n"
+    "name fail_make_request, interval 1, probability 100, space 0, times 3\n"
+)
+DATA = Path(__file__).resolve().parents[1] / "data" / "traces"
+
+
+class _Chunks(io.RawIOBase):
+    """A binary stream that hands out `size` bytes per read, as a pipe may."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self.data, self.size, self.pos = data, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        chunk = self.data[self.pos : self.pos + min(self.size, len(buffer))]
+        buffer[: len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)
+
+    def read1(self, size: int = -1) -> bytes:
+        chunk = self.data[self.pos : self.pos + self.size]
+        self.pos += len(chunk)
+        return chunk
+
+
+def _summary(items: list[TraceEvent | LostEvents]) -> list[tuple[object, ...]]:
+    return [
+        (item.lineno, item.name, console_message(item.args) if item.name == "console" else "")
+        if isinstance(item, TraceEvent) else (item.lineno, "lost", item.count)
+        for item in items
+    ]
+
+
+def test_console_message_continues_on_the_lines_after_it() -> None:
+    items = parse_text(FI_NOTICE + END_SWAP_BIO_READ + "\n" + CONSOLE + "\n")
+    notice, completion, alert = items
+    assert isinstance(notice, TraceEvent) and isinstance(alert, TraceEvent)
+    assert notice.args["msg"] == "FAULT_INJECTION: forcing a failure."
+    assert notice.args["msg_rest"] == (
+        "name fail_make_request, interval 1, probability 100, space 0, times 3")
+    assert console_message(notice.args) == FI_NOTICE.split(": console: ", 1)[1].rstrip("\n")
+    assert isinstance(completion, TraceEvent) and completion.lineno == 3
+    assert dict(alert.args) == {"msg": "Read-error on swap-device (254:0:320)"}
+    assert console_message(alert.args) == alert.args["msg"]
+
+
+MESSAGE_TRACE = (
+    FI_NOTICE
+    + "\n"  # a blank line of the message
+    + "#PF: error_code(0x0002) - not-present page\n"  # a line like a comment
+    + "CPU:1 [LOST 42 EVENTS]\n"  # a lost marker ends the message
+    + CONSOLE + "\n"
+    + "anon 253952\n"
+    + "file 0\n"
+    + SIGNAL + "\n"
+    + CONSOLE.replace("Read-error", "Write-error") + "\n"
+)
+MESSAGE_SUMMARY = [
+    (1, "console", "FAULT_INJECTION: forcing a failure.\nname fail_make_request, interval 1, "
+                   "probability 100, space 0, times 3\n\n#PF: error_code(0x0002) - not-present page"),
+    (5, "lost", 42),
+    (6, "console", "Read-error on swap-device (254:0:320)\nanon 253952\nfile 0"),
+    (9, "signal_generate", ""),
+    (10, "console", "Write-error on swap-device (254:0:320)"),
+]
+
+
+def test_message_lines_blank_comment_like_and_ended_by_a_lost_marker() -> None:
+    assert _summary(parse_text(MESSAGE_TRACE)) == MESSAGE_SUMMARY
+
+
+def test_message_lines_of_a_file_a_gzip_file_and_a_binary_stream(tmp_path: Path) -> None:
+    path = tmp_path / "m.trace.txt"
+    path.write_text(MESSAGE_TRACE)
+    gz = tmp_path / "m.trace.txt.gz"
+    gz.write_bytes(gzip.compress(MESSAGE_TRACE.encode()))
+    assert _summary(list(parse_trace(path))) == MESSAGE_SUMMARY
+    assert _summary(list(parse_trace(gz))) == MESSAGE_SUMMARY
+    stream = io.BytesIO(MESSAGE_TRACE.replace("\n", "\r\n").encode())
+    assert _summary(list(parse_trace(stream, name="s"))) == MESSAGE_SUMMARY
+
+
+@pytest.mark.parametrize("size", [*range(1, 24), 37, 64, 101, 150, 4096])
+def test_message_lines_split_between_reads_anywhere(size: int) -> None:
+    """The reader marks lines per chunk it reads: a console line or a line of its message cut
+    by the chunk's end is decided when its end is read."""
+    stream = _Chunks(MESSAGE_TRACE.encode(), size)
+    assert _summary(list(parse_trace(cast(BinaryIO, stream), name="s"))) == MESSAGE_SUMMARY
+    assert stream.pos == len(stream.data)
+
+
+def test_a_bad_line_after_another_event_is_still_an_error() -> None:
+    e = error(FI_NOTICE + END_SWAP_BIO_READ + "\nfile 0\n")
+    assert (e.lineno, EXPECTED_LINE in str(e)) == (4, True)
+    e = error(SWAP_WRITEPAGE + "\nFAULT_INJECTION: forcing a failure.\n")
+    assert e.lineno == 2
+
+
+def test_a_bad_line_after_a_message_of_console_msg_max_bytes_is_an_error() -> None:
+    head = CONSOLE.split(": console: ", 1)[0] + ": console: "
+    first = "x" * 100
+    lines = ["y" * 99] * ((CONSOLE_MSG_MAX - 100) // 100)  # each adds 100 bytes with its "\n"
+    last = "z" * (CONSOLE_MSG_MAX - 100 - 100 * len(lines) - 1)  # exactly CONSOLE_MSG_MAX
+    text = head + first + "\n" + "".join(f"{line}\n" for line in [*lines, last])
+    (ev,) = parse_text(text)
+    assert isinstance(ev, TraceEvent) and len(console_message(ev.args)) == CONSOLE_MSG_MAX
+    e = error(text + "one byte too many\n")
+    assert e.lineno == len(lines) + 3 and EXPECTED_LINE in str(e)
+
+
+def test_a_line_that_starts_with_a_nul_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "nul.trace.txt"
+    path.write_bytes((FI_NOTICE + "\x00name\n").encode())
+    with pytest.raises(TraceFormatError, match="NUL") as info:
+        list(parse_trace(path))
+    assert info.value.lineno == 3
+    path.write_bytes(b"\x00" + FI_NOTICE.encode())
+    with pytest.raises(TraceFormatError, match="NUL") as info:
+        list(parse_trace(path))
+    assert info.value.lineno == 1
+    assert "NUL" in str(error(CONSOLE + "\n\x00x\n")) and error(CONSOLE + "\n\x00x\n").lineno == 2
+
+
+def test_line_scanner_adds_the_message_lines_to_the_event_it_built(tmp_path: Path) -> None:
+    """`kmodel check`'s way: its handler has the first line; the rest follows in the args."""
+    path = tmp_path / "m.trace.txt"
+    path.write_text(MESSAGE_TRACE)
+    scanner = LineScanner(str(path))
+    built = []
+    with open_trace(path, None) as (lines, _):
+        for lineno, line in enumerate(lines, 1):
+            m = scanner.match(line)
+            if m is None:
+                scanner.other(lineno, line)
+            elif m[9] == "console" and lineno != 6:
+                built.append(scanner.event(lineno, line, m))
+            else:
+                scanner.skip(lineno, line, m[9], m[10])  # line 6: checked only, not built
+    assert [console_message(ev.args) for ev in built] == [
+        MESSAGE_SUMMARY[0][2], MESSAGE_SUMMARY[4][2]]
+
+
+@pytest.mark.parametrize("trace", sorted((DATA / "fi").glob("*.trace.txt"))
+                         + sorted((DATA / "conditions").glob("*.trace.txt")), ids=lambda p: p.name)
+def test_real_messages_of_several_lines_are_whole_as_the_kernel_logged_them(trace: Path) -> None:
+    """Every console message of several lines in the committed captures is what the kernel
+    logged (`dmesg`, each line after the record's time): whole, or its first lines where the
+    syslog read, which prefixes every line into a CONSOLE_LOG_MAX buffer, dropped the lines
+    that did not fit (Linux 6.1.176 kernel/printk/printk.c:1316-1380, 1596-1605)."""
+    dmesg = trace.with_name(trace.name.replace(".trace.", ".dmesg.")).read_text()
+    records = re.findall(r"^(\[ *\d+\.\d+\] )?(.*)$", dmesg, flags=re.MULTILINE)
+    messages = [console_message(item.args) for item in parse_trace(trace)
+                if isinstance(item, TraceEvent) and "msg_rest" in item.args]
+    at = 0
+    for message in messages:  # in the order logged
+        lines = message.split("\n")
+        at = next(i for i in range(at, len(records)) if records[i][1] == lines[0])
+        stamp = records[at][0]
+        logged = [text for time, text in records[at : at + len(lines)] if time == stamp]
+        assert len(logged) >= 2 and logged == lines[: len(logged)], (message, logged)
+        # Only a record too long for the syslog read's buffer lost lines.
+        assert len(logged) == len(lines) or len(stamp) * len(lines) + len(message) > 1024, message
+        at += len(logged)
+    if trace.name.startswith("fi_mkreq"):
+        notices = [m for m in messages if m.startswith("FAULT_INJECTION: forcing a failure.\n")]
+        assert notices and len(notices) == dmesg.count("FAULT_INJECTION: forcing a failure.")
