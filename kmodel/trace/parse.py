@@ -419,25 +419,43 @@ class _Continuations:
     read as it would be without a console event before it (a bad line is still an error).
     """
 
-    __slots__ = ("size",)
+    __slots__ = ("opening", "size")
 
     def __init__(self) -> None:
         #: The open message's length so far; -1: the last line ended no console message.
         self.size = -1
+        #: A line holding ``: console: `` that `after` took, not matched yet: whether it is a
+        #: console event matters only if the line after it is no event (rarely), so it is
+        #: matched then (one regex match per console event, not two).
+        self.opening: str | bytes | None = None
 
-    def after(self, line: str) -> None:
-        """`line` was read and continues no message: a console event opens one."""
-        m = _LINE.match(line)
-        self.size = len(m[10]) if m is not None and m[9] == "console" else -1
+    def after(self, line: str | bytes) -> None:
+        """`line`, which holds ``: console: ``, was read and continues no message."""
+        self.opening = line
+        self.size = 0
 
     def continues(self, line: str) -> bool:
-        """Whether `line`, the line after an open message's last line, continues it."""
-        if _LINE.match(line) is None and _LOST.match(line.strip()) is None:
-            size = self.size + 1 + len(line.rstrip("\r\n"))
+        """Whether `line`, the line after a console message's last line (or after a line
+        given to `after`), continues that message."""
+        m = _LINE.match(line)
+        if m is not None:
+            self.opening = None
+            self.size = len(m[10]) if m[9] == "console" else -1
+            return False
+        size = self.size
+        opening = self.opening
+        if opening is not None:
+            self.opening = None
+            if isinstance(opening, bytes):
+                opening = opening.decode("utf-8", "surrogateescape")
+            o = _LINE.match(opening)
+            size = len(o[10]) if o is not None and o[9] == "console" else -1
+        if size >= 0 and _LOST.match(line.strip()) is None:
+            size += 1 + len(line.rstrip("\r\n"))
             if size <= CONSOLE_MSG_MAX:
                 self.size = size
                 return True
-        self.after(line)
+        self.size = -1
         return False
 
 
@@ -847,7 +865,7 @@ class _LineBounds(io.BufferedIOBase):
         read; `_line` keeps the open line's start for a console event split between reads.
         """
         base = len(self._line)  # handed on already
-        buf = self._line + self._held + data
+        buf = self._line + self._held + data if base or self._held else data
         self._held = b""
         self._console_open = False
         messages = self._messages
@@ -875,12 +893,14 @@ class _LineBounds(io.BufferedIOBase):
             if end < 0:
                 self._console_open = True  # decided when its end is read
                 break
-            messages.after(buf[start : end + 1].decode("utf-8", "surrogateescape"))
+            messages.after(buf[start : end + 1])
             pos = end + 1
-        parts.append(buf[last:hold])
         self._held = buf[hold:]
         end = buf.rfind(b"\n", 0, hold)
         self._line = buf[end + 1 : hold]
+        if not parts and buf is data and hold == len(buf):
+            return data  # nothing marked, nothing held: no copy
+        parts.append(buf[last:hold])
         return b"".join(parts)
 
     def _checked(self, size: int) -> bytes | None:
