@@ -45,6 +45,7 @@ from kmodel.kernel import ModelEvent
 from kmodel.mm.filemap import end_page_writeback
 from kmodel.trace.emit import format_event
 from kmodel.trace.events import LostEvents, TaskContext, TraceEvent, explained_by_missed
+from kmodel.trace.faultinject import FaultInject
 from kmodel.trace.oracle import Oracle
 from kmodel.trace.parse import UNREADABLE, LineScanner, open_trace, parse_event_line
 from kmodel.trace.replay import (
@@ -324,6 +325,8 @@ class Checker:
         self._skipped: dict[str, int] = {}
         self._retry_memo: dict[int, bool] = {}
         self._unknown: dict[str, int] = {}
+        #: The fault-injection attrs of a `# fault-inject:` header (faultinject.py).
+        self.fi: FaultInject | None = None
         self._handlers: dict[str, Callable[[_Event], None]] = {
             "swap_writepage": self._swap_writepage,
             "swap_writepage_ret": self._writepage_ret,
@@ -342,13 +345,14 @@ class Checker:
             "do_swap_page": self._do_swap_page,
             "do_swap_page_ret": self._do_swap_page_ret,
             "console": self._console,
+            "signal_generate": self._signal_generate,
         }
         # The events of a fault or a swap-out are also kept for its replay on the model.
         for name in FAULT_EVENTS | WRITE_EVENTS:
             self._handlers[name] = self._recording(self._handlers.get(name, self._ignore))
         # Seen and understood, but nothing of them is an outcome the model predicts.
         self._ignored = frozenset(("read_swap_cache_async", "read_swap_cache_async_ret",
-                     "mm_vmscan_write_folio", "signal_generate", "block_bio_remap",
+                     "mm_vmscan_write_folio", "block_bio_remap",
                      "block_bio_complete", "block_rq_issue", "block_rq_complete",
                      "block_rq_error", "block_rq_insert", "block_rq_merge", "block_getrq",
                      "block_bio_backmerge", "block_bio_frontmerge", "block_split"))
@@ -410,6 +414,10 @@ class Checker:
                 if m is None:
                     if line.startswith("# page-cluster:"):  # recorded by kmodel capture
                         self.replayer.set_page_cluster(int(line.split(":", 1)[1]))
+                    elif line.startswith(("# fault-inject:", "# kmodel trim:")):
+                        if self.fi is None:
+                            self.fi = FaultInject(path, self._fi_diverge, self._count_unknown)
+                        self.fi.header(lineno, line)
                     elif line.startswith("# swap:") and " type=file" in line:
                         self.oracle.inferring = True  # unless add_swap_extent lines follow
                     lost = scanner.other(lineno, line)
@@ -496,6 +504,9 @@ class Checker:
     def finish(self) -> CheckReport:
         """End of trace: what is still in flight is unknown, not divergent."""
         self._flush()
+        if self.fi is not None:
+            self.fi.finish()
+            self.checks += self.fi.checks
         for exp in self.expect.values():
             self._count_unknown("prediction-cut-by-end", len(exp.predicted))
         self.expect.clear()
@@ -802,8 +813,18 @@ class Checker:
             f"context; the trace shows {ev.name} (line {ev.lineno}) instead",
             [text], branches, exp.page, (ev.lineno,))
 
+    def _signal_generate(self, ev: _Event) -> None:
+        if self.fi is not None:
+            self.fi.signal(ev)
+
+    def _fi_diverge(self, ev: _Event, message: str, allowed: list[str],
+                    branches: tuple[str, ...]) -> None:
+        self._diverge(ev, message, allowed, branches)
+
     def _console(self, ev: _Event) -> None:
         msg = ev.args["msg"]
+        if self.fi is not None and self.fi.console(ev):
+            return  # a FAULT_INJECTION notice: checked with its call (faultinject.py)
         if not _swap_alert(msg):
             self._skipped["console (other message)"] = (
                 self._skipped.get("console (other message)", 0) + 1)
@@ -943,6 +964,8 @@ class Checker:
             return
         task.submit = None
         page.submitting = ""
+        if self.fi is not None:
+            self.fi.queued(ev, write)  # it passed should_fail_bio
         sector = ev.arg_int("sector")
         read = task.read
         bio = _Bio(ev, write, sector, bool(read is not None and read.sync and not write))
@@ -985,6 +1008,15 @@ class Checker:
             past.observe(ev.arg_int("pflags"), page.entry)
             past.completed = True
             return past, prev
+        if (self.fi is not None and page.submitting == ("W" if write else "R")
+                and self.fi.failed(ev, write)):
+            # FI-1: ended at should_fail_bio, before block_bio_queue (faultinject.py).
+            task = self.tasks.get(ev.pid)
+            if task is not None and task.submit is page:
+                task.submit = None
+            page.submitting = ""
+            page.completed = True
+            return page, None
         if page.submitting == "r" and not write:  # no submission can follow: it returned
             page.submitting = ""
             self.checks += 1

@@ -178,6 +178,18 @@ def test_mutant_async_end_io_without_its_inner_completion_is_flagged_ER_4() -> N
     assert _check(lines)[0] == (i + 2, ("ER-4",))
 
 
+def test_lost_events_make_the_mutant_unknown_not_divergent() -> None:
+    lines = _lines("writeerr_flakey")
+    i = _first(lines, r"__end_swap_bio_write: .* bi_status=10 ")
+    j = _first(lines, r"folio_end_writeback: ", after=i)
+    pflags = int(re.search(r"pflags=(0x[0-9a-f]+)", lines[j])[1], 16)  # type: ignore[index]
+    lines[j] = lines[j].replace(f"pflags={pflags:#x}",
+                                f"pflags={pflags & ~PageFlags612.PG_dirty:#x}")
+    lines.insert(i, "CPU:0 [LOST 3 EVENTS]\n")  # the write's history is cut before its end
+    report = check_trace_6_12(io.StringIO("".join(lines)), name="mutant")
+    assert report.divergences == [] and report.counts["lost-events"] == 1
+
+
 # -- planted bugs in the 6.12 model -------------------------------------------------------
 
 

@@ -1,0 +1,310 @@
+"""The kernel's fault injection in a trace, checked against the model's ``should_fail``.
+
+A trace of ``kmodel capture --kernel 6.1-fi`` records, in its header, the fault attrs as the
+kernel read them back after arming (``# fault-inject: fail_make_request probability=100
+interval=1 times=3 space=0 verbose=1 task-filter=N``) and the per-disk/per-task switches
+(``# fault-inject: make-it-fail vda=1 tasks=95/0, fail-nth=95/0, ...``). From them this
+module builds the model's attrs (:class:`kmodel.lib.fault_inject.FaultAttr`) and drives the
+model's ``should_fail_bio`` (kmodel/block/blk_core.py) once per swap bio submission, in
+trace order, from the arming on (the ``SIGUSR1`` that ``init`` sends the workload after
+the scenario's ``midway``):
+
+- a bio the trace queues (``block_bio_queue``) passed ``should_fail_bio``: the model must
+  pass it too;
+- a bio that completes with no ``block_bio_queue`` was failed there: ``submit_bio_noacct``
+  ends it at ``should_fail_bio`` (Linux 6.1.176 block/blk-core.c:731, 813) before
+  ``submit_bio_noacct_nocheck`` would trace ``block_bio_queue`` (680). The model must fail
+  it, with ``BLK_STS_IOERR`` (10), and the ``FAULT_INJECTION`` notices the trace printed
+  in that context since the last call must be, in text and count, what the model's
+  ``fail_dump`` printed (verbose levels; no ratelimit by default).
+
+``fail_function`` on ``should_fail_bio`` is its kprobe's ``should_fail(&fei_fault_attr, 1)``
+(kernel/fail_function.c:173), consulted before the function's body: a failure there skips
+``fail_make_request``. A probability strictly between 0 and 100 draws
+``prandom_u32_max(100)`` (lib/fault-inject.c:139) from boot entropy: that draw is an input
+taken from the trace (counted as unknown), while the checks before it (times, space,
+interval) are the model's. ``fail-nth`` counts every fault point of the task, and the kernel
+has some the model lacks (failslab in ``bio_alloc``'s mempool, docs/fault-injection.md): the
+task's first failure by fail-nth is an input too; what follows it (the notice, ``times``) is
+checked.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from kmodel.block.bdev import BlockDevice
+from kmodel.block.blk_core import should_fail_bio
+from kmodel.errors import TraceFormatError
+from kmodel.executor.inline import InlineExecutor
+from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, Bio, BlkStatus
+from kmodel.include.linux.sched import Task
+from kmodel.kernel import Kernel
+from kmodel.lib.fault_inject import FaultAttr, should_fail
+from kmodel.trace.parse import console_message
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from kmodel.trace.events import TaskContext
+
+
+class TraceEvent(Protocol):
+    """The checker's view of one event (``check._Event``)."""
+
+    lineno: int
+    name: str
+    pid: int
+    context: TaskContext
+    args: Mapping[str, str]
+
+NOTICE = "FAULT_INJECTION: forcing a failure."
+#: The attrs a swap bio's submission consults, in the order it does.
+BIO_ATTRS = ("fail_function", "fail_make_request")
+_HEADER = re.compile(r"# fault-inject: (\S+) (.*)$")
+_INT_KNOBS = ("probability", "interval", "times", "space", "verbose")
+
+
+#: The checker's report: a divergence at an event (message, allowed, branches), an unknown.
+Diverge = Callable[[Any, str, list[str], tuple[str, ...]], None]
+Unknown = Callable[[str], None]
+
+
+def _message(ev: TraceEvent) -> str:
+    """A console event's whole message: its continuation lines are ``msg_rest`` (parse.py)."""
+    return console_message(ev.args)
+
+
+class _Draw(random.Random):
+    """``prandom_u32_max(100)``: its value is the trace's (an input), set per call."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.fail = False
+        self.drawn = 0
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
+        """0 (below any probability: fail) or the top (at least any probability: pass)."""
+        self.drawn += 1
+        return 0 if self.fail else (start if stop is None else stop) - 1
+
+
+class FaultInject:
+    """The model's fault attrs for one trace and the calls seen so far."""
+
+    def __init__(self, path: str, diverge: Diverge, unknown: Unknown) -> None:
+        self.path = path
+        self.diverge = diverge
+        self.unknown = unknown
+        self.k = Kernel(executor=InlineExecutor())
+        self.attrs: dict[str, FaultAttr] = {}
+        self.draw = _Draw()
+        self.disks: dict[str, bool] = {}  # make-it-fail per disk name
+        self.fail_nth: dict[int, int] = {}  # pid -> fail-nth armed
+        self.make_it_fail: dict[int, bool] = {}
+        self.tasks: dict[int, Task] = {}
+        self.armed = False
+        #: ``# kmodel trim:``: the calls before a failure may be cut, and so is the arming.
+        self.trimmed = False
+        self.bdev = BlockDevice(0, 0, "swap", 0)
+        self.calls = 0
+        self.checks = 0
+        #: Notices printed since the last call, per pid: (event, message).
+        self.notices: dict[int, list[TraceEvent]] = {}
+
+    # -- the header --------------------------------------------------------------------
+
+    def header(self, lineno: int, line: str) -> None:
+        """Read one ``# fault-inject:`` line; a malformed one is a TraceFormatError."""
+        if line.startswith("# kmodel trim:"):
+            self.trimmed = True
+            return
+        m = _HEADER.match(line.rstrip("\n"))
+        if m is None:
+            raise TraceFormatError(self.path, lineno, "expected '# fault-inject: NAME k=v ...'",
+                                   line)
+        name, rest = m[1], m[2]
+        if name == "make-it-fail":
+            self._switches(lineno, line, rest)
+            return
+        if name not in BIO_ATTRS:
+            return  # fail_page_alloc, failslab: not on the bio path
+        knobs = dict(kv.split("=", 1) for kv in rest.split() if "=" in kv)
+        try:
+            values = {k: int(knobs[k]) for k in _INT_KNOBS}
+            task_filter = {"Y": True, "N": False}[knobs["task-filter"]]
+        except (KeyError, ValueError) as e:
+            raise TraceFormatError(
+                self.path, lineno, "expected probability= interval= times= space= verbose= "
+                f"(integers) and task-filter=Y|N ({e})", line) from None
+        attr = self.k.fail_make_request if name == "fail_make_request" else FaultAttr()
+        attr.dname = name
+        attr.probability = values["probability"]
+        attr.interval = values["interval"]
+        attr.times = values["times"]
+        attr.space = values["space"]
+        attr.verbose = values["verbose"]
+        attr.task_filter = task_filter
+        attr.rng = self.draw  # the trace's draw, not a PRNG
+        self.attrs[name] = attr
+
+    def _switches(self, lineno: int, line: str, rest: str) -> None:
+        try:
+            for part in rest.split(","):
+                for kv in part.split():
+                    key, _, value = kv.partition("=")
+                    if key in ("tasks", "fail-nth"):
+                        pid, _, v = value.partition("/")
+                        if key == "tasks":
+                            self.make_it_fail[int(pid)] = v == "1"
+                        else:
+                            self.fail_nth[int(pid)] = int(v)
+                    elif key not in ("memory.max", "page-cluster"):
+                        self.disks[key] = value == "1"
+        except ValueError:
+            raise TraceFormatError(self.path, lineno, "expected 'make-it-fail DISK=0|1 "
+                                   "tasks=PID/0|1, fail-nth=PID/N, ...'", line) from None
+        # The swap disk is the only disk of these captures (`# swap: /dev/vda`).
+        self.bdev.make_it_fail = any(self.disks.values())
+
+    # -- events ------------------------------------------------------------------------
+
+    def signal(self, ev: TraceEvent) -> None:
+        """The capture's ``{ echo "# fault-inject: ..."; } | tee -a $out.header.txt``
+        (fiscenarios._record) exits right after the scenario armed and recorded the attrs:
+        its ``tee``'s SIGCHLD is the first event of the armed kernel."""
+        if ev.context.comm == "tee" and ev.args.get("sig") == "17" and self.attrs:
+            self.armed = True
+
+    def console(self, ev: TraceEvent) -> bool:
+        """A notice of an attr on the bio path: kept for the call it belongs to."""
+        # Its second line ("name fail_make_request, ...") continues the event and is added
+        # to its args after this handler ran (parse.py `_Continuations`): read at the call.
+        if ev.args["msg"] != NOTICE or not self.attrs:
+            return False
+        self.notices.setdefault(ev.pid, []).append(ev)
+        return True
+
+    def queued(self, ev: TraceEvent, write: bool) -> None:
+        """``block_bio_queue`` of a swap bio: it passed ``should_fail_bio``."""
+        if not self.armed:
+            return
+        size = int(ev.args["nr_sector"]) * 512 if "nr_sector" in ev.args else 4096
+        failed, printed = self._call(ev, write, size, False)
+        self.checks += 1
+        if failed:
+            self.diverge(
+                ev, f"the model's should_fail_bio fails this bio (call {self.calls} since "
+                f"arming: {self._state()}); the trace queued it",
+                ["no block_bio_queue: the bio ends at should_fail_bio"], ("FI-1", "FI-2"))
+        self._notices(ev, printed)
+
+    def failed(self, ev: TraceEvent, write: bool) -> bool:
+        """A swap bio completing without ``block_bio_queue``: failed at ``should_fail_bio``
+        if the model says so. True when this module took the completion."""
+        if not self.attrs:
+            return False
+        if not self.armed:
+            if not self.trimmed or int(ev.args["bi_status"]) != BlkStatus.BLK_STS_IOERR:
+                return False
+            # A trimmed trace lacks the calls before this one: which call fails is not
+            # known here; the notice(s) printed for it are taken with it, unchecked.
+            self.notices.pop(ev.pid, None)
+            self.unknown("fault-inject-calls-trimmed")
+            return True
+        size = int(ev.args["size"])
+        failed, printed = self._call(ev, write, size, True)
+        self.checks += 1
+        if not failed:
+            self.diverge(
+                ev, f"this bio completes without block_bio_queue, as one failed by "
+                f"should_fail_bio; the model's should_fail_bio passes it (call {self.calls} "
+                f"since arming: {self._state()})",
+                ["block_bio_queue of the bio before its completion"], ("FI-1", "FI-2"))
+            self.notices.pop(ev.pid, None)
+            return True
+        status = int(ev.args["bi_status"])
+        self.checks += 1
+        if status != BlkStatus.BLK_STS_IOERR:
+            self.diverge(
+                ev, f"a bio failed by should_fail_bio ends with BLK_STS_IOERR "
+                f"({int(BlkStatus.BLK_STS_IOERR)}); the trace's bi_status={status}",
+                [f"bi_status={int(BlkStatus.BLK_STS_IOERR)}"], ("FI-1",))
+        self._notices(ev, printed)
+        return True
+
+    def finish(self) -> None:
+        """Notices that no failed call of the trace printed."""
+        if not self.armed:
+            self.notices.clear()
+        for evs in self.notices.values():
+            for ev in evs:
+                self.checks += 1
+                self.diverge(
+                    ev, "a FAULT_INJECTION notice, but no swap bio of this task failed after "
+                    "it", ["no notice"], ("FI-2",))
+        self.notices.clear()
+
+    # -- the model ---------------------------------------------------------------------
+
+    def _task(self, pid: int) -> Task:
+        task = self.tasks.get(pid)
+        if task is None:
+            task = self.tasks[pid] = Task(pid=pid, comm=str(pid))
+            task.make_it_fail = self.make_it_fail.get(pid, False)
+        return task
+
+    def _call(self, ev: TraceEvent, write: bool, size: int,
+              observed_fail: bool) -> tuple[bool, list[str]]:
+        """One ``should_fail_bio`` on the model; its decision and the notices it printed."""
+        self.calls += 1
+        task = self._task(ev.pid)
+        nth = self.fail_nth.get(ev.pid, 0)
+        if nth and observed_fail:
+            # The kernel counted fault points the model lacks: the task's first failure is
+            # fail-nth's, at whatever count (an input); fail-nth is spent after it.
+            task.fail_nth = 1
+            self.fail_nth[ev.pid] = 0
+            self.unknown("fail-nth-count")
+        else:
+            task.fail_nth = 0
+        self.draw.fail = observed_fail
+        drawn = self.draw.drawn
+        bio = Bio(self.bdev, REQ_OP_WRITE if write else REQ_OP_READ, bi_size=size)
+        start = len(self.k.printk_log)
+        with self.k.running(task, ("submit_bio_noacct", "should_fail_bio")):
+            fei = self.attrs.get("fail_function")
+            # fail_function's kprobe pre-handler (kernel/fail_function.c:173) runs before
+            # should_fail_bio's body, and a failure there skips the body.
+            failed = fei is not None and should_fail(self.k, fei, 1)
+            if not failed and "fail_make_request" in self.attrs:
+                failed = should_fail_bio(self.k, bio)
+        if self.draw.drawn != drawn and any(0 < a.probability < 100 for a in self.attrs.values()):
+            self.unknown("prandom-draw")
+        lines = [text for _level, text in self.k.printk_log[start:]]
+        printed: list[str] = []
+        for line in lines:  # fail_dump's printk is one message of two lines (one event)
+            if line == NOTICE or not printed:
+                printed.append(line)
+            else:
+                printed[-1] += "\n" + line
+        return failed, printed
+
+    def _state(self) -> str:
+        return "; ".join(f"{n} times={a.times} space={a.space} count={a.count}"
+                         for n, a in self.attrs.items())
+
+    def _notices(self, ev: TraceEvent, printed: list[str]) -> None:
+        seen = self.notices.pop(ev.pid, [])
+        self.checks += 1
+        got = [_message(n) for n in seen]
+        if got != printed:
+            self.diverge(
+                seen[0] if seen else ev,
+                f"the model's fail_dump printed {len(printed)} notice(s) {printed!r} for "
+                f"this call; the trace {len(got)}: {got!r}"
+                + (f" (lines {', '.join(str(n.lineno) for n in seen)})" if seen else ""),
+                [f"console: {p!r}" for p in printed] or ["no notice"], ("FI-2",))

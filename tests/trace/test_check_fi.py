@@ -1,0 +1,184 @@
+"""``kmodel check`` on the fault-injection captures: the model's ``should_fail`` against them.
+
+The whole traces of the committed run (tests/data/traces/fi/whole/, xz; the trimmed
+fixtures beside them are cut from these) carry every swap bio submission since the attrs
+were armed, so kmodel.trace.faultinject drives the model's ``should_fail_bio`` once per
+submission and compares which bio fails, its status and the FAULT_INJECTION notices.
+Mutants of the model's ``should_fail_ex`` and of a ``FaultAttr`` default must make at least
+one of them diverge.
+"""
+
+from __future__ import annotations
+
+import lzma
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kmodel.kernel import Kernel
+from kmodel.lib import fault_inject
+from kmodel.lib.fault_inject import FAULT_NOWARN, FaultAttr, fail_dump
+from kmodel.lib.ratelimit import RatelimitState
+from kmodel.trace import check_trace
+from kmodel.trace.parse import read_kprobe_profile
+from kmodel.trace.report import CheckReport
+
+FI = Path(__file__).resolve().parents[1] / "data" / "traces" / "fi"
+NAMES = sorted(p.name.removesuffix(".trace.txt.xz") for p in (FI / "whole").glob("*.xz"))
+#: The traces whose swap bios fail by injection (the others inject fail_page_alloc).
+BIO_FI = ("fi_failnth", "fi_function", "fi_mkreq_interval", "fi_mkreq_prob50",
+          "fi_mkreq_space", "fi_mkreq_times", "fi_mkreq_write")
+#: Their do_swap_page after the failed read: tests/capture/test_fi_fixtures.py's DS-4/DS-8
+#: xfail (the fault's return, not fault injection).
+SIGBUS_RET = ("fi_failnth", "fi_function", "fi_mkreq_prob50", "fi_mkreq_times")
+
+
+def _check(name: str) -> CheckReport:
+    with lzma.open(FI / "whole" / f"{name}.trace.txt.xz", "rt") as f:
+        return check_trace(f, name=f"{name}.trace.txt", max_divergences=50,
+                           missed=read_kprobe_profile(FI / f"{name}.kprobe_profile.txt"))
+
+
+def _fi(report: CheckReport) -> list[str]:
+    return [d.message for d in report.divergences if any(b.startswith("FI-")
+                                                         for b in d.branches)]
+
+
+def test_every_fixture_has_its_whole_trace() -> None:
+    fixtures = sorted(p.name.removesuffix(".trace.txt") for p in FI.glob("*.trace.txt"))
+    assert fixtures == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_whole_trace_agrees_with_the_models_should_fail(name: str) -> None:
+    report = _check(name)
+    assert _fi(report) == [], report.format()
+    others = [d for d in report.divergences if d.branches != ("DS-4", "DS-8")]
+    assert others == [], report.format()
+    if name not in SIGBUS_RET:
+        assert report.divergences == [], report.format()
+    assert report.counts["checks"] > 1000
+
+
+@pytest.mark.parametrize("name", SIGBUS_RET)
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "DS-4/DS-8 (as tests/capture/test_fi_fixtures.py): after the injected read error the "
+    "trace's do_swap_page returns VM_FAULT_SIGBUS (0x2), the checker's replay 0x4"))
+def test_whole_trace_with_a_failed_swap_in_is_conformant(name: str) -> None:
+    assert _check(name).divergences == []
+
+
+def test_prandom_and_fail_nth_are_counted_as_inputs() -> None:
+    """probability 50: each draw the model reached is the trace's; fail-nth: the kernel
+    counts fault points the model lacks, so the failing call is the trace's."""
+    assert _check("fi_mkreq_prob50").counts["unknown:prandom-draw"] >= 2
+    assert _check("fi_failnth").counts["unknown:fail-nth-count"] == 1
+    assert "unknown:prandom-draw" not in _check("fi_mkreq_times").counts
+
+
+# -- mutants of the model ------------------------------------------------------------------
+
+def _should_fail_ex(order: str = "", interval: str = "", times: str = "", space: str = "",
+                    ) -> Callable[[Kernel, FaultAttr, int, int], bool]:
+    """kmodel.lib.fault_inject.should_fail_ex with one planted change."""
+
+    def mutant(k: Kernel, attr: FaultAttr, size: int, flags: int = 0) -> bool:
+        task = k.current
+        in_task = not k.ctx.softirq
+        fail = False
+        if order != "nth-late" and in_task and task.fail_nth:
+            task.fail_nth -= 1
+            if task.fail_nth:
+                return False
+            fail = True
+        if not fail:
+            if attr.probability == 0:
+                return False
+            if order == "nth-late" and in_task and task.fail_nth:
+                task.fail_nth -= 1
+                if task.fail_nth:
+                    return False
+                fail = True
+        if not fail:
+            if attr.task_filter and not (in_task and task.make_it_fail):
+                return False
+            if attr.times == 0:
+                return False
+            if attr.space >= size if space == ">=" else attr.space > size:
+                attr.space -= 1 if space == "pages" else size
+                return False
+            if attr.interval > 1:
+                if interval == "late":
+                    if attr.count % attr.interval:
+                        attr.count += 1
+                        return False
+                    attr.count += 1
+                else:
+                    attr.count += 1
+                    if attr.count % attr.interval:
+                        return False
+            if attr.probability <= attr.rng.randrange(100):
+                return False
+        if order == "dec-first" and attr.times not in (-1, 0):
+            attr.times -= 1
+        if not flags & FAULT_NOWARN:
+            fail_dump(k, attr)
+        if order != "dec-first" and times != "none" and attr.times not in (-1, 0):
+            attr.times -= 1
+        return True
+
+    return mutant
+
+
+MUTANTS: dict[str, Callable[[Kernel, FaultAttr, int, int], bool]] = {
+    "order: fail-nth after the probability check": _should_fail_ex(order="nth-late"),
+    "order: times decremented before fail_dump": _should_fail_ex(order="dec-first"),
+    "interval: count incremented after the modulo": _should_fail_ex(interval="late"),
+    "times: never decremented": _should_fail_ex(times="none"),
+    "space: >= instead of >": _should_fail_ex(space=">="),
+    "space: counted in calls, not bytes": _should_fail_ex(space="pages"),
+}
+
+
+def _diverging(names: tuple[str, ...] = BIO_FI) -> list[str]:
+    return [n for n in names if _fi(_check(n))]
+
+
+def test_the_unmutated_model_diverges_on_none() -> None:
+    assert _diverging() == []
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_should_fail_mutant_makes_a_live_trace_diverge(
+        mutant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fault_inject, "should_fail_ex", MUTANTS[mutant])
+    assert _diverging() != []
+
+
+def test_default_count_mutant_makes_a_live_trace_diverge(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FaultAttr whose interval counter starts at 1, not 0 (struct fault_attr's
+    FAULT_ATTR_INITIALIZER leaves count 0)."""
+    init = FaultAttr.__init__
+
+    def mutant(self: FaultAttr, *args: object, **kwargs: object) -> None:
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+        self.count = 1
+
+    monkeypatch.setattr(FaultAttr, "__init__", mutant)
+    assert _diverging() == ["fi_mkreq_interval"]
+
+
+def test_default_ratelimited_fail_dump_mutant_makes_a_live_trace_diverge(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """fail_dump ratelimited by default (one notice per 5 s) instead of
+    RATELIMIT_STATE_INIT_DISABLED: fi_mkreq_times printed three notices back to back."""
+    init = FaultAttr.__init__
+
+    def mutant(self: FaultAttr, *args: object, **kwargs: object) -> None:
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+        self.ratelimit_state = RatelimitState(interval=5 * Kernel.HZ, burst=1)
+
+    monkeypatch.setattr(FaultAttr, "__init__", mutant)
+    assert "fi_mkreq_times" in _diverging()
