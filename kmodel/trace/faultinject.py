@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kmodel.block.bdev import BlockDevice
 from kmodel.block.blk_core import should_fail_bio
-from kmodel.errors import TraceFormatError
+from kmodel.errors import KmodelError, TraceFormatError
 from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, Bio, BlkStatus
 from kmodel.include.linux.sched import Task
@@ -142,28 +142,32 @@ class FaultInject:
                 f"(integers) and task-filter=Y|N ({e})", line) from None
         attr = self.k.fail_make_request if name == "fail_make_request" else FaultAttr()
         attr.dname = name
-        attr.probability = values["probability"]
-        attr.interval = values["interval"]
-        attr.times = values["times"]
-        attr.space = values["space"]
-        attr.verbose = values["verbose"]
+        try:
+            attr.probability = values["probability"]
+            attr.interval = values["interval"]
+            attr.times = values["times"]
+            attr.space = values["space"]
+            attr.verbose = values["verbose"]
+        except KmodelError as e:  # FaultAttr's validators: a value the kernel never reads back
+            raise TraceFormatError(self.path, lineno, str(e), line) from None
         attr.task_filter = task_filter
         attr.rng = self.draw  # the trace's draw, not a PRNG
         self.attrs[name] = attr
 
     def _switches(self, lineno: int, line: str, rest: str) -> None:
         try:
-            for part in rest.split(","):
-                for kv in part.split():
-                    key, _, value = kv.partition("=")
-                    if key in ("tasks", "fail-nth"):
-                        pid, _, v = value.partition("/")
+            for kv in rest.split():
+                key, _, value = kv.partition("=")
+                value = value.rstrip(",")
+                if key in ("tasks", "fail-nth"):
+                    for pair in filter(None, value.split(",")):  # PID/VALUE per workload
+                        pid, v = pair.split("/")
                         if key == "tasks":
                             self.make_it_fail[int(pid)] = v == "1"
                         else:
                             self.fail_nth[int(pid)] = int(v)
-                    elif key not in ("memory.max", "page-cluster"):
-                        self.disks[key] = value == "1"
+                elif key not in ("memory.max", "page-cluster"):
+                    self.disks[key] = value == "1"
         except ValueError:
             raise TraceFormatError(self.path, lineno, "expected 'make-it-fail DISK=0|1 "
                                    "tasks=PID/0|1, fail-nth=PID/N, ...'", line) from None

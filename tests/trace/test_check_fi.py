@@ -10,12 +10,14 @@ one of them diverge.
 
 from __future__ import annotations
 
+import io
 import lzma
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from kmodel.errors import TraceFormatError
 from kmodel.kernel import Kernel
 from kmodel.lib import fault_inject
 from kmodel.lib.fault_inject import FAULT_NOWARN, FaultAttr, fail_dump
@@ -182,3 +184,54 @@ def test_default_ratelimited_fail_dump_mutant_makes_a_live_trace_diverge(
 
     monkeypatch.setattr(FaultAttr, "__init__", mutant)
     assert "fi_mkreq_times" in _diverging()
+
+
+# -- the trace against the model: edited live traces ---------------------------------------
+
+def _edited(name: str, edit: Callable[[str], str]) -> CheckReport:
+    with lzma.open(FI / "whole" / f"{name}.trace.txt.xz", "rt") as f:
+        text = edit(f.read())
+    return check_trace(io.StringIO(text), name=f"{name}.trace.txt", max_divergences=50,
+                       missed=read_kprobe_profile(FI / f"{name}.kprobe_profile.txt"))
+
+
+def test_a_failed_bio_must_end_with_blk_sts_ioerr() -> None:
+    report = _edited("fi_mkreq_space", lambda t: t.replace("bi_status=10 ", "bi_status=1 ", 1))
+    assert any("ends with BLK_STS_IOERR (10); the trace's bi_status=1" in m
+               for m in _fi(report)), report.format()
+
+
+def test_a_missing_notice_diverges() -> None:
+    def drop_notice(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        i = next(i for i, ln in enumerate(lines) if ln.endswith(
+            "console: FAULT_INJECTION: forcing a failure.\n"))
+        return "".join(lines[:i] + lines[i + 2:])
+
+    messages = _fi(_edited("fi_mkreq_interval", drop_notice))
+    assert any("fail_dump printed 1 notice(s)" in m and "the trace 0: []" in m
+               for m in messages), messages
+
+
+def test_a_recorded_times_the_kernel_did_not_have_diverges() -> None:
+    """times=1 recorded for fi_mkreq_times (the kernel had 3): the second failed read is
+    one the model passes, and the first notice says times 1."""
+    report = _edited("fi_mkreq_times", lambda t: t.replace(
+        "fail_make_request probability=100 interval=1 times=3",
+        "fail_make_request probability=100 interval=1 times=1", 1))
+    messages = _fi(report)
+    assert any("the model's should_fail_bio passes it" in m for m in messages), messages
+    assert any("times 1" in m and "times 3" in m for m in messages), messages
+
+
+@pytest.mark.parametrize(("bad", "expected"), [
+    ("times=x", "probability= interval= times= space= verbose= (integers)"),
+    ("times=-2", "fault_attr.times must be -1 (unlimited) or >= 0, got -2"),
+])
+def test_a_malformed_fault_inject_header_names_its_line(bad: str, expected: str) -> None:
+    with lzma.open(FI / "whole" / "fi_mkreq_times.trace.txt.xz", "rt") as f:
+        lineno = next(i for i, ln in enumerate(f, 1)
+                      if ln.startswith("# fault-inject: fail_make_request "))
+    with pytest.raises(TraceFormatError) as err:
+        _edited("fi_mkreq_times", lambda t: t.replace("times=3", bad, 1))
+    assert err.value.lineno == lineno and expected in err.value.message, err.value
