@@ -205,7 +205,8 @@ class _Page:
         self.early_known = False  # ... and the page was known then
         self.completed = False  # its I/O of this life completed (its flags follow from that)
         self.life: _Event | None = None  # the event that started this life
-        self.prev_bio: _Bio | None = None  # the last life's bio, in flight when this began
+        #: Bios of the last lives, in flight when the next began (newest first).
+        self.prev_bio: list[_Bio] = []
         #: Line numbers, the last HISTORY of which are reported. A list, not a
         #: deque(maxlen=HISTORY): a deque allocates a 64-slot block, ~7x the memory per page.
         self.history: list[int] = []
@@ -215,8 +216,9 @@ class _Page:
         self.flags = pflags & PAGEFLAGS_MASK
         self.entry = entry
         if ev is not None and self.bio is not None and not self.bio.done:
-            self.prev_bio = self.bio  # its completion may be printed later: a tie
-        self.life = ev
+            self.prev_bio = [self.bio, *self.prev_bio][:3]  # may complete later: a tie
+        if ev is not None:
+            self.life = ev
         self.bio = None
         self.submitting = ""
         self.unknown = False
@@ -306,6 +308,7 @@ class Checker:
         #: Faults returned, replayed when the timestamp moves on: (fault, its return).
         self._deferred: list[tuple[_Fault, _Event]] = []
         self._early: list[_Page] = []  # pages with a completion before any bio (_early_bio)
+        self._past_writeback: set[int] = set()  # pages whose last life's write just ended
         self.pages: dict[int, _Page] = {}
         self.cache: dict[int, _Page] = {}  # swap entry -> the page last seen for it
         self.tasks: dict[int, _Task] = {}
@@ -987,6 +990,11 @@ class Checker:
         page = self._page(ev.arg_int("page"))
         page.note(ev.lineno)
         bio = page.bio
+        sector = ev.arg_int("sector")
+        prev = next((b for b in page.prev_bio
+                     if b.write == write and not b.done and b.sector == sector), None)
+        if prev is not None and bio is not None and bio.sector != sector:
+            bio = None  # a last life's bio (below), not this life's
         if bio is not None and bio.write == write and not bio.done:
             bio.done = True
             page.bio = None
@@ -997,13 +1005,17 @@ class Checker:
                 if sector != bio.sector:
                     self._check_sector(ev, page, sector, ev.name)
             return page, bio
-        prev, life = page.prev_bio, page.life
-        if prev is not None and prev.write == write and not prev.done and life is not None and (
+        life = page.life
+        if prev is None:
+            prev = next((b for b in page.prev_bio if b.write == write and not b.done), None)
+        if prev is not None and life is not None and (
                 tie(life.ts_us, life.context.cpu, ev.ts_us, ev.context.cpu)):
-            # The last life's bio, completing at the timestamp this life began (a tie): it
-            # is checked on a page of its own; this life goes on untouched.
+            # A last life's bio, completing at the timestamp this life began (a tie): it is
+            # checked on a page of its own; this life goes on untouched.
             prev.done = True
-            page.prev_bio = None
+            page.prev_bio.remove(prev)
+            if write:
+                self._past_writeback.add(page.addr)  # its end_page_writeback is that life's
             past = _Page(page.addr)
             past.observe(ev.arg_int("pflags"), page.entry)
             past.completed = True
@@ -1128,6 +1140,9 @@ class Checker:
         BUG()s on (flagged): the probe shows no PG_writeback, or the page's writeback ended
         already (line N) and no swap_writepage started another."""
         addr = ev.arg_int("page")
+        if addr in self._past_writeback:  # a last life's writeback ending (a tie)
+            self._past_writeback.discard(addr)
+            return False
         pflags = ev.arg_int("pflags") & PAGEFLAGS_MASK
         ended = self._wb_ended.get(addr)
         early = self.pages.get(addr)
