@@ -31,6 +31,21 @@ def test_budget_is_checked_before_every_example(capsys: pytest.CaptureFixture[st
     assert re.search(r"^1 rounds, 3 examples, \d+ steps in 6\.0s", out, re.M), out
 
 
+def test_examples_cut_short_by_hypothesis_are_not_failures(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Under ``nightly`` (80 steps) Hypothesis ends some examples early (StopTest, its
+    buffer is full); they are not failures, so the budget still stops the round: readings
+    2-39 start 38 examples, the 40th reading stops it."""
+    ticks = iter(range(1000))
+    args = build_parser(["fuzz"]).parse_args(
+        ["fuzz", "--no-db", "--machine", "swapio", "--seconds", "40", "--profile", "nightly"])
+    status = run(args, clock=lambda: float(next(ticks)))
+    out = capsys.readouterr().out
+    assert status == 0
+    assert re.search(r"^1 rounds, 38 examples, \d+ steps in 41\.0s", out, re.M), out
+    assert machines.SwapIOMachine.failed_examples == 0
+
+
 class _FailsOnFirstStep(machines.VirtioMachine):  # type: ignore[misc,valid-type]
     """Breaks an invariant as soon as a step has run (a failure that shrinks quickly)."""
 
