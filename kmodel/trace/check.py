@@ -37,7 +37,7 @@ from typing import TextIO, cast
 
 import attrs
 
-from kmodel.errors import KernelBug
+from kmodel.errors import KernelBug, TraceFormatError
 from kmodel.include.linux.mm import FaultFlag, VmFault, fault_flag_allow_retry_first
 from kmodel.include.linux.mm_types import Folio, SwapEntry
 from kmodel.include.linux.page_flags import PAGEFLAGS_MASK, PageFlags, decode_page_flags
@@ -416,7 +416,7 @@ class Checker:
                 m = match(line)
                 if m is None:
                     if line.startswith("# page-cluster:"):  # recorded by kmodel capture
-                        self.replayer.set_page_cluster(int(line.split(":", 1)[1]))
+                        self.replayer.set_page_cluster(_page_cluster(path, lineno, line))
                     elif line.startswith(("# fault-inject:", "# kmodel trim:")):
                         if self.fi is None:
                             self.fi = FaultInject(path, self._fi_diverge, self._count_unknown)
@@ -1454,6 +1454,16 @@ def _progress(path: str, lines: Iterable[str], stream: TextIO) -> Iterator[str]:
 
 
 PROGRESS_MIN_BYTES = 16 << 20
+
+
+def _page_cluster(path: str, lineno: int, line: str) -> int:
+    """The value of a ``# page-cluster: N`` header line (0..31: ``1 << N`` is an int shift in
+    swapin_nr_pages), or a TraceFormatError naming the line."""
+    text = line.split(":", 1)[1].strip()
+    if not (text.isdigit() and int(text) <= 31):
+        raise TraceFormatError(path, lineno, "expected '# page-cluster: N' with N in 0..31",
+                               line.rstrip("\n"))
+    return int(text)
 
 
 def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_divergences: int = 20,

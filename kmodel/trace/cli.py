@@ -76,6 +76,11 @@ def register(subparsers: Any) -> None:
         help="the kernel the traces come from (default: each file's '# kernel:' header line, "
              "else 6.1); 6.12 traces are checked on the 6.12 model (docs/checking-traces.md)",
     )
+    parser.add_argument(
+        "--page-cluster", type=_page_cluster, default=None, metavar="N",
+        help="vm.page-cluster in force when the traces were recorded (default: each file's "
+             "'# page-cluster:' header line, else 3, the kernel's default for > 16 MiB RAM)",
+    )
     parser.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
                         help="check N files at a time in separate processes (same reports, "
                              "same order)")
@@ -89,6 +94,18 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _page_cluster(text: str) -> int:
+    # kernel/sysctl.c:2134-2141 takes any int >= 0 (SYSCTL_ZERO); swapin_nr_pages computes
+    # 1 << page_cluster in an int, so 31 is the largest value a kernel can use.
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer 0..31, got {text!r}") from None
+    if not 0 <= value <= 31:
+        raise argparse.ArgumentTypeError(f"expected an integer 0..31, got {value}")
     return value
 
 
@@ -121,6 +138,7 @@ class CheckOptions:
     perfetto: str | None = None
     progress: bool = False
     kernel: str | None = None  # --kernel: "6.1" or "6.12"; None: the trace's header says
+    page_cluster: int | None = None  # --page-cluster; None: the trace's header, else 3
 
 
 @attrs.frozen
@@ -163,7 +181,8 @@ def check_one(name: str, options: CheckOptions) -> Outcome:
         else:
             progress = sys.stderr if options.progress and name != STDIN else None
             report = check_trace(source, max_divergences=options.max_divergences, name=shown,
-                                 progress=progress, missed=missed, kernel=options.kernel)
+                                 progress=progress, missed=missed, kernel=options.kernel,
+                                 page_cluster=options.page_cluster)
     except KmodelError as error:  # TraceFormatError included: file, line, expectation
         return Outcome(EXIT_ERROR, error=_printable(error), path=name)
     except (OSError, UnicodeError) as error:
@@ -202,7 +221,8 @@ def _check_with_perfetto(source: Any, name: str, options: CheckOptions,
     with out:
         stream = PerfettoStream(out)
         report = check_trace(stream.tee(parse_trace(source, name=name)), name=name,
-                             max_divergences=options.max_divergences, missed=missed)
+                             max_divergences=options.max_divergences, missed=missed,
+                             page_cluster=options.page_cluster)
         stream.close((d.lineno, d.message, d.line) for d in report.divergences)
     return report
 
@@ -239,6 +259,7 @@ def run_check(args: argparse.Namespace) -> int:
         max_divergences=args.max_divergences, min_checked=getattr(args, "min_checked", None),
         kprobe_profile=profile, perfetto=perfetto,
         progress=jobs == 1 and sys.stderr.isatty(), kernel=getattr(args, "kernel", None),
+        page_cluster=getattr(args, "page_cluster", None),
     )
     status = EXIT_CONFORMANT
     results: list[dict[str, Any]] = []
