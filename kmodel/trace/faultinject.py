@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kmodel.block.bdev import BlockDevice
@@ -312,3 +312,69 @@ class FaultInject:
                 f"this call; the trace {len(got)}: {got!r}"
                 + (f" (lines {', '.join(str(n.lineno) for n in seen)})" if seen else ""),
                 [f"console: {p!r}" for p in printed] or ["no notice"], ("FI-2",))
+
+
+# -- the fault's replay ------------------------------------------------------------------
+
+class _StepLike(Protocol):
+    lineno: int
+    name: str
+
+    def int(self, key: str) -> int: ...
+
+
+class _CompletionLike(Protocol):
+    lineno: int
+    page: int
+    status: int
+
+
+class Decisions(random.Random):
+    """``prandom_u32_max(100)`` answering the trace's decisions in order (then: pass)."""
+
+    def __init__(self, fail: Sequence[bool]) -> None:
+        super().__init__(0)
+        self.fail = list(fail)
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
+        """0 (fail) or the top (pass): the next decision."""
+        fail = self.fail.pop(0) if self.fail else False
+        return 0 if fail else (start if stop is None else stop) - 1
+
+
+def injected_reads(steps: Sequence[_StepLike], completions: Sequence[_CompletionLike],
+                   ) -> tuple[list[bool], set[int]] | None:
+    """Per read bio of a fault's steps, in order, whether the kernel failed it at
+    ``should_fail_bio``: no ``block_bio_queue`` between its ``swap_readpage`` and
+    ``swap_readpage_ret``, and a failed completion of its page in between (FI-1: ended
+    in ``submit_bio_noacct``, block/blk-core.c:731, 813). None if no read was failed so.
+    A read with neither (frontswap's load, RD-3) has no bio: no decision. Also the swap
+    entries (``val``) of the failed reads: they are no frontswap loads."""
+    decisions: list[bool] = []
+    entries: set[int] = set()
+    for i, st in enumerate(steps):
+        if st.name != "swap_readpage":
+            continue
+        j = i + 1
+        queued = False
+        while j < len(steps) and steps[j].name != "swap_readpage_ret":
+            queued = queued or steps[j].name in ("block_bio_queue", "bdev_read_page")
+            j += 1
+        end = steps[j].lineno if j < len(steps) else 1 << 62
+        page = st.int("page")
+        failed = not queued and any(c.page == page and c.status and st.lineno < c.lineno < end
+                                    for c in completions)
+        if queued or failed:
+            decisions.append(failed)
+        if failed:
+            entries.add(st.int("entry"))
+    return (decisions, entries) if entries else None
+
+
+def fail_injected_reads(k: Kernel, bdev: BlockDevice, decisions: Sequence[bool]) -> None:
+    """Make the replay's model fail those reads at its own ``should_fail_bio``: the swap
+    disk's make-it-fail on, ``fail_make_request`` unlimited with the trace's draws (which
+    bio fails is faultinject.py's check against the recorded attrs; here it is an input)."""
+    bdev.make_it_fail = True
+    k.fail_make_request = FaultAttr(probability=50, times=-1, verbose=0,
+                                    rng=Decisions(decisions))

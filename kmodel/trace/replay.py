@@ -48,6 +48,7 @@ from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm import memory, page_io, swap_state, swapfile
+from kmodel.trace.faultinject import fail_injected_reads, injected_reads
 
 __all__ = ["FAULT_EVENTS", "WRITE_EVENTS", "Completion", "Replayer", "Step", "Verdict"]
 
@@ -707,6 +708,10 @@ class Replayer:
         for page, ret in rw_rets.items():
             if ret:  # the device failed this page's rw_page read
                 si.bdev.completion_errors.append(_bad_page(k, page, steps, REQ_OP_READ))
+        injected = injected_reads(steps, completions)
+        if injected is not None:  # reads the kernel failed by fault injection (FI-1)
+            fail_injected_reads(k, si.bdev, injected[0])
+            frontswap = frontswap - {SwapEntry.from_val(v).offset for v in injected[1]}
         if frontswap:
             k.frontswap = {(entry.type, off): b"" for off in frontswap}
         if win:

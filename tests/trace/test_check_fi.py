@@ -22,7 +22,7 @@ from kmodel.kernel import Kernel
 from kmodel.lib import fault_inject
 from kmodel.lib.fault_inject import FAULT_NOWARN, FaultAttr, fail_dump
 from kmodel.lib.ratelimit import RatelimitState
-from kmodel.trace import check_trace
+from kmodel.trace import check_trace, replay
 from kmodel.trace.parse import read_kprobe_profile
 from kmodel.trace.report import CheckReport
 
@@ -31,9 +31,7 @@ NAMES = sorted(p.name.removesuffix(".trace.txt.xz") for p in (FI / "whole").glob
 #: The traces whose swap bios fail by injection (the others inject fail_page_alloc).
 BIO_FI = ("fi_failnth", "fi_function", "fi_mkreq_interval", "fi_mkreq_prob50",
           "fi_mkreq_space", "fi_mkreq_times", "fi_mkreq_write")
-#: Their do_swap_page after the failed read: tests/capture/test_fi_fixtures.py's DS-4/DS-8
-#: xfail (the fault's return, not fault injection).
-SIGBUS_RET = ("fi_failnth", "fi_function", "fi_mkreq_prob50", "fi_mkreq_times")
+
 
 
 def _check(name: str) -> CheckReport:
@@ -55,20 +53,22 @@ def test_every_fixture_has_its_whole_trace() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_whole_trace_agrees_with_the_models_should_fail(name: str) -> None:
     report = _check(name)
-    assert _fi(report) == [], report.format()
-    others = [d for d in report.divergences if d.branches != ("DS-4", "DS-8")]
-    assert others == [], report.format()
-    if name not in SIGBUS_RET:
-        assert report.divergences == [], report.format()
+    assert report.divergences == [], report.format()
     assert report.counts["checks"] > 1000
 
 
-@pytest.mark.parametrize("name", SIGBUS_RET)
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "DS-4/DS-8 (as tests/capture/test_fi_fixtures.py): after the injected read error the "
-    "trace's do_swap_page returns VM_FAULT_SIGBUS (0x2), the checker's replay 0x4"))
-def test_whole_trace_with_a_failed_swap_in_is_conformant(name: str) -> None:
+@pytest.mark.parametrize("name", ("fi_failnth", "fi_function", "fi_mkreq_prob50",
+                                  "fi_mkreq_times"))
+def test_the_replay_fails_the_injected_read_and_the_fault_ends_in_sigbus(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """do_swap_page_ret ret=0x2 (VM_FAULT_SIGBUS) in the trace after the injected read
+    error: the model's, once the replay fails the read at its should_fail_bio; without
+    that (the failed reads taken as frontswap loads, no bio) it diverges there."""
     assert _check(name).divergences == []
+    monkeypatch.setattr(replay, "injected_reads", lambda steps, completions: None)
+    diverged = _check(name).divergences
+    assert any(d.message.startswith("do_swap_page of swp(") for d in diverged), [
+        d.message for d in diverged]
 
 
 def test_prandom_and_fail_nth_are_counted_as_inputs() -> None:
