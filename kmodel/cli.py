@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from collections.abc import Iterable, Sequence
 
 import kmodel
@@ -61,10 +62,12 @@ def _command(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; exit status 2 for usage errors."""
+    started = time.monotonic()
     args_in = sys.argv[1:] if argv is None else list(argv)
     command = _command(args_in)
     parser = build_parser(() if command is None else (command,))
     args = parser.parse_args(args_in)
+    args.started = started  # when the command began (kmodel fuzz's budget counts from it)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

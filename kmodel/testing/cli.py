@@ -91,7 +91,10 @@ def run(args: argparse.Namespace, clock: Callable[[], float] = time.monotonic) -
     machine.branches = set()
     machine.failed_examples = 0
     examples = 0
-    start = clock()
+    # The budget runs from the command's start (kmodel.cli.main sets args.started), so that
+    # importing Hypothesis and the model counts too.
+    start = getattr(args, "started", None)
+    start = clock() if start is None else start
 
     def factory() -> SwapIOMachine:
         nonlocal examples

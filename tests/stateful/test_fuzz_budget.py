@@ -46,6 +46,17 @@ def test_examples_cut_short_by_hypothesis_are_not_failures(
     assert machines.SwapIOMachine.failed_examples == 0
 
 
+def test_budget_runs_from_the_command_start(capsys: pytest.CaptureFixture[str]) -> None:
+    """``kmodel.cli.main`` stamps ``args.started``: time spent before ``run`` (imports)
+    counts, so a budget already spent by then runs no example."""
+    args = _args("--seconds", "5", "--profile", "ci")
+    args.started = -5.0  # type: ignore[attr-defined]
+    ticks = iter(range(1000))
+    status = run(args, clock=lambda: float(next(ticks)))  # type: ignore[arg-type]
+    assert status == 0
+    assert re.search(r"^0 rounds, 0 examples, 0 steps", capsys.readouterr().out, re.M)
+
+
 class _FailsOnFirstStep(machines.VirtioMachine):  # type: ignore[misc,valid-type]
     """Breaks an invariant as soon as a step has run (a failure that shrinks quickly)."""
 
