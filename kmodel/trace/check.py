@@ -1026,6 +1026,8 @@ class Checker:
             task = self.tasks.get(ev.pid)
             if task is not None and task.submit is page:
                 task.submit = None
+            if write and task is not None and task.write is not None:
+                task.write.append(ev)  # the swap-out's replay fails it there too
             page.submitting = ""
             page.completed = True
             return page, None

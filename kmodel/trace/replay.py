@@ -791,11 +791,17 @@ class Replayer:
 
     def _write_once(self, steps: Sequence[Step], rw_page: bool, rw_ret: int | None,
                     count: int, store: bool) -> Verdict:
+        # The checker adds the end_swap_bio_write of a write bio the kernel failed by fault
+        # injection (no block_bio_queue, FI-1): the model fails it at its should_fail_bio.
+        injected = [s.name == "end_swap_bio_write" for s in steps]
+        steps = [s for s in steps if s.name != "end_swap_bio_write"]
         run = _Run(self, steps, WRITE_EVENTS, (), late=False)
         k = run.k
         first = steps[0]
         entry = SwapEntry.from_val(first.int("entry"))
         si = self._area(k, entry, rw_page)
+        if any(injected):
+            fail_injected_reads(k, si.bdev, [True])
         if rw_page and rw_ret:  # the device failed this page's rw_page write
             si.bdev.completion_errors.append(_bad_page(k, first.int("page"), steps,
                                                        REQ_OP_WRITE))

@@ -72,18 +72,11 @@ def test_default_fail_page_alloc_filters_live_trace_is_conformant() -> None:
 
 # The traces read whole now (the FAULT_INJECTION notice's second line continues its console
 # event); what the checker says of them is the checker's.
-# The read scenarios conform: a failed bio without block_bio_queue is the fault injection's
-# (kmodel/trace/faultinject.py), and the fault's replay fails it at the model's
-# should_fail_bio, so the model's do_swap_page returns VM_FAULT_SIGBUS as the trace does.
-_XFAIL = {
-    **dict.fromkeys(("fi_mkreq_write",),
-                    pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-                        "checked without the capture's kprobe_profile (kmodel check reads "
-                        "NAME.kprobe_profile.txt and calls these conformant): the swap-out "
-                        "replay does not know the injected write failures (no "
-                        "block_bio_queue), which the missed end_swap_bio_write hits explain "
-                        "there"))),
-}
+# All conform, without the capture's kprobe_profile too: a failed bio without
+# block_bio_queue is the fault injection's (kmodel/trace/faultinject.py), and the replays of
+# the fault and of the swap-out fail it at the model's own should_fail_bio (the model's
+# do_swap_page returns VM_FAULT_SIGBUS as the trace does; the write is re-dirtied).
+_XFAIL: dict[str, pytest.MarkDecorator] = {}
 
 
 @pytest.mark.parametrize("name", [
