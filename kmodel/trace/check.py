@@ -154,6 +154,11 @@ def _ctx(ev: _Event) -> CtxKey:
     return (c.cpu, c.pid, c.flags[2:3])
 
 
+#: The irq columns of contexts that nest in one of a given irq column (ftrace's
+#: trace_print_lat_fmt: h hardirq, H hardirq in softirq, z NMI, Z NMI in hardirq, s softirq).
+_NESTED = {"s": "hHzZ", "h": "zZ", "H": "zZ", ".": "shHzZ"}
+
+
 def _vm_fault(ret: int) -> str:
     if not ret:
         return "0x0"
@@ -307,6 +312,9 @@ class Checker:
         self.replayer = Replayer(page_cluster)
         #: Faults returned, replayed when the timestamp moves on: (fault, its return).
         self._deferred: list[tuple[_Fault, _Event]] = []
+        #: Read completions whose context printed nothing since their entry: each may
+        #: still hold its page locked (Completion.until).
+        self._open: dict[int, tuple[CtxKey, list[Completion]]] = {}  # by CPU
         self._early: list[_Page] = []  # pages with a completion before any bio (_early_bio)
         self._past_writeback: set[int] = set()  # pages whose last life's write just ended
         self.pages: dict[int, _Page] = {}
@@ -439,6 +447,8 @@ class Checker:
                 last_ts[cpu] = ts
                 handler = get_handler(name)
                 if handler is None:
+                    if self._open:  # an event on the CPU of an open completion (_close)
+                        self._close(lineno, contexts.get(ctx) or context_of(m), name, "")
                     if expect:
                         c = contexts.get(ctx) or context_of(m)
                         if (c.cpu, c.pid, c.flags[2:3]) in expect:
@@ -476,6 +486,8 @@ class Checker:
                     except args_error as e:
                         raise scanner.bad_args(lineno, line, e) from None
                 ev = _Event(path, lineno, contexts.get(ctx) or context_of(m), ts, name, args)
+                if self._open:  # an event on the CPU of an open completion (_close)
+                    self._close(lineno, ev.context, name, args.get("msg", ""))
                 if expect and self._match_expected(ev):
                     pass
                 else:
@@ -490,6 +502,8 @@ class Checker:
 
     def _feed_event(self, ev: _Event) -> None:
         """:meth:`feed` for an event already counted and kept in the recent events."""
+        if self._open:
+            self._close(ev.lineno, ev.context, ev.name, ev.args.get("msg", ""))
         if self.expect and self._match_expected(ev):
             return
         handler = self._handlers.get(ev.name)
@@ -503,6 +517,28 @@ class Checker:
             self._count_skipped(ev.name)
             return
         handler(ev)
+
+    def _close(self, lineno: int, context: TaskContext, name: str, msg: str) -> None:
+        """An event on the CPU of open completions: their pages were unlocked before it.
+
+        The next event of a completion's context, or of a context that does not nest in
+        it (its softirq has returned), ends it; its own alert is printed inside it, before
+        the unlock (mm/page_io.c:60-71), and an interrupt nested in it ends nothing.
+        """
+        cpu = context.cpu
+        open_ = self._open.get(cpu)
+        if open_ is None:
+            return
+        ctx, completions = open_
+        irq = context.flags[2:3]
+        if ctx == (cpu, context.pid, irq):
+            if name == "console" and _swap_alert(msg):
+                return
+        elif irq in _NESTED.get(ctx[2], ""):
+            return
+        for c in completions:
+            c.until = lineno
+        del self._open[cpu]
 
     def finish(self) -> CheckReport:
         """End of trace: what is still in flight is unknown, not divergent."""
@@ -705,6 +741,7 @@ class Checker:
         self.ratelimit_known = False
         self._count_unknown("fault-cut-by-loss", len(self._deferred))
         self._deferred.clear()  # their completions may be among the lost events
+        self._open.clear()  # their contexts' next events may be among the lost events
         for page in self._early:  # their submissions may be among the lost events
             page.early = None
             page.unknown = True
@@ -1258,6 +1295,11 @@ class Checker:
                 task.fault.completions.append(done)
         for fault, _ret in self._deferred:  # returned at this very timestamp: a tie
             fault.completions.append(done)
+        ctx = _ctx(ev)
+        open_ = self._open.get(ev.context.cpu)
+        if open_ is None or open_[0] != ctx:
+            open_ = self._open[ev.context.cpu] = (ctx, [])
+        open_[1].append(done)
         if bio is not None and bio.modelled and not page.unknown:
             self._check_submitted(ev, page, "swap_readpage", ("RD-7", "ER-3"))
         waiter = None
@@ -1293,7 +1335,12 @@ class Checker:
         target = self.cache.get(entry)
         if target is not None and target.entry != entry:
             target = None
-        self._task(ev.pid).fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
+        fault = self._task(ev.pid).fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
+        if target is not None:
+            # A completion of the page that entered before the fault but may not have
+            # unlocked it yet (Completion.until): the fault may find it either way.
+            fault.completions.extend(c for _ctx_, cs in self._open.values() for c in cs
+                                     if c.page == target.addr)
 
     def _do_swap_page_ret(self, ev: _Event) -> None:
         """The fault is over: it is replayed once the timestamp moves on (_flush), so that a
@@ -1373,8 +1420,9 @@ class Checker:
         if at.name in ("swap_readpage", "swap_writepage", "__swap_writepage",
                        "end_swap_bio_read"):
             page = self.pages.get(at.arg_int("page"), page)
-        tie = (" (a completion's order against this task's events is a tie of equal "
-               "timestamps on two CPUs: every order was tried)") if verdict.tie else ""
+        tie = (" (a completion's unlock may come before or after some of this task's events"
+               " — a tie of equal timestamps on two CPUs, or its context printed nothing "
+               "since its entry: its earliest and latest places were tried)") if verdict.tie else ""
         self._diverge(at, f"{what}: {verdict.message}{tie}", verdict.allowed,
                       _REPLAY_BRANCHES.get(at.name, ("DS-8",)) if at.name != "do_swap_page_ret"
                       else _ret_branches(verdict.allowed), page,

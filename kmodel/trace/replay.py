@@ -17,7 +17,9 @@ page-cluster when the header does not say): those are tried over the values the 
 produce, and the trace conforms when one of them makes the model produce it. A completion
 printed between two of the task's events may have happened anywhere between them (and,
 with equal timestamps on two CPUs, on either side of them): the earliest and the latest such
-point are both tried.
+point are both tried. Its event is its entry; the page is unlocked at its end (mm/page_io.c:71),
+before the next event of its context (:attr:`Completion.until`), so the latest point is the
+last of the task's events printed before that one.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ PageLookup = Callable[[int], "tuple[int, bool] | None"]
 _NO_SLOTS = SWP_OFFSET_MASK + 1
 _RA_BASE = 1 << 20  # an offset far from 0 for probing swapin_nr_pages' states
 MEMO_MAX = 1 << 12
+UNTIL_OPEN = 1 << 62  # Completion.until before its context's next event is seen
 _TRACE_PFNS = 1 << 40
 
 
@@ -96,11 +99,15 @@ class Step:
 class Completion:
     """An ``end_swap_bio_read`` seen while the fault ran: its page, status and place."""
 
-    __slots__ = ("cpu", "lineno", "page", "pflags", "status", "ts", "waiter")
+    __slots__ = ("cpu", "lineno", "page", "pflags", "status", "ts", "until", "waiter")
 
     def __init__(self, lineno: int, ts: int, cpu: int, page: int, status: int,
                  pflags: int, waiter: bool = False) -> None:
         self.waiter = waiter  # bi_private held a task
+        #: The line of the next event of the completion's context (none yet: a line past
+        #: every line). The probe fires at the entry of end_swap_bio_read, which unlocks
+        #: the page only at its end (mm/page_io.c:71): somewhere before that next event.
+        self.until = UNTIL_OPEN
         self.lineno = lineno
         self.ts = ts
         self.cpu = cpu
@@ -184,14 +191,18 @@ def tie(first_ts: int, first_cpu: int, then_ts: int, then_cpu: int) -> bool:
 
 
 def place(steps: Sequence[Step], c: Completion) -> tuple[int, int]:
-    """How many of the task's steps certainly, and possibly, happened before ``c``."""
+    """How many of the task's steps certainly, and possibly, happened before ``c``'s unlock.
+
+    The unlock comes after the completion's entry (its event) and before the next event
+    of its context (``c.until``): a step printed in between may have run on either side.
+    """
     early = late = 0
     for s in steps:
         if s.lineno < c.lineno:
             late += 1
             if not tie(s.ts, s.cpu, c.ts, c.cpu):
                 early += 1
-        elif tie(c.ts, c.cpu, s.ts, s.cpu):
+        elif s.lineno < c.until or tie(c.ts, c.cpu, s.ts, s.cpu):
             late += 1
     return early, late
 
