@@ -15,7 +15,7 @@ What is checked, as the 6.1 checker does it (the model is the oracle: the 6.12 m
   trace's ``bi_status`` for a folio with the probe's flags; what it then does must be what
   the trace shows next in the same context: the ``Read-error``/``Write-error`` alert (its
   text, and its presence under the model's ratelimit, jiffies from the timestamps) and
-  ``folio_end_writeback`` with exactly the model's locked/writeback/uptodate/dirty/reclaim
+  ``folio_end_writeback`` with exactly the model's writeback/uptodate/dirty/reclaim
   bits (EW-1..EW-3, ER-1, ER-3, PR-1); a swap alert no completion predicts is a divergence;
 - a read's outcome: the folio's next ``swap_writepage`` shows ``PG_uptodate`` as the model
   left it (ER-2);
@@ -195,7 +195,12 @@ BLOCK_FORMATS_6_12: Mapping[str, tuple[re.Pattern[str], str]] = {
     )
 }
 
-_MODEL_BITS = (PageFlags612.PG_locked | PageFlags612.PG_writeback | PageFlags612.PG_uptodate
+#: The bits a write completion decides for ``folio_end_writeback``. Not PG_locked: the write
+#: path unlocks the folio before submitting its bio (Linux 6.12.118 mm/page_io.c:426-427,
+#: 447-448), so reclaim or a fault on another CPU may hold the lock at any point of the
+#: completion (seen live: a folio locked between ``__end_swap_bio_write`` and
+#: ``folio_end_writeback``).
+_MODEL_BITS = (PageFlags612.PG_writeback | PageFlags612.PG_uptodate
                | PageFlags612.PG_dirty | PageFlags612.PG_reclaim)
 _ALERTS = ("Read-error on swap-device", "Write-error on swap-device")
 
