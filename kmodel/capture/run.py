@@ -247,9 +247,14 @@ def upstream_version(version: str) -> str:
 def check(trace: Path) -> Checked:
     """Run ``kmodel check`` (the public ``check_trace``) on a captured trace; summarise it."""
     from kmodel.trace import check_trace  # the checker is only needed once traces exist
+    from kmodel.trace.parse import read_kprobe_profile
 
+    # The scenario's kprobe_profile beside its trace, as `kmodel check` reads it: what a
+    # missed probe hit may explain is unknown, not divergent.
+    profile = trace.with_name(trace.name.removesuffix(".trace.txt") + ".kprobe_profile.txt")
     try:
-        report = check_trace(trace, max_divergences=CHECK_MAX_DIVERGENCES)
+        missed = read_kprobe_profile(str(profile)) if profile.is_file() else None
+        report = check_trace(trace, max_divergences=CHECK_MAX_DIVERGENCES, missed=missed)
     except (KmodelError, OSError) as exc:  # TraceFormatError is a KmodelError
         error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Checked(False, f"{trace}: cannot check: {error}", 1, (error,), 0, 0)

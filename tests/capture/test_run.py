@@ -60,3 +60,21 @@ def test_check_of_an_unparsable_trace_is_a_divergent_summary(tmp_path: Path) -> 
     checked = run.check(bad)
     assert not checked.conformant and checked.divergences == 1
     assert "cannot check" in checked.verdict and "bad.trace.txt" in checked.verdict
+
+
+def test_check_reads_the_scenarios_kprobe_profile_beside_the_trace(tmp_path: Path) -> None:
+    """A capture's own check reads NAME.kprobe_profile.txt, as `kmodel check` does: hits the
+    probe missed (a one-CPU fault-injection kernel misses end_swap_bio_read hits) are unknown,
+    not divergences."""
+    lines = (ROOT / "tests" / "data" / "traces" / "basic.trace.txt").read_text().splitlines(True)
+    dropped = [i for i, line in enumerate(lines) if " end_page_writeback: " in line][5:8]
+    assert len(dropped) == 3
+    trace = tmp_path / "basic.trace.txt"
+    trace.write_text("".join(line for i, line in enumerate(lines) if i not in dropped))
+    without = run.check(trace)
+    assert not without.conformant and without.divergences > 0
+    (tmp_path / "basic.kprobe_profile.txt").write_text(
+        "  end_page_writeback                                      200               3\n")
+    with_profile = run.check(trace)
+    assert with_profile.conformant and with_profile.divergences == 0
+    assert with_profile.unknown > without.unknown
