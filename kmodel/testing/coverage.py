@@ -19,6 +19,22 @@ def _int(ev: ModelEvent, key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
+def fault_return_branches(ret: int) -> set[str]:
+    """The ``do_swap_page`` IDs a fault's return value proves (the same IDs in both catalogs)."""
+    ids = set()
+    if ret & VmFault.VM_FAULT_SIGBUS:
+        ids.add("DS-7")
+    if ret & VmFault.VM_FAULT_RETRY:
+        ids.add("DS-5")
+    if ret & VmFault.VM_FAULT_OOM:
+        ids.add("DS-3")
+    if ret & VmFault.VM_FAULT_MAJOR:
+        ids.add("DS-4")
+        if not ret & _FAULT_ERRORS:
+            ids.add("DS-8")
+    return ids
+
+
 def branches_of(ev: ModelEvent) -> set[str]:
     """The catalog IDs one event proves were executed."""
     name = ev.name
@@ -47,19 +63,7 @@ def branches_of(ev: ModelEvent) -> set[str]:
     if name == "swapin_readahead":
         return {"DS-2", "CR-5"}
     if name == "do_swap_page_ret":
-        ret = _int(ev, "ret")
-        ids = set()
-        if ret & VmFault.VM_FAULT_SIGBUS:
-            ids.add("DS-7")
-        if ret & VmFault.VM_FAULT_RETRY:
-            ids.add("DS-5")
-        if ret & VmFault.VM_FAULT_OOM:
-            ids.add("DS-3")
-        if ret & VmFault.VM_FAULT_MAJOR:
-            ids.add("DS-4")
-            if not ret & _FAULT_ERRORS:
-                ids.add("DS-8")
-        return ids
+        return fault_return_branches(_int(ev, "ret"))
     if name == "block_rq_error":
         return {"DEV-1"}
     if name == "console":

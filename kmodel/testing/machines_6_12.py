@@ -23,12 +23,12 @@ from typing import ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant
 
-from kmodel.include.linux.mm import VmFault
 from kmodel.include.linux.mm_types import Folio, SwapEntry
 from kmodel.include.linux.page_flags import PageFlags
 from kmodel.include.linux.sched import Task
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.sim import DISKS, Machine
+from kmodel.testing.coverage import fault_return_branches
 from kmodel.testing.machines import (
     NR_SWAP_PAGES,
     NR_USER_PAGES,
@@ -40,7 +40,6 @@ from kmodel.v6_12.mm.vmstat import VmEvent612
 
 _LOCKED = int(PageFlags.PG_locked)
 _UPTODATE = int(PageFlags.PG_uptodate)
-_FAULT_ERRORS = VmFault.VM_FAULT_SIGBUS | VmFault.VM_FAULT_OOM | VmFault.VM_FAULT_RETRY
 #: Paths with no probe point (inlined in 6.12's build), proven by the counter they bump.
 _COUNTED: dict[VmEvent612, frozenset[str]] = {
     VmEvent612.SWPOUT_ZERO: frozenset({"ZM-1"}),
@@ -80,19 +79,7 @@ def branches_of_6_12(ev: ModelEvent) -> set[str]:
     if name == "swapin_readahead":
         return {"DS-2", "CR-5"}
     if name == "do_swap_page_ret":
-        ret = _int(ev, "ret")
-        ids = set()
-        if ret & VmFault.VM_FAULT_SIGBUS:
-            ids.add("DS-7")
-        if ret & VmFault.VM_FAULT_RETRY:
-            ids.add("DS-5")
-        if ret & VmFault.VM_FAULT_OOM:
-            ids.add("DS-3")
-        if ret & VmFault.VM_FAULT_MAJOR:
-            ids.add("DS-4")
-            if not ret & _FAULT_ERRORS:
-                ids.add("DS-8")
-        return ids
+        return fault_return_branches(_int(ev, "ret"))
     if name == "mm_vmscan_write_folio":
         return {"PO-1"}
     return set()
