@@ -33,29 +33,30 @@ SEARCH = ("", "mm/", "block/", "lib/", "include/linux/", "include/linux/sched/",
           "arch/x86/mm/", "arch/x86/include/asm/", "kernel/sched/", "kernel/")
 
 
-def _citations() -> list[tuple[str, str, list[str], str, int, int]]:
-    """(model location, function name, names to find, cited path, first, last)."""
+def docstring_citations(files: list[Path]) -> list[tuple[str, str, list[str], str, int, int]]:
+    """The ``file:line`` citations in the docstrings of ``files``: (model location, function
+    name, names to find, cited path, first, last). Shared by the 6.1 and 6.12 tests."""
     found = []
-    for sub in MODEL_DIRS:
-        for file in sorted((KMODEL / sub).rglob("*.py")):
-            for node in ast.walk(ast.parse(file.read_text())):
-                if not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module):
-                    continue
-                doc = ast.get_docstring(node)
-                if not doc:
-                    continue
-                name = getattr(node, "name", "<module>")
-                where = f"{file.relative_to(ROOT)}:{name}"
-                names = [name, *IDENT.findall(doc)] if isinstance(node, ast.FunctionDef) else []
-                for i, m in enumerate(CITE.finditer(doc)):
-                    last = int(m.group(3) or m.group(2))
-                    # Only a function's first citation must hold its definition.
-                    found.append((where, name, names if i == 0 else [], m.group(1),
-                                  int(m.group(2)), last))
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text())):
+            if not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module):
+                continue
+            doc = ast.get_docstring(node)
+            if not doc:
+                continue
+            name = getattr(node, "name", "<module>")
+            where = f"{file.relative_to(ROOT)}:{name}"
+            names = [name, *IDENT.findall(doc)] if isinstance(node, ast.FunctionDef) else []
+            for i, m in enumerate(CITE.finditer(doc)):
+                last = int(m.group(3) or m.group(2))
+                # Only a function's first citation must hold its definition.
+                found.append((where, name, names if i == 0 else [], m.group(1),
+                              int(m.group(2)), last))
     return found
 
 
-CITATIONS = _citations()
+CITATIONS = docstring_citations(
+    [file for sub in MODEL_DIRS for file in sorted((KMODEL / sub).rglob("*.py"))])
 
 
 def _key(path: str, first: int, last: int) -> str:

@@ -12,7 +12,6 @@ with ``python -m tests.test_citations_6_12``.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_citations import CITE, IDENT
+from tests.test_citations import docstring_citations
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "kmodel" / "v6_12"
@@ -37,27 +36,7 @@ CITED_DIRS = ("mm/", "block/", "include/linux/", "kernel/sched/", "arch/x86/mm/"
 SEARCH = ("", "mm/", "block/", "include/linux/", "kernel/sched/", "arch/x86/mm/")
 
 
-def _citations() -> list[tuple[str, str, list[str], str, int, int]]:
-    """(model location, function name, names to find, cited path, first, last)."""
-    found = []
-    for file in sorted(MODEL.rglob("*.py")):
-        for node in ast.walk(ast.parse(file.read_text())):
-            if not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module):
-                continue
-            doc = ast.get_docstring(node)
-            if not doc:
-                continue
-            name = getattr(node, "name", "<module>")
-            where = f"{file.relative_to(ROOT)}:{name}"
-            names = [name, *IDENT.findall(doc)] if isinstance(node, ast.FunctionDef) else []
-            for i, m in enumerate(CITE.finditer(doc)):
-                last = int(m.group(3) or m.group(2))
-                found.append((where, name, names if i == 0 else [], m.group(1),
-                              int(m.group(2)), last))
-    return found
-
-
-CITATIONS = _citations()
+CITATIONS = docstring_citations(sorted(MODEL.rglob("*.py")))
 
 
 @cache
