@@ -202,6 +202,8 @@ BLOCK_FORMATS_6_12: Mapping[str, tuple[re.Pattern[str], str]] = {
 #: ``folio_end_writeback``).
 _MODEL_BITS = (PageFlags612.PG_writeback | PageFlags612.PG_uptodate
                | PageFlags612.PG_dirty | PageFlags612.PG_reclaim)
+#: At most this many open faults are remembered (pids a trace could grow without bound).
+_MAX_OPEN_FAULTS = 4096
 _ALERTS = ("Read-error on swap-device", "Write-error on swap-device")
 
 
@@ -284,6 +286,7 @@ class _Folio:
         "completed",
         "entry",
         "history",
+        "lookup_race",
         "submitted",
         "sync",
         "unknown",
@@ -301,6 +304,9 @@ class _Folio:
         self.after: int | None = None  # model flags (6.12) after its last read completion
         self.history: list[tuple[int, str]] = []
         self.unknown = False
+        #: A fault of this folio's entry ran on another task between the write completion's
+        #: entry and its folio_end_writeback: its swap_cache_get_folio may clear PG_reclaim.
+        self.lookup_race = False
 
 
 CtxKey = tuple[int, int, str]
@@ -344,6 +350,10 @@ class Checker612:
         }
         #: Async bios' ``bi_end_io`` seen, by context, awaiting the inner completion.
         self.end_io: dict[CtxKey, TraceEvent] = {}
+        #: Open ``do_swap_page`` calls: pid -> the swap entry of the faulting PTE.
+        self.faults: dict[int, int] = {}
+        self._handlers["do_swap_page"] = self._do_swap_page
+        self._handlers["do_swap_page_ret"] = self._do_swap_page_ret
 
     # -- driving --------------------------------------------------------------------------
 
@@ -557,6 +567,9 @@ class Checker612:
             return
         if read:
             folio.after = after
+        else:
+            folio.lookup_race = any(entry == folio.entry and pid != ev.pid
+                                    for pid, entry in self.faults.items())
         wanted = [e for e in predicted if e.name in ("console", "folio_end_writeback")]
         if wanted:
             self.expect[_ctx(ev.context)] = (ev, folio, wanted)
@@ -598,7 +611,13 @@ class Checker612:
             return True
         pflags = ev.arg_int("pflags")
         want = int(head.arg("pflags"))
-        if pflags & _MODEL_BITS != want & _MODEL_BITS:
+        if (pflags ^ want) & _MODEL_BITS == PageFlags612.PG_reclaim and folio.lookup_race \
+                and not pflags & PageFlags612.PG_reclaim:
+            # PG_reclaim is PG_readahead (include/linux/page-flags.h:131): a fault's
+            # swap_cache_get_folio on another CPU clears it without the folio lock
+            # (mm/swap_state.c:368), here between the completion's entry and this event.
+            self._count_unknown("reclaim-cleared-by-a-concurrent-fault")
+        elif pflags & _MODEL_BITS != want & _MODEL_BITS:
             self._diverge(ev, line, f"folio_end_writeback sees "
                           f"{decode_page_flags_6_12(pflags & _MODEL_BITS)}, but after "
                           f"{done.name} (line {done.lineno}) the 6.12 model's folio is "
@@ -634,6 +653,21 @@ class Checker612:
             self._diverge(ev, line, f"folio_end_writeback of folio {addr:#x} before its write "
                           f"bio (line {folio.submitted}) completed",
                           ["__end_swap_bio_write first"], ("EW-3",), folio)
+
+    def _do_swap_page(self, ev: TraceEvent, line: str) -> None:
+        """A fault on a swap PTE (not replayed on 6.12): whose swap entry it looks up."""
+        entry = SwapEntry.from_pte(ev.arg_int("orig_pte")).val
+        if len(self.faults) >= _MAX_OPEN_FAULTS and ev.pid not in self.faults:
+            self.faults.pop(next(iter(self.faults)))  # bounded: the oldest is forgotten
+        self.faults[ev.pid] = entry
+        for _, folio, _ in self.expect.values():
+            if folio.write and folio.entry == entry:
+                folio.lookup_race = True
+        self._count_unknown("not-mapped-6.12:do_swap_page")
+
+    def _do_swap_page_ret(self, ev: TraceEvent, line: str) -> None:
+        self.faults.pop(ev.pid, None)
+        self._count_unknown("not-mapped-6.12:do_swap_page_ret")
 
     def _console(self, ev: TraceEvent, line: str) -> None:
         if not _swap_alert(ev.args["msg"]):

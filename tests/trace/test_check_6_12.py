@@ -12,6 +12,7 @@ import pytest
 
 from kmodel.cli import main
 from kmodel.errors import KmodelError, TraceFormatError
+from kmodel.include.linux.mm_types import SwapEntry
 from kmodel.trace import check_trace
 from kmodel.trace.check_6_12 import check_trace_6_12, parse_args_6_12, trace_kernel
 from kmodel.v6_12.include.linux.page_flags import PageFlags612
@@ -161,6 +162,39 @@ def test_folio_locked_by_another_cpu_during_the_write_completion_conforms() -> N
     lines[j] = lines[j].replace(f"pflags={pflags | PageFlags612.PG_locked:#x}",
                                 f"pflags={pflags | PageFlags612.PG_dirty:#x}")
     assert _check(lines)[0] == (j + 1, ("EW-1", "EW-2", "EW-3"))
+
+
+def test_reclaim_cleared_by_a_concurrent_fault_of_the_entry_conforms() -> None:
+    """PG_reclaim is PG_readahead (include/linux/page-flags.h:131): a fault on another CPU
+    that finds the folio in the swap cache clears it (mm/swap_state.c:368) between
+    ``__end_swap_bio_write`` and ``folio_end_writeback`` (seen live in CI's writeerr_flakey
+    capture). Without such a fault of the folio's entry, a missing PG_reclaim still diverges."""
+    lines = _lines("writeerr_flakey")
+    i = next(k for k, line in enumerate(lines) if re.search(
+        r"__end_swap_bio_write: .* bi_status=0 ", line)
+        and int(re.search(r"pflags=(0x[0-9a-f]+)", line)[1], 16)  # type: ignore[index]
+        & PageFlags612.PG_reclaim)
+    j = _first(lines, r"folio_end_writeback: ", after=i)
+    pflags = int(re.search(r"pflags=(0x[0-9a-f]+)", lines[j])[1], 16)  # type: ignore[index]
+    entry = int(re.search(r"entry=(0x[0-9a-f]+)", lines[j])[1], 16)  # type: ignore[index]
+    assert pflags & PageFlags612.PG_reclaim and _check(lines) == []
+    lines[j] = lines[j].replace(f"pflags={pflags:#x}",
+                                f"pflags={pflags & ~PageFlags612.PG_reclaim:#x}")
+    assert _check(lines)[0] == (j + 1, ("EW-1", "EW-2", "EW-3"))
+
+    def fault(pid: int, swp: int) -> str:
+        pte = SwapEntry.from_val(swp).to_pte()
+        ts = re.search(r" (\d+\.\d+): ", lines[j])[1]  # type: ignore[index]
+        return (f"          racer-{pid}     ( {pid}) [001] .....    "
+                f"{ts}: do_swap_page: (do_swap_page+0x4/0x1470) "
+                f"vmf=0xffffc900007f3c88 address=0x3ac25000 fault_flags=0xa14 "
+                f"orig_pte={pte:#x}\n")
+    other = lines[:j] + [fault(9001, entry + 1)] + lines[j:]
+    assert _check(other)[0] == (j + 2, ("EW-1", "EW-2", "EW-3"))  # another entry's fault
+    raced = lines[:j] + [fault(9001, entry)] + lines[j:]
+    assert _check(raced) == []
+    report = check_trace_6_12(io.StringIO("".join(raced)), name="raced")
+    assert report.counts["unknown:reclaim-cleared-by-a-concurrent-fault"] == 1
 
 
 def test_mutant_bio_at_another_sector_is_flagged_with_the_write_path_id() -> None:
