@@ -161,14 +161,17 @@ class _Device:
 class _Run:
     """One scenario run: rounds of fill, reclaim and read-back until the target is met."""
 
-    def __init__(self, scenario: Scenario, events: int, seed: int, tracer: Tracer) -> None:
+    def __init__(self, scenario: Scenario, events: int, seed: int, tracer: Tracer,
+                 kernel: str = "6.1", keep: Callable[[ModelEvent], bool] | None = None) -> None:
         self.s = scenario
         self.target = events
         self.rng = random.Random(seed)
         self.outcome = Outcome()
         self.tracer = tracer
+        self.keep = keep
         self.m = Machine(
-            DeterministicExecutor(), disk=scenario.disk, nr_pages=4 * scenario.pages + 64
+            DeterministicExecutor(), disk=scenario.disk, nr_pages=4 * scenario.pages + 64,
+            kernel=kernel,
         )
         self.m.bdev.completion_errors = list(scenario.completion_errors)
         self.device = _Device(self.m, self.rng)
@@ -176,6 +179,8 @@ class _Run:
         self.m.k.tracer = self._trace
 
     def _trace(self, event: ModelEvent) -> None:
+        if self.keep is not None and not self.keep(event):
+            return
         self.outcome.events += 1
         self.tracer(event)
 
@@ -240,9 +245,16 @@ class _Run:
 
 
 def run_scenario(
-    name: str, tracer: Callable[[ModelEvent], None], *, events: int = 10_000, seed: int = 0
+    name: str,
+    tracer: Callable[[ModelEvent], None],
+    *,
+    events: int = 10_000,
+    seed: int = 0,
+    kernel: str = "6.1",
+    keep: Callable[[ModelEvent], bool] | None = None,
 ) -> Outcome:
-    """Run scenario ``name`` until about ``events`` trace events went to ``tracer``."""
+    """Run scenario ``name`` on the ``kernel`` ("6.1", "6.12") model until about ``events``
+    trace events went to ``tracer``; ``keep``: which events count and go there (all)."""
     scenario = SCENARIOS.get(name)
     if scenario is None:
         raise KmodelError(
@@ -250,4 +262,4 @@ def run_scenario(
         )
     if events < 1:
         raise KmodelError(f"--events must be a positive number of events, got {events}")
-    return _Run(scenario, events, seed, tracer).run()
+    return _Run(scenario, events, seed, tracer, kernel, keep).run()

@@ -46,7 +46,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     try:
         with out as file:
             stream: TextIO = file
-            outcome = simulate(args.scenario, stream, events=args.events, seed=args.seed)
+            if args.kernel == "6.12":
+                from kmodel.trace.simulate_6_12 import simulate_6_12
+
+                outcome = simulate_6_12(args.scenario, stream, events=args.events,
+                                        seed=args.seed)
+            else:
+                outcome = simulate(args.scenario, stream, events=args.events, seed=args.seed)
     except KmodelError as exc:
         print(f"kmodel simulate: error: {exc}", file=sys.stderr)
         return 2
@@ -83,6 +89,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="about how many trace events to write (default 10000; 10M ok)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the I/O timing (default 0)")
+    parser.add_argument(
+        "--kernel",
+        choices=("6.1", "6.12"),
+        default="6.1",
+        help="the model kernel to run and whose capture format to write: 6.1 (default) or "
+        "6.12 (a '# kernel: 6.12.118' trace that kmodel check reads as 6.12)",
+    )
     parser.add_argument(
         "-o",
         "--output",
