@@ -540,6 +540,20 @@ class Checker:
             c.until = lineno
         del self._open[cpu]
 
+    def _unlocked(self, addr: int, lineno: int) -> None:
+        """The page is locked again (pageout calls swap_writepage under its lock, mm/vmscan.c:1287):
+        its open read completions unlocked it before ``lineno``; a later fault cannot meet
+        them (an idle CPU prints nothing that would close them, :meth:`_close`)."""
+        for cpu, (_, completions) in list(self._open.items()):
+            keep = [c for c in completions if c.page != addr]
+            for c in completions:
+                if c.page == addr:
+                    c.until = min(c.until, lineno)
+            if not keep:
+                del self._open[cpu]
+            elif len(keep) != len(completions):
+                completions[:] = keep
+
     def finish(self) -> CheckReport:
         """End of trace: what is still in flight is unknown, not divergent."""
         self._flush()
@@ -897,6 +911,8 @@ class Checker:
 
     def _swap_writepage(self, ev: _Event) -> None:
         self._wb_ended.pop(ev.arg_int("page"), None)
+        if self._open:
+            self._unlocked(ev.arg_int("page"), ev.lineno)
         page = self._new_life(ev.arg_int("page"))
         pflags = ev.arg_int("pflags")
         if (not page.unknown and page.bio is None and page.flags & PG_uptodate

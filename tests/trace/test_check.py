@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kmodel.trace import CheckReport, check_trace, parse_trace
+from kmodel.trace.parse import read_kprobe_profile
 from tests.trace.mutations import MUTATIONS, Mutant, NoCandidate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +51,25 @@ def test_real_trace_conforms_to_the_model(path: Path) -> None:
     assert report.divergences == [], report.format()
     assert report.verdict.endswith("0 divergences")
     assert report.counts["checks"] > report.counts["events"] // 4  # outcomes really compared
+
+
+CONDITION_TRACES = sorted((ROOT / "tests" / "data" / "traces" / "conditions").glob("*.trace.txt"))
+
+
+@pytest.mark.parametrize("path", CONDITION_TRACES, ids=_name)
+def test_real_trace_of_a_condition_conforms_with_few_unknown(path: Path) -> None:
+    """Issue 10's conditions (swap file, zswap, two hogs, OOM report, page-cluster 0 and 5,
+    dm-error): conformant, at most 5% of events unknown. The OOM trace's CPU 1 prints nothing
+    for 6 ms after a read completion: its page is swapped out again and faulted on meanwhile,
+    and that completion must not join the later fault (it unlocked before swap_writepage).
+    Missed probe hits come from the capture's kprobe_profile, as `kmodel check` reads it."""
+    profile = path.with_name(path.name.replace(".trace.txt", ".kprobe_profile.txt"))
+    report = check_trace(path, missed=read_kprobe_profile(str(profile)))
+    assert report.divergences == [], report.format()
+    counts = report.counts
+    unknown = sum(n for k, n in counts.items() if k.startswith("unknown:"))
+    assert unknown <= counts["events"] * 5 // 100, counts
+    assert counts["checks"] > counts["events"] // 4
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
