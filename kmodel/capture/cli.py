@@ -78,7 +78,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     if refused is not None:
         print(f"kmodel capture: error: {refused}", file=sys.stderr)
         return 2
-    if args.kernel == "6.1-fi":  # the fault-injection build and its scenarios
+    if args.kernel in ("6.1-fi", "6.12-fi"):  # a fault-injection build and its scenarios
         from kmodel.capture import fiscenarios
 
         return fiscenarios.cmd_capture(args)
@@ -193,11 +193,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     cap.add_argument(
         "--kernel",
-        choices=("6.1", "6.1-fi", "6.12"),
+        choices=("6.1", "6.1-fi", "6.12", "6.12-fi"),
         default="6.1",
         help="6.1: Debian's image (default); 6.1-fi: Debian's 6.1.176 source built with "
         "fault injection into the cache, and the fault-injection scenarios; 6.12: Debian 13's "
-        "6.12.118 image (separate APT configuration in the cache), probes by BTF names",
+        "6.12.118 image (separate APT configuration in the cache), probes by BTF names; "
+        "6.12-fi: Debian 13's 6.12.118 source built with fault injection and BTF",
     )
     cap.add_argument(
         "--recorder",

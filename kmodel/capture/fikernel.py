@@ -1,9 +1,10 @@
-"""The fault-injection 6.1.176 kernel: Debian's source, a small config, built once into the cache.
+"""The fault-injection kernels: Debian's source, a small config, built once into the cache.
 
 Debian's own kernels are built without ``CONFIG_FAULT_INJECTION``. This builds Debian's
 ``linux-source-6.1`` (6.1.176-1) with ``make tinyconfig`` plus :data:`FRAGMENT` (virtio, swap,
 memcg, kprobes, ftrace, FAULT_INJECTION, FAIL_MAKE_REQUEST, FAIL_PAGE_ALLOC, FAILSLAB,
-FAIL_FUNCTION), once, under ``<cache>/fi-6.1.176/``::
+FAIL_FUNCTION), once, under ``<cache>/fi-6.1.176/``; or (:data:`SOURCE_6_12`) Debian 13's
+``linux-source-6.12`` (6.12.118-1) with :data:`FRAGMENT_6_12`, under ``<cache>/fi-6.12.118/``::
 
     linux-source-6.1/          the extracted source (from /usr/src or apt-get download)
     build/                     make O=: .config, vmlinux, arch/x86/boot/bzImage
@@ -13,7 +14,9 @@ FAIL_FUNCTION), once, under ``<cache>/fi-6.1.176/``::
 A later run only runs ``make`` (a no-op when nothing changed; incremental after a fragment
 change, which re-runs the config steps). ``ccache`` is used when installed. The kprobes fetch
 struct members by offset; :func:`offsets` computes them by compiling ``offsetof`` with the
-build's own flags, as the kernel's asm-offsets does.
+build's own flags, as the kernel's asm-offsets does. The 6.12 probes name members by BTF
+(:mod:`kmodel.capture.probes612`), so the 6.12 build carries BTF (``CONFIG_DEBUG_INFO_BTF``,
+read from its own ``vmlinux``).
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from kmodel.errors import KmodelError
 SOURCE_PACKAGE = "linux-source-6.1"
 SOURCE_VERSION = "6.1.176-1"
 SOURCE_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
-#: Host packages the build needs (Debian 12), besides gcc and make.
+#: Host packages the build needs (Debian 12), besides gcc and make; the 6.12 build's BTF also
+#: needs pahole (dwarves).
 BUILD_PACKAGES = ("build-essential", "bc", "bison", "flex", "libelf-dev", "libssl-dev")
 
 #: The config fragment applied on top of ``make tinyconfig`` (../shared/kernel/fault-inject/
@@ -120,6 +124,54 @@ CONFIG_FAIL_FUNCTION=y
 # CONFIG_RD_ZSTD is not set
 """
 
+#: The 6.12.118 fragment: the 6.1 one with each option checked against 6.12's Kconfig (all
+#: exist but SLOB, removed in 6.4: tinyconfig's kernel/configs/tiny.config selects SLUB_TINY
+#: instead, turned off here so that the slab is 6.1's full SLUB), plus BTF: the 6.12 probes
+#: name members by BTF (CONFIG_PROBE_EVENTS_BTF_ARGS, kernel/trace/Kconfig:682-685 needs
+#: DEBUG_INFO_BTF and BPF_SYSCALL; lib/Kconfig.debug:377-383, pahole >= 1.21 for DWARF 5).
+FRAGMENT_6_12 = FRAGMENT.replace(
+    "# CONFIG_SLOB is not set\n", "# CONFIG_SLUB_TINY is not set\n").replace(
+    "CONFIG_FAIL_FUNCTION=y\n", "CONFIG_FAIL_FUNCTION=y\n"
+    "CONFIG_BPF_SYSCALL=y\n"
+    "CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y\n"
+    "# CONFIG_DEBUG_INFO_NONE is not set\n"
+    "CONFIG_DEBUG_INFO_BTF=y\n"
+    "CONFIG_PROBE_EVENTS_BTF_ARGS=y\n")
+
+
+@attrs.frozen
+class Source:
+    """One Debian ``linux-source-X`` package a fault-injection kernel is built from."""
+
+    package: str  # linux-source-6.1
+    version: str  # Debian version, 6.1.176-1
+    upstream: str  # 6.1.176
+    fragment: str
+    #: Directories that may already hold the source .deb (besides the cache).
+    debs: tuple[Path, ...] = ()
+    #: ``apt-get download`` through the 6.12 APT configuration (Debian 13's archive), not
+    #: the system's sources.
+    trixie: bool = False
+    #: Where the installed package keeps its tarball.
+    usr_src: Path = Path("/usr/src")
+
+    @property
+    def tarball(self) -> Path:
+        """The installed package's tarball."""
+        return self.usr_src / f"{self.package}.tar.xz"
+
+    @property
+    def deb(self) -> str:
+        """The source package's file name."""
+        return f"{self.package}_{self.version}_all.deb"
+
+
+SOURCE_6_1 = Source(SOURCE_PACKAGE, SOURCE_VERSION, "6.1.176", FRAGMENT)
+#: scripts/fetch-6.12.sh leaves the .deb in /work/k612 by default.
+SOURCE_6_12 = Source("linux-source-6.12", "6.12.118-1", "6.12.118", FRAGMENT_6_12,
+                     debs=(Path("/work/k612"),), trixie=True)
+SOURCES = {"6.1": SOURCE_6_1, "6.12": SOURCE_6_12}
+
 _SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
 
@@ -168,11 +220,12 @@ class FiKernel:
     bzimage: Path
     build_seconds: float  # of this run's make (a no-op make when nothing changed)
     configured: bool  # this run (re)made the .config
+    spec: Source = SOURCE_6_1
 
     @property
     def label(self) -> str:
         """What traces and logs name the kernel by."""
-        return f"{SOURCE_PACKAGE} {SOURCE_VERSION} tinyconfig+fi-base (fault injection)"
+        return f"{self.spec.package} {self.spec.version} tinyconfig+fi-base (fault injection)"
 
     @property
     def vmlinux(self) -> Path:
@@ -180,9 +233,9 @@ class FiKernel:
         return self.build / "vmlinux"
 
 
-def root(cache: Path) -> Path:
+def root(cache: Path, spec: Source = SOURCE_6_1) -> Path:
     """The cache directory of the fault-injection kernel."""
-    return cache / "fi-6.1.176"
+    return cache / f"fi-{spec.upstream}"
 
 
 def fragment_hash(fragment: str = FRAGMENT) -> str:
@@ -199,50 +252,70 @@ def _tail(text: str, lines: int = 25) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _tarball(top: Path) -> Path:
-    """Debian's source tarball: /usr/src's, else from ``apt-get download`` into the cache."""
-    if SOURCE_TARBALL.is_file():
-        return SOURCE_TARBALL
-    deb = top / f"{SOURCE_PACKAGE}_{SOURCE_VERSION}_all.deb"
+def _download(top: Path, spec: Source) -> subprocess.CompletedProcess[str]:
+    """``apt-get download`` of the source package into *top* (6.12: Debian 13's archive
+    through kernel612's separate APT configuration; the system's sources are not touched)."""
+    cmd = ["apt-get", "download", f"{spec.package}={spec.version}"]
+    if not spec.trixie:
+        return _run(cmd, cwd=top)
+    from kmodel.capture import kernel612
+
+    env = {**os.environ, "APT_CONFIG": str(kernel612.apt_config(top.parent))}
+    res = _run(cmd, cwd=top, env=env)
+    if res.returncode != 0:
+        _run(["apt-get", "-q", "update"], env=env)
+        res = _run(cmd, cwd=top, env=env)
+    return res
+
+
+def _tarball(top: Path, spec: Source = SOURCE_6_1) -> Path:
+    """Debian's source tarball: /usr/src's, else from the .deb (a known directory's, or
+    ``apt-get download`` into the cache)."""
+    if spec.tarball.is_file():
+        return spec.tarball
+    tarball = top / spec.tarball.name
+    if tarball.is_file():
+        return tarball
+    deb = next((d / spec.deb for d in spec.debs if (d / spec.deb).is_file()), top / spec.deb)
     if not deb.is_file():
-        res = _run(["apt-get", "download", f"{SOURCE_PACKAGE}={SOURCE_VERSION}"], cwd=top)
+        res = _download(top, spec)
         if res.returncode != 0 or not deb.is_file():
+            where = ("Debian 13 (trixie) main; scripts/fetch-6.12.sh fetches it" if spec.trixie
+                     else "Debian 12 main")
             raise KmodelError(
-                f"no {SOURCE_TARBALL} and apt-get download {SOURCE_PACKAGE}={SOURCE_VERSION} "
+                f"no {spec.tarball} and apt-get download {spec.package}={spec.version} "
                 f"failed: {_tail(res.stderr, 3)}\nFix: apt-get install "
-                f"{SOURCE_PACKAGE}={SOURCE_VERSION} (Debian 12 main), then retry."
+                f"{spec.package}={spec.version} ({where}), then retry."
             )
-    tarball = top / SOURCE_TARBALL.name
-    if not tarball.is_file():
-        res = _run(["dpkg-deb", "-x", str(deb), str(top / "deb")])
-        if res.returncode != 0:
-            raise KmodelError(f"dpkg-deb -x {deb} failed: {_tail(res.stderr, 3)}")
-        shutil.move(top / "deb" / "usr" / "src" / SOURCE_TARBALL.name, tarball)
-        shutil.rmtree(top / "deb", ignore_errors=True)
+    res = _run(["dpkg-deb", "-x", str(deb), str(top / "deb")])
+    if res.returncode != 0:
+        raise KmodelError(f"dpkg-deb -x {deb} failed: {_tail(res.stderr, 3)}")
+    shutil.move(top / "deb" / "usr" / "src" / spec.tarball.name, tarball)
+    shutil.rmtree(top / "deb", ignore_errors=True)
     return tarball
 
 
-def source(cache: Path) -> Path:
-    """The extracted 6.1.176 source tree in the cache (extracted once)."""
-    top = root(cache)
-    src = top / "linux-source-6.1"
+def source(cache: Path, spec: Source = SOURCE_6_1) -> Path:
+    """The extracted source tree in the cache (extracted once)."""
+    top = root(cache, spec)
+    src = top / spec.package
     if (src / "Makefile").is_file():
         return src
     top.mkdir(parents=True, exist_ok=True)
-    tarball = _tarball(top)
+    tarball = _tarball(top, spec)
     partial = top / "extract.part"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     res = _run(["tar", "-xJf", str(tarball), "-C", str(partial)])
     if res.returncode != 0:
         raise KmodelError(f"tar -xJf {tarball} failed: {_tail(res.stderr, 3)}")
-    (partial / "linux-source-6.1").replace(src)
+    (partial / spec.package).replace(src)
     partial.rmdir()
     version = dict(re.findall(r"^(VERSION|PATCHLEVEL|SUBLEVEL) = (\d+)$",
                               (src / "Makefile").read_text(), re.M))
     got = f"{version.get('VERSION')}.{version.get('PATCHLEVEL')}.{version.get('SUBLEVEL')}"
-    if got != "6.1.176":
-        raise KmodelError(f"{tarball} is Linux {got}, not 6.1.176")
+    if got != spec.upstream:
+        raise KmodelError(f"{tarball} is Linux {got}, not {spec.upstream}")
     return src
 
 
@@ -299,15 +372,19 @@ def compiler() -> str:
     return "ccache gcc" if shutil.which("ccache") else "gcc"
 
 
-def build(cache: Path, jobs: int = 0, say: Callable[[str], None] = lambda _: None) -> FiKernel:
+def build(cache: Path, jobs: int = 0, say: Callable[[str], None] = lambda _: None,
+          spec: Source = SOURCE_6_1) -> FiKernel:
     """Extract, configure (when needed) and ``make bzImage``; return the kernel."""
-    missing = [tool for tool in ("make", "gcc", "bison", "flex", "bc") if not shutil.which(tool)]
+    tools = ("make", "gcc", "bison", "flex", "bc") + (("pahole",) if "BTF=y" in spec.fragment
+                                                      else ())
+    missing = [tool for tool in tools if not shutil.which(tool)]
     if missing:
+        extra = " dwarves" if "pahole" in missing else ""
         raise KmodelError(f"building the fault-injection kernel needs {', '.join(missing)}. "
-                          f"Fix: apt-get install {' '.join(BUILD_PACKAGES)}")
-    src = source(cache)
-    out = root(cache) / "build"
-    configured = configure(src, out)
+                          f"Fix: apt-get install {' '.join(BUILD_PACKAGES)}{extra}")
+    src = source(cache, spec)
+    out = root(cache, spec) / "build"
+    configured = configure(src, out, spec.fragment)
     jobs = jobs or os.cpu_count() or 1
     say(f"make -j{jobs} bzImage in {out} (CC={compiler()}; a clean build takes minutes)")
     t0 = time.monotonic()
@@ -319,7 +396,7 @@ def build(cache: Path, jobs: int = 0, say: Callable[[str], None] = lambda _: Non
     if res.returncode != 0 or not bzimage.is_file():
         raise KmodelError(f"{shlex.join(cmd)} failed (log: {out / 'kmodel-build.log'}):\n"
                           + _tail(res.stdout + res.stderr))
-    return FiKernel(src, out, bzimage, seconds, configured)
+    return FiKernel(src, out, bzimage, seconds, configured, spec)
 
 
 def _compile_command(kernel: FiKernel, c_file: Path, asm: Path) -> list[str]:

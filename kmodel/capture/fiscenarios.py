@@ -1,4 +1,6 @@
-"""Fault-injection scenarios, run on the fault-injection 6.1.176 kernel (:mod:`.fikernel`).
+"""Fault-injection scenarios, run on the fault-injection kernels (:mod:`.fikernel`): 6.1.176
+(``kmodel capture --kernel 6.1-fi``) or 6.12.118 (``--kernel 6.12-fi``, the 6.12 probes of
+:mod:`.probes612` from the build's own BTF).
 
 Each scenario is a capture :class:`~kmodel.capture.scenarios.Scenario` whose guest shell sets
 the kernel's own fault-injection knobs (debugfs ``fail_make_request``, ``fail_page_alloc``,
@@ -34,7 +36,8 @@ from typing import TextIO
 
 import attrs
 
-from kmodel.capture import fikernel, guest, initramfs, probes, run, verify
+from kmodel.capture import fikernel, guest, initramfs, probes, probes612, run, verify
+from kmodel.capture.btf import Btf, BtfError
 from kmodel.capture.hosttools import TOOLS, find_tool
 from kmodel.capture.scenarios import Outcome, Scenario
 from kmodel.errors import KmodelError
@@ -287,9 +290,12 @@ def qemu_command(work: Path, kernel: fikernel.FiKernel, accel: str) -> list[str]
 def _write_outputs(s: FiScenario, results: dict[str, str], out_dir: Path,
                    kernel: fikernel.FiKernel, accel: str) -> verify.Result:
     texts = {suffix: results.get(f"{s.name}.{suffix}", "") for suffix in run.SUFFIXES}
+    spec = kernel.spec
+    # 6.12's `# kernel:` line makes kmodel check read the trace as 6.12 (check_6_12.py).
+    release = f"# kernel: {spec.upstream}\n" if spec is not fikernel.SOURCE_6_1 else ""
     texts["trace.txt"] = (
-        f"# kmodel capture: scenario={s.name} kernel=fault-injection-6.1.176 "
-        f"version={fikernel.SOURCE_VERSION} accel={accel}\n"
+        f"# kmodel capture: scenario={s.name} kernel=fault-injection-{spec.upstream} "
+        f"version={spec.version} accel={accel}\n" + release
         + results.get(f"{s.name}.header.txt", "") + texts["trace.txt"])
     texts["log.txt"] = (f"KT: kmodel capture scenario {s.name}: {s.scenario.summary}\n"
                         f"KT: kernel {kernel.label}\n" + texts["log.txt"])
@@ -309,9 +315,33 @@ class FiCapture:
     reports: tuple[run.Report, ...]
 
 
+def kprobe_lines(kernel: fikernel.FiKernel) -> tuple[list[str], list[str]]:
+    """The probe lines for this build and the probed functions it lacks (left out).
+
+    6.1: the offset lines of :mod:`.probes` (offsets compiled with the build's flags); this
+    config has no CONFIG_FRONTSWAP, so the two ``__frontswap_*`` functions do not exist.
+    6.12: the BTF-named lines of :mod:`.probes612`, checked against the build's own BTF
+    (``vmlinux``'s ``.BTF``); functions this config lacks (zswap's, without CONFIG_ZSWAP) or
+    that the compiler inlined are left out, as the BTF says.
+    """
+    if kernel.spec is fikernel.SOURCE_6_1:
+        events = probes.kprobe_events(fikernel.offsets(kernel))
+        return ([e for e in events if "__frontswap_" not in e],
+                sorted({e.split()[1] for e in events if "__frontswap_" in e}))
+    try:
+        btf = Btf.from_file(kernel.vmlinux)
+        have = btf.functions
+        chosen = tuple(p for p in probes612.PROBES if p.function in have)
+        lines = probes612.kprobe_events(btf, chosen)
+        probes612.check_lines(btf, lines)
+    except BtfError as exc:
+        raise KmodelError(f"{kernel.vmlinux}: {exc}") from None
+    return lines, sorted(p.function for p in probes612.PROBES if p.function not in have)
+
+
 def capture(chosen: list[FiScenario], out_dir: Path, cache: Path, accel: str = "tcg",
             trace_clock: str = probes.TRACE_CLOCK, progress: TextIO | None = None,
-            run_check: bool = True) -> FiCapture:
+            run_check: bool = True, spec: fikernel.Source = fikernel.SOURCE_6_1) -> FiCapture:
     """Build (or reuse) the kernel, run *chosen* in one boot, write and check their files."""
 
     def say(text: str) -> None:
@@ -323,17 +353,17 @@ def capture(chosen: list[FiScenario], out_dir: Path, cache: Path, accel: str = "
         raise KmodelError("the fault-injection capture needs busybox-static and "
                           "qemu-system-x86. Fix: sudo scripts/setup-capture.sh")
     t0 = time.monotonic()
-    kernel = fikernel.build(cache, say=say)
+    kernel = fikernel.build(cache, say=say, spec=spec)
     say(f"kernel: {kernel.bzimage} (make took {kernel.build_seconds:.0f} s)")
-    offsets = fikernel.offsets(kernel)
+    events, absent = kprobe_lines(kernel)
+    if absent:
+        say(f"not probed (no such function in this build): {', '.join(absent)}")
     workload = run.build_workload(cache)
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="kmodel-fi-"))
     try:
         scenarios = [s.scenario for s in chosen]
         files = guest.guest_files([], scenarios, trace_clock)
-        # No CONFIG_FRONTSWAP in this config: its two functions do not exist.
-        events = [e for e in probes.kprobe_events(offsets) if "__frontswap_" not in e]
         files["/kprobes.txt"] = "\n".join(events) + "\n"
         # tinyconfig has no ACPI: power-off halts; a reboot ends QEMU (-no-reboot).
         files["/init"] = files["/init"].replace("poweroff -f", "reboot -f")
@@ -363,7 +393,8 @@ def capture(chosen: list[FiScenario], out_dir: Path, cache: Path, accel: str = "
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
-    """``kmodel capture --kernel 6.1-fi``: exit 0 only when every scenario was as expected.
+    """``kmodel capture --kernel 6.1-fi`` (or ``6.12-fi``): exit 0 only when every scenario
+    was as expected.
 
     A failed check of a trace is reported, not an exit status: whether the model accepts
     the kernel's fault injection is what these traces are for.
@@ -378,9 +409,10 @@ def cmd_capture(args: argparse.Namespace) -> int:
     names = [n for n in (args.scenario or "").split(",") if n]
     try:
         chosen = by_name(names) if names else list(FI_SCENARIOS)
+        spec = fikernel.SOURCES[args.kernel.removesuffix("-fi")]
         result = capture(chosen, Path(args.output), Path(args.cache), args.accel,
                          trace_clock=args.trace_clock, progress=sys.stderr,
-                         run_check=not args.no_check)
+                         run_check=not args.no_check, spec=spec)
     except (KmodelError, subprocess.SubprocessError) as exc:
         print(f"kmodel capture: error: {exc}", file=sys.stderr)
         return 2

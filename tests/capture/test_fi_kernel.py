@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import attrs
 import pytest
 
 from kmodel.capture import fikernel
@@ -120,10 +121,10 @@ def test_without_usr_src_the_source_package_is_downloaded_and_unpacked(
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setattr(fikernel, "SOURCE_TARBALL", tmp_path / "none" / "linux-source-6.1.tar.xz")
+    spec = attrs.evolve(fikernel.SOURCE_6_1, usr_src=tmp_path / "none")
     top = tmp_path / "cache"
     top.mkdir()
-    tarball = fikernel._tarball(top)
+    tarball = fikernel._tarball(top, spec)
     assert tarball == top / "linux-source-6.1.tar.xz" and tarball.read_text() == "tarball\n"
     assert (top / "apt.args").read_text() == "download linux-source-6.1=6.1.176-1\n"
     assert not (top / "deb").exists()
@@ -136,7 +137,78 @@ def test_a_failed_download_says_what_to_install(tmp_path: Path,
     (bin_dir / "apt-get").write_text("#!/bin/sh\necho 'E: no such version' >&2\nexit 100\n")
     (bin_dir / "apt-get").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setattr(fikernel, "SOURCE_TARBALL", tmp_path / "none" / "linux-source-6.1.tar.xz")
+    spec = attrs.evolve(fikernel.SOURCE_6_1, usr_src=tmp_path / "none")
     with pytest.raises(KmodelError, match=r"(?s)E: no such version.*apt-get install "
                                           r"linux-source-6\.1=6\.1\.176-1"):
-        fikernel._tarball(tmp_path)
+        fikernel._tarball(tmp_path, spec)
+
+
+K612 = Path("/work/k612/src")
+
+
+def test_the_6_12_fragment_is_6_1s_with_slub_tiny_off_and_btf() -> None:
+    """Every option the 6.12 fragment sets or unsets exists in 6.12's Kconfig; the 6.1
+    fragment's options are all kept but SLOB (gone since 6.4), and BTF is added."""
+    def names(fragment: str) -> set[str]:
+        return set(re.findall(r"CONFIG_(\w+)", fragment))
+
+    six_one, six_twelve = names(fikernel.FRAGMENT), names(fikernel.FRAGMENT_6_12)
+    assert six_one - six_twelve == {"SLOB"}
+    assert six_twelve - six_one == {"SLUB_TINY", "BPF_SYSCALL", "DEBUG_INFO_NONE",
+                                    "DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT", "DEBUG_INFO_BTF",
+                                    "PROBE_EVENTS_BTF_ARGS"}
+    if not (K612 / "Kconfig").is_file():
+        pytest.skip(f"no 6.12 source tree at {K612} (scripts/fetch-6.12.sh)")
+    res = subprocess.run(["grep", "-rhoE", r"^\s*(menu)?config\s+\w+", "--include=Kconfig*",
+                          str(K612)], capture_output=True, text=True, check=False)
+    declared = {line.split()[-1] for line in res.stdout.splitlines()}
+    assert "SLOB" not in declared and six_twelve - declared == set()
+
+
+def test_the_6_12_source_comes_from_the_fetched_deb_or_trixie(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """6.12: a .deb in a known directory is used without apt; else apt-get download runs
+    with the separate trixie APT configuration (APT_CONFIG), never the system's sources."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "apt-get").write_text(
+        '#!/bin/sh\necho "$APT_CONFIG $@" >> apt.args\n'
+        'touch linux-source-6.12_6.12.118-1_all.deb\n')
+    (bin_dir / "dpkg-deb").write_text(
+        '#!/bin/sh\necho "$2" > "$3.from"\nmkdir -p "$3/usr/src" && '
+        'echo tarball > "$3/usr/src/linux-source-6.12.tar.xz"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    fetched = tmp_path / "k612"
+    fetched.mkdir()
+    (fetched / "linux-source-6.12_6.12.118-1_all.deb").write_text("deb")
+    spec = attrs.evolve(fikernel.SOURCE_6_12, usr_src=tmp_path / "none", debs=(fetched,))
+    top = fikernel.root(tmp_path / "cache", spec)
+    assert top == tmp_path / "cache" / "fi-6.12.118"
+    top.mkdir(parents=True)
+    tarball = fikernel._tarball(top, spec)
+    assert tarball == top / "linux-source-6.12.tar.xz" and tarball.read_text() == "tarball\n"
+    assert (top / "deb.from").read_text().strip() == str(fetched / spec.deb)
+    assert not (top / "apt.args").exists()
+    tarball.unlink()
+    spec = attrs.evolve(spec, debs=(tmp_path / "empty",))
+    fikernel._tarball(top, spec)
+    conf = tmp_path / "cache" / "apt612" / "apt.conf"
+    assert (top / "apt.args").read_text() == \
+        f"{conf} download linux-source-6.12=6.12.118-1\n"
+    assert "trixie" in (conf.parent / "sources.list").read_text()
+    assert (top / "deb.from").read_text().strip() == str(top / spec.deb)
+
+
+def test_a_6_12_kernel_is_labelled_and_built_from_its_own_fragment(tmp_path: Path) -> None:
+    kernel = fikernel.FiKernel(tmp_path, tmp_path, tmp_path / "bz", 0.0, False,
+                               fikernel.SOURCE_6_12)
+    assert kernel.label == ("linux-source-6.12 6.12.118-1 tinyconfig+fi-base "
+                            "(fault injection)")
+    out = tmp_path / "build"
+    out.mkdir()
+    (out / ".config").write_text("CONFIG_X=y\n")
+    (out / ".kmodel-fragment").write_text(fikernel.fragment_hash(fikernel.FRAGMENT) + "\n")
+    with pytest.raises(KmodelError, match="tinyconfig"):  # the 6.1 stamp: config steps run
+        fikernel.configure(tmp_path / "no-source", out, fikernel.FRAGMENT_6_12)
