@@ -27,6 +27,16 @@ interval) are the model's. ``fail-nth`` counts every fault point of the task, an
 has some the model lacks (failslab in ``bio_alloc``'s mempool, docs/fault-injection.md): the
 task's first failure by fail-nth is an input too; what follows it (the notice, ``times``) is
 checked.
+
+``fail_page_alloc`` (FI-3): the trace has no event of the allocations themselves (no probe
+on ``should_fail_alloc_page``, Linux 6.1.176 mm/page_alloc.c:3942-3961), so which
+allocation failed, its ``gfp_mask`` and order, and so the filters' verdict are not in it.
+What it has is each notice, in its task's context: a call that passed the filters and was
+not ``__GFP_NOWARN`` (else no notice). Each such notice is checked as that call of the
+model's ``should_fail_ex`` on the recorded attr (page_alloc.c:3960): task-filter against the
+task's make-it-fail, ``times`` counted down over the notices in trace order, and the text
+``fail_dump`` prints. Where the calls that did not fail matter (interval > 1, space > 0, a
+draw at 0 < probability < 100, the task's fail-nth) the notice is unknown, not checked.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, Bio, BlkStatus
 from kmodel.include.linux.sched import Task
 from kmodel.kernel import Kernel
+from kmodel.lib import fault_inject
 from kmodel.lib.fault_inject import FaultAttr, should_fail
 from kmodel.trace.parse import console_message
 
@@ -53,13 +64,19 @@ if TYPE_CHECKING:
 
 
 class TraceEvent(Protocol):
-    """The checker's view of one event (``check._Event``)."""
+    """The checker's view of one event (6.1's ``check._Event``, 6.12's ``events.TraceEvent``):
+    read only."""
 
-    lineno: int
-    name: str
-    pid: int
-    context: TaskContext
-    args: Mapping[str, str]
+    @property
+    def lineno(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def pid(self) -> int: ...
+    @property
+    def context(self) -> TaskContext: ...
+    @property
+    def args(self) -> Mapping[str, str]: ...
 
 NOTICE = "FAULT_INJECTION: forcing a failure."
 #: The attrs a swap bio's submission consults, in the order it does.
@@ -106,6 +123,8 @@ class FaultInject:
         self.fail_nth: dict[int, int] = {}  # pid -> fail-nth armed
         self.make_it_fail: dict[int, bool] = {}
         self.tasks: dict[int, Task] = {}
+        #: A `# fault-inject: fail_page_alloc` line: its notices are checked (FI-3).
+        self.page_alloc = False
         self.armed = False
         #: ``# kmodel trim:``: the calls before a failure may be cut, and so is the arming.
         self.trimmed = False
@@ -130,8 +149,8 @@ class FaultInject:
         if name == "make-it-fail":
             self._switches(lineno, line, rest)
             return
-        if name not in BIO_ATTRS:
-            return  # fail_page_alloc, failslab: not on the bio path
+        if name not in (*BIO_ATTRS, "fail_page_alloc"):
+            return  # failslab: not on the bio path, no notice checked
         knobs = dict(kv.split("=", 1) for kv in rest.split() if "=" in kv)
         try:
             values = {k: int(knobs[k]) for k in _INT_KNOBS}
@@ -140,7 +159,10 @@ class FaultInject:
             raise TraceFormatError(
                 self.path, lineno, "expected probability= interval= times= space= verbose= "
                 f"(integers) and task-filter=Y|N ({e})", line) from None
-        attr = self.k.fail_make_request if name == "fail_make_request" else FaultAttr()
+        if name == "fail_page_alloc":
+            attr = self._page_alloc_filters(lineno, line, knobs)
+        else:
+            attr = self.k.fail_make_request if name == "fail_make_request" else FaultAttr()
         attr.dname = name
         try:
             attr.probability = values["probability"]
@@ -152,7 +174,25 @@ class FaultInject:
             raise TraceFormatError(self.path, lineno, str(e), line) from None
         attr.task_filter = task_filter
         attr.rng = self.draw  # the trace's draw, not a PRNG
+        if name == "fail_page_alloc":
+            self.page_alloc = True
+            return
         self.attrs[name] = attr
+
+    def _page_alloc_filters(self, lineno: int, line: str, knobs: dict[str, str]) -> FaultAttr:
+        """fail_page_alloc's filters (debugfs ignore-gfp-wait, ignore-gfp-highmem,
+        min-order; mm/page_alloc.c:3973-3977) onto the model's; its attr."""
+        fpa = self.k.fail_page_alloc
+        try:
+            yes_no = {"Y": True, "N": False}
+            fpa.ignore_gfp_reclaim = yes_no[knobs["ignore-gfp-wait"]]
+            fpa.ignore_gfp_highmem = yes_no[knobs["ignore-gfp-highmem"]]
+            fpa.min_order = int(knobs["min-order"])
+        except (KeyError, ValueError) as e:
+            raise TraceFormatError(
+                self.path, lineno, "expected fail_page_alloc's ignore-gfp-wait=Y|N "
+                f"ignore-gfp-highmem=Y|N min-order=N ({e})", line) from None
+        return fpa.attr
 
     def _switches(self, lineno: int, line: str, rest: str) -> None:
         try:
@@ -180,21 +220,22 @@ class FaultInject:
         """The capture's ``{ echo "# fault-inject: ..."; } | tee -a $out.header.txt``
         (fiscenarios._record) exits right after the scenario armed and recorded the attrs:
         its ``tee``'s SIGCHLD is the first event of the armed kernel."""
-        if ev.context.comm == "tee" and ev.args.get("sig") == "17" and self.attrs:
+        if ev.context.comm == "tee" and ev.args.get("sig") == "17" and (
+                self.attrs or self.page_alloc):
             self.armed = True
 
     def console(self, ev: TraceEvent) -> bool:
         """A notice of an attr on the bio path: kept for the call it belongs to."""
         # Its second line ("name fail_make_request, ...") continues the event and is added
         # to its args after this handler ran (parse.py `_Continuations`): read at the call.
-        if ev.args["msg"] != NOTICE or not self.attrs:
+        if ev.args["msg"] != NOTICE or not (self.attrs or self.page_alloc):
             return False
         self.notices.setdefault(ev.pid, []).append(ev)
         return True
 
     def queued(self, ev: TraceEvent, write: bool) -> None:
         """``block_bio_queue`` of a swap bio: it passed ``should_fail_bio``."""
-        if not self.armed:
+        if not self.armed or not self.attrs:
             return
         size = int(ev.args["nr_sector"]) * 512 if "nr_sector" in ev.args else 4096
         failed, printed = self._call(ev, write, size, False)
@@ -243,7 +284,12 @@ class FaultInject:
     def finish(self) -> None:
         """Notices that no failed call of the trace printed."""
         if not self.armed:
-            self.notices.clear()
+            # A trimmed trace may have lost the arming; its console lines are kept whole
+            # (kmodel.capture.trim), and fail_page_alloc's notices need no bio call.
+            self.notices = {pid: [ev for ev in evs if self.trimmed and self._names_page_alloc(ev)]
+                            for pid, evs in self.notices.items()}
+        for pid in list(self.notices):
+            self.notices[pid] = self._page_alloc_notices(self.notices[pid])
         for evs in self.notices.values():
             for ev in evs:
                 self.checks += 1
@@ -301,8 +347,48 @@ class FaultInject:
         return "; ".join(f"{n} times={a.times} space={a.space} count={a.count}"
                          for n, a in self.attrs.items())
 
+    def _names_page_alloc(self, ev: TraceEvent) -> bool:
+        return self.page_alloc and "\nname fail_page_alloc," in _message(ev)
+
+    def _page_alloc_notices(self, seen: list[TraceEvent]) -> list[TraceEvent]:
+        """Check the notices naming fail_page_alloc (FI-3, see the module's docstring), each
+        as a call of the model's should_fail_ex that failed; return the others."""
+        rest: list[TraceEvent] = []
+        attr = self.k.fail_page_alloc.attr
+        for ev in seen:
+            if not self._names_page_alloc(ev):
+                rest.append(ev)
+                continue
+            text = _message(ev)
+            if (attr.interval > 1 or attr.space or 0 < attr.probability < 100
+                    or self.fail_nth.get(ev.pid, 0)):
+                self.unknown("fail-page-alloc-calls")  # the calls that passed are not traced
+                continue
+            task = self._task(ev.pid)
+            task.fail_nth = 0
+            start = len(self.k.printk_log)
+            self.draw.fail = True
+            with self.k.running(task, ("__alloc_pages", "should_fail_alloc_page")):
+                # The call passed the filters (page_alloc.c:3945-3954) and was no
+                # __GFP_NOWARN one (3957-3958): the notice says so. Its order is not in the
+                # trace: 1 << 0 pages, which only space (unknown above) would read.
+                failed = fault_inject.should_fail_ex(self.k, attr, 1, 0)
+            printed = "\n".join(line for _level, line in self.k.printk_log[start:])
+            self.checks += 1
+            if not failed:
+                self.diverge(
+                    ev, f"a fail_page_alloc notice in pid {ev.pid}, but the model's should_fail "
+                    f"on the recorded attr fails no call here (times={attr.times}, "
+                    f"task-filter={'Y' if attr.task_filter else 'N'}, make-it-fail="
+                    f"{int(task.make_it_fail)})", ["no notice"], ("FI-3", "FI-2"))
+            elif printed != text.rstrip("\n"):
+                self.diverge(
+                    ev, f"the model's fail_dump prints {printed!r} for this fail_page_alloc "
+                    f"failure; the trace {text!r}", [f"console: {printed!r}"], ("FI-2",))
+        return rest
+
     def _notices(self, ev: TraceEvent, printed: list[str]) -> None:
-        seen = self.notices.pop(ev.pid, [])
+        seen = self._page_alloc_notices(self.notices.pop(ev.pid, []))
         self.checks += 1
         got = [_message(n) for n in seen]
         if got != printed:

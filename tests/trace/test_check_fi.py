@@ -235,3 +235,57 @@ def test_a_malformed_fault_inject_header_names_its_line(bad: str, expected: str)
     with pytest.raises(TraceFormatError) as err:
         _edited("fi_mkreq_times", lambda t: t.replace("times=3", bad, 1))
     assert err.value.lineno == lineno and expected in err.value.message, err.value
+
+
+# -- fail_page_alloc's notices (FI-3): each a failed call of the model's should_fail_ex ------
+
+_RELAXED_ATTR = "fail_page_alloc probability=100 interval=1 times=1 space=0 verbose=1 task-filter=Y"
+
+
+def test_a_fail_page_alloc_notice_is_one_failure_of_the_models_should_fail() -> None:
+    """fi_page_alloc_relaxed: one notice, times 1, the task marked make-it-fail: the model's
+    should_fail on the recorded attr fails that call and prints the same two lines; one
+    check more than the same trace without its fail_page_alloc header line."""
+    report = _check("fi_page_alloc_relaxed")
+    assert _fi(report) == [] and "unknown:fail-page-alloc-calls" not in report.counts
+    headless = _edited("fi_page_alloc_relaxed", lambda t: t.replace(
+        f"# fault-inject: {_RELAXED_ATTR}", "# fault-inject: failslab", 1))
+    assert _fi(headless) == [] and headless.counts["checks"] == report.counts["checks"] - 1
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    # times 0 recorded: the model fails no call, the kernel printed a notice.
+    ((" times=1 space=0 verbose=1 task-filter=Y ", " times=0 space=0 verbose=1 task-filter=Y "),
+     "fails no call here (times=0, task-filter=Y, make-it-fail=1)"),
+    # the workload not marked make-it-fail under task-filter=Y.
+    ("tasks=PID/1", "fails no call here (times=1, task-filter=Y, make-it-fail=0)"),
+    # the notice's own times is not what fail_dump prints before the decrement.
+    (("space 0, times 1\n", "space 0, times 2\n"), "fail_dump prints"),
+])
+def test_a_fail_page_alloc_notice_the_model_does_not_print_diverges(
+        edit: tuple[str, str] | str, expected: str) -> None:
+    def apply(text: str) -> str:
+        if isinstance(edit, str):  # the make-it-fail switch of the workload's pid
+            pid = text.split("tasks=", 1)[1].split("/", 1)[0]
+            return text.replace(f"tasks={pid}/1", f"tasks={pid}/0", 1)
+        return text.replace(*edit, 1)
+
+    messages = _fi(_edited("fi_page_alloc_relaxed", apply))
+    assert len(messages) == 1 and expected in messages[0], messages
+
+
+def test_a_fail_page_alloc_notice_after_uncounted_calls_is_unknown() -> None:
+    """interval 3: which call failed depends on the calls that passed, which the trace lacks."""
+    report = _edited("fi_page_alloc_relaxed", lambda t: t.replace(
+        "interval=1 times=1 space=0 verbose=1 task-filter=Y ignore",
+        "interval=3 times=1 space=0 verbose=1 task-filter=Y ignore", 1))
+    assert _fi(report) == [] and report.counts["unknown:fail-page-alloc-calls"] == 1
+
+
+def test_times_arithmetic_mutant_makes_the_fail_page_alloc_trace_diverge(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A should_fail_ex that spends times before fail_dump prints it ("times 0" printed)."""
+    monkeypatch.setattr(fault_inject, "should_fail_ex",
+                        MUTANTS["order: times decremented before fail_dump"])
+    messages = _fi(_check("fi_page_alloc_relaxed"))
+    assert len(messages) == 1 and "times 0" in messages[0], messages
