@@ -137,10 +137,18 @@ def _mkreq(name: str, summary: str, notices: tuple[int, int], **knobs: object) -
         notices, "fail_make_request", (r"Read-error on swap-device",))
 
 
-# The second workload of fi_mkreq_write: it fills 1 MiB in the cgroup, so reclaim writes
-# (its own pages) while fail_make_request is armed; its lines are prefixed so that verify
-# counts only the first workload's.
-_WRITER = ("sh -c \"echo \\$\\$ > $CG/cgroup.procs && exec /bin/memhog -m 1\" 2>&1"
+# The second workload of fi_mkreq_write: it fills WRITER_MIB in the cgroup, whose
+# memory.max is raised to WRITE_MEMORY_MAX first, so reclaim writes (its own pages) while
+# fail_make_request is armed; its lines are prefixed so that verify counts only the first
+# workload's. At the capture's 512K limit (guest.MEMORY_MAX) the first workload alone kept
+# the cgroup at 480K (memory.current=491520 after its fill), and the charges reclaim cannot
+# write out (the second task's stack, page tables, slab, pages under writeback) left memcg
+# reclaim too little to free: the memcg OOM-killed a workload (exit 137) in 1 of 2 CI runs.
+# With 2M and a 4 MiB writer, reclaim still writes (the writer overshoots the limit by 2 MiB)
+# while the unreclaimable charges stay a small share of the limit.
+WRITE_MEMORY_MAX = "2M"
+WRITER_MIB = 4
+_WRITER = (f"sh -c \"echo \\$\\$ > $CG/cgroup.procs && exec /bin/memhog -m {WRITER_MIB}\" 2>&1"
            " | sed 's/^/KT: writer: /'")
 
 FI_SCENARIOS: tuple[FiScenario, ...] = (
@@ -151,7 +159,8 @@ FI_SCENARIOS: tuple[FiScenario, ...] = (
         Scenario("fi_mkreq_write", "fail_make_request times 2 during reclaim: write errors, "
                  "pages re-dirtied, no data lost", "@ktswap", Outcome.WRITE_ERROR,
                  setup=_RESET, misses_allowed=True,
-                 midway=" && ".join([_set("fail_make_request", verbose=1, probability=100,
+                 midway=" && ".join([f"echo {WRITE_MEMORY_MAX} > $CG/memory.max",
+                                     _set("fail_make_request", verbose=1, probability=100,
                                           times=2), _arm_disk(), _record("fail_make_request"),
                                      _WRITER, "echo 0 > /sys/block/$blk/make-it-fail"]),
                  teardown=_RESET, expect=(*_WRITE_ERR, _CONSOLE)),
