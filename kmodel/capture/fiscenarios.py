@@ -589,12 +589,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="tabulate DIR's existing files")
     parser.add_argument("--cache-filter", action="store_true",
                         help="failslab cache-filter on: slab allocations do not count")
+    parser.add_argument("--kernel", choices=tuple(fikernel.SOURCES), default="6.1",
+                        help="the fault-injection build to run on (default 6.1)")
     args = parser.parse_args(argv)
     out = Path(args.output)
     try:
         if not args.reuse:
             capture(nth_scenarios(args.n, args.cache_filter), out, Path(args.cache),
-                    progress=sys.stderr, run_check=False)
+                    progress=sys.stderr, run_check=False, spec=fikernel.SOURCES[args.kernel])
         print(sweep_table(out, args.n, args.cache_filter), end="")
     except (KmodelError, OSError) as exc:
         print(f"fiscenarios sweep: error: {exc}", file=sys.stderr)

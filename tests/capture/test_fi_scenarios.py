@@ -156,3 +156,25 @@ def test_sweep_scenarios_are_valid_shell(tmp_path: Path) -> None:
     assert [s.name for s in filtered] == ["fi_nth_read_1_cf", "fi_nth_write_1_cf"]
     assert "echo Y > /sys/kernel/debug/failslab/cache-filter" in filtered[0].scenario.midway
     assert "echo N > /sys/kernel/debug/failslab/cache-filter" in filtered[0].scenario.teardown
+
+
+def test_the_6_12_probe_lines_come_from_the_builds_btf(tmp_path: Path) -> None:
+    """6.12: the probes612 lines, checked against the vmlinux's own BTF (here Debian's 6.12
+    image, which has every probed function); a function the BTF lacks is left out and named."""
+    image = Path("/work/k612/vmlinux-6.12")
+    if not image.is_file():
+        pytest.skip("no 6.12 vmlinux (scripts/fetch-6.12.sh)")
+    from kmodel.capture import probes612
+    from kmodel.capture.btf import Btf
+
+    (tmp_path / "vmlinux").symlink_to(image)
+    kernel = fikernel.FiKernel(tmp_path, tmp_path, tmp_path / "bz", 0.0, False,
+                               fikernel.SOURCE_6_12)
+    lines, absent = fiscenarios.kprobe_lines(kernel)
+    assert absent == [] and lines == probes612.kprobe_events(Btf.from_file(image))
+    assert lines[0].startswith("p:kt/do_swap_page do_swap_page vmf=vmf:x64 ")
+
+    extra = probes612.Probe("kmodel_no_such_function", ())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(probes612, "PROBES", (*probes612.PROBES, extra))
+        assert fiscenarios.kprobe_lines(kernel) == (lines, ["kmodel_no_such_function"])
