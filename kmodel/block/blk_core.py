@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kmodel.block.bio import bio_endio
-from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, Bio, BlkStatus
+from kmodel.include.linux.blk_types import (
+    REQ_OP_MASK,
+    REQ_OP_READ,
+    REQ_OP_WRITE,
+    REQ_SYNC,
+    Bio,
+    BlkStatus,
+)
 from kmodel.lib.fault_inject import should_fail
 from kmodel.mm.vmstat import VmEvent
 
@@ -53,9 +60,16 @@ def blk_status_to_errno(status: BlkStatus) -> int:
     return _STATUS_ERRNO[status]
 
 
-def rwbs(op: int) -> str:
-    """The ``rwbs`` column of block tracepoints for the swap path's ops."""
-    return "W" if op == REQ_OP_WRITE else "R"
+def rwbs(opf: int) -> str:
+    """The ``rwbs`` column of block tracepoints for the swap path's ops and REQ_SYNC.
+
+    The kernel's ``blk_fill_rwbs``: the op, then ``S`` for REQ_SYNC — 6.12's
+    ``submit_bio_wait`` sets it on a synchronous swap bio (``WS`` in the 6.12 captures).
+    """
+    # blk_fill_rwbs: Linux 6.1.176 kernel/trace/blktrace.c (lines 1880 to 1918), 6.12.118 the
+    # same file (1880 to 1913); not under the citation test's extracted source directories.
+    text = "W" if opf & REQ_OP_MASK == REQ_OP_WRITE else "R"
+    return text + "S" if opf & REQ_SYNC else text
 
 
 @attrs.define(eq=False)
@@ -249,7 +263,7 @@ def submit_bio_noacct(k: Kernel, bio: Bio) -> None:
             bio.bi_status = BlkStatus.BLK_STS_IOERR  # end_io:
             bio_endio(k, bio)
             return
-        k.trace("block_bio_queue", dev=_devstr(bdev), rwbs=rwbs(bio.op), sector=bio.bi_sector,
+        k.trace("block_bio_queue", dev=_devstr(bdev), rwbs=rwbs(bio.bi_opf), sector=bio.bi_sector,
                 nr_sector=bio.bi_size >> 9, comm=k.current.comm)
         if bdev.remap_to is None:
             blk_mq_submit_bio(k, bio)
@@ -283,7 +297,7 @@ def _dm_clone_and_map(k: Kernel, bio: Bio, target: BlockDevice) -> None:
         bio_endio(k, bio)
 
     clone.bi_end_io = clone_endio
-    k.trace("block_bio_remap", dev=_devstr(target), rwbs=rwbs(bio.op), sector=bio.bi_sector,
+    k.trace("block_bio_remap", dev=_devstr(target), rwbs=rwbs(bio.bi_opf), sector=bio.bi_sector,
             nr_sector=bio.bi_size >> 9, old_dev=_devstr(dm), old_sector=bio.bi_sector)
     submit_bio_noacct(k, clone)
 

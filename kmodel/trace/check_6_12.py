@@ -27,10 +27,18 @@ What is checked, as the 6.1 checker does it (the model is the oracle: the 6.12 m
   completion) is the model's ``swap_folio_sector`` of the folio's slot through the extents
   the trace's ``add_swap_extent`` shows (WS-1/WA-1 for writes, RS-1/RB-1 for reads).
 
+- every swap-out (``swap_writepage`` … ``swap_writepage_ret``) and every read
+  (``swap_read_folio`` … ``swap_read_folio_ret``) is replayed on the 6.12 model
+  (:mod:`kmodel.trace.replay_6_12`): its zeromap / zswap / bio choice, the on-stack or
+  allocated bio, the folio flags, ``swap_writepage``'s return; a read of a slot whose swap-out
+  the trace showed must take the path that swap-out left it on (zeromap, zswap, device).
+
 What is not checked yet on 6.12 (counted ``unknown:not-mapped-6.12:<event>``, never
-divergent): faults and swap-outs are not replayed on the 6.12 model (``do_swap_page``,
-readahead, ``swap_read_folio``'s and ``swap_writepage``'s choice of zeromap / zswap / bio,
-their returns), nor are zswap's answers; the block request events are read, not checked.
+divergent): faults are not replayed on the 6.12 model (``do_swap_page``, readahead and their
+returns), zswap's answer to a store is an input (``unknown:zswap-answer-is-input``), as is a
+read's slot state when the trace lacks the slot's swap-out; large folios (mTHP) are not
+replayed (``unknown:not-replayed-6.12:<event>``); the block request events are read, not
+checked.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from kmodel.errors import KernelBug, KmodelError
 from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, Bio
 from kmodel.include.linux.mm_types import SWP_TYPE_SHIFT, Folio, SwapEntry
+from kmodel.include.linux.swap import SwapExtent
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm.filemap import folio_end_writeback
 from kmodel.trace import parse as _parse
@@ -57,6 +66,7 @@ from kmodel.trace.events import (
 )
 from kmodel.trace.oracle import Oracle, Outcome, _status
 from kmodel.trace.parse import UNREADABLE, LineScanner, Source, open_trace
+from kmodel.trace.replay_6_12 import Call, Replayer612
 from kmodel.trace.report import CheckReport, Divergence
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
@@ -249,6 +259,11 @@ class Oracle612(Oracle):
         self.k = Kernel(executor=InlineExecutor(), version="6.12")
         self.k.tracer = self._events_append
 
+    def extents(self, type_: int) -> list[SwapExtent]:
+        """The extents of swap type ``type_`` as the trace gave them (else from block 0)."""
+        self._swap_area(type_)
+        return self.k.swap_info[type_].extents
+
     def sector(self, entry: int) -> int:
         """``swap_folio_sector`` of a folio whose ``private`` is ``entry``."""
         self._swap_area(entry >> SWP_TYPE_SHIFT)
@@ -310,6 +325,8 @@ class _Folio:
 
 
 CtxKey = tuple[int, int, str]
+#: The events that open a call replayed on the 6.12 model (replay_6_12).
+_CALL_EVENTS = frozenset({"swap_writepage", "swap_read_folio"})
 
 
 class Checker612:
@@ -354,6 +371,10 @@ class Checker612:
         self.faults: dict[int, int] = {}
         self._handlers["do_swap_page"] = self._do_swap_page
         self._handlers["do_swap_page_ret"] = self._do_swap_page_ret
+        #: Swap-outs and reads replayed on the 6.12 model (replay_6_12), open ones by pid.
+        self.replay = Replayer612(self.oracle.extents)
+        self.calls: dict[int, Call] = {}
+        self._replayed = False  # the current event belongs to a replayed call
 
     # -- driving --------------------------------------------------------------------------
 
@@ -364,6 +385,9 @@ class Checker612:
             return
         self.events += 1
         ev = item
+        self._replayed = False
+        if self.calls or ev.name in _CALL_EVENTS:
+            self._record(ev, line)
         if self.end_io:
             outer = self.end_io.get(_ctx(ev.context))
             if outer is not None and not self._inner_of(outer, ev, line):
@@ -380,6 +404,9 @@ class Checker612:
 
     def finish(self) -> CheckReport:
         """End of trace: what is still awaited is unknown, not divergent."""
+        for call in self.calls.values():
+            self._abandon(call, "call-cut-by-end")
+        self.calls.clear()
         for _, _, predicted in self.expect.values():
             self._count_unknown("prediction-cut-by-end", len(predicted))
         self.expect.clear()
@@ -395,7 +422,74 @@ class Checker612:
     # -- helpers --------------------------------------------------------------------------
 
     def _count_unknown(self, why: str, n: int = 1) -> None:
+        if self._replayed and why.startswith("not-mapped-6.12:"):
+            return  # the event's swap-out or read is replayed: counted there (_replay)
         self._unknown[why] = self._unknown.get(why, 0) + n
+
+    # -- replayed swap-outs and reads (replay_6_12) ---------------------------------------
+
+    def _record(self, ev: TraceEvent, line: str) -> None:
+        """Add ``ev`` to its task's open swap-out or read; replay the call at its return."""
+        name = ev.name
+        if ev.in_softirq:
+            return
+        if name in _CALL_EVENTS:
+            old = self.calls.pop(ev.pid, None)
+            if old is not None:  # a call inside another (reclaim in an allocation)
+                self._abandon(old, "call-nested")
+            if len(self.calls) >= _MAX_OPEN_FAULTS:
+                self._abandon(self.calls.pop(next(iter(self.calls))), "call-cut")
+            self.calls[ev.pid] = Call(ev, line)
+            self._replayed = True
+            return
+        call = self.calls.get(ev.pid)
+        if call is None:
+            if name == "__swap_writepage":  # zswap writing an entry back to the device
+                self.replay.zswap_writeback(ev.arg_int("entry"))
+            return
+        if not call.add(ev, line):
+            return
+        self._replayed = True
+        if name in ("swap_writepage_ret", "swap_read_folio_ret"):
+            del self.calls[ev.pid]
+            self._replay(call)
+
+    def _abandon(self, call: Call, why: str) -> None:
+        for ev in call.events:
+            self._count_unknown(f"not-replayed-6.12:{why}:{ev.name}")
+
+    def _replay(self, call: Call) -> None:
+        """Run the call on the 6.12 model; a difference is a divergence at its step."""
+        known = True
+        if call.write:
+            verdict = self.replay.write(call)
+        else:
+            result = self.replay.read(call)
+            verdict, known = result if result is not None else (None, True)
+        if verdict is None:  # a large folio (mTHP): not modelled
+            for ev in call.events:
+                self._unknown[f"not-replayed-6.12:{ev.name}"] = \
+                    self._unknown.get(f"not-replayed-6.12:{ev.name}", 0) + 1
+            return
+        names = [ev.name for ev in call.events]
+        # Inputs, not outcomes: zswap's answer to a store; a read's zswap answer (or the
+        # zeromap path) when the trace lacks the slot's swap-out.
+        inputs = int("zswap_store_ret" in names) + int(not known)
+        if not verdict.ok:
+            i = verdict.index
+            self.checks += i + 1
+            first = call.events[0]
+            folio = self.folios.get(first.arg_int("page" if call.write else "folio"))
+            self._diverge(call.events[i], call.lines[i], verdict.message, verdict.allowed,
+                          verdict.branches, folio)
+            if len(call.events) > i + 1:
+                self._unknown["after-divergence"] = (self._unknown.get("after-divergence", 0)
+                                                     + len(call.events) - i - 1)
+            return
+        self.checks += len(call.events) - inputs
+        if inputs:
+            self._unknown["zswap-answer-is-input"] = \
+                self._unknown.get("zswap-answer-is-input", 0) + inputs
 
     def _folio(self, addr: int, new: bool = False) -> _Folio:
         folio = self.folios.get(addr)
@@ -426,6 +520,10 @@ class Checker612:
         self.expect.clear()
         self.folios.clear()
         self.submitting.clear()
+        for call in self.calls.values():
+            self._abandon(call, "call-cut-by-lost-events")
+        self.calls.clear()
+        self.replay.forget()
         self.ratelimit_known = False
         self.report.counts["lost-events"] = self.report.counts.get("lost-events", 0) + 1
 

@@ -20,8 +20,6 @@ from kmodel.v6_12.mm import page_io as page_io_612
 
 V612 = Path(__file__).resolve().parents[1] / "data" / "traces" / "v6_12"
 TRACES = sorted(V612.glob("*.trace.txt"))
-#: zswap stored and loaded every page: no bio, no completion; nothing the 6.12 slice checks.
-NOTHING_CHECKED = {"zswap"}
 
 
 def _name(path: Path) -> str:
@@ -37,12 +35,32 @@ def test_real_6_12_capture_conforms_on_the_6_12_model(path: Path) -> None:
     assert trace_kernel(path) == "6.12"
     report = check_trace(path)  # the header's '# kernel: 6.12.118' picks the 6.12 checker
     assert report.divergences == [], report.format()
-    if _name(path) in NOTHING_CHECKED:
-        assert report.verdict_kind == "nothing checked"
-    else:
-        assert report.verdict_kind == "conformant"
-        assert report.counts["checks"] > 300
-        assert report.counts["events"] > 1500
+    assert report.verdict_kind == "conformant"
+    assert report.counts["checks"] > 300
+    assert report.counts["events"] > 1500
+
+
+#: The unknown share of each 6.12 capture once swap-outs and reads are replayed (at most;
+#: 57-81 % before, 99.9 % for zswap): faults, readahead and block requests stay unknown.
+UNKNOWN_AT_MOST = 0.51
+
+
+@pytest.mark.parametrize("path", TRACES, ids=_name)
+def test_swap_outs_and_reads_are_replayed_on_the_6_12_model(path: Path) -> None:
+    report = check_trace(path)
+    counts = report.counts
+    unknown = sum(n for key, n in counts.items() if key.startswith("unknown:"))
+    assert unknown / counts["events"] <= UNKNOWN_AT_MOST, report.format()
+    for name in ("swap_writepage", "swap_writepage_ret", "__swap_writepage", "zswap_store",
+                 "swap_read_folio", "swap_read_folio_ret", "zswap_load", "zswap_load_ret"):
+        assert f"unknown:not-mapped-6.12:{name}" not in counts, name
+
+
+def test_zswap_capture_has_its_stores_and_loads_checked() -> None:
+    report = check_trace(V612 / "zswap.trace.txt")
+    assert report.verdict_kind == "conformant"
+    # 134 loads predicted from their stores (zswap_load_ret ret=1 and the path around it).
+    assert report.counts["checks"] >= 134 * 4
 
 
 def test_6_1_trace_has_no_6_12_header_and_is_checked_as_6_1() -> None:
@@ -242,7 +260,102 @@ def test_lost_events_make_the_mutant_unknown_not_divergent() -> None:
     assert report.divergences == [] and report.counts["lost-events"] == 1
 
 
+# -- mutants of swap-outs and reads (replay_6_12) --------------------------------------------
+
+
+def _call_after(lines: list[str], start: str, then: str, after: int = 0) -> tuple[int, int]:
+    """(index of a ``start`` line, index of the next ``then`` line of the same task)."""
+    i = _first(lines, start, after)
+    pid = re.search(r"-(\d+) ", lines[i])[1]  # type: ignore[index]
+    j = _first(lines, rf"-{pid} .*: {then}", i + 1)
+    return i, j
+
+
+def test_mutant_swap_out_without___swap_writepage_is_flagged_SW_4() -> None:
+    lines = _lines("basic")
+    i, j = _call_after(lines, r"zswap_store_ret: .* ret=0", "__swap_writepage: ")
+    del lines[j]  # the bio now follows zswap's refusal directly
+    assert _check(lines)[0] == (j + 1, ("SW-4",))
+
+
+def test_mutant_zero_folio_swap_out_with_a_bio_is_flagged_ZM_1() -> None:
+    lines = _lines("basic")
+    i, j = _call_after(lines, r"swap_writepage: ", "zswap_store_ret: ")
+    del lines[i + 1:j + 1]  # no zswap_store: a zero-filled folio, which has no bio
+    assert "__swap_writepage" in lines[i + 1]
+    assert _check(lines)[0] == (i + 2, ("ZM-1",))
+
+
+def test_mutant_async_write_bio_marked_sync_is_flagged_WA_1() -> None:
+    lines = _lines("basic")
+    i, j = _call_after(lines, r"__swap_writepage: ", r"block_bio_queue: \S+ W ")
+    lines[j] = lines[j].replace(" W ", " WS ", 1)
+    assert _check(lines)[0] == (j + 1, ("WP-4", "WA-1"))
+
+
+def test_mutant_swap_writepage_returning_an_error_is_flagged_SW_4() -> None:
+    lines = _lines("basic")
+    i, j = _call_after(lines, r"__swap_writepage: ", r"swap_writepage_ret: ")
+    lines[j] = lines[j].replace("ret=0", "ret=-5")
+    assert _check(lines)[0] == (j + 1, ("SW-4",))
+
+
+def test_mutant_sync_write_without_its_on_stack_bio_is_flagged_WP_3() -> None:
+    lines = _lines("zram")
+    first = _first(lines, r"swap_writepage_bdev_sync: ")  # tells the area is synchronous
+    i, j = _call_after(lines, r"__swap_writepage: ", "swap_writepage_bdev_sync: ", first + 1)
+    del lines[j]
+    assert _check(lines)[0] == (j + 1, ("WP-3",))
+
+
+def test_mutant_zswap_miss_of_a_stored_slot_is_flagged_ZL_3() -> None:
+    lines = _lines("zswap")
+    i, j = _call_after(lines, r"swap_read_folio: ", r"zswap_load_ret: ")
+    assert "ret=1" in lines[j]
+    lines[j] = lines[j].replace("ret=1", "ret=0")
+    assert _check(lines)[0] == (j + 1, ("RD-4", "ZL-3"))
+
+
+def test_mutant_zeromap_slot_read_through_zswap_is_flagged_ZM_3() -> None:
+    lines = _lines("zeromap")
+    i = next(k for k, line in enumerate(lines) if ": swap_read_folio: " in line
+             and ": swap_read_folio_ret: " in lines[k + 1])
+    load = re.sub(r"swap_read_folio: \(swap_read_folio\+0x4/0x670\) (\S+ \S+ \S+) .*",
+                  r"zswap_load: (zswap_load+0x4/0xf0) \1", lines[i])
+    lines.insert(i + 1, load)
+    assert _check(lines)[0] == (i + 2, ("RD-3", "ZM-3"))
+
+
+def test_mutant_read_of_a_device_slot_without_a_bio_is_flagged_RB_1() -> None:
+    lines = _lines("basic")
+    i, j = _call_after(lines, r"swap_read_folio: ", r"block_bio_queue: ")
+    assert " R " in lines[j]
+    del lines[j]
+    assert _check(lines)[0] == (j + 1, ("RD-8", "RB-1"))
+
+
 # -- planted bugs in the 6.12 model -------------------------------------------------------
+
+
+def test_planted_6_12_bug_no_zeromap_on_swap_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ZM-1 never taken (every folio looks non-zero): the zeromap capture's swap-outs without
+    zswap_store diverge where the model calls zswap_store and the trace returns."""
+    monkeypatch.setattr(page_io_612, "is_folio_zero_filled", lambda folio: False)
+    report = check_trace(V612 / "zeromap.trace.txt")
+    assert report.verdict_kind == "divergent"
+    first = report.divergences[0]
+    assert first.branches == ("ZM-2",) and "swap_writepage_ret" in first.line
+
+
+def test_planted_6_12_bug_zeromap_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ZM-3 never taken: a zero slot's read goes to zswap_load, the trace's returns."""
+    monkeypatch.setattr(page_io_612, "swap_read_folio_zeromap", lambda k, folio: False)
+    report = check_trace(V612 / "zeromap.trace.txt")
+    assert report.verdict_kind == "divergent"
+    first = report.divergences[0]
+    assert first.branches == ("ZM-4", "RD-3", "ZM-3") and "swap_read_folio_ret" in first.line
+
+
 
 
 def test_planted_6_12_bug_no_redirty_on_write_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -275,7 +388,7 @@ def test_cli_detects_6_12_and_forces_with_kernel(capsys: pytest.CaptureFixture[s
     assert "basic.trace.txt:30: __swap_writepage" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(Path(path).read_bytes())))
     assert main(["check", "--kernel", "6.12", "-"]) == 0  # stdin has no header peek
-    assert main(["check", str(V612 / "zswap.trace.txt")]) == 3
+    assert main(["check", str(V612 / "zswap.trace.txt")]) == 0  # its stores and loads replayed
 
 
 def test_a_fifo_is_not_peeked_for_its_kernel(tmp_path: Path) -> None:

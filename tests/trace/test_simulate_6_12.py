@@ -110,6 +110,16 @@ def test_call_and_completion_shapes_are_the_real_captures(name: str, real: str) 
     assert simulated and simulated <= seen, sorted(simulated - seen)
 
 
+@pytest.mark.parametrize(("name", "real"), [("basic", "basic"), ("zram", "zram"), ("brd", "brd")])
+def test_bio_rwbs_are_the_real_captures(name: str, real: str) -> None:
+    """On-stack synchronous bios carry REQ_SYNC (submit_bio_wait): ``WS``/``RS`` on zram and
+    brd, ``W``/``R`` on virtio-blk, as the real captures print them."""
+    rwbs = re.compile(r"block_bio_queue: \d+,\d+ (\w+) ")
+    simulated = set(rwbs.findall(_trace(name, 2000)))
+    seen = set(rwbs.findall((V612 / f"{real}.trace.txt").read_text()))
+    assert simulated == seen
+
+
 def test_6_12_formats_in_the_text() -> None:
     text = _trace("readerr_blkdebug", 3000)
     assert re.search(r"block_rq_issue: 254,0 [RW]\w* \d+ \(\) \d+ \+ \d+ be,0,4 \[memhog\]", text)

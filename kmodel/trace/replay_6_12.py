@@ -1,0 +1,388 @@
+"""Replay the swap-outs and swap-ins of a Linux 6.12 trace on the 6.12 model.
+
+No kernel counterpart. A swap-out (``swap_writepage`` … ``swap_writepage_ret``) or a read
+(``swap_read_folio`` … ``swap_read_folio_ret``) of a 6.12 trace, in the task that made it, is
+run again on a small 6.12 model :class:`~kmodel.kernel.Kernel`: the model's own
+``swap_writepage``, ``is_folio_zero_filled``, ``zswap_store``, ``__swap_writepage``,
+``swap_writepage_bdev_{sync,async}``, ``swap_read_folio``, ``swap_read_folio_zeromap``,
+``zswap_load`` and ``swap_read_folio_bdev_{sync,async}`` (Linux 6.12.118 mm/page_io.c:241-289,
+452-473, 511-539, 575-656; mm/zswap.c:1459-1642), on a folio with the trace's flags and
+swap entry. What the model then emits in the task's context — which functions, in which order,
+with which folio flags, which bio (``rwbs``, size), what ``swap_writepage`` returns — must be
+what the trace shows, event for event.
+
+Inputs, what a trace does not tell or the kernel could not predict:
+
+- whether a folio is zero-filled: a swap-out without ``zswap_store`` is the zeromap's (ZM-1;
+  SW-1, a stale folio, shows the same events);
+- whether zswap took a store (``zswap_store_ret``: its limits and compression are not
+  modelled);
+- whether the swap area is ``SWP_SYNCHRONOUS_IO``: the first bio of the area (an on-stack
+  ``swap_*_bdev_sync`` bio or not) tells it, every later one must agree (WP-3/WP-4,
+  RD-7/RD-8);
+- a read's slot state when the trace has not shown the slot's swap-out: then the trace's
+  ``zswap_load`` answers are taken.
+
+Predicted from the trace's own history: the state a swap-out left its slot in — in the zeromap
+(ZM-1), in zswap (SW-3) or on the device (SW-4) — decides the read of that slot: the zeromap
+serves it without ``zswap_load`` (RD-3, ZM-3), else ``zswap_load`` returns whether zswap holds
+it (ZL-1..ZL-4), else a bio reads it. A swap-out's sector, its completion and the read's
+completion are checked by :mod:`kmodel.trace.check_6_12` (the oracle's ``swap_folio_sector``,
+``__end_swap_bio_*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from kmodel.block.bdev import BlockDevice
+from kmodel.errors import KernelBug
+from kmodel.executor.inline import InlineExecutor
+from kmodel.include.linux.mm_types import SWP_OFFSET_MASK, Folio, SwapEntry
+from kmodel.include.linux.sched import Task
+from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
+from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
+from kmodel.kernel import Kernel, ModelEvent
+from kmodel.trace.events import TraceEvent
+from kmodel.v6_12.include.linux.page_flags import (
+    PageFlags612,
+    decode_page_flags_6_12,
+    model_page_flags,
+)
+from kmodel.v6_12.mm import page_io as page_io_612
+
+__all__ = ["READ_EVENTS", "WRITE_EVENTS", "Call", "Replayer612", "Verdict"]
+
+#: The events of a swap-out the replay compares, in the writing task's context.
+WRITE_EVENTS = frozenset({"swap_writepage", "zswap_store", "zswap_store_ret",
+                          "__swap_writepage", "swap_writepage_bdev_sync", "block_bio_queue",
+                          "swap_writepage_ret"})
+#: The events of a read the replay compares, in the reading task's context.
+READ_EVENTS = frozenset({"swap_read_folio", "zswap_load", "zswap_load_ret",
+                         "swap_read_folio_bdev_sync", "block_bio_queue", "swap_read_folio_ret"})
+#: Page flags (6.12 layout) the swap path itself sets or clears while the task holds the lock.
+CHECKED_FLAGS = int(PageFlags612.PG_locked | PageFlags612.PG_uptodate | PageFlags612.PG_dirty
+                    | PageFlags612.PG_writeback | PageFlags612.PG_swapcache)
+#: A large folio (PG_head): mTHP swap-out/in is modelled at order 0 only (docs/linux-6.12.md).
+_HEAD = int(PageFlags612.PG_head)
+_NO_SLOTS = SWP_OFFSET_MASK + 1
+MEMO_MAX = 1 << 12
+SLOTS_MAX = 1 << 16
+_WBC_FOR_RECLAIM = 0x8
+
+#: Where a swap-out left its slot's contents.
+ZERO, ZSWAP, DISK = "zeromap", "zswap", "device"
+
+
+class Call:
+    """One open swap-out or read of a task: its trace events (compared ones) and lines."""
+
+    __slots__ = ("events", "lines", "write")
+
+    def __init__(self, first: TraceEvent, line: str) -> None:
+        self.write = first.name == "swap_writepage"
+        self.events: list[TraceEvent] = [first]
+        self.lines: list[str] = [line]
+
+    def add(self, ev: TraceEvent, line: str) -> bool:
+        """Record ``ev`` if the replay compares it (the first bio only); True if recorded."""
+        names = WRITE_EVENTS if self.write else READ_EVENTS
+        if ev.name not in names or ev.name in ("swap_writepage", "swap_read_folio"):
+            return False
+        if ev.name == "block_bio_queue" and any(e.name == ev.name for e in self.events):
+            return False  # a stacked device's bio (dm): the swap bio was the first
+        self.events.append(ev)
+        self.lines.append(line)
+        return True
+
+
+class Verdict:
+    """A replay's result: conformant, or the index of the first step that diverged."""
+
+    __slots__ = ("allowed", "branches", "index", "message")
+
+    def __init__(self, index: int = -1, message: str = "", allowed: Sequence[str] = (),
+                 branches: tuple[str, ...] = ()) -> None:
+        self.index = index
+        self.message = message
+        self.allowed = tuple(allowed)
+        self.branches = branches
+
+    @property
+    def ok(self) -> bool:
+        """Whether the trace's call is what the model does."""
+        return self.index < 0
+
+
+class _SwapMap(dict[int, int]):
+    """``swap_map`` of a replay: every slot in use once (a slot a trace writes is in use)."""
+
+    def __missing__(self, offset: int) -> int:
+        return 1
+
+
+def _arg(ev: TraceEvent | ModelEvent, key: str) -> int:
+    if isinstance(ev, TraceEvent):
+        return ev.arg_int(key)
+    return int(ev.arg(key))
+
+
+def _show(ev: ModelEvent) -> str:
+    keys = _COMPARED.get(ev.name, ())
+    parts = []
+    for key, value in ev.args:
+        if key not in keys:
+            continue
+        if key == "pflags":
+            parts.append(f"pflags={decode_page_flags_6_12(int(value) & CHECKED_FLAGS)}")
+        else:
+            parts.append(f"{key}={value}")
+    return " ".join([ev.name, *parts])
+
+
+_COMPARED: dict[str, tuple[str, ...]] = {
+    "zswap_store": ("pflags",),
+    "__swap_writepage": ("pflags",),
+    "swap_writepage_bdev_sync": ("pflags",),
+    "zswap_load": ("pflags",),
+    "zswap_load_ret": ("ret",),
+    "swap_read_folio_bdev_sync": ("pflags",),
+    "block_bio_queue": ("rwbs", "nr_sector"),
+    "swap_writepage_ret": ("ret",),
+}
+
+
+class Replayer612:
+    """Replays a 6.12 trace's swap-outs and reads on fresh 6.12 model kernels (memoized).
+
+    ``extents(type)`` gives a swap type's extents as the checker knows them (the trace's
+    ``add_swap_extent`` calls, else one from block 0), so the model's bio is the device's.
+    """
+
+    def __init__(self, extents: Callable[[int], list[SwapExtent]]) -> None:
+        self.extents = extents
+        #: SWP_SYNCHRONOUS_IO of each swap type, from its first bio (None: not seen yet).
+        self.synchronous: dict[int, bool] = {}
+        #: Where each slot's last swap-out in this trace left it (entry value -> state).
+        self.slots: dict[int, str] = {}
+        self._memo: dict[tuple[object, ...], tuple[ModelEvent, ...] | KernelBug] = {}
+
+    def forget(self) -> None:
+        """Lost events: the slots' histories are cut."""
+        self.slots.clear()
+
+    def zswap_writeback(self, entry: int) -> None:
+        """A ``__swap_writepage`` outside ``swap_writepage`` (zswap writing an entry back):
+        the slot is on the device now."""
+        self._remember(entry, DISK)
+
+    def _remember(self, entry: int, state: str) -> None:
+        if len(self.slots) >= SLOTS_MAX and entry not in self.slots:
+            self.slots.pop(next(iter(self.slots)))
+        self.slots[entry] = state
+
+    # -- the model's side ---------------------------------------------------------------
+
+    def _kernel(self, type_: int, synchronous: bool) -> Kernel:
+        k = Kernel(executor=InlineExecutor(), version="6.12")
+        bdev = BlockDevice(254, 0, "swap", _NO_SLOTS * 8, driver="zram" if synchronous
+                           else "virtio_blk", request_based=not synchronous,
+                           rotational=not synchronous)
+        flags = SwpFlags.SWP_USED | SwpFlags.SWP_WRITEOK | SwpFlags.SWP_BLKDEV
+        if synchronous:
+            flags |= SwpFlags.SWP_SYNCHRONOUS_IO | SwpFlags.SWP_SOLIDSTATE
+        swap_map = _SwapMap()
+        while len(k.swap_info) <= type_:
+            k.swap_info.append(SwapInfo(type=len(k.swap_info), flags=flags, bdev=bdev,
+                                        max=_NO_SLOTS, swap_map=swap_map,  # type: ignore[arg-type]
+                                        extents=list(self.extents(len(k.swap_info)))))
+        return k
+
+    def _run(self, key: tuple[object, ...],
+             body: Callable[[Kernel], None], type_: int,
+             synchronous: bool) -> tuple[ModelEvent, ...]:
+        """The model's events in the task's context (memoized by the inputs' ``key``)."""
+        hit = self._memo.get(key)
+        if isinstance(hit, KernelBug):
+            raise hit
+        if hit is not None:
+            return hit
+        k = self._kernel(type_, synchronous)
+        events: list[ModelEvent] = []
+        k.tracer = events.append
+        try:
+            with k.running(Task(pid=1, comm="replay")):
+                body(k)
+        except KernelBug as bug:
+            self._memo_put(key, bug)
+            raise
+        result = tuple(e for e in events if not e.softirq)
+        self._memo_put(key, result)
+        return result
+
+    def _memo_put(self, key: tuple[object, ...],
+                  value: tuple[ModelEvent, ...] | KernelBug) -> None:
+        if len(self._memo) >= MEMO_MAX:
+            self._memo.clear()
+        self._memo[key] = value
+
+    # -- swap-outs ----------------------------------------------------------------------
+
+    def write(self, call: Call) -> Verdict | None:
+        """Replay one ``swap_writepage`` … ``swap_writepage_ret``; None: not replayable."""
+        first = call.events[0]
+        pflags = first.arg_int("pflags")
+        if pflags & _HEAD:
+            return None  # a large folio: mTHP swap-out is not modelled
+        entry = SwapEntry.from_val(first.arg_int("entry"))
+        names = [e.name for e in call.events]
+        zero = "zswap_store" not in names
+        stored = any(e.name == "zswap_store_ret" and e.arg_int("ret") for e in call.events)
+        synchronous = self._synchronous(entry.type, names, "swap_writepage_bdev_sync",
+                                        "__swap_writepage")
+        sync_mode = first.arg_int("sync_mode")
+        for_reclaim = bool(first.arg_int("wbc_bits") & _WBC_FOR_RECLAIM)
+
+        def body(k: Kernel) -> None:
+            folio = Folio(flags=model_page_flags(pflags), private=entry.val,
+                          data=b"" if zero else b"\x01")
+            folio.refcount = 2
+            k.swap_cache[(entry.type, entry.offset)] = folio
+            k.zswap = {} if stored else None
+            wbc = WritebackControl(sync_mode=WbSyncMode(sync_mode), for_reclaim=for_reclaim)
+            page_io_612.swap_writepage(k, folio, wbc)
+
+        key = ("w", pflags, entry.type, zero, stored, synchronous, sync_mode, for_reclaim)
+        path = ("ZM-1",) if zero else ("SW-3",) if stored else ("SW-4",)
+        try:
+            model = self._run(key, body, entry.type, synchronous)
+        except KernelBug as bug:
+            return Verdict(0, f"the 6.12 model forbids this swap-out: {bug}",
+                           ("a state the model allows",), ("WP-1",))
+        verdict = self._compare(call, model, path, synchronous)
+        if verdict.ok:
+            self._remember(entry.val, ZERO if zero else ZSWAP if stored else DISK)
+        return verdict
+
+    # -- reads --------------------------------------------------------------------------
+
+    def read(self, call: Call) -> tuple[Verdict, bool] | None:
+        """Replay one ``swap_read_folio`` … ``swap_read_folio_ret``; None: not replayable.
+
+        Also returns whether the slot's state was predicted from the trace's history (else
+        the trace's zswap answers were inputs)."""
+        first = call.events[0]
+        pflags = first.arg_int("pflags")
+        if pflags & _HEAD:
+            return None
+        entry = SwapEntry.from_val(first.arg_int("entry"))
+        names = [e.name for e in call.events]
+        state = self.slots.get(entry.val)
+        known = state is not None
+        if state is None:  # the slot's swap-out is not in the trace: its answers are inputs
+            hit = any(e.name == "zswap_load_ret" and e.arg_int("ret") for e in call.events)
+            state = ZERO if "zswap_load" not in names else ZSWAP if hit else DISK
+        synchronous = self._synchronous(entry.type, names, "swap_read_folio_bdev_sync",
+                                        "zswap_load_ret")
+        plug = bool(first.arg_int("plug"))
+
+        def body(k: Kernel) -> None:
+            folio = Folio(flags=model_page_flags(pflags), private=entry.val)
+            slot = (entry.type, entry.offset)
+            if state == ZERO:
+                k.zeromap.add(slot)
+            k.zswap = {slot: b"\x01"} if state == ZSWAP else None
+            page_io_612.swap_read_folio(k, folio, [None] if plug else None)
+
+        key = ("r", pflags, entry.type, state, synchronous, plug)
+        swapcache = bool(pflags & PageFlags612.PG_swapcache)
+        path = (("RD-3", "ZM-3") if state == ZERO else
+                ("RD-4", "ZL-3" if swapcache else "ZL-4") if state == ZSWAP else
+                ("RD-7",) if synchronous else ("RD-8",))
+        try:
+            model = self._run(key, body, entry.type, synchronous)
+        except KernelBug as bug:
+            return Verdict(0, f"the 6.12 model forbids this read: {bug}",
+                           ("a state the model allows",), ("RD-1",)), known
+        verdict = self._compare(call, model, path, synchronous)
+        if verdict.ok and state == ZSWAP and swapcache:
+            self._remember(entry.val, DISK)  # ZL-3: the entry is erased, the folio dirtied
+        return verdict, known
+
+    def _synchronous(self, type_: int, names: list[str], sync_event: str,
+                     before: str) -> bool:
+        """The area's SWP_SYNCHRONOUS_IO: known, or told by this call's first bio."""
+        known = self.synchronous.get(type_)
+        if known is not None:
+            return known
+        if sync_event in names:
+            self.synchronous[type_] = True
+        elif "block_bio_queue" in names and before in names:
+            self.synchronous[type_] = False
+        return self.synchronous.get(type_, False)
+
+    # -- comparing ----------------------------------------------------------------------
+
+    def _compare(self, call: Call, model: tuple[ModelEvent, ...], path: tuple[str, ...],
+                 synchronous: bool) -> Verdict:
+        names = WRITE_EVENTS if call.write else READ_EVENTS
+        steps = call.events
+        mine = [e for e in model if e.name in names]
+        seen_bio = False
+        wanted: list[ModelEvent] = []
+        for e in mine:  # the first bio only, as Call.add keeps the trace's
+            if e.name == "block_bio_queue":
+                if seen_bio:
+                    continue
+                seen_bio = True
+            wanted.append(e)
+        for i, step in enumerate(steps):
+            if i >= len(wanted):
+                return Verdict(i, f"the 6.12 model's {steps[0].name} is done; the trace goes "
+                               f"on with {step.name}", ("no further event",), path)
+            ev = wanted[i]
+            if ev.name != step.name:
+                return Verdict(i, f"the 6.12 model does {_show(ev)} here; the trace "
+                               f"{step.name}", (_show(ev),), self._branch(ev, path,
+                                                                          synchronous))
+            for key in _COMPARED.get(ev.name, ()):
+                want = ev.arg(key)
+                got = step.args.get(key)
+                if got is None:
+                    continue
+                if key == "pflags":
+                    same = int(want) & CHECKED_FLAGS == int(got, 0) & CHECKED_FLAGS
+                elif key == "rwbs" or key == "nr_sector":
+                    same = str(want) == got
+                else:
+                    same = int(want) == int(got, 0)
+                if not same:
+                    shown = (decode_page_flags_6_12(int(got, 0) & CHECKED_FLAGS)
+                             if key == "pflags" else got)
+                    return Verdict(i, f"the 6.12 model's {ev.name} has {_show(ev)}; the "
+                                   f"trace's {key}={shown}", (_show(ev),),
+                                   self._branch(ev, path, synchronous))
+        if len(wanted) > len(steps):
+            ev = wanted[len(steps)]
+            return Verdict(len(steps) - 1, f"the 6.12 model goes on with {_show(ev)}; the "
+                           f"trace's {steps[0].name} ends", (_show(ev),),
+                           self._branch(ev, path, synchronous))
+        return Verdict()
+
+    @staticmethod
+    def _branch(ev: ModelEvent, path: tuple[str, ...], synchronous: bool) -> tuple[str, ...]:
+        """The 6.12 branch IDs (spec/branches-6.12.md) of the model's step ``ev``."""
+        name = ev.name
+        if name in ("zswap_store", "zswap_store_ret"):
+            return ("ZM-2",)
+        if name == "__swap_writepage":
+            return ("SW-4",)
+        if name in ("swap_writepage_bdev_sync", "swap_read_folio_bdev_sync"):
+            return ("WP-3",) if name.startswith("swap_writepage") else ("RD-7",)
+        if name == "block_bio_queue":
+            write = "W" in str(ev.arg("rwbs"))
+            return (("WS-1",) if synchronous else ("WP-4", "WA-1")) if write else \
+                (("RS-1",) if synchronous else ("RD-8", "RB-1"))
+        if name in ("zswap_load", "zswap_load_ret"):
+            return ("ZM-4", *path) if name == "zswap_load" else path
+        return path
