@@ -84,6 +84,7 @@ __all__ = [
     "Checker612",
     "check_trace_6_12",
     "kernel_of_release",
+    "parse_event_line_6_12",
     "trace_kernel",
 ]
 
@@ -795,9 +796,13 @@ def _show(ev: ModelEvent) -> str:
 
 def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
                      max_divergences: int = 20, name: str | None = None,
-                     missed: Mapping[str, int] | None = None) -> CheckReport:
+                     missed: Mapping[str, int] | None = None,
+                     tee: Callable[[TraceEvent | LostEvents], None] | None = None,
+                     ) -> CheckReport:
     """Check a 6.12 trace (a path, an open stream, or 6.12 events) against the 6.12 model.
 
+    ``tee`` (a path or stream only) sees every parsed event and lost-events marker in trace
+    order, those after the last divergence checked too (``kmodel check --perfetto``).
     Raises TraceFormatError for a line that is no 6.12 event of a known format.
     """
     start = time.perf_counter()
@@ -827,6 +832,8 @@ def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
                 if m is None:
                     lost = scanner.other(lineno, line)
                     if lost is not None:
+                        if tee is not None:
+                            tee(lost)
                         checker.feed(lost)
                     continue
                 cpu, sec, usec, ev_name, text = m.group(5, 7, 8, 9, 10)
@@ -835,20 +842,39 @@ def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
                 if ts < prev or len(ts) < len(prev):
                     scanner.time_order(lineno, line, cpu, ts, prev)
                 last_ts[cpu] = ts
-                if checker.stopped:
+                if checker.stopped and tee is None:
                     checker.events += 1
                     continue
                 try:
                     args = parse_args_6_12(ev_name, text)
                 except LineScanner.ArgsError as e:
                     raise scanner.bad_args(lineno, line, e) from None
-                checker.feed(TraceEvent(path, lineno, scanner.context(m), int(ts), ev_name,
-                                        args), line)
+                event = TraceEvent(path, lineno, scanner.context(m), int(ts), ev_name, args)
+                if tee is not None:
+                    tee(event)
+                    if checker.stopped:
+                        checker.events += 1
+                        continue
+                checker.feed(event, line)
         except UNREADABLE as e:
             raise scanner.unreadable(lineno, e) from None
     report = checker.finish()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def parse_event_line_6_12(line: str, path: str = "<line>", lineno: int = 1) -> TraceEvent:
+    """The 6.12 event of one trace line (TraceFormatError if it is none)."""
+    scanner = LineScanner(path)
+    m = scanner.match(line)
+    if m is None:
+        raise scanner.bad_args(lineno, line, LineScanner.ArgsError("expected a trace event"))
+    try:
+        args = parse_args_6_12(m.group(9), m.group(10))
+    except LineScanner.ArgsError as e:
+        raise scanner.bad_args(lineno, line, e) from None
+    return TraceEvent(path, lineno, scanner.context(m), int(m.group(7) + m.group(8)),
+                      m.group(9), args)
 
 
 def resolve_kernel(source: object, kernel: str | None) -> str:

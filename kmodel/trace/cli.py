@@ -174,10 +174,9 @@ def check_one(name: str, options: CheckOptions) -> Outcome:
         missed = read_kprobe_profile(profile) if profile is not None else None
         source: Any = sys.stdin.buffer if name == STDIN else name
         shown = "<stdin>" if name == STDIN else name
-        if options.perfetto is not None and _kernel_612(name, options):
-            raise KmodelError(f"{shown}: --perfetto reads 6.1 traces only (not yet 6.12)")
         if options.perfetto is not None:
-            report = _check_with_perfetto(source, shown, options, missed)
+            report = _check_with_perfetto(source, shown, options, missed,
+                                          _kernel_612(name, options))
         else:
             progress = sys.stderr if options.progress and name != STDIN else None
             report = check_trace(source, max_divergences=options.max_divergences, name=shown,
@@ -207,8 +206,9 @@ class _PerfettoError(OSError):
 
 
 def _check_with_perfetto(source: Any, name: str, options: CheckOptions,
-                         missed: dict[str, int] | None) -> Any:
-    """Check and write the Perfetto timeline in one pass over the input (a FIFO, stdin)."""
+                         missed: dict[str, int] | None, v6_12: bool = False) -> Any:
+    """Check and write the Perfetto timeline in one pass over the input (a FIFO, stdin);
+    ``v6_12``: a Linux 6.12 trace, checked on the 6.12 model (its checker's ``tee``)."""
     from kmodel.trace.check import check_trace
     from kmodel.trace.parse import parse_trace
     from kmodel.trace.perfetto import PerfettoStream
@@ -220,6 +220,14 @@ def _check_with_perfetto(source: Any, name: str, options: CheckOptions,
         raise _PerfettoError(str(error)) from None
     with out:
         stream = PerfettoStream(out)
+        if v6_12:
+            from kmodel.trace.check_6_12 import check_trace_6_12, parse_event_line_6_12
+
+            report = check_trace_6_12(source, name=name, missed=missed, tee=stream.write,
+                                      max_divergences=options.max_divergences)
+            stream.close(((d.lineno, d.message, d.line) for d in report.divergences),
+                         parse=parse_event_line_6_12)
+            return report
         report = check_trace(stream.tee(parse_trace(source, name=name)), name=name,
                              max_divergences=options.max_divergences, missed=missed,
                              page_cluster=options.page_cluster)

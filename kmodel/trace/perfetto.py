@@ -8,8 +8,9 @@ No kernel counterpart. Tracks:
 * one process per thread group (tgid) and a thread per task (``swapper/N`` for the idle
   task of CPU N): every event as an instant ("i") with its args;
 * a process "block I/O": an async slice ("b"/"e") per bio, from ``block_bio_queue`` to its
-  ``end_swap_bio_read``/``end_swap_bio_write``, and in each task's process an async slice per
-  fault, from ``do_swap_page`` to ``do_swap_page_ret``;
+  ``end_swap_bio_read``/``end_swap_bio_write`` (on Linux 6.12 a synchronous on-stack bio ends
+  at ``__end_swap_bio_read``/``__end_swap_bio_write``, which it calls directly), and in each
+  task's process an async slice per fault, from ``do_swap_page`` to ``do_swap_page_ret``;
 * divergences (line number, message) as instants on the task of that line.
 
 Events stream through: memory holds only the open slices, the known tracks and the
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 from kmodel.trace.events import LostEvents, TraceEvent
@@ -164,7 +165,7 @@ class _Writer:
             self.bios[key] = (slice_id, title)
             return
         dev = event.arg_int("dev")
-        op = "R" if name == "end_swap_bio_read" else "W"
+        op = "R" if name.endswith("end_swap_bio_read") else "W"
         key = (dev >> 20, dev & 0xFFFFF, op, event.arg_int("sector"))
         opened = self.bios.pop(key, None)
         if opened is not None:
@@ -205,7 +206,8 @@ def _op(rwbs: str) -> str:
 
 
 _BIO_EVENTS = frozenset(
-    {"block_bio_queue", "block_bio_remap", "end_swap_bio_read", "end_swap_bio_write"}
+    {"block_bio_queue", "block_bio_remap", "end_swap_bio_read", "end_swap_bio_write",
+     "__end_swap_bio_read", "__end_swap_bio_write"}  # the last two: 6.12's
 )
 
 
@@ -287,25 +289,34 @@ class PerfettoStream:
 
     def tee(self, items: Iterable[TraceEvent | LostEvents]) -> Iterator[TraceEvent | LostEvents]:
         """Yield ``items``, writing each on the way."""
-        w = self._w
         for item in items:
-            if isinstance(item, LostEvents):
-                _lost(w, item)
-            else:
-                pid, tid = w.task_track(item)
-                w.last_ts = max(w.last_ts, item.ts_us)
-                _event(w, item, pid, tid)
+            self.write(item)
             yield item
 
-    def close(self, divergences: Iterable[tuple[int, str, str]]) -> None:
-        """Write ``divergences`` (line, message, the event's line text) and end the JSON."""
+    def write(self, item: TraceEvent | LostEvents) -> None:
+        """Write one event or lost-events marker (the checker's ``tee`` hook on 6.12)."""
+        w = self._w
+        if isinstance(item, LostEvents):
+            _lost(w, item)
+        else:
+            pid, tid = w.task_track(item)
+            w.last_ts = max(w.last_ts, item.ts_us)
+            _event(w, item, pid, tid)
+
+    def close(self, divergences: Iterable[tuple[int, str, str]],
+              parse: Callable[[str, str, int], TraceEvent] | None = None) -> None:
+        """Write ``divergences`` (line, message, the event's line text) and end the JSON.
+
+        ``parse`` reads a line's event (default: the 6.1 formats' ``parse_event_line``).
+        """
         from kmodel.errors import TraceFormatError
         from kmodel.trace.parse import parse_event_line
 
         w = self._w
+        read = parse or parse_event_line
         for lineno, message, line in divergences:
             try:
-                event = parse_event_line(line, lineno=lineno)
+                event = read(line, "<line>", lineno)
             except TraceFormatError:  # not an event line: a global instant at the end
                 _divergence(w, CPUS_PID, CPUS_PID, w.last_ts, lineno, message, scope="g")
                 continue

@@ -102,7 +102,7 @@ def validate(doc: Json, events: list[TraceEvent], divergences: list[int]) -> lis
         if key[0] == "bio" and line is not None:
             closer = by_line[line]
             dev = closer.arg_int("dev")
-            if (not closer.name.startswith("end_swap_bio_")
+            if (not closer.name.lstrip("_").startswith("end_swap_bio_")  # 6.12: __end_...
                     or begin["name"].split()[0] != f"{dev >> 20},{dev & 0xFFFFF}"
                     or begin["name"].split()[2] != str(closer.arg_int("sector"))):
                 problems.append(f"bio {key}: {begin['name']!r} ended by line {line} "
