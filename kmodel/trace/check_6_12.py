@@ -49,7 +49,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import cast
 
-from kmodel.errors import KernelBug, KmodelError
+from kmodel.errors import KernelBug, KmodelError, TraceFormatError
 from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, Bio
 from kmodel.include.linux.mm_types import SWP_TYPE_SHIFT, Folio, SwapEntry
@@ -429,6 +429,15 @@ class Checker612:
 
     # -- replayed swap-outs and reads (replay_6_12) ---------------------------------------
 
+    def zswap_header(self, lineno: int, line: str) -> None:
+        """``# zswap: enabled=Y|N ...`` (``kmodel capture``): with N, zswap was never
+        enabled, and ``zswap_store``/``zswap_load`` answer as the model's do (ZS-1, ZL-1)."""
+        m = re.match(r"# zswap: enabled=([YN])(?: |$)", line.rstrip("\n"))
+        if m is None:
+            raise TraceFormatError(self.report.path, lineno,
+                                   "expected '# zswap: enabled=Y|N ...' (6.12)", line)
+        self.replay.zswap_enabled = m[1] == "Y"
+
     def _record(self, ev: TraceEvent, line: str) -> None:
         """Add ``ev`` to its task's open swap-out or read; replay the call at its return."""
         name = ev.name
@@ -475,7 +484,8 @@ class Checker612:
         names = [ev.name for ev in call.events]
         # Inputs, not outcomes: zswap's answer to a store; a read's zswap answer (or the
         # zeromap path) when the trace lacks the slot's swap-out.
-        inputs = int("zswap_store_ret" in names) + int(not known)
+        inputs = int("zswap_store_ret" in names and self.replay.zswap_enabled is not False)
+        inputs += int(not known)
         if not verdict.ok:
             i = verdict.index
             self.checks += i + 1
@@ -830,6 +840,8 @@ def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
                     scanner.not_utf8(lineno, line)
                 m = scanner.match(line)
                 if m is None:
+                    if line.startswith("# zswap:"):
+                        checker.zswap_header(lineno, line)
                     lost = scanner.other(lineno, line)
                     if lost is not None:
                         if tee is not None:

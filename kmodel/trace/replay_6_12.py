@@ -16,7 +16,8 @@ Inputs, what a trace does not tell or the kernel could not predict:
 - whether a folio is zero-filled: a swap-out without ``zswap_store`` is the zeromap's (ZM-1;
   SW-1, a stale folio, shows the same events);
 - whether zswap took a store (``zswap_store_ret``: its limits and compression are not
-  modelled);
+  modelled), unless the trace's ``# zswap: enabled=N`` header says zswap was never enabled:
+  then the model's ``zswap_store`` and ``zswap_load`` answer false (ZS-1, ZL-1);
 - whether the swap area is ``SWP_SYNCHRONOUS_IO``: the first bio of the area (an on-stack
   ``swap_*_bdev_sync`` bio or not) tells it, every later one must agree (WP-3/WP-4,
   RD-7/RD-8);
@@ -142,6 +143,7 @@ def _show(ev: ModelEvent) -> str:
 
 _COMPARED: dict[str, tuple[str, ...]] = {
     "zswap_store": ("pflags",),
+    "zswap_store_ret": ("ret",),
     "__swap_writepage": ("pflags",),
     "swap_writepage_bdev_sync": ("pflags",),
     "zswap_load": ("pflags",),
@@ -165,6 +167,8 @@ class Replayer612:
         self.synchronous: dict[int, bool] = {}
         #: Where each slot's last swap-out in this trace left it (entry value -> state).
         self.slots: dict[int, str] = {}
+        #: zswap's ``enabled`` from the trace's header (None: not said; its answers are inputs).
+        self.zswap_enabled: bool | None = None
         self._memo: dict[tuple[object, ...], tuple[ModelEvent, ...] | KernelBug] = {}
 
     def forget(self) -> None:
@@ -237,7 +241,8 @@ class Replayer612:
         entry = SwapEntry.from_val(first.arg_int("entry"))
         names = [e.name for e in call.events]
         zero = "zswap_store" not in names
-        stored = any(e.name == "zswap_store_ret" and e.arg_int("ret") for e in call.events)
+        stored = self.zswap_enabled is not False and any(
+            e.name == "zswap_store_ret" and e.arg_int("ret") for e in call.events)
         synchronous = self._synchronous(entry.type, names, "swap_writepage_bdev_sync",
                                         "__swap_writepage")
         sync_mode = first.arg_int("sync_mode")
@@ -280,7 +285,8 @@ class Replayer612:
         state = self.slots.get(entry.val)
         known = state is not None
         if state is None:  # the slot's swap-out is not in the trace: its answers are inputs
-            hit = any(e.name == "zswap_load_ret" and e.arg_int("ret") for e in call.events)
+            hit = self.zswap_enabled is not False and any(
+                e.name == "zswap_load_ret" and e.arg_int("ret") for e in call.events)
             state = ZERO if "zswap_load" not in names else ZSWAP if hit else DISK
         synchronous = self._synchronous(entry.type, names, "swap_read_folio_bdev_sync",
                                         "zswap_load_ret")
@@ -369,12 +375,16 @@ class Replayer612:
                            self._branch(ev, path, synchronous))
         return Verdict()
 
-    @staticmethod
-    def _branch(ev: ModelEvent, path: tuple[str, ...], synchronous: bool) -> tuple[str, ...]:
+    def _branch(self, ev: ModelEvent, path: tuple[str, ...],
+                synchronous: bool) -> tuple[str, ...]:
         """The 6.12 branch IDs (spec/branches-6.12.md) of the model's step ``ev``."""
         name = ev.name
-        if name in ("zswap_store", "zswap_store_ret"):
+        if name == "zswap_store":
             return ("ZM-2",)
+        if name == "zswap_store_ret":
+            return ("ZS-3",) if int(ev.arg("ret")) else ("ZS-1",)
+        if name == "zswap_load_ret" and not int(ev.arg("ret")):
+            return ("ZL-1",) if self.zswap_enabled is False else ("ZL-2",)
         if name == "__swap_writepage":
             return ("SW-4",)
         if name in ("swap_writepage_bdev_sync", "swap_read_folio_bdev_sync"):

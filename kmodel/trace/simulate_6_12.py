@@ -215,6 +215,7 @@ def simulate_6_12(scenario: str, file: TextIO, *, events: int = 10_000,
     writer.write_header((
         f"# kmodel simulate: scenario={scenario} kernel={KERNEL_RELEASE} seed={seed}",
         "# page-cluster: 3",
+        "# zswap: enabled=N",  # the model's k.zswap is None: never enabled, as Debian 13 boots
     ))
     outcome = run_scenario(scenario, writer, events=events, seed=seed, kernel="6.12",
                            keep=recorded)

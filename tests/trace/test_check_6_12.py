@@ -334,6 +334,34 @@ def test_mutant_read_of_a_device_slot_without_a_bio_is_flagged_RB_1() -> None:
     assert _check(lines)[0] == (j + 1, ("RD-8", "RB-1"))
 
 
+def test_mutant_zswap_store_taken_with_zswap_never_enabled_is_flagged_ZS_1() -> None:
+    lines = _lines("basic")
+    assert any(line.startswith("# zswap: enabled=N ") for line in lines)
+    j = _first(lines, r"zswap_store_ret: .* ret=0")
+    lines[j] = lines[j].replace("ret=0", "ret=1")
+    assert _check(lines)[0] == (j + 1, ("ZS-1",))
+    # Without the header zswap's answer is an input: the store took the folio (SW-3), so
+    # the __swap_writepage after it diverges instead.
+    bare = [line for line in lines if not line.startswith("# zswap:")]
+    k = _first(bare, r"__swap_writepage: ", j - 1)
+    assert _check(bare)[0] == (k + 1, ("SW-3",))
+
+
+def test_mutant_zswap_load_hit_with_zswap_never_enabled_is_flagged_ZL_1() -> None:
+    lines = _lines("basic")
+    j = _first(lines, r"zswap_load_ret: .* ret=0")
+    lines[j] = lines[j].replace("ret=0", "ret=1")
+    assert _check(lines)[0] == (j + 1, ("ZL-1",))
+
+
+def test_malformed_zswap_header_is_a_file_line_error() -> None:
+    lines = _lines("basic")
+    i = _first(lines, r"^# zswap: ")
+    lines[i] = "# zswap: enabled=maybe\n"
+    with pytest.raises(TraceFormatError, match=rf"mutant:{i + 1}: expected '# zswap: enabled"):
+        _check(lines)
+
+
 # -- planted bugs in the 6.12 model -------------------------------------------------------
 
 
