@@ -405,9 +405,7 @@ class Checker612:
 
     def finish(self) -> CheckReport:
         """End of trace: what is still awaited is unknown, not divergent."""
-        for call in self.calls.values():
-            self._abandon(call, "call-cut-by-end")
-        self.calls.clear()
+        self._close_calls("call-cut-by-end")
         for _, _, predicted in self.expect.values():
             self._count_unknown("prediction-cut-by-end", len(predicted))
         self.expect.clear()
@@ -439,10 +437,19 @@ class Checker612:
         self.replay.zswap_enabled = m[1] == "Y"
 
     def _record(self, ev: TraceEvent, line: str) -> None:
-        """Add ``ev`` to its task's open swap-out or read; replay the call at its return."""
+        """Add ``ev`` to its task's open swap-out or read; replay the call at its return
+        (a pageout's swap-out at the task's next event: ``mm_vmscan_write_folio``)."""
         name = ev.name
         if ev.in_softirq:
             return
+        ended = self.calls.get(ev.pid)
+        if ended is not None and ended.ended:
+            del self.calls[ev.pid]
+            if ended.add(ev, line):
+                self._replayed = True
+                self._replay(ended)
+                return
+            self._replay(ended)
         if name in _CALL_EVENTS:
             old = self.calls.pop(ev.pid, None)
             if old is not None:  # a call inside another (reclaim in an allocation)
@@ -460,9 +467,19 @@ class Checker612:
         if not call.add(ev, line):
             return
         self._replayed = True
-        if name in ("swap_writepage_ret", "swap_read_folio_ret"):
+        if name in ("swap_writepage_ret", "swap_read_folio_ret") and not call.ended:
             del self.calls[ev.pid]
             self._replay(call)
+
+    def _close_calls(self, why: str) -> None:
+        """The trace ends or loses events: a swap-out awaiting only pageout's tracepoint is
+        replayed; the other open calls are unknown."""
+        for call in self.calls.values():
+            if call.ended:
+                self._replay(call)
+            else:
+                self._abandon(call, why)
+        self.calls.clear()
 
     def _abandon(self, call: Call, why: str) -> None:
         for ev in call.events:
@@ -531,9 +548,7 @@ class Checker612:
         self.expect.clear()
         self.folios.clear()
         self.submitting.clear()
-        for call in self.calls.values():
-            self._abandon(call, "call-cut-by-lost-events")
-        self.calls.clear()
+        self._close_calls("call-cut-by-lost-events")
         self.replay.forget()
         self.ratelimit_known = False
         self.report.counts["lost-events"] = self.report.counts.get("lost-events", 0) + 1

@@ -51,13 +51,14 @@ from kmodel.v6_12.include.linux.page_flags import (
     model_page_flags,
 )
 from kmodel.v6_12.mm import page_io as page_io_612
+from kmodel.v6_12.mm import vmscan as vmscan_612
 
 __all__ = ["READ_EVENTS", "WRITE_EVENTS", "Call", "Replayer612", "Verdict"]
 
 #: The events of a swap-out the replay compares, in the writing task's context.
 WRITE_EVENTS = frozenset({"swap_writepage", "zswap_store", "zswap_store_ret",
                           "__swap_writepage", "swap_writepage_bdev_sync", "block_bio_queue",
-                          "swap_writepage_ret"})
+                          "swap_writepage_ret", "mm_vmscan_write_folio"})
 #: The events of a read the replay compares, in the reading task's context.
 READ_EVENTS = frozenset({"swap_read_folio", "zswap_load", "zswap_load_ret",
                          "swap_read_folio_bdev_sync", "block_bio_queue", "swap_read_folio_ret"})
@@ -76,17 +77,29 @@ ZERO, ZSWAP, DISK = "zeromap", "zswap", "device"
 
 
 class Call:
-    """One open swap-out or read of a task: its trace events (compared ones) and lines."""
+    """One open swap-out or read of a task: its trace events (compared ones) and lines.
 
-    __slots__ = ("events", "lines", "write")
+    A swap-out that returned to ``pageout`` (the ``swap_writepage_ret`` caller) is replayed
+    through the model's ``pageout``, whose ``mm_vmscan_write_folio`` is the task's next event
+    (Linux 6.12.118 mm/vmscan.c:687-701): the call stays open for it (:attr:`ended`).
+    """
+
+    __slots__ = ("ended", "events", "lines", "pageout", "write")
 
     def __init__(self, first: TraceEvent, line: str) -> None:
         self.write = first.name == "swap_writepage"
         self.events: list[TraceEvent] = [first]
         self.lines: list[str] = [line]
+        self.ended = False  # swap_writepage_ret seen, pageout's tracepoint awaited
+        self.pageout = False
 
     def add(self, ev: TraceEvent, line: str) -> bool:
         """Record ``ev`` if the replay compares it (the first bio only); True if recorded."""
+        if self.ended:
+            if ev.name != "mm_vmscan_write_folio":
+                return False
+        elif ev.name == "mm_vmscan_write_folio":
+            return False
         names = WRITE_EVENTS if self.write else READ_EVENTS
         if ev.name not in names or ev.name in ("swap_writepage", "swap_read_folio"):
             return False
@@ -94,6 +107,9 @@ class Call:
             return False  # a stacked device's bio (dm): the swap bio was the first
         self.events.append(ev)
         self.lines.append(line)
+        if ev.name == "swap_writepage_ret":
+            self.pageout = ev.args.get("caller") == "pageout"
+            self.ended = self.pageout
         return True
 
 
@@ -142,6 +158,8 @@ def _show(ev: ModelEvent) -> str:
 
 
 _COMPARED: dict[str, tuple[str, ...]] = {
+    "swap_writepage": ("pflags", "sync_mode", "wbc_bits"),
+    "mm_vmscan_write_folio": ("flags",),
     "zswap_store": ("pflags",),
     "zswap_store_ret": ("ret",),
     "__swap_writepage": ("pflags",),
@@ -247,17 +265,25 @@ class Replayer612:
                                         "__swap_writepage")
         sync_mode = first.arg_int("sync_mode")
         for_reclaim = bool(first.arg_int("wbc_bits") & _WBC_FOR_RECLAIM)
+        pageout = call.pageout
 
         def body(k: Kernel) -> None:
-            folio = Folio(flags=model_page_flags(pflags), private=entry.val,
+            # pageout's folio is dirty: folio_clear_dirty_for_io is what cleared the
+            # trace's PG_dirty (mm/vmscan.c:670).
+            flags = pflags | PageFlags612.PG_dirty if pageout else pflags
+            folio = Folio(flags=model_page_flags(flags), private=entry.val,
                           data=b"" if zero else b"\x01")
             folio.refcount = 2
             k.swap_cache[(entry.type, entry.offset)] = folio
             k.zswap = {} if stored else None
+            if pageout:
+                vmscan_612.pageout(k, folio, None)
+                return
             wbc = WritebackControl(sync_mode=WbSyncMode(sync_mode), for_reclaim=for_reclaim)
             page_io_612.swap_writepage(k, folio, wbc)
 
-        key = ("w", pflags, entry.type, zero, stored, synchronous, sync_mode, for_reclaim)
+        key = ("w", pflags, entry.type, zero, stored, synchronous, sync_mode, for_reclaim,
+               pageout)
         path = ("ZM-1",) if zero else ("SW-3",) if stored else ("SW-4",)
         try:
             model = self._run(key, body, entry.type, synchronous)
@@ -333,6 +359,8 @@ class Replayer612:
                  synchronous: bool) -> Verdict:
         names = WRITE_EVENTS if call.write else READ_EVENTS
         steps = call.events
+        if call.pageout and steps[-1].name != "mm_vmscan_write_folio":
+            names = names - {"mm_vmscan_write_folio"}  # not recorded, or the trace ends
         mine = [e for e in model if e.name in names]
         seen_bio = False
         wanted: list[ModelEvent] = []
@@ -358,7 +386,7 @@ class Replayer612:
                     continue
                 if key == "pflags":
                     same = int(want) & CHECKED_FLAGS == int(got, 0) & CHECKED_FLAGS
-                elif key == "rwbs" or key == "nr_sector":
+                elif key in ("rwbs", "nr_sector", "flags"):
                     same = str(want) == got
                 else:
                     same = int(want) == int(got, 0)
@@ -379,6 +407,8 @@ class Replayer612:
                 synchronous: bool) -> tuple[str, ...]:
         """The 6.12 branch IDs (spec/branches-6.12.md) of the model's step ``ev``."""
         name = ev.name
+        if name in ("swap_writepage", "mm_vmscan_write_folio"):
+            return ("PO-1",)
         if name == "zswap_store":
             return ("ZM-2",)
         if name == "zswap_store_ret":
