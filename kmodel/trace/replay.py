@@ -454,7 +454,7 @@ _COMPARED: dict[str, tuple[str, ...]] = {
     "bdev_read_page_ret": ("ret",),
     "bdev_write_page": ("sector",),
     "bdev_write_page_ret": ("ret",),
-    "block_bio_queue": ("rwbs", "sector"),
+    "block_bio_queue": ("rwbs", "sector", "nr_sector"),
     "swap_writepage": ("page", "pflags", "entry"),
     "swap_writepage_ret": ("ret",),
     "__swap_writepage": ("page", "pflags", "entry"),
