@@ -386,6 +386,25 @@ def test_mutant_pageout_write_of_a_dirty_folio_is_flagged_PO_1() -> None:
     assert _check(lines)[0] == (i + 1, ("PO-1",))
 
 
+def test_lost_events_inside_a_swap_out_make_it_unknown_not_divergent() -> None:
+    lines = _lines("basic")
+    i, j = _call_after(lines, r"__swap_writepage: ", r"swap_writepage_ret: ")
+    lines[j] = lines[j].replace("ret=0", "ret=-5")
+    assert _check(lines)[0] == (j + 1, ("SW-4",))
+    lines.insert(j, "CPU:1 [LOST 2 EVENTS]\n")  # the call's history is cut before its return
+    report = check_trace_6_12(io.StringIO("".join(lines)), name="mutant")
+    assert report.divergences == [], report.format()
+    assert report.counts["unknown:not-replayed-6.12:call-cut-by-lost-events:swap_writepage"] == 1
+
+
+def test_a_call_cut_by_the_trace_end_is_unknown() -> None:
+    lines = _lines("basic")
+    i = _first(lines, r"swap_writepage: ")
+    report = check_trace_6_12(io.StringIO("".join(lines[:i + 2])), name="cut")
+    assert report.divergences == []
+    assert report.counts["unknown:not-replayed-6.12:call-cut-by-end:swap_writepage"] == 1
+
+
 # -- planted bugs in the 6.12 model -------------------------------------------------------
 
 
