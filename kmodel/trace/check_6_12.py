@@ -487,6 +487,9 @@ class Checker612:
 
     def _replay(self, call: Call) -> None:
         """Run the call on the 6.12 model; a difference is a divergence at its step."""
+        if call.failed:  # fault injection failed its bio at submission (faultinject.py)
+            self._abandon(call, "bio-failed-at-submission")
+            return
         known = True
         if call.write:
             verdict = self.replay.write(call)

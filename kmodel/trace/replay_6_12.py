@@ -62,6 +62,8 @@ WRITE_EVENTS = frozenset({"swap_writepage", "zswap_store", "zswap_store_ret",
 #: The events of a read the replay compares, in the reading task's context.
 READ_EVENTS = frozenset({"swap_read_folio", "zswap_load", "zswap_load_ret",
                          "swap_read_folio_bdev_sync", "block_bio_queue", "swap_read_folio_ret"})
+_COMPLETIONS = frozenset({"end_swap_bio_write", "__end_swap_bio_write", "end_swap_bio_read",
+                          "__end_swap_bio_read"})
 #: Page flags (6.12 layout) the swap path itself sets or clears while the task holds the lock.
 CHECKED_FLAGS = int(PageFlags612.PG_locked | PageFlags612.PG_uptodate | PageFlags612.PG_dirty
                     | PageFlags612.PG_writeback | PageFlags612.PG_swapcache)
@@ -84,7 +86,7 @@ class Call:
     (Linux 6.12.118 mm/vmscan.c:687-701): the call stays open for it (:attr:`ended`).
     """
 
-    __slots__ = ("ended", "events", "lines", "pageout", "write")
+    __slots__ = ("ended", "events", "failed", "lines", "pageout", "write")
 
     def __init__(self, first: TraceEvent, line: str) -> None:
         self.write = first.name == "swap_writepage"
@@ -92,9 +94,16 @@ class Call:
         self.lines: list[str] = [line]
         self.ended = False  # swap_writepage_ret seen, pageout's tracepoint awaited
         self.pageout = False
+        #: The bio failed in its submitter before block_bio_queue (fault injection's
+        #: should_fail_bio, block/blk-core.c:786): not replayed, faultinject.py checks it.
+        self.failed = False
 
     def add(self, ev: TraceEvent, line: str) -> bool:
         """Record ``ev`` if the replay compares it (the first bio only); True if recorded."""
+        if ev.name in _COMPLETIONS and ev.arg_int("bi_status") and not any(
+                e.name == "block_bio_queue" for e in self.events):
+            self.failed = True
+            return False
         if self.ended:
             if ev.name != "mm_vmscan_write_folio":
                 return False

@@ -397,6 +397,24 @@ def test_lost_events_inside_a_swap_out_make_it_unknown_not_divergent() -> None:
     assert report.counts["unknown:not-replayed-6.12:call-cut-by-lost-events:swap_writepage"] == 1
 
 
+def test_a_bio_failed_at_submission_leaves_its_swap_out_unreplayed() -> None:
+    """fail_make_request ends a bio in its submitter before block_bio_queue (block/blk-core.c:
+    786): the replay has no fault-injection attrs, so the call is unknown, not divergent."""
+    lines = _lines("basic")
+    i, j = _call_after(lines, r"__swap_writepage: ", r"block_bio_queue: \S+ W ")
+    assert _check(lines) == []
+    folio = re.search(r"folio=(0x[0-9a-f]+)", lines[i])[1]  # type: ignore[index]
+    head = lines[j].split(" block_bio_queue: ")[0]
+    sector = re.search(r" W (\d+) \+", lines[j])[1]  # type: ignore[index]
+    lines[j] = (f"{head} __end_swap_bio_write: (__end_swap_bio_write+0x0/0xa0) "
+                f"bio=0xffff888004c0c900 bi_status=10 sector={sector} size=4096 opf=0x1000001 "
+                f"dev=0xfe00000 page={folio} pflags=0xfffffc003040a\n")
+    report = check_trace_6_12(io.StringIO("".join(lines)), name="mutant")
+    assert not any(set(d.branches) & {"SW-4", "WP-4", "WA-1"} for d in report.divergences)
+    assert report.counts[
+        "unknown:not-replayed-6.12:bio-failed-at-submission:swap_writepage"] == 1
+
+
 def test_a_call_cut_by_the_trace_end_is_unknown() -> None:
     lines = _lines("basic")
     i = _first(lines, r"swap_writepage: ")
