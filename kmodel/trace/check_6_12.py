@@ -66,7 +66,7 @@ from kmodel.trace.events import (
 )
 from kmodel.trace.oracle import Oracle, Outcome, _status
 from kmodel.trace.parse import UNREADABLE, LineScanner, Source, open_trace
-from kmodel.trace.replay_6_12 import Call, Replayer612
+from kmodel.trace.replay_6_12 import Call, RaCall, Replayer612
 from kmodel.trace.report import CheckReport, Divergence
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
@@ -376,6 +376,9 @@ class Checker612:
         self.replay = Replayer612(self.oracle.extents)
         self.calls: dict[int, Call] = {}
         self._replayed = False  # the current event belongs to a replayed call
+        #: Open cluster readaheads by pid (replay_6_12), and vm.page-cluster from the header.
+        self.ra_calls: dict[int, RaCall] = {}
+        self.page_cluster: int | None = None
 
     # -- driving --------------------------------------------------------------------------
 
@@ -389,6 +392,8 @@ class Checker612:
         self._replayed = False
         if self.calls or ev.name in _CALL_EVENTS:
             self._record(ev, line)
+        if self.ra_calls or ev.name == "swap_cluster_readahead":
+            self._record_ra(ev, line)
         if self.end_io:
             outer = self.end_io.get(_ctx(ev.context))
             if outer is not None and not self._inner_of(outer, ev, line):
@@ -426,6 +431,63 @@ class Checker612:
         self._unknown[why] = self._unknown.get(why, 0) + n
 
     # -- replayed swap-outs and reads (replay_6_12) ---------------------------------------
+
+    def page_cluster_header(self, lineno: int, line: str) -> None:
+        """``# page-cluster: N`` (``kmodel capture``): the cluster readahead's largest window
+        is ``1 << N`` (mm/swap_state.c:576); without it any window the trace spans is tried."""
+        m = re.fullmatch(r"# page-cluster: (\d{1,2})", line.rstrip("\n"))
+        if m is None or int(m[1]) > 31:
+            raise TraceFormatError(self.report.path, lineno,
+                                   "expected '# page-cluster: N' with N in 0..31 (6.12)", line)
+        self.page_cluster = int(m[1])
+
+    def _record_ra(self, ev: TraceEvent, line: str) -> None:
+        """Add ``ev`` to its task's open cluster readahead; replay it at its return."""
+        if ev.in_softirq:
+            return
+        name = ev.name
+        if name == "swap_cluster_readahead":
+            old = self.ra_calls.pop(ev.pid, None)
+            if old is not None:
+                self._abandon_ra(old, "call-nested")
+            if len(self.ra_calls) >= _MAX_OPEN_FAULTS:
+                self._abandon_ra(self.ra_calls.pop(next(iter(self.ra_calls))), "call-cut")
+            self.ra_calls[ev.pid] = RaCall(ev, line)
+            self._replayed = True
+            return
+        call = self.ra_calls.get(ev.pid)
+        if call is None or not call.add(ev, line):
+            return
+        if name != "swap_read_folio":  # a read's own events: the read's replay counts them
+            self._replayed = True
+        if name == "swap_cluster_readahead_ret":
+            del self.ra_calls[ev.pid]
+            self._replay_ra(call)
+
+    def _abandon_ra(self, call: RaCall, why: str) -> None:
+        for ev in call.events:
+            if ev.name != "swap_read_folio":
+                self._count_unknown(f"not-replayed-6.12:{why}:{ev.name}")
+
+    def _replay_ra(self, call: RaCall) -> None:
+        """Run the readahead on the 6.12 model; a difference is a divergence at its step."""
+        verdict = self.replay.cluster(call, self.page_cluster)
+        own = [i for i, ev in enumerate(call.events) if ev.name != "swap_read_folio"]
+        if not verdict.ok:
+            i = verdict.index
+            self.checks += sum(1 for j in own if j <= i)
+            self._diverge(call.events[i], call.lines[i], verdict.message, verdict.allowed,
+                          verdict.branches)
+            rest = sum(1 for j in own if j > i)
+            if rest:
+                self._unknown["after-divergence"] = self._unknown.get("after-divergence",
+                                                                      0) + rest
+            return
+        # Inputs, not outcomes: what each lookup found (free, in the swap cache, new).
+        inputs = sum(1 for ev in call.events if ev.name == "__read_swap_cache_async_ret")
+        self.checks += len(own) - inputs
+        self._unknown["readahead-lookup-is-input"] = \
+            self._unknown.get("readahead-lookup-is-input", 0) + inputs
 
     def zswap_header(self, lineno: int, line: str) -> None:
         """``# zswap: enabled=Y|N ...`` (``kmodel capture``): with N, zswap was never
@@ -480,6 +542,9 @@ class Checker612:
             else:
                 self._abandon(call, why)
         self.calls.clear()
+        for ra in self.ra_calls.values():
+            self._abandon_ra(ra, why)
+        self.ra_calls.clear()
 
     def _abandon(self, call: Call, why: str) -> None:
         for ev in call.events:
@@ -860,6 +925,8 @@ def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
                 if m is None:
                     if line.startswith("# zswap:"):
                         checker.zswap_header(lineno, line)
+                    elif line.startswith("# page-cluster:"):
+                        checker.page_cluster_header(lineno, line)
                     lost = scanner.other(lineno, line)
                     if lost is not None:
                         if tee is not None:

@@ -40,6 +40,7 @@ from kmodel.block.bdev import BlockDevice
 from kmodel.errors import KernelBug
 from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.mm_types import SWP_OFFSET_MASK, Folio, SwapEntry
+from kmodel.include.linux.page_flags import PageFlags
 from kmodel.include.linux.sched import Task
 from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
@@ -51,9 +52,11 @@ from kmodel.v6_12.include.linux.page_flags import (
     model_page_flags,
 )
 from kmodel.v6_12.mm import page_io as page_io_612
+from kmodel.v6_12.mm import swap_state as swap_state_612
 from kmodel.v6_12.mm import vmscan as vmscan_612
 
-__all__ = ["READ_EVENTS", "WRITE_EVENTS", "Call", "Replayer612", "Verdict"]
+__all__ = ["RA_EVENTS", "READ_EVENTS", "WRITE_EVENTS", "Call", "RaCall", "Replayer612",
+           "Verdict"]
 
 #: The events of a swap-out the replay compares, in the writing task's context.
 WRITE_EVENTS = frozenset({"swap_writepage", "zswap_store", "zswap_store_ret",
@@ -62,6 +65,10 @@ WRITE_EVENTS = frozenset({"swap_writepage", "zswap_store", "zswap_store_ret",
 #: The events of a read the replay compares, in the reading task's context.
 READ_EVENTS = frozenset({"swap_read_folio", "zswap_load", "zswap_load_ret",
                          "swap_read_folio_bdev_sync", "block_bio_queue", "swap_read_folio_ret"})
+#: The events of a cluster readahead the replay compares, in the faulting task's context.
+RA_EVENTS = frozenset({"swap_cluster_readahead", "__read_swap_cache_async",
+                       "__read_swap_cache_async_ret", "swap_read_folio",
+                       "swap_cluster_readahead_ret"})
 _COMPLETIONS = frozenset({"end_swap_bio_write", "__end_swap_bio_write", "end_swap_bio_read",
                           "__end_swap_bio_read"})
 #: Page flags (6.12 layout) the swap path itself sets or clears while the task holds the lock.
@@ -119,6 +126,26 @@ class Call:
         if ev.name == "swap_writepage_ret":
             self.pageout = ev.args.get("caller") == "pageout"
             self.ended = self.pageout
+        return True
+
+
+class RaCall:
+    """One open ``swap_cluster_readahead`` … ``swap_cluster_readahead_ret`` of a task: its
+    lookups (``__read_swap_cache_async`` and its return), the reads it started (whose own
+    events the read replay checks), its return."""
+
+    __slots__ = ("events", "lines")
+
+    def __init__(self, first: TraceEvent, line: str) -> None:
+        self.events: list[TraceEvent] = [first]
+        self.lines: list[str] = [line]
+
+    def add(self, ev: TraceEvent, line: str) -> bool:
+        """Record ``ev`` if the readahead replay compares it; True if recorded."""
+        if ev.name not in RA_EVENTS or ev.name == "swap_cluster_readahead":
+            return False
+        self.events.append(ev)
+        self.lines.append(line)
         return True
 
 
@@ -304,6 +331,88 @@ class Replayer612:
             self._remember(entry.val, ZERO if zero else ZSWAP if stored else DISK)
         return verdict
 
+    # -- cluster readahead ------------------------------------------------------------------
+
+    def cluster(self, call: RaCall, page_cluster: int | None) -> Verdict:
+        """Replay one ``swap_cluster_readahead`` … ``swap_cluster_readahead_ret``.
+
+        Inputs: the window (the readahead hit history behind ``swapin_nr_pages`` is not in
+        a trace: the window the trace's lookups span, if the model can produce it with
+        ``page_cluster``), what each lookup found (free: it returned NULL; in the swap cache:
+        a folio and no read; else a new folio, read — reclaim may drop a window's clean
+        folios between two lookups, so the target's last lookup is an input too), and
+        ``si->max`` when the window is cut at the area's end. The model then decides the
+        lookups' order and entries (an aligned window, the target last, CR-1, CR-2, CR-4),
+        and the return: the folio of the target's last lookup.
+        """
+        steps = call.events
+        first = steps[0]
+        entry = SwapEntry.from_val(first.arg_int("entry"))
+        lookups = [e.arg_int("entry") for e in steps if e.name == "__read_swap_cache_async"]
+        offsets = [SwapEntry.from_val(v).offset for v in lookups[:-1]]
+        seq: list[str] = []  # what each lookup found: "free", "cached" or "new"
+        for i, ret in enumerate(steps):
+            if ret.name == "__read_swap_cache_async_ret":
+                read = i + 1 < len(steps) and steps[i + 1].name == "swap_read_folio"
+                seq.append("free" if not ret.arg_int("folio") else "new" if read else "cached")
+        window, end = _window(entry.offset, offsets)
+        pc = 31 if page_cluster is None else page_cluster
+        max_slots = end + 1 if end is not None else _NO_SLOTS
+
+        def body(k: Kernel) -> None:
+            k.page_cluster = pc
+            k.swap_info[entry.type].max = max_slots
+            _force_window(k, entry.offset, window)
+            record, pending = k.tracer, list(seq)
+
+            def tracer(ev: ModelEvent) -> None:
+                # Other tasks, reclaim and completions change the swap cache between two
+                # lookups: what each found is an input, applied just before it.
+                if ev.name == "__read_swap_cache_async" and not ev.softirq and pending:
+                    _apply_slot(k, SwapEntry.from_val(int(ev.arg("entry"))), pending.pop(0))
+                if record is not None:
+                    record(ev)
+
+            k.tracer = tracer
+            swap_state_612.swap_cluster_readahead(k, entry)
+
+        key = ("ra", entry.val, tuple(lookups), tuple(seq), window, pc, max_slots,
+               self.synchronous.get(entry.type, False))
+        try:
+            model = self._run(key, body, entry.type, self.synchronous.get(entry.type, False))
+        except KernelBug as bug:
+            return Verdict(0, f"the 6.12 model forbids this readahead: {bug}",
+                           ("a state the model allows",), ("CR-2",))
+        wanted = [e for e in model if e.name in RA_EVENTS]
+        bound: dict[int, int] = {}
+        for i, step in enumerate(steps):
+            if i >= len(wanted):
+                return Verdict(i, f"the 6.12 model's swap_cluster_readahead is done; the trace "
+                               f"goes on with {step.name}", ("no further event",), ("CR-4",))
+            ev = wanted[i]
+            if ev.name != step.name:
+                return Verdict(i, f"the 6.12 model does {_ra_show(ev)} here; the trace "
+                               f"{step.name}", (_ra_show(ev),), _ra_branch(ev, step))
+            if ev.name == "__read_swap_cache_async" and int(ev.arg("entry")) != step.arg_int(
+                    "entry"):
+                return Verdict(i, f"the 6.12 model looks up entry {int(ev.arg('entry')):#x} "
+                               f"here; the trace entry {step.arg_int('entry'):#x}",
+                               (_ra_show(ev),), ("CR-2",))
+            if ev.name.endswith("_ret"):
+                want, got = int(ev.arg("folio")), step.arg_int("folio")
+                same = (want == 0) == (got == 0) and (
+                    not want or bound.setdefault(want, got) == got)
+                if not same:
+                    return Verdict(i, f"the 6.12 model's {ev.name} returns "
+                                   f"{'NULL' if not want else 'its folio'}; the trace "
+                                   f"folio={got:#x}", (_ra_show(ev),), _ra_branch(ev, step))
+        if len(wanted) > len(steps):
+            ev = wanted[len(steps)]
+            return Verdict(len(steps) - 1, f"the 6.12 model goes on with {_ra_show(ev)}; the "
+                           f"trace's swap_cluster_readahead ends", (_ra_show(ev),),
+                           _ra_branch(ev, None))
+        return Verdict()
+
     # -- reads --------------------------------------------------------------------------
 
     def read(self, call: Call) -> tuple[Verdict, bool] | None:
@@ -435,3 +544,62 @@ class Replayer612:
         if name in ("zswap_load", "zswap_load_ret"):
             return ("ZM-4", *path) if name == "zswap_load" else path
         return path
+
+
+def _window(offset: int, loop: list[int]) -> tuple[int, int | None]:
+    """The readahead window (a power of two) the trace's loop lookups span around
+    ``offset``, and the area's last slot when the window is cut there (else None)."""
+    if not loop:
+        return 1, None
+    low, high = min(loop), max(loop)
+    for bits in range(1, 32):
+        mask = (1 << bits) - 1
+        start = (offset & ~mask) or 1  # the first page is the swap header
+        end = offset | mask
+        if start == low and end >= high:
+            return 1 << bits, (high if end > high else None)
+    return 1 << max(1, (high - low).bit_length()), None  # the model cannot span it: diverges
+
+
+def _force_window(k: Kernel, offset: int, window: int) -> None:
+    """The readahead state (hits, previous offset) for which ``swapin_nr_pages`` gives
+    ``window`` at ``offset`` (mm/swap_state.c:531-590): an input, as the trace lacks it."""
+    k.ra_last_pages = 0
+    if window >= 4:
+        k.swapin_readahead_hits = window - 2
+        k.ra_prev_offset = offset
+    else:  # 2: a sequential fault (the previous offset next to it); 1: a random one
+        k.swapin_readahead_hits = 0
+        k.ra_prev_offset = offset - 1 if window == 2 else offset + (1 << 20)
+
+
+def _ra_show(ev: ModelEvent) -> str:
+    if ev.name == "__read_swap_cache_async":
+        return f"__read_swap_cache_async entry={int(ev.arg('entry')):#x}"
+    if ev.name.endswith("_ret"):
+        return f"{ev.name} {'NULL' if not int(ev.arg('folio')) else 'folio'}"
+    return ev.name
+
+
+def _ra_branch(ev: ModelEvent, step: TraceEvent | None) -> tuple[str, ...]:
+    """The 6.12 IDs of a readahead step the trace does otherwise."""
+    if ev.name == "swap_read_folio" or (step is not None and step.name == "swap_read_folio"):
+        return ("CR-3", "RA-4")
+    if ev.name == "__read_swap_cache_async_ret":
+        return ("RA-4",) if int(ev.arg("folio")) else ("RA-2",)
+    if ev.name == "swap_cluster_readahead_ret":
+        return ("CR-4",)
+    return ("CR-2",)
+
+
+def _apply_slot(k: Kernel, swp: SwapEntry, state: str) -> None:
+    """Make slot ``swp`` what the trace's lookup found: free, in the swap cache, or neither."""
+    slot = (swp.type, swp.offset)
+    k.swap_info[swp.type].swap_map[swp.offset] = 0 if state == "free" else 1
+    if state != "cached":
+        k.swap_cache.pop(slot, None)
+    elif slot not in k.swap_cache:
+        folio = Folio(flags=PageFlags.PG_uptodate | PageFlags.PG_swapbacked
+                      | PageFlags.PG_swapcache, private=swp.val)
+        folio.refcount = 1
+        k.swap_cache[slot] = folio

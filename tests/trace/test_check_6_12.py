@@ -17,6 +17,7 @@ from kmodel.trace import check_trace
 from kmodel.trace.check_6_12 import check_trace_6_12, parse_args_6_12, trace_kernel
 from kmodel.v6_12.include.linux.page_flags import PageFlags612
 from kmodel.v6_12.mm import page_io as page_io_612
+from kmodel.v6_12.mm import swap_state as swap_state_612
 from kmodel.v6_12.mm import vmscan as vmscan_612
 
 V612 = Path(__file__).resolve().parents[1] / "data" / "traces" / "v6_12"
@@ -423,7 +424,61 @@ def test_a_call_cut_by_the_trace_end_is_unknown() -> None:
     assert report.counts["unknown:not-replayed-6.12:call-cut-by-end:swap_writepage"] == 1
 
 
+def _ra_lookups(lines: list[str]) -> list[int]:
+    """Indices of the __read_swap_cache_async lines of the first 8-page cluster readahead."""
+    for i, line in enumerate(lines):
+        if ": swap_cluster_readahead: " not in line:
+            continue
+        j = _first(lines, r"swap_cluster_readahead_ret: ", i)
+        found = [k for k in range(i, j) if ": __read_swap_cache_async: " in lines[k]]
+        if len(found) == 9:  # the window's eight, then the target again
+            return found
+    raise AssertionError("no 8-page cluster readahead")
+
+
+def test_mutant_readahead_lookup_out_of_the_window_is_flagged_CR_2() -> None:
+    lines = _lines("basic")
+    k = _ra_lookups(lines)[3]
+    entry = re.search(r"entry=(0x[0-9a-f]+)", lines[k])[1]  # type: ignore[index]
+    lines[k] = lines[k].replace(f"entry={entry}", f"entry={int(entry, 16) + 9:#x}")
+    assert _check(lines)[0] == (k + 1, ("CR-2",))
+
+
+def test_mutant_readahead_returning_another_folio_is_flagged_CR_4() -> None:
+    lines = _lines("basic")
+    k = _first(lines, r"swap_cluster_readahead_ret: ", _ra_lookups(lines)[-1])
+    folio = re.search(r"folio=(0x[0-9a-f]+)", lines[k])[1]  # type: ignore[index]
+    lines[k] = lines[k].replace(f"folio={folio}", f"folio={int(folio, 16) + 0x40:#x}")
+    assert _check(lines)[0] == (k + 1, ("CR-4",))
+
+
+def test_readahead_window_wider_than_page_cluster_is_flagged_CR_2() -> None:
+    lines = _lines("basic")
+    i = _first(lines, r"^# page-cluster: 3")
+    assert _check(lines) == []
+    lines[i] = "# page-cluster: 1\n"  # windows of two pages at most: the trace's are eight
+    first = check_trace_6_12(io.StringIO("".join(lines)), name="mutant").divergences[0]
+    assert first.branches == ("CR-2",) and ": __read_swap_cache_async: " in first.line
+
+
+def test_malformed_page_cluster_header_is_a_file_line_error() -> None:
+    lines = _lines("basic")
+    i = _first(lines, r"^# page-cluster: ")
+    lines[i] = "# page-cluster: 40\n"
+    with pytest.raises(TraceFormatError, match=rf"mutant:{i + 1}: expected '# page-cluster: N'"):
+        _check(lines)
+
+
 # -- planted bugs in the 6.12 model -------------------------------------------------------
+
+
+def test_planted_6_12_bug_readahead_without_its_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CR-4 skipped (no last lookup of the target): the real readaheads diverge there."""
+    monkeypatch.setattr(swap_state_612, "_read_target", lambda k, entry: None)
+    report = check_trace(V612 / "basic.trace.txt")
+    assert report.verdict_kind == "divergent"
+    first = report.divergences[0]
+    assert first.branches == ("CR-4",) and ": __read_swap_cache_async: " in first.line
 
 
 def test_planted_6_12_bug_pageout_keeps_the_dirty_bit(monkeypatch: pytest.MonkeyPatch) -> None:
