@@ -66,7 +66,7 @@ from kmodel.trace.events import (
 )
 from kmodel.trace.oracle import Oracle, Outcome, _status
 from kmodel.trace.parse import UNREADABLE, LineScanner, Source, open_trace
-from kmodel.trace.replay_6_12 import Call, RaCall, Replayer612
+from kmodel.trace.replay_6_12 import Call, RaCall, Replayer612, SwapinCall, use_vma_readahead
 from kmodel.trace.report import CheckReport, Divergence
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
@@ -379,6 +379,10 @@ class Checker612:
         #: Open cluster readaheads by pid (replay_6_12), and vm.page-cluster from the header.
         self.ra_calls: dict[int, RaCall] = {}
         self.page_cluster: int | None = None
+        #: Open swapin_readahead calls by pid; the header's vma_ra_enabled and rotational.
+        self.swapin_calls: dict[int, SwapinCall] = {}
+        self.vma_readahead: bool | None = None
+        self.rotational: bool | None = None
 
     # -- driving --------------------------------------------------------------------------
 
@@ -394,6 +398,8 @@ class Checker612:
             self._record(ev, line)
         if self.ra_calls or ev.name == "swap_cluster_readahead":
             self._record_ra(ev, line)
+        if self.swapin_calls or ev.name == "swapin_readahead":
+            self._record_swapin(ev, line)
         if self.end_io:
             outer = self.end_io.get(_ctx(ev.context))
             if outer is not None and not self._inner_of(outer, ev, line):
@@ -432,9 +438,67 @@ class Checker612:
 
     # -- replayed swap-outs and reads (replay_6_12) ---------------------------------------
 
+    def readahead_header(self, lineno: int, line: str) -> None:
+        """``# vma-readahead: true|false`` and ``# swap-disk: DEV rotational=0|1``
+        (``kmodel capture``): what ``swap_use_vma_readahead`` decides from (CR-5)."""
+        text = line.rstrip("\n")
+        m = re.fullmatch(r"# vma-readahead: (true|false)", text)
+        if m is not None:
+            self.vma_readahead = m[1] == "true"
+            return
+        m = re.fullmatch(r"# swap-disk: \S+ rotational=([01])", text)
+        if m is None:
+            raise TraceFormatError(self.report.path, lineno, "expected '# vma-readahead: "
+                                   "true|false' or '# swap-disk: DEV rotational=0|1' (6.12)",
+                                   line)
+        self.rotational = m[1] == "1"
+
+    def _record_swapin(self, ev: TraceEvent, line: str) -> None:
+        """Follow a task's ``swapin_readahead``; check its choice and return at the return."""
+        if ev.in_softirq:
+            return
+        if ev.name == "swapin_readahead":
+            if self.swapin_calls.pop(ev.pid, None) is not None:
+                self._count_unknown("not-replayed-6.12:call-nested:swapin_readahead")
+            if len(self.swapin_calls) >= _MAX_OPEN_FAULTS:
+                self.swapin_calls.pop(next(iter(self.swapin_calls)))
+                self._count_unknown("not-replayed-6.12:call-cut:swapin_readahead")
+            self.swapin_calls[ev.pid] = SwapinCall(ev, line)
+            self._replayed = True
+            return
+        call = self.swapin_calls.get(ev.pid)
+        if call is None:
+            return
+        kind = call.kind
+        call.add(ev)
+        if not kind and call.kind and self.vma_readahead is not None \
+                and self.rotational is not None:
+            self.checks += 1
+            vma = use_vma_readahead(self.vma_readahead, self.rotational)
+            if vma != (call.kind == "vma"):
+                self._diverge(ev, line, f"swapin_readahead with vma_ra_enabled="
+                              f"{str(self.vma_readahead).lower()} on a "
+                              f"{'rotational' if self.rotational else 'non-rotational'} swap "
+                              f"disk: the 6.12 model reads ahead by "
+                              f"{'VMA' if vma else 'cluster'}; the trace shows {ev.name}",
+                              ["__read_swap_cache_async" if vma else "swap_cluster_readahead"],
+                              ("CR-5",))
+        elif not kind and call.kind:
+            self._count_unknown("readahead-kind-is-input")
+        if ev.name != "swapin_readahead_ret":
+            return
+        del self.swapin_calls[ev.pid]
+        self._replayed = True
+        self.checks += 1
+        if call.kind and ev.arg_int("folio") != call.last:
+            self._diverge(ev, line, f"swapin_readahead returns folio {ev.arg_int('folio'):#x}, "
+                          f"but the 6.12 model's returns what its "
+                          f"{'VMA' if call.kind == 'vma' else 'cluster'} readahead ended with, "
+                          f"folio {call.last:#x}", [f"folio={call.last:#x}"], ("CR-5",))
+
     def page_cluster_header(self, lineno: int, line: str) -> None:
         """``# page-cluster: N`` (``kmodel capture``): the cluster readahead's largest window
-        is ``1 << N`` (mm/swap_state.c:576); without it any window the trace spans is tried."""
+        is ``1 << N`` (mm/swap_state.c:623); without it any window the trace spans is tried."""
         m = re.fullmatch(r"# page-cluster: (\d{1,2})", line.rstrip("\n"))
         if m is None or int(m[1]) > 31:
             raise TraceFormatError(self.report.path, lineno,
@@ -545,6 +609,10 @@ class Checker612:
         for ra in self.ra_calls.values():
             self._abandon_ra(ra, why)
         self.ra_calls.clear()
+        if self.swapin_calls:
+            self._count_unknown(f"not-replayed-6.12:{why}:swapin_readahead",
+                                len(self.swapin_calls))
+        self.swapin_calls.clear()
 
     def _abandon(self, call: Call, why: str) -> None:
         for ev in call.events:
@@ -927,6 +995,8 @@ def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
                         checker.zswap_header(lineno, line)
                     elif line.startswith("# page-cluster:"):
                         checker.page_cluster_header(lineno, line)
+                    elif line.startswith(("# vma-readahead:", "# swap-disk:")):
+                        checker.readahead_header(lineno, line)
                     lost = scanner.other(lineno, line)
                     if lost is not None:
                         if tee is not None:

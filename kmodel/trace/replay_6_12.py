@@ -45,6 +45,7 @@ from kmodel.include.linux.sched import Task
 from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
+from kmodel.mm.swap_state import swap_use_vma_readahead  # 6.12's is 6.1's (swap_state.c:317)
 from kmodel.trace.events import TraceEvent
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
@@ -56,7 +57,7 @@ from kmodel.v6_12.mm import swap_state as swap_state_612
 from kmodel.v6_12.mm import vmscan as vmscan_612
 
 __all__ = ["RA_EVENTS", "READ_EVENTS", "WRITE_EVENTS", "Call", "RaCall", "Replayer612",
-           "Verdict"]
+           "SwapinCall", "Verdict", "use_vma_readahead"]
 
 #: The events of a swap-out the replay compares, in the writing task's context.
 WRITE_EVENTS = frozenset({"swap_writepage", "zswap_store", "zswap_store_ret",
@@ -90,7 +91,7 @@ class Call:
 
     A swap-out that returned to ``pageout`` (the ``swap_writepage_ret`` caller) is replayed
     through the model's ``pageout``, whose ``mm_vmscan_write_folio`` is the task's next event
-    (Linux 6.12.118 mm/vmscan.c:687-701): the call stays open for it (:attr:`ended`).
+    (Linux 6.12.118 mm/vmscan.c:695-710): the call stays open for it (:attr:`ended`).
     """
 
     __slots__ = ("ended", "events", "failed", "lines", "pageout", "write")
@@ -147,6 +148,39 @@ class RaCall:
         self.events.append(ev)
         self.lines.append(line)
         return True
+
+
+class SwapinCall:
+    """One open ``swapin_readahead`` … ``swapin_readahead_ret`` of a task: which readahead it
+    took (its next event: ``swap_cluster_readahead``, or a lookup of the VMA readahead), and
+    the folio that readahead ended with."""
+
+    __slots__ = ("event", "kind", "last", "line")
+
+    def __init__(self, first: TraceEvent, line: str) -> None:
+        self.event = first
+        self.line = line
+        self.kind = ""  # "cluster" or "vma", from the next event
+        self.last = 0  # the folio of the inner readahead's return, or of the last lookup
+
+    def add(self, ev: TraceEvent) -> None:
+        """Note a task event inside the call."""
+        if not self.kind and ev.name in ("swap_cluster_readahead", "__read_swap_cache_async"):
+            self.kind = "cluster" if ev.name == "swap_cluster_readahead" else "vma"
+        if self.kind == "cluster" and ev.name == "swap_cluster_readahead_ret":
+            self.last = ev.arg_int("folio")
+        elif self.kind == "vma" and ev.name == "__read_swap_cache_async_ret":
+            self.last = ev.arg_int("folio")
+
+
+def use_vma_readahead(enabled: bool, rotational: bool) -> bool:
+    """The model's ``swap_use_vma_readahead`` (CR-5) for a trace's configuration:
+    ``/sys/kernel/mm/swap/vma_ra_enabled`` and whether its swap disk is rotational (swapon
+    counts a rotational area in ``nr_rotate_swap``, mm/swapfile.c:3519-3521)."""
+    k = Kernel(executor=InlineExecutor(), version="6.12")
+    k.enable_vma_readahead = enabled
+    k.nr_rotate_swap = int(rotational)
+    return swap_use_vma_readahead(k)
 
 
 class Verdict:
@@ -305,7 +339,7 @@ class Replayer612:
 
         def body(k: Kernel) -> None:
             # pageout's folio is dirty: folio_clear_dirty_for_io is what cleared the
-            # trace's PG_dirty (mm/vmscan.c:670).
+            # trace's PG_dirty (mm/vmscan.c:676).
             flags = pflags | PageFlags612.PG_dirty if pageout else pflags
             folio = Folio(flags=model_page_flags(flags), private=entry.val,
                           data=b"" if zero else b"\x01")
@@ -563,7 +597,7 @@ def _window(offset: int, loop: list[int]) -> tuple[int, int | None]:
 
 def _force_window(k: Kernel, offset: int, window: int) -> None:
     """The readahead state (hits, previous offset) for which ``swapin_nr_pages`` gives
-    ``window`` at ``offset`` (mm/swap_state.c:531-590): an input, as the trace lacks it."""
+    ``window`` at ``offset`` (mm/swap_state.c:577-636): an input, as the trace lacks it."""
     k.ra_last_pages = 0
     if window >= 4:
         k.swapin_readahead_hits = window - 2

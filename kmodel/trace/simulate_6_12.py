@@ -72,7 +72,7 @@ AT_ENTRY = frozenset({"__end_swap_bio_write", "__end_swap_bio_read",
 
 #: Kretprobe return sites of the 6.12.118 captures: (callee, caller, final) -> ``off/size``.
 #: ``final``: the read of the readahead target after the window (``swap_read_folio(folio,
-#: NULL)``, Linux 6.12.118 mm/swap_state.c:718-722 and 836-840).
+#: NULL)``, Linux 6.12.118 mm/swap_state.c:701-707 and 851-857).
 RETURN_SITES_6_12: dict[tuple[str, str, bool], str] = {
     ("do_swap_page", "__handle_mm_fault", False): "0x7d7/0xf90",
     ("swapin_readahead", "do_swap_page", False): "0x37e/0x1470",

@@ -469,6 +469,33 @@ def test_malformed_page_cluster_header_is_a_file_line_error() -> None:
         _check(lines)
 
 
+def test_mutant_readahead_kind_against_the_disk_is_flagged_CR_5() -> None:
+    """ssd: a non-rotational disk and vma_ra_enabled, so VMA readahead; said rotational,
+    the model reads ahead by cluster and the trace's first VMA lookup diverges."""
+    lines = _lines("ssd")
+    i = _first(lines, r"^# swap-disk: \S+ rotational=0")
+    assert _check(lines) == []
+    lines[i] = lines[i].replace("rotational=0", "rotational=1")
+    j = _first(lines, r"swapin_readahead: ")
+    assert _check(lines)[0] == (j + 2, ("CR-5",))  # the lookup right after it
+
+
+def test_mutant_swapin_readahead_returning_another_folio_is_flagged_CR_5() -> None:
+    lines = _lines("basic")
+    j = _first(lines, r"swapin_readahead_ret: ")
+    folio = re.search(r"folio=(0x[0-9a-f]+)", lines[j])[1]  # type: ignore[index]
+    lines[j] = lines[j].replace(f"folio={folio}", f"folio={int(folio, 16) + 0x40:#x}")
+    assert _check(lines)[0] == (j + 1, ("CR-5",))
+
+
+def test_malformed_swap_disk_header_is_a_file_line_error() -> None:
+    lines = _lines("basic")
+    i = _first(lines, r"^# swap-disk: ")
+    lines[i] = "# swap-disk: /dev/vda spinning\n"
+    with pytest.raises(TraceFormatError, match=rf"mutant:{i + 1}: expected '# vma-readahead"):
+        _check(lines)
+
+
 # -- planted bugs in the 6.12 model -------------------------------------------------------
 
 
