@@ -20,7 +20,8 @@ from typing import TextIO
 
 from kmodel.capture.probes612 import PROBES
 from kmodel.kernel import ModelEvent
-from kmodel.scenarios import Outcome, run_scenario
+from kmodel.scenarios import SCENARIOS, Outcome, run_scenario
+from kmodel.sim import DISKS
 from kmodel.trace.emit import format_event, format_header
 from kmodel.trace.events import TraceEvent, TraceHeader
 from kmodel.trace.simulate import (
@@ -212,10 +213,16 @@ def simulate_6_12(scenario: str, file: TextIO, *, events: int = 10_000,
                   seed: int = 0) -> Outcome:
     """Run ``scenario`` on the 6.12 model for about ``events`` events; write its trace."""
     writer = TraceWriter612(file, seed=seed)
+    known = SCENARIOS.get(scenario)
+    disk = DISKS[known.disk] if known is not None else None  # run_scenario names a bad one
     writer.write_header((
         f"# kmodel simulate: scenario={scenario} kernel={KERNEL_RELEASE} seed={seed}",
         "# page-cluster: 3",
-        "# zswap: enabled=N",  # the model's k.zswap is None: never enabled, as Debian 13 boots
+        # The scenario's disk (kmodel.sim.DISKS) and the model's defaults: VMA readahead
+        # enabled, zswap never enabled (k.zswap is None), as Debian 13 boots.
+        *((f"# swap-disk: /dev/{disk[2]} rotational={int(disk[6])}",) if disk else ()),
+        "# vma-readahead: true",
+        "# zswap: enabled=N",
     ))
     outcome = run_scenario(scenario, writer, events=events, seed=seed, kernel="6.12",
                            keep=recorded)

@@ -53,6 +53,21 @@ def test_simulated_6_12_trace_is_read_as_6_12_and_conforms(tmp_path: Path, name:
     assert report.counts["checks"] > 200
 
 
+@pytest.mark.parametrize(("name", "rotational"), [("basic", 1), ("ssd", 0)])
+def test_readahead_choice_is_checked_from_the_simulated_headers(tmp_path: Path, name: str,
+                                                               rotational: int) -> None:
+    """The header names the scenario's disk: VMA readahead on the non-rotational one (CR-5);
+    the same trace said to be on the other kind of disk diverges."""
+    text = _trace(name, 1500)
+    assert f"# swap-disk: /dev/vda rotational={rotational}\n" in text
+    report = check_trace(_write(tmp_path, text))
+    assert report.verdict_kind == "conformant"
+    assert "unknown:readahead-kind-is-input" not in report.counts
+    other = text.replace(f"rotational={rotational}", f"rotational={1 - rotational}", 1)
+    first = check_trace(_write(tmp_path, other, "other.trace.txt")).divergences[0]
+    assert first.branches == ("CR-5",)
+
+
 def test_a_6_12_trace_is_no_6_1_trace(tmp_path: Path) -> None:
     path = _write(tmp_path, _trace("basic"))
     with pytest.raises(TraceFormatError, match=r"sim.trace.txt:\d+: "):
