@@ -55,6 +55,7 @@ from kmodel.trace.replay import (
     Replayer,
     Step,
     Verdict,
+    swap_entry,
     tie,
 )
 from kmodel.trace.report import CheckReport, Divergence
@@ -96,36 +97,39 @@ INTS_MAX = 1 << 13  # arg texts whose int value is memoized (~1 MiB at most)
 _INTS: dict[str, int] = {}
 
 
-class _Event:
+class _Event(Step):
     """What the handlers see of one event: `TraceEvent`'s fields in a plain slotted class.
 
     Hot path: one is built for ~78% of a trace's lines, and attrs' frozen ``__init__`` (one
     ``object.__setattr__`` per field) costs ~3x this one. Kept events stay `_Event`s; a
-    divergence prints its event as a `TraceEvent` (:meth:`event`).
+    divergence prints its event as a `TraceEvent` (:meth:`event`). It is also the replay's
+    `Step` of the event (its time ``ts`` in microseconds, its ``cpu``): a fault's or a
+    swap-out's events are handed to the replay as they are, not copied.
     """
 
-    __slots__ = ("args", "context", "lineno", "name", "path", "pid", "ts")
+    __slots__ = ("context", "path", "pid")
 
-    def __init__(self, path: str, lineno: int, context: TaskContext, ts: str, name: str,
+    def __init__(self, path: str, lineno: int, context: TaskContext, ts: int, name: str,
                  args: Mapping[str, str]) -> None:
         self.path = path
         self.lineno = lineno
         self.context = context
-        self.ts = ts  # the timestamp's digits: `ts_us` converts them, for the few that need it
+        self.ts = ts
         self.name = name
         self.args = args
         self.pid = context.pid
+        self.cpu = context.cpu
 
     @classmethod
     def of(cls, ev: TraceEvent) -> _Event:
-        return cls(ev.path, ev.lineno, ev.context, str(ev.ts_us), ev.name, ev.args)
+        return cls(ev.path, ev.lineno, ev.context, ev.ts_us, ev.name, ev.args)
 
     @property
     def ts_us(self) -> int:
-        return int(self.ts)
+        return self.ts
 
     def event(self) -> TraceEvent:
-        return TraceEvent(self.path, self.lineno, self.context, int(self.ts), self.name,
+        return TraceEvent(self.path, self.lineno, self.context, self.ts, self.name,
                           self.args)
 
     def arg_int(self, key: str) -> int:
@@ -138,8 +142,8 @@ class _Event:
         text = self.args[key]
         value = _INTS.get(text)
         if value is None:
-            try:
-                value = int(text, 0)
+            try:  # int(text, 0); 2-3x faster for hex (base 16 takes the "0x" prefix)
+                value = int(text, 16) if text.startswith("0x") else int(text, 0)
             except ValueError:
                 return self.event().arg_int(key)  # raises its TraceFormatError
             if len(_INTS) >= INTS_MAX:
@@ -360,7 +364,8 @@ class Checker:
         }
         # The events of a fault or a swap-out are also kept for its replay on the model.
         for name in FAULT_EVENTS | WRITE_EVENTS:
-            self._handlers[name] = self._recording(self._handlers.get(name, self._ignore))
+            self._handlers[name] = self._recording(name, self._handlers.get(name,
+                                                                          self._ignore))
         # Seen and understood, but nothing of them is an outcome the model predicts.
         self._ignored = frozenset(("read_swap_cache_async", "read_swap_cache_async_ret",
                      "mm_vmscan_write_folio", "block_bio_remap",
@@ -485,7 +490,8 @@ class Checker:
                         args = parsers[name](text)
                     except args_error as e:
                         raise scanner.bad_args(lineno, line, e) from None
-                ev = _Event(path, lineno, contexts.get(ctx) or context_of(m), ts, name, args)
+                ev = _Event(path, lineno, contexts.get(ctx) or context_of(m), int(ts), name,
+                            args)
                 if self._open:  # an event on the CPU of an open completion (_close)
                     self._close(lineno, ev.context, name, args.get("msg", ""))
                 if expect and self._match_expected(ev):
@@ -625,26 +631,47 @@ class Checker:
         self.oracle.add_extent(type_, start_page, nr_pages, start_block)
         self.replayer.add_extent(type_, start_page, nr_pages, start_block)
 
-    def _recording(self, handler: Callable[[_Event], None]) -> Callable[[_Event], None]:
-        """``handler``, after keeping the event for the replay of its task's fault/swap-out."""
+    def _recording(self, name: str, handler: Callable[[_Event], None]
+                   ) -> Callable[[_Event], None]:
+        """``handler`` of the event ``name``, after keeping the event for the replay of its
+        task's fault/swap-out (specialised per name: a closure per event of a fault or a
+        swap-out, ~78% of a trace's events, tests only what its name can need)."""
+        tasks = self.tasks
+        in_fault = name in FAULT_EVENTS
+        in_write = name in WRITE_EVENTS
 
-        def record(ev: _Event) -> None:
+        if name == "block_bio_queue":
+            def record(ev: _Event) -> None:
+                if self._deferred or self._early:
+                    self._flush(ev.ts)
+                task = tasks.get(ev.pid)
+                if task is not None and ev.context.flags[2:3] in ".":  # process context
+                    write = "W" in ev.args["rwbs"]
+                    fault, writing = task.fault, task.write
+                    if fault is not None and not (write or _clone(fault.events, ev)):
+                        fault.events.append(ev)
+                    if writing is not None and write and not _clone(writing, ev):
+                        writing.append(ev)
+                handler(ev)
+
+            return record
+
+        def record_call(ev: _Event) -> None:
             if self._deferred or self._early:
-                self._flush(ev.ts_us)
-            task = self.tasks.get(ev.pid)
+                self._flush(ev.ts)
+            task = tasks.get(ev.pid)
             if task is not None and ev.context.flags[2:3] in ".":  # process context
-                name = ev.name
-                write = name != "block_bio_queue" or "W" in ev.args["rwbs"]
-                fault, writing = task.fault, task.write
-                if fault is not None and name in FAULT_EVENTS and not (
-                        name == "block_bio_queue" and (write or _clone(fault.events, ev))):
-                    fault.events.append(ev)
-                if writing is not None and name in WRITE_EVENTS and write and not (
-                        name == "block_bio_queue" and _clone(writing, ev)):
-                    writing.append(ev)
+                if in_fault:
+                    fault = task.fault
+                    if fault is not None:
+                        fault.events.append(ev)
+                if in_write:
+                    writing = task.write
+                    if writing is not None:
+                        writing.append(ev)
             handler(ev)
 
-        return record
+        return record_call
 
     def _retry_first(self, flags: int) -> bool:
         """``fault_flag_allow_retry_first`` of a trace's fault flags (memoized: a pure function
@@ -910,10 +937,11 @@ class Checker:
     # -- writes -------------------------------------------------------------------------
 
     def _swap_writepage(self, ev: _Event) -> None:
-        self._wb_ended.pop(ev.arg_int("page"), None)
+        addr = ev.arg_int("page")
+        self._wb_ended.pop(addr, None)
         if self._open:
-            self._unlocked(ev.arg_int("page"), ev.lineno)
-        page = self._new_life(ev.arg_int("page"))
+            self._unlocked(addr, ev.lineno)
+        page = self._new_life(addr)
         pflags = ev.arg_int("pflags")
         if (not page.unknown and page.bio is None and page.flags & PG_uptodate
                 and not pflags & PG_uptodate):
@@ -928,8 +956,9 @@ class Checker:
         task.store = None
 
     def _swap_writepage_inner(self, ev: _Event) -> None:
-        self._wb_ended.pop(ev.arg_int("page"), None)
-        page = self._page(ev.arg_int("page"))
+        addr = ev.arg_int("page")
+        self._wb_ended.pop(addr, None)
+        page = self._page(addr)
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
         page.note(ev.lineno)
         page.submitting = "W"
@@ -964,7 +993,7 @@ class Checker:
         if page is None or page.unknown:
             self._count_unknown("write-of-unknown-page")
             return
-        verdict = self.replayer.write([_step(e) for e in events], store)
+        verdict = self.replayer.write(events, store)
         self.checks += 1
         if verdict.ok:
             self._adopt(verdict, ev.lineno)
@@ -1062,7 +1091,7 @@ class Checker:
         if prev is None:
             prev = next((b for b in page.prev_bio if b.write == write and not b.done), None)
         if prev is not None and life is not None and (
-                tie(life.ts_us, life.context.cpu, ev.ts_us, ev.context.cpu)):
+                tie(life.ts, life.context.cpu, ev.ts, ev.context.cpu)):
             # A last life's bio, completing at the timestamp this life began (a tie): it is
             # checked on a page of its own; this life goes on untouched.
             prev.done = True
@@ -1116,7 +1145,7 @@ class Checker:
         page.completed = True
         if task.fault is not None and read:
             task.fault.completions.append(Completion(
-                ev.lineno, ev.ts_us, ev.context.cpu, page.addr, status,
+                ev.lineno, ev.ts, ev.context.cpu, page.addr, status,
                 ev.arg_int("pflags") & PAGEFLAGS_MASK, ev.arg_int("waiter") != 0))
         if status or page.unknown:
             page.unknown = True
@@ -1125,8 +1154,8 @@ class Checker:
         args = (page.flags, 0, ev.arg_int("sector"), ev.arg_int("size"), ev.arg_int("opf"),
                 ev.arg_int("dev"))
         try:
-            page.flags = (self.oracle.complete_read(*args, None, ev.ts_us)[0] if read
-                          else self.oracle.complete_write(*args, ev.ts_us)[0])
+            page.flags = (self.oracle.complete_read(*args, None, ev.ts)[0] if read
+                          else self.oracle.complete_write(*args, ev.ts)[0])
         except KernelBug:
             page.unknown = True
             self._count_unknown("tied-completion-of-failed-io")
@@ -1137,7 +1166,7 @@ class Checker:
         ev = page.early
         assert ev is not None
         page.early = None
-        if queued is not None and tie(ev.ts_us, ev.context.cpu, queued.ts_us,
+        if queued is not None and tie(ev.ts, ev.context.cpu, queued.ts,
                                       queued.context.cpu):
             return True
         if not page.early_known:
@@ -1158,7 +1187,7 @@ class Checker:
 
     def _end_swap_bio_write(self, ev: _Event) -> None:
         if self._deferred or self._early:
-            self._flush(ev.ts_us)
+            self._flush(ev.ts)
         page, bio = self._completion(ev, write=True)
         status = ev.arg_int("bi_status")
         if bio is not None and bio.modelled and not page.unknown:
@@ -1168,7 +1197,7 @@ class Checker:
         try:
             page.flags, predicted = self.oracle.complete_write(
                 ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
-                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), ev.ts_us)
+                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), ev.ts)
         except KernelBug as bug:
             self._diverge(ev, f"the model forbids this completion: {bug}",
                           ["a page under writeback"], ("EW-3", "FM-3"), page)
@@ -1287,7 +1316,7 @@ class Checker:
         """A synchronous read's completion printed after its return: a tie, or RD-11."""
         ret = bio.early_ret
         assert ret is not None
-        if tie(ret.ts_us, ret.context.cpu, ev.ts_us, ev.context.cpu):
+        if tie(ret.ts, ret.context.cpu, ev.ts, ev.context.cpu):
             return  # equal timestamps on two CPUs: printed CPU 0 first, whatever the order
         self._diverge(ret, f"synchronous swap_readpage returns before its bio (line "
                       f"{bio.event.lineno}) completed (line {ev.lineno}): it waits until "
@@ -1296,7 +1325,7 @@ class Checker:
                       (bio.event.lineno, ev.lineno))
 
     def _end_swap_bio_read(self, ev: _Event) -> None:
-        ts = ev.ts_us
+        ts = ev.ts
         if self._deferred or self._early:
             self._flush(ts)
         page, bio = self._completion(ev, write=False)
@@ -1335,7 +1364,7 @@ class Checker:
         try:
             page.flags, predicted = self.oracle.complete_read(
                 ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
-                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), waiter, ev.ts_us)
+                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), waiter, ev.ts)
         except KernelBug as bug:
             self._diverge(ev, f"the model forbids this completion: {bug}",
                           ["a locked page under read"], ("ER-3",), page)
@@ -1347,7 +1376,7 @@ class Checker:
     # -- faults -------------------------------------------------------------------------
 
     def _do_swap_page(self, ev: _Event) -> None:
-        entry = SwapEntry.from_pte(ev.arg_int("orig_pte")).val
+        entry = swap_entry(ev.arg_int("orig_pte"), pte=True).val
         target = self.cache.get(entry)
         if target is not None and target.entry != entry:
             target = None
@@ -1376,12 +1405,12 @@ class Checker:
             for page in early:
                 if page.early is None:
                     continue
-                if ts >= 0 and page.early.ts_us >= ts:
+                if ts >= 0 and page.early.ts >= ts:
                     self._early.append(page)
                 else:
                     self._early_bio(page)
         deferred = self._deferred
-        while deferred and (ts < 0 or deferred[0][1].ts_us < ts):
+        while deferred and (ts < 0 or deferred[0][1].ts < ts):
             fault, ev = deferred.pop(0)
             self._replay_fault(fault, ev)
 
@@ -1389,7 +1418,7 @@ class Checker:
         """Run the fault again on the model, with the trace's inputs (replay.py)."""
         target = self.cache.get(fault.entry)
         verdict = self.replayer.fault(
-            [_step(e) for e in fault.events], fault.completions,
+            fault.events, fault.completions,
             lambda addr: self._known(addr, fault),
             target.addr if target is not None and target.entry == fault.entry else None)
         if verdict is None:
@@ -1454,10 +1483,6 @@ def _clone(events: list[_Event], ev: _Event) -> bool:
     last = events[-1]
     return (last.name == "block_bio_queue" and last.args["sector"] == ev.args["sector"]
             and last.args["rwbs"] == ev.args["rwbs"])
-
-
-def _step(ev: _Event) -> Step:
-    return Step(ev.lineno, ev.ts_us, ev.context.cpu, ev.name, ev.args)
 
 
 #: The branches a replay divergence at an event names.
@@ -1532,6 +1557,38 @@ def _page_cluster(path: str, lineno: int, line: str) -> int:
     return int(text)
 
 
+#: check_6_12's HEADER_LINES_MAX and KERNEL_LINE (tests/trace/test_startup.py: the same).
+_HEADER_LINES_MAX = 64
+_KERNEL_LINE = b"# kernel:"
+
+
+def _may_name_kernel(path: str | os.PathLike[str]) -> bool:
+    """Whether ``check_6_12.trace_kernel`` may find a ``# kernel:`` line in the file.
+
+    False only when it cannot: not a regular file, or a plain-text trace whose header,
+    whole within its first 64 KiB, has no such line. Then the file is checked as 6.1
+    without importing the 6.12 checker and its model (~10 ms of start-up).
+    """
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        return False  # trace_kernel peeks regular files only
+    if name.endswith(".gz"):
+        return True
+    from kmodel.trace.recorders import recording_kind
+
+    if recording_kind(name) != "text":
+        return True  # converted first: their lines are not the file's
+    with open(name, "rb") as f:
+        head = f.read(1 << 16)
+    lines = head.split(b"\n")
+    for lineno, line in enumerate(lines[:-1], 1):  # the complete lines
+        if lineno > _HEADER_LINES_MAX or not line.startswith(b"#"):
+            return False
+        if line.startswith(_KERNEL_LINE):
+            return True
+    return True  # the header goes on past what was read
+
+
 def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_divergences: int = 20,
                 name: str | None = None, progress: TextIO | None = None,
                 page_cluster: int | None = None,
@@ -1546,7 +1603,8 @@ def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_diver
     ``kernel``: "6.1" or "6.12"; default: the file's ``# kernel:`` header line, else 6.1.
     A 6.12 trace is checked by :mod:`kmodel.trace.check_6_12` on the 6.12 model.
     """
-    if kernel != "6.1" and (kernel is not None or isinstance(source, str | os.PathLike)):
+    if kernel != "6.1" and (kernel is not None or (isinstance(source, str | os.PathLike)
+                                                    and _may_name_kernel(source))):
         from kmodel.trace.check_6_12 import check_trace_6_12, resolve_kernel
 
         if resolve_kernel(source, kernel) == "6.12":

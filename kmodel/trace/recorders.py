@@ -20,16 +20,19 @@ events are put in time order first (see :func:`bpftrace_lines`).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from kmodel.capture import probes
 from kmodel.errors import TraceFormatError
+
+if TYPE_CHECKING:
+    import subprocess
+
+# json, shutil, subprocess and kmodel.capture.probes are imported where they are used: every
+# `kmodel check` of a file imports this module to sniff its kind, and a text trace needs none
+# of them (~8 ms of start-up).
 
 __all__ = [
     "TRACE_DAT_MAGIC",
@@ -96,6 +99,9 @@ def open_recording(path: str, name: str) -> Iterator[Iterable[str] | None]:
 @contextlib.contextmanager
 def trace_dat_lines(path: str, name: str) -> Iterator[Iterator[str]]:
     """The lines of ``trace-cmd report -i path``, streamed; a clear error without trace-cmd."""
+    import shutil
+    import subprocess
+
     exe = shutil.which("trace-cmd")
     if exe is None:
         raise TraceFormatError(name, 1, f"a trace-cmd trace.dat file; {INSTALL_TRACE_CMD}")
@@ -271,6 +277,8 @@ def bpftrace_script(lines: Iterable[str] | None = None) -> str:
 
     Run it with ``bpftrace -f json SCRIPT > trace.ndjson``; ``kmodel check trace.ndjson``.
     """
+    from kmodel.capture import probes
+
     kprobe_lines = probes.kprobe_events() if lines is None else list(lines)
     out = ["#!/usr/bin/env bpftrace",
            "// kmodel's swap-path events; run: bpftrace -f json THIS > trace.ndjson",
@@ -304,6 +312,8 @@ def bpftrace_lines(lines: Iterable[str] | TextIO, name: str) -> Iterator[str]:
     (``attached_probes``, maps) are skipped. ``lost_events`` becomes a lost-events marker,
     after the events read before it, for every CPU seen so far (bpftrace does not say which).
     """
+    import json
+
     events: list[tuple[int, int, str]] = []
     cpus: dict[str, None] = {}
     last_ns = 0

@@ -93,7 +93,7 @@ class Step:
         self.args = args
 
     def int(self, key: str) -> int:
-        return int(self.args[key], 0)
+        return _int(self.args[key])
 
 
 class Completion:
@@ -197,12 +197,13 @@ def place(steps: Sequence[Step], c: Completion) -> tuple[int, int]:
     of its context (``c.until``): a step printed in between may have run on either side.
     """
     early = late = 0
-    for s in steps:
-        if s.lineno < c.lineno:
+    lineno, until, ts, cpu = c.lineno, c.until, c.ts, c.cpu
+    for s in steps:  # hot (every completion of every fault): `tie` inlined
+        if s.lineno < lineno:
             late += 1
-            if not tie(s.ts, s.cpu, c.ts, c.cpu):
+            if not (s.ts == ts and s.cpu < cpu):  # not tie(s, c)
                 early += 1
-        elif s.lineno < c.until or tie(c.ts, c.cpu, s.ts, s.cpu):
+        elif s.lineno < until or (ts == s.ts and cpu < s.cpu):  # or tie(c, s)
             late += 1
     return early, late
 
@@ -471,6 +472,45 @@ _KEY_ARGS: dict[str, tuple[str, ...]] = {
 }
 
 
+_PAGE, _ENTRY, _SECTOR, _PTE = 1, 2, 3, 4
+_KINDS = {"page": _PAGE, "entry": _ENTRY, "sector": _SECTOR, "orig_pte": _PTE}
+#: _KEY_ARGS with how each arg enters the key (0: its text).
+_KEY_KINDS: dict[str, tuple[tuple[str, int], ...]] = {
+    name: tuple((k, _KINDS.get(k, 0)) for k in keys) for name, keys in _KEY_ARGS.items()}
+
+INTS_MAX = 1 << 13  # arg texts whose int value is memoized
+_INTS: dict[str, int] = {}
+
+
+def _int(text: str) -> int:
+    """``int(text, 0)``, memoized by text: a fault's pointers, entries and sectors repeat over
+    a trace, and ``int(text, 0)`` of a 64-bit hex pointer costs ~5x a dict look-up."""
+    value = _INTS.get(text)
+    if value is None:
+        # The same value as int(text, 0) (a "0x" prefix is optional in base 16), 2-3x faster.
+        value = int(text, 16) if text.startswith("0x") else int(text, 0)
+        if len(_INTS) >= INTS_MAX:
+            _INTS.clear()
+        _INTS[text] = value
+    return value
+
+
+_ENTRIES: dict[tuple[int, bool], SwapEntry] = {}
+
+
+def swap_entry(value: int, *, pte: bool = False) -> SwapEntry:
+    """``SwapEntry.from_pte(value)`` if ``pte``, else ``SwapEntry.from_val(value)``, memoized:
+    every fault and swap-out of a trace decodes one, and the frozen attrs value costs ~10x a
+    dict look-up (a value: the same one may be shared)."""
+    entry = _ENTRIES.get((value, pte))
+    if entry is None:
+        entry = SwapEntry.from_pte(value) if pte else SwapEntry.from_val(value)
+        if len(_ENTRIES) >= INTS_MAX:
+            _ENTRIES.clear()
+        _ENTRIES[(value, pte)] = entry
+    return entry
+
+
 def _value(key: str, value: int | str) -> str:
     if isinstance(value, int) and key in ("page", "pflags", "entry", "ret") and key != "ret":
         return f"{value:#x}"
@@ -506,6 +546,9 @@ class Replayer:
         #: Conformant replays, by :meth:`_key`: the model's flags of each page (by order).
         self._memo: dict[tuple[object, ...], dict[int, int]] = {}
         self._sectors: dict[int, int] = {}
+        #: The model kernel :meth:`sector` asks, its areas built from the extents known
+        #: (dropped when they change).
+        self._sector_k: Kernel | None = None
         #: Each swap type's extents from the trace (start_page, nr_pages, start_block).
         self.extents: dict[int, list[tuple[int, int, int]]] = {}
         #: Or, for a swap file without them, each slot's block from its first I/O.
@@ -550,12 +593,14 @@ class Replayer:
         """A swap file's slot and the sector of its first I/O (no add_swap_extent traced)."""
         self.learned.setdefault(entry.type, {})[entry.offset] = sector >> 3
         self._sectors.pop(entry.val, None)
+        self._sector_k = None
 
     def add_extent(self, type_: int, start_page: int, nr_pages: int, start_block: int) -> None:
         """An ``add_swap_extent`` of the trace: replays map slots through the extents."""
         self.extents.setdefault(type_, []).append((start_page, nr_pages, start_block))
         self._memo.clear()
         self._sectors.clear()
+        self._sector_k = None
 
     def ra_states(self) -> dict[int, tuple[int, int, int]]:
         """For each window size ``swapin_nr_pages`` can give: a readahead state giving it.
@@ -590,7 +635,7 @@ class Replayer:
         the entry by the end of the fault, if any.
         """
         first = steps[0]
-        entry = SwapEntry.from_pte(first.int("orig_pte"))
+        entry = swap_entry(first.int("orig_pte"), pte=True)
         cached_at_lookup, rw_rets, frontswap, ra_kind = _fault_inputs(steps, entry)
         if ra_kind == "vma":
             return None  # VMA readahead: the page table around the fault is not in a trace
@@ -645,6 +690,7 @@ class Replayer:
         """
         pages: list[int] = []
         order: dict[int, int] = {}
+        known: dict[int, tuple[int, bool] | None] = {}
 
         def page(addr: int) -> int:
             if not addr:
@@ -657,30 +703,40 @@ class Replayer:
                     known[i] = lookup(addr)
             return i
 
-        known: dict[int, tuple[int, bool] | None] = {}
         base = 0 if self.extents or self.learned else self.sector(entry)
         cluster = (1 << self.page_cluster) - 1
         out: list[object] = [entry.offset & cluster, entry.offset <= cluster, rw_page,
                              self.page_cluster, page(target or 0)]
         if self.extents or self.learned:  # a swap file's slots are not linear: no translation
             out.append(entry.val)
+        # Hot path (every fault and swap-out of a trace): the args' kinds are looked up once
+        # per event name, their int values in the memo of _int.
+        append = out.append
+        kinds_of = _KEY_KINDS.get
+        ints = _INTS.get
+        val = entry.val
         for st in steps:
-            out.append(st.name)
+            name = st.name
+            append(name)
             args = st.args
-            for k in _KEY_ARGS.get(st.name, ()):
+            for k, kind in kinds_of(name, ()):
                 v = args.get(k)
                 if v is None:
-                    out.append(None)
-                elif k == "page":
-                    out.append(page(int(v, 0)))
-                elif k == "entry":
-                    out.append(int(v, 0) - entry.val)
-                elif k == "sector":
-                    out.append(int(v, 0) - base)
-                elif k == "orig_pte":
-                    out.append(pte_swp_exclusive(int(v, 0)))
+                    append(None)
+                elif not kind:
+                    append(v)
                 else:
-                    out.append(v)
+                    n = ints(v)
+                    if n is None:
+                        n = _int(v)
+                    if kind == _PAGE:
+                        append(page(n))
+                    elif kind == _ENTRY:
+                        append(n - val)
+                    elif kind == _SECTOR:
+                        append(n - base)
+                    else:
+                        append(pte_swp_exclusive(n))
         for c in completions:
             early, late = place(steps, c)
             out.append((early, late, page(c.page), c.status, c.pflags, c.waiter))
@@ -691,7 +747,9 @@ class Replayer:
         """The model's ``swap_page_sector`` of a slot (memoized)."""
         sector = self._sectors.get(entry.val)
         if sector is None:
-            k = Kernel(executor=Executor())
+            k = self._sector_k  # one kernel for these (a Kernel costs ~40 sector look-ups)
+            if k is None:
+                k = self._sector_k = Kernel(executor=Executor())
             self._area(k, entry, False)
             sector = self._sectors[entry.val] = swapfile.swap_page_sector(
                 k, Folio(private=entry.val))
@@ -772,7 +830,7 @@ class Replayer:
         ``store``: what ``__frontswap_store`` returned, when the trace shows it (zswap on);
         otherwise a store that took the page and a stale slot (SW-1) are tried.
         """
-        entry = SwapEntry.from_val(steps[0].int("entry"))
+        entry = swap_entry(steps[0].int("entry"))
         key, pages = self._key(steps, entry, (), None, None, False)
         key = (*key, steps[0].int("pflags"), store)
         hit = self._memo.get(key)
