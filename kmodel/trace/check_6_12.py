@@ -64,6 +64,7 @@ from kmodel.trace.events import (
     TraceEvent,
     explained_by_missed,
 )
+from kmodel.trace.faultinject import FaultInject
 from kmodel.trace.oracle import Oracle, Outcome, _status
 from kmodel.trace.parse import UNREADABLE, LineScanner, Source, open_trace
 from kmodel.trace.replay_6_12 import Call, RaCall, Replayer612, SwapinCall, use_vma_readahead
@@ -374,6 +375,9 @@ class Checker612:
         self._handlers["do_swap_page_ret"] = self._do_swap_page_ret
         #: Swap-outs and reads replayed on the 6.12 model (replay_6_12), open ones by pid.
         self.replay = Replayer612(self.oracle.extents)
+        #: ``# zswap: enabled=`` (empty): the kernel has no CONFIG_ZSWAP (zswap's module
+        #: parameters do not exist), as a small fault-injection build may not.
+        self.no_zswap = False
         self.calls: dict[int, Call] = {}
         self._replayed = False  # the current event belongs to a replayed call
         #: Open cluster readaheads by pid (replay_6_12), and vm.page-cluster from the header.
@@ -383,6 +387,9 @@ class Checker612:
         self.swapin_calls: dict[int, SwapinCall] = {}
         self.vma_readahead: bool | None = None
         self.rotational: bool | None = None
+        #: The fault-injection attrs of a `# fault-inject:` header, checked as on 6.1
+        #: (faultinject.py: the model's should_fail per swap bio submission).
+        self.fi: FaultInject | None = None
 
     # -- driving --------------------------------------------------------------------------
 
@@ -400,6 +407,11 @@ class Checker612:
             self._record_ra(ev, line)
         if self.swapin_calls or ev.name == "swapin_readahead":
             self._record_swapin(ev, line)
+        if self.fi is not None:
+            if ev.name == "signal_generate":
+                self.fi.signal(ev)
+            elif ev.name == "console" and self.fi.console(ev):
+                return  # a FAULT_INJECTION notice: checked with its call (faultinject.py)
         if self.end_io:
             outer = self.end_io.get(_ctx(ev.context))
             if outer is not None and not self._inner_of(outer, ev, line):
@@ -416,6 +428,9 @@ class Checker612:
 
     def finish(self) -> CheckReport:
         """End of trace: what is still awaited is unknown, not divergent."""
+        if self.fi is not None:
+            self.fi.finish()
+            self.checks += self.fi.checks
         self._close_calls("call-cut-by-end")
         for _, _, predicted in self.expect.values():
             self._count_unknown("prediction-cut-by-end", len(predicted))
@@ -430,6 +445,16 @@ class Checker612:
         return self.report
 
     # -- helpers --------------------------------------------------------------------------
+
+    def fault_inject_header(self, lineno: int, line: str) -> None:
+        """A ``# fault-inject:`` or ``# kmodel trim:`` header line (faultinject.py)."""
+        if self.fi is None:
+            self.fi = FaultInject(self.report.path, self._fi_diverge, self._count_unknown)
+        self.fi.header(lineno, line)
+
+    def _fi_diverge(self, ev: TraceEvent, message: str, allowed: list[str],
+                    branches: tuple[str, ...]) -> None:
+        self._diverge(ev, f"{ev.name}: {dict(ev.args)}", message, allowed, branches)
 
     def _count_unknown(self, why: str, n: int = 1) -> None:
         if self._replayed and why.startswith("not-mapped-6.12:"):
@@ -556,7 +581,10 @@ class Checker612:
     def zswap_header(self, lineno: int, line: str) -> None:
         """``# zswap: enabled=Y|N ...`` (``kmodel capture``): with N, zswap was never
         enabled, and ``zswap_store``/``zswap_load`` answer as the model's do (ZS-1, ZL-1)."""
-        m = re.match(r"# zswap: enabled=([YN])(?: |$)", line.rstrip("\n"))
+        m = re.match(r"# zswap: enabled=([YN]?)(?: |$)", line.rstrip("\n"))
+        if m is not None and not m[1]:
+            self.no_zswap = True
+            return
         if m is None:
             raise TraceFormatError(self.report.path, lineno,
                                    "expected '# zswap: enabled=Y|N ...' (6.12)", line)
@@ -622,6 +650,12 @@ class Checker612:
         """Run the call on the 6.12 model; a difference is a divergence at its step."""
         if call.failed:  # fault injection failed its bio at submission (faultinject.py)
             self._abandon(call, "bio-failed-at-submission")
+            return
+        if self.no_zswap:
+            # The replay takes a swap-out without zswap_store for a zero-filled folio's
+            # (ZM-1); without CONFIG_ZSWAP zswap_store/zswap_load are inline stubs
+            # (include/linux/zswap.h:42-50) that no probe sees: not replayed.
+            self._abandon(call, "no-zswap-in-this-kernel")
             return
         known = True
         if call.write:
@@ -780,6 +814,8 @@ class Checker612:
 
     def _block_bio_queue(self, ev: TraceEvent, line: str) -> None:
         folio = self.submitting.pop(ev.pid, None)
+        if folio is not None and self.fi is not None:
+            self.fi.queued(ev, folio.write)  # it passed should_fail_bio
         if folio is None or folio.unknown or ev.arg_int("nr_sector") != 8:
             self._count_unknown("not-mapped-6.12:block_bio_queue")
             return
@@ -798,6 +834,11 @@ class Checker612:
         read = ev.name == "__end_swap_bio_read"
         addr = ev.arg_int("page")
         folio = self.folios.get(addr)
+        if (self.fi is not None and folio is not None and self.submitting.get(ev.pid) is folio
+                and self.fi.failed(ev, not read)):
+            # Ended in its submitter at should_fail_bio (block/blk-core.c:786), before
+            # block_bio_queue: the model's should_fail_bio failed it too (faultinject.py).
+            del self.submitting[ev.pid]
         if folio is None or folio.unknown or folio.submitted == 0:
             self._count_unknown("completion-of-unknown-folio")
             return
@@ -991,6 +1032,8 @@ def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
                     scanner.not_utf8(lineno, line)
                 m = scanner.match(line)
                 if m is None:
+                    if line.startswith(("# fault-inject:", "# kmodel trim:")):
+                        checker.fault_inject_header(lineno, line)
                     if line.startswith("# zswap:"):
                         checker.zswap_header(lineno, line)
                     elif line.startswith("# page-cluster:"):
@@ -1013,7 +1056,10 @@ def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
                     checker.events += 1
                     continue
                 try:
-                    args = parse_args_6_12(ev_name, text)
+                    # The scanner's console parser: lines continuing the message (a
+                    # FAULT_INJECTION notice's second line) become its msg_rest (parse.py).
+                    args = (scanner.parsers["console"](text) if ev_name == "console"
+                            else parse_args_6_12(ev_name, text))
                 except LineScanner.ArgsError as e:
                     raise scanner.bad_args(lineno, line, e) from None
                 event = TraceEvent(path, lineno, scanner.context(m), int(ts), ev_name, args)

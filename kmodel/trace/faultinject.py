@@ -28,6 +28,15 @@ has some the model lacks (failslab in ``bio_alloc``'s mempool, docs/fault-inject
 task's first failure by fail-nth is an input too; what follows it (the notice, ``times``) is
 checked.
 
+Linux 6.12.118 traces (``kmodel capture --kernel 6.12-fi``, checked by check_6_12.py) are
+checked on the same model functions: 6.12's ``should_fail_bio``/``should_fail_request``
+(block/blk-core.c:499-541, the disk's make-it-fail now a ``BD_MAKE_IT_FAIL`` flag) and
+``should_fail_ex`` (lib/fault-inject.c:105-160) decide as 6.1's for these attrs — 6.12 moved
+``fail_stacktrace`` before the checks, which without CONFIG_FAULT_INJECTION_STACKTRACE_FILTER
+passes, and draws with ``get_random_u32_below(100)`` (an input either way) — and
+``fail_dump`` prints the same two lines (``name %s`` of the attr's own name where 6.1 printed
+its dentry's, ``%pd``).
+
 ``fail_page_alloc`` (FI-3): the trace has no event of the allocations themselves (no probe
 on ``should_fail_alloc_page``, Linux 6.1.176 mm/page_alloc.c:3942-3961), so which
 allocation failed, its ``gfp_mask`` and order, and so the filters' verdict are not in it.
