@@ -394,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classify", action="store_true",
                         help="for each surviving mutant, also compare the traces the model's "
                              "own scenarios write (kmodel simulate) with the unmutated model's")
+    parser.add_argument("--max-runs", type=int, default=0, metavar="N",
+                        help="start at most N new runs (the unreached ones to verify first)")
     parser.add_argument("--report", action="store_true",
                         help="run nothing new: report what the cache holds for the selection")
     parser.add_argument("--json-out", help="write the results as JSON here")
@@ -449,8 +451,11 @@ def main(argv: list[str] | None = None) -> int:
                 share = max(1, round(args.sample * len(group) / len(reach)))
                 chosen += rng.sample(group, min(share, len(group)))
         verify = rng.sample(unreached, min(args.verify_unreached, len(unreached)))
-        todo = [m for m in verify + chosen if m.key not in cache]
+        todo = [m for m in chosen if m.key not in cache]
         rng.shuffle(todo)  # a --budget cut leaves an unbiased part of each file's sample
+        todo = [m for m in verify if m.key not in cache] + todo
+        if args.max_runs:
+            todo = todo[:args.max_runs]
         print(f"reached {len(reach)}, not reached {len(unreached)}; to run {len(chosen)} "
               f"(+{len(verify)} unreached), {len(todo)} not cached", file=sys.stderr)
 

@@ -443,9 +443,9 @@ class _Run:
 
 _COMPARED: dict[str, tuple[str, ...]] = {
     "do_swap_page_ret": ("ret",),
-    "swapin_readahead": ("entry",),
-    "swap_cluster_readahead": ("entry",),
-    "__read_swap_cache_async": ("entry",),
+    "swapin_readahead": ("entry", "gfp"),
+    "swap_cluster_readahead": ("entry", "gfp"),
+    "__read_swap_cache_async": ("entry", "gfp"),
     "__read_swap_cache_async_ret": ("page",),
     "swapin_readahead_ret": ("page",),
     "swap_cluster_readahead_ret": ("page",),
@@ -512,7 +512,7 @@ def swap_entry(value: int, *, pte: bool = False) -> SwapEntry:
 
 
 def _value(key: str, value: int | str) -> str:
-    if isinstance(value, int) and key in ("page", "pflags", "entry", "ret") and key != "ret":
+    if isinstance(value, int) and key in ("page", "pflags", "entry", "gfp"):
         return f"{value:#x}"
     return str(value)
 

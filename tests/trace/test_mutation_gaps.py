@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from kmodel.mm import swap_state
 from kmodel.trace import check_trace
 from tests.trace.model_mutations import ModelMutation, planted
 
@@ -38,3 +41,24 @@ def test_block_bio_queue_size_is_compared_trace_edit(tmp_path: Path) -> None:
     first = check_trace(edited, max_divergences=1).divergences
     assert first and first[0].lineno == lineno, [d.message for d in first]
     assert "nr_sector=8, the trace's nr_sector=16" in first[0].message
+
+
+def test_swapin_gfp_is_compared_model_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Survivor: GFP_HIGHUSER_MOVABLE off by one in kmodel/mm/swap_state.py; every swap-in
+    probe of the captures shows gfp=0x100cca (do_swap_page's GFP_HIGHUSER_MOVABLE)."""
+    monkeypatch.setattr(swap_state, "GFP_HIGHUSER_MOVABLE", 0x100CCB)
+    first = check_trace(BASIC, max_divergences=1).divergences
+    assert first, "a swap-in with another gfp conforms"
+    assert "gfp=0x100ccb, the trace's gfp=0x100cca" in first[0].message, first[0].message
+
+
+def test_swapin_gfp_is_compared_trace_edit(tmp_path: Path) -> None:
+    lines = BASIC.read_text().splitlines(keepends=True)
+    lineno = next(i for i, line in enumerate(lines, 1) if " swapin_readahead: " in line)
+    assert " gfp=0x100cca " in lines[lineno - 1]
+    lines[lineno - 1] = lines[lineno - 1].replace(" gfp=0x100cca ", " gfp=0x100c4a ")
+    edited = tmp_path / "basic-gfp.trace.txt"
+    edited.write_text("".join(lines))
+    first = check_trace(edited, max_divergences=1).divergences
+    assert first and first[0].lineno == lineno, [d.message for d in first]
+    assert "gfp=0x100cca, the trace's gfp=0x100c4a" in first[0].message
