@@ -669,8 +669,10 @@ class Checker:
                     writing = task.write
                     if writing is not None:
                         writing.append(ev)
-            handler(ev)
+            if checked:
+                handler(ev)
 
+        checked = handler != self._ignore  # readahead events: only kept for the replay
         return record_call
 
     def _retry_first(self, flags: int) -> bool:
