@@ -1,6 +1,7 @@
 """The committed fault-injection captures (tests/data/traces/fi/): what the harness accepted.
 
-Captured by ``kmodel capture --kernel 6.1-fi`` (all nine scenarios, one boot), trimmed with
+Captured by ``kmodel capture --kernel 6.1-fi`` (all nine scenarios, one boot; fi_mkreq_write
+re-captured alone after its memcg headroom was raised), trimmed with
 ``python -m kmodel.capture.trim RAW OUT --max-bytes 40000``; the other files are whole.
 """
 

@@ -135,3 +135,16 @@ def test_without_zswap_in_the_kernel_swap_outs_are_not_replayed() -> None:
     as_n = _check("fi_mkreq_times",
                   lambda t: t.replace("# zswap: enabled= ", "# zswap: enabled=N ", 1))
     assert any("ZM-1" in d.branches for d in as_n.divergences)
+
+
+def test_the_fail_page_alloc_notice_is_checked_on_6_12_too() -> None:
+    """fi_page_alloc_relaxed: its one notice is a failed call of the model's should_fail_ex
+    (one check more than without the header line); times 0 recorded makes it diverge."""
+    line = next(ln for ln in _text("fi_page_alloc_relaxed").splitlines()
+                if ln.startswith("# fault-inject: fail_page_alloc "))
+    report = _check("fi_page_alloc_relaxed")
+    headless = _check("fi_page_alloc_relaxed", lambda t: t.replace(line + "\n", "", 1))
+    assert _fi(report) == [] and report.counts["checks"] == headless.counts["checks"] + 1
+    spent = _check("fi_page_alloc_relaxed", lambda t: t.replace(
+        line, line.replace(" times=1 ", " times=0 "), 1))
+    assert any("fails no call here (times=0" in m for m in _fi(spent)), _fi(spent)
