@@ -324,6 +324,21 @@ class FiCapture:
     reports: tuple[run.Report, ...]
 
 
+#: The page allocations fail_page_alloc consults, and its verdict (Linux 6.12.118
+#: mm/fail_page_alloc.c:26), probed on 6.12 only, in the workloads only (ALLOC_FILTER):
+#: kmodel check runs the model's should_fail_alloc_page on each (faultinject.py, FI-3).
+ALLOC_PROBE = probes612.Probe(
+    "should_fail_alloc_page",
+    (probes612.Arg("gfp_mask", "gfp_mask", "x32"), probes612.Arg("order", "order", "u32")),
+    (probes612.Arg("ret", "$retval", "u8"),))
+#: kt.sh's probes_install line the filter follows (a missing line is an error, not a miss).
+_KT_ENABLE = "    echo 1 > $T/events/kt/enable\n"
+ALLOC_FILTER = ("    for e in should_fail_alloc_page should_fail_alloc_page_ret; do\n"
+                "        [ -e $T/events/kt/$e/filter ] && "
+                "echo 'comm == \"memhog\"' > $T/events/kt/$e/filter\n"
+                "    done\n")
+
+
 def kprobe_lines(kernel: fikernel.FiKernel) -> tuple[list[str], list[str]]:
     """The probe lines for this build and the probed functions it lacks (left out).
 
@@ -340,12 +355,13 @@ def kprobe_lines(kernel: fikernel.FiKernel) -> tuple[list[str], list[str]]:
     try:
         btf = Btf.from_file(kernel.vmlinux)
         have = btf.functions
-        chosen = tuple(p for p in probes612.PROBES if p.function in have)
+        chosen = tuple(p for p in (*probes612.PROBES, ALLOC_PROBE) if p.function in have)
         lines = probes612.kprobe_events(btf, chosen)
         probes612.check_lines(btf, lines)
     except BtfError as exc:
         raise KmodelError(f"{kernel.vmlinux}: {exc}") from None
-    return lines, sorted(p.function for p in probes612.PROBES if p.function not in have)
+    return lines, sorted(p.function for p in (*probes612.PROBES, ALLOC_PROBE)
+                         if p.function not in have)
 
 
 def capture(chosen: list[FiScenario], out_dir: Path, cache: Path, accel: str = "tcg",
@@ -374,6 +390,12 @@ def capture(chosen: list[FiScenario], out_dir: Path, cache: Path, accel: str = "
         scenarios = [s.scenario for s in chosen]
         files = guest.guest_files([], scenarios, trace_clock)
         files["/kprobes.txt"] = "\n".join(events) + "\n"
+        if any(" should_fail_alloc_page " in e for e in events):
+            if _KT_ENABLE not in files["/lib/kt.sh"]:
+                raise KmodelError("kt.sh's probes_install changed: cannot filter the "
+                                  "should_fail_alloc_page probe to the workloads")
+            files["/lib/kt.sh"] = files["/lib/kt.sh"].replace(
+                _KT_ENABLE, _KT_ENABLE + ALLOC_FILTER, 1)
         # tinyconfig has no ACPI: power-off halts; a reboot ends QEMU (-no-reboot).
         files["/init"] = files["/init"].replace("poweroff -f", "reboot -f")
         binaries = {"/bin/busybox": Path(busybox), "/bin/memhog": workload}

@@ -412,6 +412,9 @@ class Checker612:
                 self.fi.signal(ev)
             elif ev.name == "console" and self.fi.console(ev):
                 return  # a FAULT_INJECTION notice: checked with its call (faultinject.py)
+            elif ev.name in ("should_fail_alloc_page", "should_fail_alloc_page_ret"):
+                self.fi.alloc(ev)  # the FI capture's page allocations (faultinject.py)
+                return
         if self.end_io:
             outer = self.end_io.get(_ctx(ev.context))
             if outer is not None and not self._inner_of(outer, ev, line):

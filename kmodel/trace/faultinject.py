@@ -46,6 +46,14 @@ model's ``should_fail_ex`` on the recorded attr (page_alloc.c:3960): task-filter
 task's make-it-fail, ``times`` counted down over the notices in trace order, and the text
 ``fail_dump`` prints. Where the calls that did not fail matter (interval > 1, space > 0, a
 draw at 0 < probability < 100, the task's fail-nth) the notice is unknown, not checked.
+
+Where the trace has the allocations (the 6.12 fault-injection capture probes
+``should_fail_alloc_page(gfp_mask, order)`` and its return in the workloads, Linux 6.12.118
+mm/fail_page_alloc.c:26-46), each call since arming runs the model's own
+``should_fail_alloc_page`` (kmodel/mm/page_alloc.py: the filters, then ``should_fail_ex``)
+with the call's ``gfp_mask`` and order in its task (an interrupt's in softirq context): its
+verdict must be the return, and the notices the call printed the model's (FI-3). The gfp bits
+the filters read have 6.1's values in 6.12 (include/linux/gfp_types.h:27-42).
 """
 
 from __future__ import annotations
@@ -64,6 +72,7 @@ from kmodel.include.linux.sched import Task
 from kmodel.kernel import Kernel
 from kmodel.lib import fault_inject
 from kmodel.lib.fault_inject import FaultAttr, should_fail
+from kmodel.mm import page_alloc
 from kmodel.trace.parse import console_message
 
 if TYPE_CHECKING:
@@ -134,6 +143,9 @@ class FaultInject:
         self.tasks: dict[int, Task] = {}
         #: A `# fault-inject: fail_page_alloc` line: its notices are checked (FI-3).
         self.page_alloc = False
+        #: should_fail_alloc_page events in the trace: each call checked (FI-3).
+        self.alloc_events = False
+        self.allocs: dict[int, TraceEvent] = {}  # pid -> its open should_fail_alloc_page
         self.armed = False
         #: ``# kmodel trim:``: the calls before a failure may be cut, and so is the arming.
         self.trimmed = False
@@ -356,6 +368,52 @@ class FaultInject:
         return "; ".join(f"{n} times={a.times} space={a.space} count={a.count}"
                          for n, a in self.attrs.items())
 
+    def alloc(self, ev: TraceEvent) -> None:
+        """``should_fail_alloc_page`` (``gfp_mask``, ``order``) or its return (``ret``): the
+        call, once armed, on the model's should_fail_alloc_page (FI-3)."""
+        self.alloc_events = True
+        if ev.name == "should_fail_alloc_page":
+            self.allocs[ev.pid] = ev
+            return
+        call = self.allocs.pop(ev.pid, None)
+        if call is None or not (self.page_alloc and self.armed):
+            return
+        seen = [n for n in self.notices.get(ev.pid, []) if self._names_page_alloc(n)]
+        self.notices[ev.pid] = [n for n in self.notices.get(ev.pid, []) if n not in seen]
+        attr = self.k.fail_page_alloc.attr
+        task = self._task(ev.pid)
+        task.fail_nth = 0
+        self.draw.fail = ev.args.get("ret", "0") not in ("0", "0x0")
+        gfp, order = int(call.args["gfp_mask"], 0), int(call.args["order"], 0)
+        chain = ("__alloc_pages_noprof", "prepare_alloc_pages", "should_fail_alloc_page")
+        start = len(self.k.printk_log)
+        if call.context.in_softirq or call.context.in_hardirq:
+            with self.k.softirq(call.context.cpu, chain):
+                failed = page_alloc.should_fail_alloc_page(self.k, gfp, order)
+        else:
+            with self.k.running(task, chain):
+                failed = page_alloc.should_fail_alloc_page(self.k, gfp, order)
+        if 0 < attr.probability < 100:
+            self.unknown("prandom-draw")
+        printed = "\n".join(line for _level, line in self.k.printk_log[start:])
+        self.checks += 1
+        if failed != self.draw.fail:
+            self.diverge(
+                ev, f"should_fail_alloc_page(gfp_mask={gfp:#x}, order={order}) returns "
+                f"{int(self.draw.fail)} in the trace; the model's returns {int(failed)} "
+                f"(times={attr.times}, filters: ignore-gfp-wait="
+                f"{'Y' if self.k.fail_page_alloc.ignore_gfp_reclaim else 'N'}, "
+                f"ignore-gfp-highmem={'Y' if self.k.fail_page_alloc.ignore_gfp_highmem else 'N'}"
+                f", min-order={self.k.fail_page_alloc.min_order})", [f"ret={int(failed)}"],
+                ("FI-3", "FI-2"))
+        self.checks += 1
+        got = [_message(n) for n in seen]
+        want = [printed] if printed else []
+        if got != want:
+            self.diverge(seen[0] if seen else ev, f"the model's fail_dump printed {want!r} "
+                         f"for this allocation; the trace {got!r}",
+                         [f"console: {w!r}" for w in want] or ["no notice"], ("FI-2",))
+
     def _names_page_alloc(self, ev: TraceEvent) -> bool:
         return self.page_alloc and "\nname fail_page_alloc," in _message(ev)
 
@@ -367,6 +425,9 @@ class FaultInject:
         for ev in seen:
             if not self._names_page_alloc(ev):
                 rest.append(ev)
+                continue
+            if self.alloc_events:  # those of a traced call were taken by alloc()
+                self.unknown("fail-page-alloc-notice-without-its-call")
                 continue
             text = _message(ev)
             if (attr.interval > 1 or attr.space or 0 < attr.probability < 100

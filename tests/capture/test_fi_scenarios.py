@@ -160,7 +160,8 @@ def test_sweep_scenarios_are_valid_shell(tmp_path: Path) -> None:
 
 def test_the_6_12_probe_lines_come_from_the_builds_btf(tmp_path: Path) -> None:
     """6.12: the probes612 lines, checked against the vmlinux's own BTF (here Debian's 6.12
-    image, which has every probed function); a function the BTF lacks is left out and named."""
+    image, which has every swap function probed but, built without CONFIG_FAIL_PAGE_ALLOC,
+    no should_fail_alloc_page); a function the BTF lacks is left out and named."""
     image = Path("/work/k612/vmlinux-6.12")
     if not image.is_file():
         pytest.skip("no 6.12 vmlinux (scripts/fetch-6.12.sh)")
@@ -171,10 +172,39 @@ def test_the_6_12_probe_lines_come_from_the_builds_btf(tmp_path: Path) -> None:
     kernel = fikernel.FiKernel(tmp_path, tmp_path, tmp_path / "bz", 0.0, False,
                                fikernel.SOURCE_6_12)
     lines, absent = fiscenarios.kprobe_lines(kernel)
-    assert absent == [] and lines == probes612.kprobe_events(Btf.from_file(image))
+    assert absent == ["should_fail_alloc_page"]
+    assert lines == probes612.kprobe_events(Btf.from_file(image))
     assert lines[0].startswith("p:kt/do_swap_page do_swap_page vmf=vmf:x64 ")
 
     extra = probes612.Probe("kmodel_no_such_function", ())
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(probes612, "PROBES", (*probes612.PROBES, extra))
-        assert fiscenarios.kprobe_lines(kernel) == (lines, ["kmodel_no_such_function"])
+        assert fiscenarios.kprobe_lines(kernel) == (
+            lines, ["kmodel_no_such_function", "should_fail_alloc_page"])
+
+
+def test_the_allocation_probe_is_filtered_to_the_workloads() -> None:
+    """kt.sh still has the line the should_fail_alloc_page filter follows, and the filter
+    keeps the probe's two events to the memhog workloads."""
+    from importlib import resources
+
+    kt = resources.files("kmodel.capture").joinpath("kt.sh").read_text()
+    assert kt.count(fiscenarios._KT_ENABLE) == 1
+    assert """echo 'comm == "memhog"' > $T/events/kt/$e/filter""" in fiscenarios.ALLOC_FILTER
+    assert "should_fail_alloc_page should_fail_alloc_page_ret" in fiscenarios.ALLOC_FILTER
+
+
+def test_the_6_12_fi_build_has_the_allocation_probe() -> None:
+    """On the 6.12 fault-injection build (CONFIG_FAIL_PAGE_ALLOC) the probe is there; only
+    zswap's functions, absent without CONFIG_ZSWAP, are left out."""
+    spec = fikernel.SOURCE_6_12
+    build = fikernel.root(Path.home() / ".cache" / "kmodel", spec) / "build"
+    if not (build / "vmlinux").is_file():
+        pytest.skip("the 6.12 fault-injection kernel is not built here")
+    kernel = fikernel.FiKernel(build.parent / spec.package, build, build / "bz", 0.0, False,
+                               spec)
+    lines, absent = fiscenarios.kprobe_lines(kernel)
+    assert absent == ["zswap_load", "zswap_store"]
+    assert ("p:kt/should_fail_alloc_page should_fail_alloc_page gfp_mask=gfp_mask:x32 "
+            "order=order:u32") in lines
+    assert "r:kt/should_fail_alloc_page_ret should_fail_alloc_page ret=$retval:u8" in lines

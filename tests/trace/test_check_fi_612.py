@@ -137,14 +137,45 @@ def test_without_zswap_in_the_kernel_swap_outs_are_not_replayed() -> None:
     assert any("ZM-1" in d.branches for d in as_n.divergences)
 
 
+def _allocations_since_arming(name: str) -> list[str]:
+    lines = _text(name).splitlines()
+    armed = next(i for i, ln in enumerate(lines)
+                 if re.match(r"\s*tee-\d+ .* signal_generate: sig=17 ", ln))
+    return [ln for ln in lines[armed:] if "should_fail_alloc_page_ret: " in ln]
+
+
+@pytest.mark.parametrize("name", ("fi_page_alloc_default", "fi_page_alloc_relaxed"))
+def test_each_page_allocation_is_a_call_of_the_models_should_fail_alloc_page(name: str) -> None:
+    """The 6.12 FI capture probes should_fail_alloc_page in the workload: since arming, each
+    call's gfp_mask and order run the model's should_fail_alloc_page (filters, then
+    should_fail_ex), whose verdict is the return and whose notices the trace's (two checks
+    per call, none without the header line)."""
+    line = next(ln for ln in _text(name).splitlines()
+                if ln.startswith("# fault-inject: fail_page_alloc "))
+    report = _check(name)
+    headless = _check(name, lambda t: t.replace(line + "\n", "", 1))
+    calls = _allocations_since_arming(name)
+    assert len(calls) > 100 and _fi(report) == []
+    assert report.counts["checks"] - headless.counts["checks"] == 2 * len(calls)
+    failed = [ln for ln in calls if ln.endswith(" ret=1")]
+    assert len(failed) == (1 if name == "fi_page_alloc_relaxed" else 0)
+
+
+def test_relaxed_filters_recorded_for_the_default_run_diverge() -> None:
+    """fi_page_alloc_default with its filters recorded as relaxed: the model fails the
+    workload's first order-0 allocation, which the kernel's default filters let through."""
+    messages = _fi(_check("fi_page_alloc_default", lambda t: t.replace(
+        "ignore-gfp-wait=Y ignore-gfp-highmem=Y min-order=1",
+        "ignore-gfp-wait=N ignore-gfp-highmem=N min-order=0", 1)))
+    assert messages and "returns 0 in the trace; the model's returns 1" in messages[0], messages
+
+
 def test_the_fail_page_alloc_notice_is_checked_on_6_12_too() -> None:
-    """fi_page_alloc_relaxed: its one notice is a failed call of the model's should_fail_ex
-    (one check more than without the header line); times 0 recorded makes it diverge."""
+    """fi_page_alloc_relaxed with times 0 recorded: the call the kernel failed (ret=1, a
+    notice) is one the model's should_fail_alloc_page passes."""
     line = next(ln for ln in _text("fi_page_alloc_relaxed").splitlines()
                 if ln.startswith("# fault-inject: fail_page_alloc "))
-    report = _check("fi_page_alloc_relaxed")
-    headless = _check("fi_page_alloc_relaxed", lambda t: t.replace(line + "\n", "", 1))
-    assert _fi(report) == [] and report.counts["checks"] == headless.counts["checks"] + 1
-    spent = _check("fi_page_alloc_relaxed", lambda t: t.replace(
-        line, line.replace(" times=1 ", " times=0 "), 1))
-    assert any("fails no call here (times=0" in m for m in _fi(spent)), _fi(spent)
+    spent = _fi(_check("fi_page_alloc_relaxed", lambda t: t.replace(
+        line, line.replace(" times=1 ", " times=0 "), 1)))
+    assert any("returns 1 in the trace; the model's returns 0" in m for m in spent), spent
+    assert any("the model's fail_dump printed [] for this allocation" in m for m in spent), spent
