@@ -1,7 +1,8 @@
 """``kmodel check`` on the 6.12 fault-injection captures (tests/data/traces/fi/v6_12/).
 
 Captured by ``kmodel capture --kernel 6.12-fi`` (Debian 13's linux-source-6.12 6.12.118-1,
-tinyconfig + fikernel.FRAGMENT_6_12, one boot); the traces whole, xz. Their ``# kernel:
+tinyconfig + fikernel.FRAGMENT_6_12; seven scenarios from one boot, the two fail_page_alloc
+ones from a later boot with the should_fail_alloc_page probe); the traces whole, xz. Their ``# kernel:
 6.12.118`` line sends them to the 6.12 checker, which drives the model's ``should_fail`` from
 their ``# fault-inject:`` header as the 6.1 checker does (kmodel/trace/faultinject.py).
 """
