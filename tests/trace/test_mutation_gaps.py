@@ -62,3 +62,20 @@ def test_swapin_gfp_is_compared_trace_edit(tmp_path: Path) -> None:
     first = check_trace(edited, max_divergences=1).divergences
     assert first and first[0].lineno == lineno, [d.message for d in first]
     assert "gfp=0x100cca, the trace's gfp=0x100c4a" in first[0].message
+
+
+#: Survivor (a crash, not a kill): offset_to_swap_extent's range test flipped, so every slot is
+#: "in no extent" and the model BUG()s computing a sector; the checker died with a traceback.
+SLOT_IN_NO_EXTENT = ModelMutation(
+    "offset_in_no_extent", "kmodel.mm.swapfile", "offset_to_swap_extent",
+    "if se.start_page <= offset < se.start_page + se.nr_pages:",
+    "if se.start_page > offset:", "every swap slot is outside its area's extents")
+
+
+def test_a_model_bug_computing_a_sector_is_a_divergence_not_a_traceback() -> None:
+    with planted(SLOT_IN_NO_EXTENT):
+        report = check_trace(BASIC, max_divergences=1)
+    assert report.divergences, "a model that BUG()s on every sector conforms"
+    first = report.divergences[0]
+    assert "the model BUG()s" in first.message and "in no extent" in first.message, first.message
+    assert "SE-1" in first.branches
