@@ -4,10 +4,12 @@
 
 Usage (from the repository root, docs/mutation.md)::
 
-    python scripts/mutate_check.py [--sample N] [--seed S] [--cache FILE] [--timeout SECONDS]
+    python scripts/mutate_check.py [--rev COMMIT] [--sample N | --budget SECONDS] [--seed S]
+        [--cache FILE] [--timeout SECONDS] [--verify-unreached K] [--classify] [--report]
 
-1. The tree's ``kmodel/`` package and ``tests/data/traces/`` are copied to a private temporary
-   directory (the repository's files are never written); the whole fault-injection captures
+1. ``kmodel/`` and ``tests/data/traces/`` of commit ``--rev`` (default HEAD) are exported
+   (``git archive``) to a private temporary directory (the working tree, where others edit,
+   is neither read nor written); the whole fault-injection captures
    (``fi/whole/*.trace.txt.xz``) are decompressed there beside a copy of their
    ``NAME.kprobe_profile.txt``.
 2. Every ``kmodel/mm/*.py`` and ``kmodel/block/*.py`` is parsed and mutated by the small AST
