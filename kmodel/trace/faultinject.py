@@ -377,6 +377,9 @@ class FaultInject:
             return
         call = self.allocs.pop(ev.pid, None)
         if call is None or not (self.page_alloc and self.armed):
+            # No fail_page_alloc attr recorded, or before the arming (the attr then was
+            # FAULT_ATTR_INITIALIZER's, not the header's): not checked.
+            self.unknown("page-alloc-call-not-checked")
             return
         seen = [n for n in self.notices.get(ev.pid, []) if self._names_page_alloc(n)]
         self.notices[ev.pid] = [n for n in self.notices.get(ev.pid, []) if n not in seen]
