@@ -4,4 +4,5 @@ import sys
 
 from kmodel.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when Sphinx' autosummary imports every module
+    sys.exit(main())
