@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from kmodel.capture.probes import kprobe_events
@@ -127,6 +127,8 @@ class _Recycler:
 _VMEMMAP = 0xFFFFEA0000000000
 _BIO_BASE = 0xFFFF888004000000
 _BIO_SLAB = 0xFFFF88801FE00000
+_VMA_BASE = 0xFFFF888004E00000
+_VMA_SLAB = 0xFFFF888007500000
 
 
 def _hashed_pointer(addr: int) -> str:
@@ -200,6 +202,7 @@ class TraceWriter:
         self._final_read: dict[int, bool] = {}  # pid -> is its open swap_readpage the last?
         self._frames = _Recycler(0x2000, 1 << 14)
         self._bios = _Recycler(0, 1 << 12)
+        self._vmas = _Recycler(0, 1 << 12)
         self._held: list[ModelEvent] = []
         self._held_pid = -1
 
@@ -264,16 +267,35 @@ class TraceWriter:
             self._contexts[key] = context
         return context
 
+    #: The probe args of the kernel this writer writes, by event name.
+    probe_types: Mapping[str, Mapping[str, Callable[[int], str]]] = _PROBE_TYPES
+
     def _args(self, event: ModelEvent, final: bool) -> dict[str, str]:
-        name = event.name
-        types = _PROBE_TYPES.get(name)
+        types = self.probe_types.get(event.name)
         if types is None:
             args = _tracepoint_args(event)
-            if name == "mm_vmscan_write_folio":
+            if event.name == "mm_vmscan_write_folio":
                 page = self._page(int(event.arg("page")))
                 args["page"] = _hashed_pointer(page)
                 args["pfn"] = f"0x{(page - _VMEMMAP) >> 6:x}"
             return args
+        args = self._probe_head(event, final)
+        for key, value in event.args:
+            if key == "pflags":
+                value = int(value) | PAGE_FLAGS_HIGH
+            elif key in ("page", "folio") and value:  # a 6.12 probe names it folio
+                value = self._page(int(value))
+            elif key == "bio":
+                value = _BIO_SLAB + self._bios((int(value) - _BIO_BASE) >> 8) * 0x100
+            elif key == "vma" and value:
+                value = _VMA_SLAB + self._vmas((int(value) - _VMA_BASE) >> 8) * 0x100
+            fmt = types.get(key)
+            args[key] = fmt(int(value)) if fmt is not None else _text(value)
+        return args
+
+    def _probe_head(self, event: ModelEvent, final: bool) -> dict[str, str]:
+        """A kprobe's ``probe`` arg, or a kretprobe's caller and callee."""
+        name = event.name
         if _RET.search(name):
             callee = name[:-4]
             caller = self._caller(event)
@@ -283,24 +305,17 @@ class TraceWriter:
             if (callee, caller) not in UNKNOWN_CALLERS:
                 args["caller"] = caller
                 args["caller_offset"] = _return_site(callee, caller, final)
-        else:
-            args = {"probe": f"{name}+0x0/0x{FUNCTION_SIZES.get(name, 0x100):x}"}
-            if name == "swap_readpage":
-                self._final_read[event.pid] = event.arg("plug") == 0
-        for key, value in event.args:
-            if key == "pflags":
-                value = int(value) | PAGE_FLAGS_HIGH
-            elif key == "page" and value:
-                value = self._page(int(value))
-            elif key == "bio":
-                value = _BIO_SLAB + self._bios((int(value) - _BIO_BASE) >> 8) * 0x100
-            fmt = types.get(key)
-            args[key] = fmt(int(value)) if fmt is not None else _text(value)
-        return args
+            return args
+        if name == "swap_readpage":
+            self._final_read[event.pid] = event.arg("plug") == 0
+        return {"probe": f"{name}+0x0/0x{FUNCTION_SIZES.get(name, 0x100):x}"}
 
     def _page(self, addr: int) -> int:
         """The ``struct page *`` of the frame the model's folio stands for."""
         return _VMEMMAP + self._frames((addr - _VMEMMAP) >> 6) * 64
+
+    def _line(self, trace_event: TraceEvent) -> str:
+        return format_event(trace_event)
 
     def _write(self, event: ModelEvent, *, final: bool) -> None:
         context = self._context(event)
@@ -308,7 +323,7 @@ class TraceWriter:
         trace_event = TraceEvent(
             self.path, self.count + 1, context, ts, event.name, self._args(event, final)
         )
-        self.file.write(format_event(trace_event) + "\n")
+        self.file.write(self._line(trace_event) + "\n")
         self.count += 1
 
 

@@ -25,15 +25,8 @@ from kmodel.sim import DISKS
 from kmodel.trace.emit import format_event, format_header
 from kmodel.trace.events import TraceEvent, TraceHeader
 from kmodel.trace.simulate import (
-    _BIO_BASE,
-    _BIO_SLAB,
-    _VMEMMAP,
-    PAGE_FLAGS_HIGH,
     TraceWriter,
     _fetch_formatter,
-    _hashed_pointer,
-    _text,
-    _tracepoint_args,
 )
 
 __all__ = ["KERNEL_RELEASE", "TraceWriter612", "recorded", "simulate_6_12"]
@@ -162,51 +155,28 @@ class TraceWriter612(TraceWriter):
                 return func
         return "ret_from_fork"
 
-    def _args(self, event: ModelEvent, final: bool) -> dict[str, str]:
+    probe_types = _PROBE_TYPES_6_12
+
+    def _probe_head(self, event: ModelEvent, final: bool) -> dict[str, str]:
         name = event.name
-        types = _PROBE_TYPES_6_12.get(name)
-        if types is None:
-            args = _tracepoint_args(event)
-            if name == "mm_vmscan_write_folio":
-                page = self._page(int(event.arg("page")))
-                args["page"] = _hashed_pointer(page)
-                args["pfn"] = f"0x{(page - _VMEMMAP) >> 6:x}"
-            return args
         if name.endswith("_ret"):
             callee = name[:-4]
             caller = self._caller(event)
             if name == "swap_read_folio_ret":
                 final = self._final_read.pop(event.pid, False)
-            args = {"caller": caller, "caller_offset": _return_site(callee, caller, final),
+            return {"caller": caller, "caller_offset": _return_site(callee, caller, final),
                     "callee": callee}
-        else:
-            at = 0 if name in AT_ENTRY else 4
-            args = {"probe": f"{name}+0x{at:x}/0x{FUNCTION_SIZES_6_12.get(name, 0x100):x}"}
-            if name == "swap_read_folio":
-                self._final_read[event.pid] = event.arg("plug") == 0
-        for key, value in event.args:
-            if key == "pflags":
-                value = int(value) | PAGE_FLAGS_HIGH
-            elif key in ("page", "folio") and value:
-                value = self._page(int(value))
-            elif key == "bio":
-                value = _BIO_SLAB + self._bios((int(value) - _BIO_BASE) >> 8) * 0x100
-            fmt = types.get(key)
-            args[key] = fmt(int(value)) if fmt is not None else _text(value)
-        return args
+        if name == "swap_read_folio":
+            self._final_read[event.pid] = event.arg("plug") == 0
+        at = 0 if name in AT_ENTRY else 4
+        return {"probe": f"{name}+0x{at:x}/0x{FUNCTION_SIZES_6_12.get(name, 0x100):x}"}
 
-    def _write(self, event: ModelEvent, *, final: bool) -> None:
-        context = self._context(event)
-        ts = self.clock.tick(event.cpu, event.softirq)
-        trace_event = TraceEvent(
-            self.path, self.count + 1, context, ts, event.name, self._args(event, final)
-        )
+    def _line(self, trace_event: TraceEvent) -> str:
         line = format_event(trace_event)
-        if event.name in IOPRIO_EVENTS:
+        if trace_event.name in IOPRIO_EVENTS:
             head, _, tail = line.rpartition(" [")
             line = f"{head} {DEFAULT_IOPRIO} [{tail}"
-        self.file.write(line + "\n")
-        self.count += 1
+        return line
 
 
 def simulate_6_12(scenario: str, file: TextIO, *, events: int = 10_000,

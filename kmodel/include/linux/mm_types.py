@@ -77,6 +77,7 @@ def pte_swp_exclusive(pte: int) -> bool:
 
 
 _pfns = itertools.count(0x1000)
+_vma_ids = itertools.count(0)
 
 
 @attrs.define(eq=False)
@@ -136,11 +137,13 @@ class VMArea:
     ra_addr: int = 0
     ra_win: int = 0
     ra_hits: int = 0
+    #: The VMA's number in this process: a slab slot, as a folio's ``pfn`` is a frame.
+    nr: int = attrs.field(factory=lambda: next(_vma_ids))
 
     @property
     def addr(self) -> int:
-        """A stable fake ``struct vm_area_struct *`` for traces."""
-        return 0xFFFF888004E00000 + (id(self) & 0xFFFFF) * 0x100
+        """The ``struct vm_area_struct *`` value a trace shows for this VMA."""
+        return 0xFFFF888004E00000 + (self.nr & 0xFFFFF) * 0x100
 
 
 @attrs.define(eq=False)
