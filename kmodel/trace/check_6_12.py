@@ -47,7 +47,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import cast
+from typing import TypeVar, cast
 
 from kmodel.errors import KernelBug, KmodelError, TraceFormatError
 from kmodel.executor.inline import InlineExecutor
@@ -67,7 +67,17 @@ from kmodel.trace.events import (
 from kmodel.trace.faultinject import FaultInject
 from kmodel.trace.oracle import Oracle, Outcome, _status
 from kmodel.trace.parse import UNREADABLE, LineScanner, Source, open_trace
-from kmodel.trace.replay_6_12 import Call, RaCall, Replayer612, SwapinCall, use_vma_readahead
+from kmodel.trace.replay_6_12 import (
+    DISK,
+    ZERO,
+    Call,
+    FaultCall,
+    FaultTarget,
+    RaCall,
+    Replayer612,
+    SwapinCall,
+    use_vma_readahead,
+)
 from kmodel.trace.report import CheckReport, Divergence
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
@@ -216,6 +226,8 @@ _MODEL_BITS = (PageFlags612.PG_writeback | PageFlags612.PG_uptodate
                | PageFlags612.PG_dirty | PageFlags612.PG_reclaim)
 #: At most this many open faults are remembered (pids a trace could grow without bound).
 _MAX_OPEN_FAULTS = 4096
+#: At most this many swap entries' folios are remembered (fault lookups).
+_MAX_ENTRIES = 1 << 16
 _ALERTS = ("Read-error on swap-device", "Write-error on swap-device")
 
 
@@ -300,10 +312,13 @@ class _Folio:
 
     __slots__ = (
         "after",
+        "bio",
         "completed",
+        "completed_ts",
         "entry",
         "history",
         "lookup_race",
+        "status",
         "submitted",
         "sync",
         "unknown",
@@ -317,6 +332,9 @@ class _Folio:
         self.submitted = 0  # line of the submission (__swap_writepage / swap_read_folio)
         self.sync = False
         self.completed = 0  # line of its completion
+        self.completed_ts = 0  # and its timestamp
+        self.status = 0  # its bi_status
+        self.bio = False  # the submission queued a bio (not the zeromap's or zswap's)
         self.wb_ended = 0  # line of folio_end_writeback since the last __swap_writepage
         self.after: int | None = None  # model flags (6.12) after its last read completion
         self.history: list[tuple[int, str]] = []
@@ -327,6 +345,7 @@ class _Folio:
 
 
 CtxKey = tuple[int, int, str]
+_C = TypeVar("_C")
 #: The events that open a call replayed on the 6.12 model (replay_6_12).
 _CALL_EVENTS = frozenset({"swap_writepage", "swap_read_folio"})
 
@@ -371,6 +390,10 @@ class Checker612:
         self.end_io: dict[CtxKey, TraceEvent] = {}
         #: Open ``do_swap_page`` calls: pid -> the swap entry of the faulting PTE.
         self.faults: dict[int, int] = {}
+        #: Open faults replayed on the 6.12 model at their return, by pid, and the folio
+        #: address the trace last showed for each swap entry (what a fault's lookup finds).
+        self.fault_calls: dict[int, FaultCall] = {}
+        self.entry_folio: dict[int, int] = {}
         self._handlers["do_swap_page"] = self._do_swap_page
         self._handlers["do_swap_page_ret"] = self._do_swap_page_ret
         #: Swap-outs and reads replayed on the 6.12 model (replay_6_12), open ones by pid.
@@ -407,6 +430,8 @@ class Checker612:
             self._record_ra(ev, line)
         if self.swapin_calls or ev.name == "swapin_readahead":
             self._record_swapin(ev, line)
+        if self.fault_calls or ev.name == "do_swap_page":
+            self._record_fault(ev, line)
         if self.fi is not None:
             if ev.name == "signal_generate":
                 self.fi.signal(ev)
@@ -486,13 +511,7 @@ class Checker612:
         if ev.in_softirq:
             return
         if ev.name == "swapin_readahead":
-            if self.swapin_calls.pop(ev.pid, None) is not None:
-                self._count_unknown("not-replayed-6.12:call-nested:swapin_readahead")
-            if len(self.swapin_calls) >= _MAX_OPEN_FAULTS:
-                self.swapin_calls.pop(next(iter(self.swapin_calls)))
-                self._count_unknown("not-replayed-6.12:call-cut:swapin_readahead")
-            self.swapin_calls[ev.pid] = SwapinCall(ev, line)
-            self._replayed = True
+            self._open_call(self.swapin_calls, ev, SwapinCall(ev, line), self._abandon_one)
             return
         call = self.swapin_calls.get(ev.pid)
         if call is None:
@@ -539,13 +558,7 @@ class Checker612:
             return
         name = ev.name
         if name == "swap_cluster_readahead":
-            old = self.ra_calls.pop(ev.pid, None)
-            if old is not None:
-                self._abandon_ra(old, "call-nested")
-            if len(self.ra_calls) >= _MAX_OPEN_FAULTS:
-                self._abandon_ra(self.ra_calls.pop(next(iter(self.ra_calls))), "call-cut")
-            self.ra_calls[ev.pid] = RaCall(ev, line)
-            self._replayed = True
+            self._open_call(self.ra_calls, ev, RaCall(ev, line), self._abandon_ra)
             return
         call = self.ra_calls.get(ev.pid)
         if call is None or not call.add(ev, line):
@@ -607,14 +620,8 @@ class Checker612:
                 self._replay(ended)
                 return
             self._replay(ended)
-        if name in _CALL_EVENTS:
-            old = self.calls.pop(ev.pid, None)
-            if old is not None:  # a call inside another (reclaim in an allocation)
-                self._abandon(old, "call-nested")
-            if len(self.calls) >= _MAX_OPEN_FAULTS:
-                self._abandon(self.calls.pop(next(iter(self.calls))), "call-cut")
-            self.calls[ev.pid] = Call(ev, line)
-            self._replayed = True
+        if name in _CALL_EVENTS:  # a call still open was nested (reclaim in an allocation)
+            self._open_call(self.calls, ev, Call(ev, line), self._abandon)
             return
         call = self.calls.get(ev.pid)
         if call is None:
@@ -644,6 +651,28 @@ class Checker612:
             self._count_unknown(f"not-replayed-6.12:{why}:swapin_readahead",
                                 len(self.swapin_calls))
         self.swapin_calls.clear()
+        if self.fault_calls:
+            self._count_unknown(f"not-replayed-6.12:{why}:do_swap_page", len(self.fault_calls))
+        self.fault_calls.clear()
+
+    def _open_call(self, calls: dict[int, _C], ev: TraceEvent, call: _C,
+                   abandon: Callable[[_C, str], None]) -> None:
+        """Open ``call``, begun by ``ev``, for its task. A call the task still had open was
+        cut by this one (a call inside another); past the bound the oldest open call is
+        dropped: either is abandoned, its events unknown."""
+        old = calls.pop(ev.pid, None)
+        if old is not None:
+            abandon(old, "call-nested")
+        if len(calls) >= _MAX_OPEN_FAULTS:
+            abandon(calls.pop(next(iter(calls))), "call-cut")
+        calls[ev.pid] = call
+        self._replayed = True
+
+    def _abandon_one(self, call: SwapinCall | FaultCall, why: str) -> None:
+        """A ``swapin_readahead`` or ``do_swap_page`` not replayed: its first event unknown
+        (the events inside are counted by their own replays)."""
+        name = call.event.name if isinstance(call, SwapinCall) else call.events[0].name
+        self._count_unknown(f"not-replayed-6.12:{why}:{name}")
 
     def _abandon(self, call: Call, why: str) -> None:
         for ev in call.events:
@@ -720,6 +749,7 @@ class Checker612:
             self._count_unknown("prediction-cut-by-lost-events", len(predicted))
         self.expect.clear()
         self.folios.clear()
+        self.entry_folio.clear()
         self.submitting.clear()
         self._close_calls("call-cut-by-lost-events")
         self.replay.forget()
@@ -773,6 +803,7 @@ class Checker612:
                               ["uptodate" if want else "not uptodate"], ("ER-2",), old)
         folio = self._folio(addr, new=True)
         folio.entry = ev.arg_int("entry")
+        self._entry_folio(folio.entry, addr)
         folio.write = True
         self._note(folio, ev, line)
         self._count_unknown("not-mapped-6.12:swap_writepage")  # its path is not replayed
@@ -782,10 +813,12 @@ class Checker612:
         write = ev.name == "__swap_writepage"
         folio = self._folio(ev.arg_int("folio"), new=not write)
         folio.entry = ev.arg_int("entry")
+        self._entry_folio(folio.entry, ev.arg_int("folio"))
         folio.write = write
         folio.submitted = ev.lineno
         folio.sync = False
         folio.completed = folio.wb_ended = 0
+        folio.bio = False
         folio.after = None
         self._note(folio, ev, line)
         self.submitting[ev.pid] = folio
@@ -793,7 +826,7 @@ class Checker612:
 
     def _sync(self, ev: TraceEvent, line: str) -> None:
         folio = self._folio(ev.arg_int("folio"))
-        folio.sync = True
+        folio.sync = folio.bio = True
         self._note(folio, ev, line)
         self._count_unknown(f"not-mapped-6.12:{ev.name}")
 
@@ -823,6 +856,7 @@ class Checker612:
             self._count_unknown("not-mapped-6.12:block_bio_queue")
             return
         self._note(folio, ev, line)
+        folio.bio = True
         rwbs = ev.args["rwbs"]
         if ("W" in rwbs) != folio.write:
             self.checks += 1
@@ -856,6 +890,9 @@ class Checker612:
                           ["one completion per submission"], ("BIO-2",), folio)
             return
         folio.completed = ev.lineno
+        folio.completed_ts = ev.ts_us
+        folio.bio = True  # also one fault injection failed before block_bio_queue
+        folio.status = ev.arg_int("bi_status")
         self._check_sector(ev, line, folio, ev.arg_int("sector"))
         if folio.unknown:
             return
@@ -959,7 +996,7 @@ class Checker612:
                           ["__end_swap_bio_write first"], ("EW-3",), folio)
 
     def _do_swap_page(self, ev: TraceEvent, line: str) -> None:
-        """A fault on a swap PTE (not replayed on 6.12): whose swap entry it looks up."""
+        """A fault on a swap PTE: whose swap entry it looks up (its replay: _record_fault)."""
         entry = SwapEntry.from_pte(ev.arg_int("orig_pte")).val
         if len(self.faults) >= _MAX_OPEN_FAULTS and ev.pid not in self.faults:
             self.faults.pop(next(iter(self.faults)))  # bounded: the oldest is forgotten
@@ -972,6 +1009,93 @@ class Checker612:
     def _do_swap_page_ret(self, ev: TraceEvent, line: str) -> None:
         self.faults.pop(ev.pid, None)
         self._count_unknown("not-mapped-6.12:do_swap_page_ret")
+
+    # -- replayed faults (replay_6_12.Replayer612.fault) ------------------------------------
+
+    def _entry_folio(self, entry: int, addr: int) -> None:
+        """The folio the trace last showed for swap entry ``entry`` (a fault's lookup)."""
+        if len(self.entry_folio) >= _MAX_ENTRIES and entry not in self.entry_folio:
+            self.entry_folio.pop(next(iter(self.entry_folio)))
+        self.entry_folio[entry] = addr
+
+    def _record_fault(self, ev: TraceEvent, line: str) -> None:
+        """Follow a task's ``do_swap_page``; replay it at its return."""
+        if ev.in_softirq:
+            return
+        if ev.name == "do_swap_page":
+            self._open_call(self.fault_calls, ev, FaultCall(ev, line), self._abandon_one)
+            return
+        call = self.fault_calls.get(ev.pid)
+        if call is None or not call.add(ev, line):
+            return
+        if ev.name == "do_swap_page_ret":
+            del self.fault_calls[ev.pid]
+            self._replayed = True
+            self._replay_fault(call)
+
+    def _fault_target(self, call: FaultCall) -> FaultTarget | None:
+        """The state of the folio the fault works on, from the trace's history (None: the
+        fault ran inside a lost-events gap or a state the replay cannot take)."""
+        start = call.events[0]
+        direct = call.direct_read
+        if direct is not None:
+            folio = self.folios.get(direct.arg_int("folio"))
+            if folio is None or folio.unknown:
+                return None
+            return FaultTarget(slot=DISK if folio.bio else ZERO,
+                               status=folio.status if folio.completed else 0)
+        ra_ret = next((e for e in call.events if e.name == "swapin_readahead_ret"), None)
+        if ra_ret is not None:
+            addr = ra_ret.arg_int("folio")
+            if not addr:
+                return FaultTarget()
+            lock_line, lock_ts = ra_ret.lineno, ra_ret.ts_us
+        else:
+            entry = SwapEntry.from_pte(start.arg_int("orig_pte")).val
+            found = self.entry_folio.get(entry)
+            if found is None:
+                return FaultTarget(known=False)
+            addr, lock_line, lock_ts = found, start.lineno, start.ts_us
+        folio = self.folios.get(addr)
+        if folio is None:
+            return FaultTarget(known=False)
+        if folio.unknown:
+            return None
+        if folio.write or not folio.bio:  # a swap-out's folio, or read from zeromap/zswap
+            return FaultTarget()
+        if not folio.completed:
+            return FaultTarget(pending=0)  # in flight past the fault's return
+        if folio.completed < start.lineno:  # completed before the fault began
+            after = folio.after if folio.after is not None else \
+                int(PageFlags612.PG_uptodate)
+            return FaultTarget(flags=after)
+        early = folio.completed < lock_line and folio.completed_ts < lock_ts
+        return FaultTarget(pending=folio.status, early=early)
+
+    def _replay_fault(self, call: FaultCall) -> None:
+        """Run the fault on the 6.12 model; a difference is a divergence at its step."""
+        target = self._fault_target(call)
+        if target is None:
+            self._count_unknown("not-replayed-6.12:fault-folio-unknown", 2)
+            return
+        verdict, inputs = self.replay.fault(call, target)
+        if not verdict.ok:
+            i = verdict.index
+            self.checks += 1
+            self._diverge(call.events[i], call.lines[i], verdict.message, verdict.allowed,
+                          verdict.branches)
+            if i == 0:
+                self._count_unknown("after-divergence")
+            return
+        cached = "swapin_readahead" not in [e.name for e in call.events] \
+            and call.direct_read is None
+        if cached and not target.known:
+            inputs += 1  # the cached folio's state was assumed: uptodate, unlocked
+        self.checks += 2 - min(inputs, 1)
+        if inputs:
+            why = "fault-lock-contention-is-input" if not cached or target.known else \
+                "fault-cached-folio-state-is-input"
+            self._count_unknown(why)
 
     def _console(self, ev: TraceEvent, line: str) -> None:
         if not _swap_alert(ev.args["msg"]):

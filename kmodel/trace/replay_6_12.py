@@ -37,14 +37,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from kmodel.block.bdev import BlockDevice
+from kmodel.block.bio import bio_add_page, bio_alloc
+from kmodel.block.blk_core import Request
 from kmodel.errors import KernelBug
+from kmodel.executor.base import Executor, PendingIO
 from kmodel.executor.inline import InlineExecutor
-from kmodel.include.linux.mm_types import SWP_OFFSET_MASK, Folio, SwapEntry
+from kmodel.include.linux.blk_types import REQ_OP_READ, BlkStatus
+from kmodel.include.linux.mm import VMFault
+from kmodel.include.linux.mm_types import (
+    PAGE_SIZE,
+    SWP_OFFSET_MASK,
+    Folio,
+    MMStruct,
+    SwapEntry,
+    VMArea,
+    pte_swp_exclusive,
+)
 from kmodel.include.linux.page_flags import PageFlags
-from kmodel.include.linux.sched import Task
+from kmodel.include.linux.sched import Task, TaskState
 from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
+from kmodel.mm.filemap import folio_unlock
 from kmodel.mm.swap_state import swap_use_vma_readahead  # 6.12's is 6.1's (swap_state.c:317)
 from kmodel.trace.events import TraceEvent
 from kmodel.v6_12.include.linux.page_flags import (
@@ -52,12 +66,14 @@ from kmodel.v6_12.include.linux.page_flags import (
     decode_page_flags_6_12,
     model_page_flags,
 )
+from kmodel.v6_12.mm import memory as memory_612
 from kmodel.v6_12.mm import page_io as page_io_612
 from kmodel.v6_12.mm import swap_state as swap_state_612
 from kmodel.v6_12.mm import vmscan as vmscan_612
+from kmodel.v6_12.mm.swapfile import swap_folio_sector
 
-__all__ = ["RA_EVENTS", "READ_EVENTS", "WRITE_EVENTS", "Call", "RaCall", "Replayer612",
-           "SwapinCall", "Verdict", "use_vma_readahead"]
+__all__ = ["FAULT_EVENTS", "RA_EVENTS", "READ_EVENTS", "WRITE_EVENTS", "Call", "FaultCall",
+           "FaultTarget", "RaCall", "Replayer612", "SwapinCall", "Verdict", "use_vma_readahead"]
 
 #: The events of a swap-out the replay compares, in the writing task's context.
 WRITE_EVENTS = frozenset({"swap_writepage", "zswap_store", "zswap_store_ret",
@@ -70,6 +86,10 @@ READ_EVENTS = frozenset({"swap_read_folio", "zswap_load", "zswap_load_ret",
 RA_EVENTS = frozenset({"swap_cluster_readahead", "__read_swap_cache_async",
                        "__read_swap_cache_async_ret", "swap_read_folio",
                        "swap_cluster_readahead_ret"})
+#: The events of a fault the replay compares, in the faulting task's context: do_swap_page's
+#: own (its readahead's inside are the readahead replay's, a direct read's the read replay's).
+FAULT_EVENTS = frozenset({"do_swap_page", "swapin_readahead", "swapin_readahead_ret",
+                          "swap_read_folio", "do_swap_page_ret"})
 _COMPLETIONS = frozenset({"end_swap_bio_write", "__end_swap_bio_write", "end_swap_bio_read",
                           "__end_swap_bio_read"})
 #: Page flags (6.12 layout) the swap path itself sets or clears while the task holds the lock.
@@ -173,6 +193,113 @@ class SwapinCall:
             self.last = ev.arg_int("folio")
 
 
+class FaultCall:
+    """One open ``do_swap_page`` … ``do_swap_page_ret`` of a task: do_swap_page's own steps
+    (:data:`FAULT_EVENTS`; a ``swap_read_folio`` of its readahead is not one of them)."""
+
+    __slots__ = ("events", "inside_ra", "lines")
+
+    def __init__(self, first: TraceEvent, line: str) -> None:
+        self.events: list[TraceEvent] = [first]
+        self.lines: list[str] = [line]
+        self.inside_ra = False
+
+    def add(self, ev: TraceEvent, line: str) -> bool:
+        """Record ``ev`` if it is one of do_swap_page's own steps; True if recorded."""
+        name = ev.name
+        if name not in FAULT_EVENTS or name == "do_swap_page":
+            return False
+        if name == "swap_read_folio" and self.inside_ra:
+            return False  # the readahead's read
+        self.inside_ra = name == "swapin_readahead"
+        self.events.append(ev)
+        self.lines.append(line)
+        return True
+
+    @property
+    def direct_read(self) -> TraceEvent | None:
+        """The fault's own ``swap_read_folio`` (the SWP_SYNCHRONOUS_IO path), if any."""
+        return next((e for e in self.events if e.name == "swap_read_folio"), None)
+
+
+class FaultTarget:
+    """What the checker knows of the folio ``do_swap_page`` works on, as the replay's input.
+
+    ``flags``: the model flags (6.12 layout) of the swap cache folio the fault's lookup or
+    its readahead found, as far as the trace's history tells (a read's outcome, a
+    swap-out); ``pending``: the ``bi_status`` of its read when that read was still in flight
+    as ``swapin_readahead`` returned and completed before ``do_swap_page_ret`` (None: not
+    in flight); ``early``: that completion certainly came before ``swapin_readahead_ret``
+    (then the folio was unlocked by the fault's ``folio_lock_or_retry``), else it may have
+    come on either side of it. For a fault's own read (SWP_SYNCHRONOUS_IO): ``slot``, where
+    the read found the data (zeromap, zswap, device), and ``status``, its completion's.
+    ``known``: the state came from the trace's history, not assumed.
+    """
+
+    __slots__ = ("early", "flags", "known", "pending", "slot", "status")
+
+    def __init__(self, flags: int = int(PageFlags612.PG_uptodate), pending: int | None = None,
+                 early: bool = False, slot: str = DISK, status: int = 0,
+                 known: bool = True) -> None:
+        self.flags = flags
+        self.pending = pending
+        self.early = early
+        self.slot = slot
+        self.status = status
+        self.known = known
+
+    def key(self) -> tuple[object, ...]:
+        return (self.flags & CHECKED_FLAGS, self.pending, self.early, self.slot, self.status)
+
+
+class _FaultDiverged(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _FaultIO(Executor):
+    """The executor of a fault's replay: a waiting task gets the I/O the trace completed.
+
+    ``holder``: a folio another task holds locked (contention, an input); it is unlocked
+    when the replayed task sleeps, as the kernel's holder would eventually.
+    """
+
+    def __init__(self, status: int) -> None:
+        super().__init__()
+        self.queue: list[PendingIO] = []
+        self.status = status
+        self.holder: Folio | None = None
+
+    def submit(self, k: Kernel, io: PendingIO) -> None:
+        self.queue.append(io)
+
+    def schedule(self, k: Kernel, task: Task) -> None:
+        while task.state != TaskState.TASK_RUNNING:
+            if self.holder is not None:
+                folio, self.holder = self.holder, None
+                with k.softirq(1, ("replay_holder",)):
+                    folio_unlock(k, folio)
+                continue
+            if not self.queue:
+                raise _FaultDiverged("the 6.12 model waits here for a read the trace does "
+                                     "not complete before do_swap_page_ret")
+            self.complete_one(k)
+
+    def complete_one(self, k: Kernel) -> None:
+        """Complete the oldest queued I/O with the trace's status."""
+        io = self.queue.pop(0)
+        try:
+            status = BlkStatus(self.status)
+        except ValueError:
+            status = BlkStatus.BLK_STS_IOERR
+        io.complete(k, status)
+
+    @property
+    def pending(self) -> list[PendingIO]:
+        return list(self.queue)
+
+
 def use_vma_readahead(enabled: bool, rotational: bool) -> bool:
     """The model's ``swap_use_vma_readahead`` (CR-5) for a trace's configuration:
     ``/sys/kernel/mm/swap/vma_ra_enabled`` and whether its swap disk is rotational (swapon
@@ -258,6 +385,8 @@ class Replayer612:
         #: zswap's ``enabled`` from the trace's header (None: not said; its answers are inputs).
         self.zswap_enabled: bool | None = None
         self._memo: dict[tuple[object, ...], tuple[ModelEvent, ...] | KernelBug] = {}
+        #: Faults replayed conformant without inputs beyond the trace's, by their inputs.
+        self._fault_memo: dict[tuple[object, ...], Verdict] = {}
 
     def forget(self) -> None:
         """Lost events: the slots' histories are cut."""
@@ -275,8 +404,8 @@ class Replayer612:
 
     # -- the model's side ---------------------------------------------------------------
 
-    def _kernel(self, type_: int, synchronous: bool) -> Kernel:
-        k = Kernel(executor=InlineExecutor(), version="6.12")
+    def _kernel(self, type_: int, synchronous: bool, executor: Executor | None = None) -> Kernel:
+        k = Kernel(executor=executor or InlineExecutor(), version="6.12")
         bdev = BlockDevice(254, 0, "swap", _NO_SLOTS * 8, driver="zram" if synchronous
                            else "virtio_blk", request_based=not synchronous,
                            rotational=not synchronous)
@@ -364,6 +493,150 @@ class Replayer612:
         if verdict.ok:
             self._remember(entry.val, ZERO if zero else ZSWAP if stored else DISK)
         return verdict
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def fault(self, call: FaultCall, target: FaultTarget) -> tuple[Verdict, int]:
+        """Replay one ``do_swap_page`` … ``do_swap_page_ret`` on the 6.12 model's
+        ``do_swap_page``; also returns how many of its steps were inputs (0 or 1).
+
+        Inputs, what the kernel could not predict: the faulting PTE, address and flags; which
+        folio the fault's swap cache lookup found (a race with reclaim and other faults: the
+        trace shows no lookup, so a fault without ``swapin_readahead`` or a read of its own
+        found one) and its state (:class:`FaultTarget`); what ``swapin_readahead`` returned
+        (its own steps are the readahead replay's: here it finds the target, or a free slot
+        when it returned NULL); where the target's read completion landed against
+        ``folio_lock_or_retry``; a swap count above 1 when a SWP_SYNCHRONOUS_IO area's fault
+        reads ahead (fork; not in a trace); lock contention (another task holding the folio's
+        lock: then ``VM_FAULT_RETRY`` is an input, counted so). The model decides the rest:
+        the path (DS-1 on SWP_SYNCHRONOUS_IO with the count 1, else DS-2, or the cache hit),
+        ``swapin_readahead``'s entry and gfp, the return code (DS-3..DS-8, FM-2).
+        """
+        first = call.events[0]
+        names = tuple(e.name for e in call.events)
+        orig_pte = first.arg_int("orig_pte")
+        address = first.arg_int("address")
+        fault_flags = first.arg_int("fault_flags")
+        entry = SwapEntry.from_pte(orig_pte)
+        readahead = "swapin_readahead" in names
+        direct = call.direct_read is not None
+        synchronous = self.synchronous.get(entry.type)
+        if synchronous is None:  # no bio of the area yet: the fault's path tells it
+            synchronous = direct
+        count = 2 if synchronous and readahead else 1
+        ra_ret = next((e.arg_int("folio") for e in call.events
+                       if e.name == "swapin_readahead_ret"), None)
+        cached = not readahead and not direct
+        steps: list[tuple[object, ...]] = []
+        for e in call.events:
+            if e.name == "swapin_readahead":
+                steps.append((e.name, e.arg_int("entry") - entry.val, e.arg_int("gfp")))
+            elif e.name == "swapin_readahead_ret":
+                steps.append((e.name, bool(e.arg_int("folio"))))
+            elif e.name == "do_swap_page_ret":
+                steps.append((e.name, e.arg_int("ret")))
+            else:
+                steps.append((e.name,))
+        key = ("f", fault_flags, pte_swp_exclusive(orig_pte), tuple(steps), synchronous,
+               count, cached, target.key())
+        hit = self._fault_memo.get(key)
+        if hit is not None:
+            return hit, 0
+        lates = [False] if target.pending is None or target.early else [False, True]
+        best: Verdict | None = None
+        for contended in (False, True):
+            for late in lates:
+                verdict = self._fault_once(call, target, entry, address, fault_flags,
+                                           orig_pte, synchronous, count, ra_ret, cached, late,
+                                           contended)
+                if verdict.ok:
+                    if not contended:
+                        if len(self._fault_memo) >= MEMO_MAX:
+                            self._fault_memo.clear()
+                        self._fault_memo[key] = verdict
+                    return verdict, int(contended)
+                if best is None or verdict.index > best.index:
+                    best = verdict
+        assert best is not None
+        return best, 0
+
+    def _fault_once(self, call: FaultCall, target: FaultTarget, entry: SwapEntry,
+                    address: int, fault_flags: int, orig_pte: int, synchronous: bool,
+                    count: int, ra_ret: int | None, cached: bool, late: bool,
+                    contended: bool) -> Verdict:
+        ex = _FaultIO(target.status if not cached and ra_ret is None else
+                      target.pending or 0)
+        k = self._kernel(entry.type, synchronous, ex)
+        k.page_cluster = 0  # swapin_readahead finds the target alone (the window is
+        k.enable_vma_readahead = False  # the readahead replay's; CR-5 checks the kind)
+        si = k.swap_info[entry.type]
+        slot = (entry.type, entry.offset)
+        si.swap_map[entry.offset] = count
+        if target.slot == ZERO:
+            k.zeromap.add(slot)
+        k.zswap = {slot: b"\x01"} if target.slot == ZSWAP else None
+        task = Task(pid=1, comm="replay", mm=MMStruct())
+        mm = task.mm
+        assert mm is not None
+        vma = VMArea(0, 1 << 47, mm)
+        mm.vmas.append(vma)
+        mm.ptes[address] = orig_pte
+
+        def insert() -> None:
+            """The folio the lookup finds, in the state the trace left it in."""
+            folio = Folio(flags=model_page_flags(target.flags) | PageFlags.PG_swapbacked
+                          | PageFlags.PG_swapcache, private=entry.val)
+            folio.refcount = 1
+            k.swap_cache[slot] = folio
+            si.swap_map[entry.offset] = count | 0x40  # SWAP_HAS_CACHE
+            if target.pending is not None:  # its read is in flight
+                folio.flags = (folio.flags | PageFlags.PG_locked) & ~PageFlags.PG_uptodate
+                bio = bio_alloc(k, si.bdev, 1, REQ_OP_READ)
+                bio.bi_sector = swap_folio_sector(k, folio)
+                bio.bi_end_io = page_io_612.end_swap_bio_read
+                bio_add_page(bio, folio, PAGE_SIZE, 0)
+                ex.queue.append(Request(si.bdev, REQ_OP_READ, bio.bi_sector, PAGE_SIZE >> 9,
+                                        [bio], 1))
+            found.append(folio)
+
+        def before_lock() -> None:
+            """Between the lookup and ``folio_lock_or_retry``: the inputs at their time."""
+            if target.pending is not None and not late and ex.queue:
+                ex.complete_one(k)
+            if contended and found and not found[-1].flags & PageFlags.PG_locked:
+                found[-1].flags |= PageFlags.PG_locked  # another task holds it
+                ex.holder = found[-1]
+
+        found: list[Folio] = []
+        events: list[ModelEvent] = []
+
+        def tracer(ev: ModelEvent) -> None:
+            if not ev.softirq:
+                if ev.name == "do_swap_page" and cached:
+                    insert()
+                    before_lock()
+                elif ev.name == "swapin_readahead":
+                    if ra_ret:
+                        insert()
+                    else:
+                        si.swap_map[entry.offset] = 0  # RA-2: the slot was freed
+                elif ev.name == "swapin_readahead_ret":
+                    before_lock()
+            events.append(ev)
+
+        k.tracer = tracer
+        vmf = VMFault(task, vma, address, fault_flags, orig_pte)
+        try:
+            with k.running(task, ("handle_mm_fault",)):
+                memory_612.do_swap_page(k, vmf)
+        except _FaultDiverged as d:
+            return Verdict(len(call.events) - 1, d.message, ("a completion before the return",),
+                           ("DS-5",))
+        except KernelBug as bug:
+            return Verdict(0, f"the 6.12 model forbids this fault: {bug}",
+                           ("a state the model allows",), ("DS-8",))
+        wanted = [e for e in events if not e.softirq and e.name in FAULT_EVENTS]
+        return _compare_fault(call.events, wanted)
 
     # -- cluster readahead ------------------------------------------------------------------
 
@@ -586,6 +859,61 @@ class Replayer612:
         if name in ("zswap_load", "zswap_load_ret"):
             return ("ZM-4", *path) if name == "zswap_load" else path
         return path
+
+
+def _fault_branch(ev: ModelEvent) -> tuple[str, ...]:
+    """The 6.12 IDs (spec/branches-6.12.md) of a fault step the trace does otherwise."""
+    if ev.name == "swap_read_folio":
+        return ("DS-1",)
+    if ev.name in ("swapin_readahead", "swapin_readahead_ret"):
+        return ("DS-2", "DS-3") if ev.name.endswith("_ret") else ("DS-2",)
+    if ev.name == "do_swap_page_ret":
+        ret = int(ev.arg("ret"))
+        return (("DS-5", "FM-2") if ret & 0x400 else ("DS-7",) if ret & 0x2 else
+                ("DS-3",) if ret & 0x1 else ("DS-4",) if ret & 0x4 else ("DS-8",))
+    return ("DS-1", "DS-2")
+
+
+def _fault_show(ev: ModelEvent) -> str:
+    if ev.name == "do_swap_page_ret":
+        return f"do_swap_page_ret ret={int(ev.arg('ret')):#x}"
+    if ev.name == "swapin_readahead":
+        return f"swapin_readahead entry={int(ev.arg('entry')):#x} gfp={int(ev.arg('gfp')):#x}"
+    if ev.name == "swapin_readahead_ret":
+        return f"swapin_readahead_ret {'folio' if int(ev.arg('folio')) else 'NULL'}"
+    return ev.name
+
+
+def _compare_fault(steps: Sequence[TraceEvent], wanted: Sequence[ModelEvent]) -> Verdict:
+    """The trace's fault steps against the model's, event for event."""
+    for i, step in enumerate(steps):
+        if i >= len(wanted):
+            return Verdict(i, f"the 6.12 model's do_swap_page is done; the trace goes on "
+                           f"with {step.name}", ("no further event",), ("DS-8",))
+        ev = wanted[i]
+        if ev.name != step.name:
+            return Verdict(i, f"the 6.12 model does {_fault_show(ev)} here; the trace "
+                           f"{step.name}", (_fault_show(ev),), _fault_branch(ev))
+        same = True
+        if ev.name == "swapin_readahead":
+            same = (int(ev.arg("entry")) == step.arg_int("entry")
+                    and int(ev.arg("gfp")) == step.arg_int("gfp"))
+        elif ev.name == "swapin_readahead_ret":
+            same = bool(int(ev.arg("folio"))) == bool(step.arg_int("folio"))
+        elif ev.name == "do_swap_page_ret":
+            same = int(ev.arg("ret")) == step.arg_int("ret")
+        if not same:
+            shown = (f"entry={step.arg_int('entry'):#x} gfp={step.arg_int('gfp'):#x}"
+                     if ev.name == "swapin_readahead" else
+                     f"folio={step.arg_int('folio'):#x}" if ev.name == "swapin_readahead_ret"
+                     else f"ret={step.arg_int('ret'):#x}")
+            return Verdict(i, f"the 6.12 model's {_fault_show(ev)}; the trace's {shown}",
+                           (_fault_show(ev),), _fault_branch(ev))
+    if len(wanted) > len(steps):
+        ev = wanted[len(steps)]
+        return Verdict(len(steps) - 1, f"the 6.12 model goes on with {_fault_show(ev)}; the "
+                       f"trace's do_swap_page ends", (_fault_show(ev),), _fault_branch(ev))
+    return Verdict()
 
 
 def _window(offset: int, loop: list[int]) -> tuple[int, int | None]:
