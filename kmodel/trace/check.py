@@ -37,7 +37,7 @@ from typing import TextIO, cast
 
 import attrs
 
-from kmodel.errors import KernelBug, TraceFormatError
+from kmodel.errors import KernelBug, KmodelError, TraceFormatError
 from kmodel.include.linux.mm import FaultFlag, VmFault, fault_flag_allow_retry_first
 from kmodel.include.linux.mm_types import Folio, SwapEntry
 from kmodel.include.linux.page_flags import PAGEFLAGS_MASK, PageFlags, decode_page_flags
@@ -58,7 +58,14 @@ from kmodel.trace.replay import (
     swap_entry,
     tie,
 )
-from kmodel.trace.report import CheckReport, Divergence
+from kmodel.trace.report import (
+    DIVERGED,
+    MODEL_RAISED,
+    CheckReport,
+    Divergence,
+    checker_bug,
+    model_raised,
+)
 
 __all__ = ["Checker", "check_trace"]
 
@@ -392,7 +399,11 @@ class Checker:
         """Check items until the end or until ``max_divergences`` were found."""
         feed = self.feed
         for item in items:
-            feed(item)
+            try:
+                feed(item)
+            except Exception as error:  # the model's, or the checker's bug
+                line = format_event(item) if isinstance(item, TraceEvent) else ""
+                self._raised(error, item.lineno, line)
             if self.stopped:
                 self.report.stopped_at = item.lineno
                 return
@@ -422,6 +433,7 @@ class Checker:
         n = self.events
         last_ts: dict[str, str] = {}  # CPU column -> its last timestamp's digits
         lineno = 0
+        line = ""
         try:
             for lineno, line in enumerate(lines, 1):
                 if not line.isascii():
@@ -503,8 +515,33 @@ class Checker:
                     return
         except UNREADABLE as e:
             raise scanner.unreadable(lineno, e) from None
+        except Exception as error:  # the model's, or the checker's bug
+            self.events = n
+            self._raised(error, lineno, line)
         finally:
             self.events = n
+
+    def _raised(self, error: Exception, lineno: int, line: str) -> None:
+        """An exception out of the checking of line ``lineno``.
+
+        Raised in the model's own code (kmodel/mm, block, lib, include, kernel.py, ...) as the
+        checker ran it on the trace's inputs: a divergence of kind ``model-raised`` at that
+        line, and checking stops (the model's state is no longer one the trace led to). A
+        `KmodelError` raised elsewhere (bad input) goes on as it is; any other exception is a
+        bug of the checker itself (`CheckerBug`: file, line, where, no traceback).
+        """
+        raised = model_raised(error)
+        if raised is None:
+            if isinstance(error, KmodelError):
+                raise error
+            raise checker_bug(error, self.report.path, lineno, line) from error
+        self.report.divergences.append(Divergence(
+            path=self.report.path, lineno=lineno, line=line.rstrip("\n"),
+            message=raised.message(), allowed=("the model's code running to its end",),
+            branches=(), kind=MODEL_RAISED,
+        ))
+        self.stopped = True
+        self.report.stopped_at = lineno
 
     def _feed_event(self, ev: _Event) -> None:
         """:meth:`feed` for an event already counted and kept in the recent events."""
@@ -562,9 +599,17 @@ class Checker:
 
     def finish(self) -> CheckReport:
         """End of trace: what is still in flight is unknown, not divergent."""
-        self._flush()
+        if not any(d.kind == MODEL_RAISED for d in self.report.divergences):
+            try:
+                self._flush()
+                if self.fi is not None:
+                    self.fi.finish()
+            except Exception as error:  # the model's, or the checker's bug
+                self._raised(error, self._recent_lineno[(self.events - 1) & (RECENT - 1)],
+                             self._format_recent(self._recent[(self.events - 1)
+                                                              & (RECENT - 1)],
+                                                 self.report.path))
         if self.fi is not None:
-            self.fi.finish()
             self.checks += self.fi.checks
         for exp in self.expect.values():
             self._count_unknown("prediction-cut-by-end", len(exp.predicted))
@@ -744,11 +789,11 @@ class Checker:
 
     def _diverge(self, ev: _Event, message: str, allowed: Iterable[str],
                  branches: tuple[str, ...], page: _Page | None = None,
-                 related: tuple[int, ...] = ()) -> None:
+                 related: tuple[int, ...] = (), kind: str = DIVERGED) -> None:
         """Record a divergence at ``ev``; the page becomes unknown (no cascades)."""
         if page is not None:
             page.unknown = True
-        if self.missed:
+        if self.missed and kind == DIVERGED:  # a model that raises is no missed hit's doing
             probe = explained_by_missed(self.missed, branches)
             if probe is not None:  # a hit the probe missed may be why: unknown, not divergent
                 self._count_unknown(f"missed-hit:{probe}")
@@ -764,6 +809,7 @@ class Checker:
         self.report.divergences.append(Divergence(
             path=ev.path, lineno=ev.lineno, line=format_event(ev.event()), message=message,
             allowed=tuple(allowed), branches=branches, history=history, related=related,
+            kind=kind,
         ))
         if len(self.report.divergences) >= self.max_divergences:
             self.stopped = True
@@ -957,6 +1003,16 @@ class Checker:
             self.checks += 1
             self._diverge(ev, "the page's last read completed with success, but it is not "
                           "uptodate now", ["pflags with uptodate"], ("ER-2",), page)
+        elif (not page.unknown and page.bio is None and page.flags & PG_writeback
+                and not pflags & PG_writeback):
+            # The model's page, carried from its last completion or replay (no cut since):
+            # reclaim writes only a page not under writeback (mm/vmscan.c:1287 pageout after
+            # the PageWriteback test at mm/vmscan.c:1666-1733), and only end_page_writeback
+            # clears it, which the model has not done.
+            self.checks += 1
+            self._diverge(ev, "the model's page is still under writeback (PG_writeback) after "
+                          "its last I/O; the trace shows it without writeback, written again",
+                          ["the model's page with writeback ended"], ("EW-2", "FM-3"), page)
         page.observe(pflags, ev.arg_int("entry"), ev)
         page.note(ev.lineno)
         self.cache[page.entry] = page
@@ -1477,6 +1533,10 @@ class Checker:
         tie = (" (a completion's unlock may come before or after some of this task's events"
                " — a tie of equal timestamps on two CPUs, or its context printed nothing "
                "since its entry: its earliest and latest places were tried)") if verdict.tie else ""
+        if verdict.raised:  # the model's code raised: no branch of it was reached, no tie
+            self._diverge(at, f"{what}: {verdict.message}", verdict.allowed, (), page,
+                          (first,) if first != at.lineno else (), MODEL_RAISED)
+            return
         self._diverge(at, f"{what}: {verdict.message}{tie}", verdict.allowed,
                       _REPLAY_BRANCHES.get(at.name, ("DS-8",)) if at.name != "do_swap_page_ret"
                       else _ret_branches(verdict.allowed), page,

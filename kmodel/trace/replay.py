@@ -51,6 +51,7 @@ from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm import memory, page_io, swap_state, swapfile
 from kmodel.trace.faultinject import fail_injected_reads, injected_reads
+from kmodel.trace.report import model_raised
 
 __all__ = ["FAULT_EVENTS", "WRITE_EVENTS", "Completion", "Replayer", "Step", "Verdict"]
 
@@ -119,16 +120,18 @@ class Completion:
 class Verdict:
     """The outcome of a replay: conformant, or where and how the trace left the model."""
 
-    __slots__ = ("allowed", "flags", "index", "message", "tie")
+    __slots__ = ("allowed", "flags", "index", "message", "raised", "tie")
 
     def __init__(self, index: int = -1, message: str = "", allowed: Sequence[str] = (),
-                 flags: dict[int, int] | None = None, tie: bool = False) -> None:
+                 flags: dict[int, int] | None = None, tie: bool = False,
+                 raised: bool = False) -> None:
         self.index = index  # the step the trace diverged at; -1: conformant
         self.message = message
         self.allowed = tuple(allowed)
         #: The model's flags of each trace page afterwards (conformant replays only).
         self.flags = flags or {}
         self.tie = tie  # a completion whose order against the task's events was a tie
+        self.raised = raised  # the model's code raised at step ``index`` (model_raised)
 
     @property
     def ok(self) -> bool:
@@ -674,7 +677,8 @@ class Replayer:
                 elif verdict.index == best[0].index:
                     best.append(verdict)
         allowed = sorted({a for v in best for a in v.allowed}, key=_rank)
-        return Verdict(best[0].index, best[0].message, allowed, tie=any(v.tie for v in best))
+        return Verdict(best[0].index, best[0].message, allowed, tie=any(v.tie for v in best),
+                       raised=best[0].raised)
 
     # -- memo ---------------------------------------------------------------------------
 
@@ -815,6 +819,12 @@ class Replayer:
         except KernelBug as bug:
             return Verdict(run.matched, f"the model forbids this: {bug}",
                            ("a state the model allows",), tie=run.tie)
+        except Exception as error:  # the model's code raised, or a checker bug
+            raised = model_raised(error)
+            if raised is None:
+                raise  # the replay's own code (a checker bug) or bad input: not a divergence
+            return Verdict(run.matched, raised.message(),
+                           ("the model's code running to its end",), tie=run.tie, raised=True)
         flags: dict[int, int] = {}
         for model_addr, trace_addr in run.pages.items():
             folio = _find(k, model_addr)

@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from types import TracebackType
 from typing import Any
 
 import attrs
 
+from kmodel.errors import KmodelError
+
 __all__ = [
     "BRANCH_SOURCES",
     "CONFORMANT",
+    "DIVERGED",
     "DIVERGENT",
+    "MODEL_PACKAGES",
+    "MODEL_RAISED",
     "NOTHING_CHECKED",
     "UNDER_CHECKED",
     "CheckReport",
+    "CheckerBug",
     "Divergence",
+    "ModelRaised",
+    "checker_bug",
+    "model_raised",
     "sources_of",
 ]
 
@@ -72,6 +82,82 @@ def sources_of(branches: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+#: Divergence kinds: the trace did what the model does not allow (`DIVERGED`); the model's own
+#: code raised while the checker ran it on the trace's inputs (`MODEL_RAISED`).
+DIVERGED = "diverged"
+MODEL_RAISED = "model-raised"
+
+#: The model: the subpackages (and ``kmodel/kernel.py``) whose code the checkers run. An
+#: exception whose innermost kmodel frame is in one of them is the model's; one raised in
+#: ``kmodel.trace`` (the checkers' mapping of trace objects to model objects) is a checker bug.
+MODEL_PACKAGES = frozenset(("mm", "block", "lib", "include", "kernel", "executor", "arch",
+                            "v6_12"))
+
+
+@attrs.frozen
+class ModelRaised:
+    """Where the model's code raised: the innermost kmodel frame of the traceback."""
+
+    error: str  # "NameError: name 'x' is not defined"
+    function: str  # the model function
+    where: str  # kmodel/mm/page_io.py:123
+
+    def message(self) -> str:
+        """What a divergence report says."""
+        return (f"the model raised {self.error} in {self.function} ({self.where}) while the "
+                "checker ran it on this event's inputs: the model cannot do what the real "
+                "kernel did here")
+
+
+def _innermost_kmodel(tb: TracebackType | None) -> tuple[str, str, str, int] | None:
+    """(module, function, file, line) of the innermost frame of a ``kmodel`` module."""
+    found = None
+    while tb is not None:
+        frame = tb.tb_frame
+        module = frame.f_globals.get("__name__", "")
+        if isinstance(module, str) and module.split(".", 1)[0] == "kmodel" and (
+                not frame.f_code.co_filename.startswith("<attrs")):  # its generated methods
+            found = (module, frame.f_code.co_name, frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def model_raised(error: BaseException) -> ModelRaised | None:
+    """The model frame ``error`` was raised in, or None when it came out of other code.
+
+    For every checker (6.1 and 6.12): call it on an exception out of the handling of an event;
+    a `ModelRaised` is a divergence of kind `MODEL_RAISED` at that event, None a bug of the
+    checker (:func:`checker_bug`) or, for a `KmodelError`, bad input to re-raise as it is.
+    """
+    inner = _innermost_kmodel(error.__traceback__)
+    if inner is None:
+        return None
+    module, function, filename, lineno = inner
+    parts = module.split(".")
+    if len(parts) < 2 or parts[1] not in MODEL_PACKAGES:
+        return None
+    where = "kmodel/" + "/".join(parts[1:]) + (
+        "/__init__.py" if filename.endswith("__init__.py") else ".py")
+    text = str(error)
+    return ModelRaised(f"{type(error).__name__}: {text}" if text else type(error).__name__,
+                       function, f"{where}:{lineno}")
+
+
+class CheckerBug(KmodelError):
+    """An exception out of a checker's own code (not the trace's fault, not the model's):
+    reported with the event being checked and where the checker raised, not as a traceback."""
+
+
+def checker_bug(error: BaseException, path: str, lineno: int, line: str) -> CheckerBug:
+    """The `CheckerBug` of ``error``, raised while checking ``path``'s line ``lineno``."""
+    inner = _innermost_kmodel(error.__traceback__)
+    where = f" in {inner[1]} ({inner[0]}, line {inner[3]})" if inner is not None else ""
+    return CheckerBug(f"{path}:{lineno}: internal error of kmodel's checker{where}: "
+                      f"{type(error).__name__}: {error}; this is a bug of kmodel check, not of "
+                      f"the trace nor of the model; please report it with this line\n"
+                      f"    {line.rstrip()[:200]}")
+
+
 @attrs.frozen
 class Divergence:
     """One place where the trace does what the model does not allow."""
@@ -84,6 +170,7 @@ class Divergence:
     branches: tuple[str, ...]  # catalog IDs (spec/branches.md)
     history: tuple[tuple[int, str], ...] = ()  # (lineno, line) of the object's recent events
     related: tuple[int, ...] = ()  # other lines involved (where the disagreement showed)
+    kind: str = DIVERGED  # or MODEL_RAISED
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -95,6 +182,7 @@ class Divergence:
         return {
             "path": self.path,
             "lineno": self.lineno,
+            "kind": self.kind,
             "line": self.line,
             "message": self.message,
             "allowed": list(self.allowed),
@@ -106,10 +194,12 @@ class Divergence:
 
     def format(self) -> str:
         """Several lines for a terminal."""
-        out = [
-            f"{self.path}:{self.lineno}: divergence [{', '.join(self.branches)}] "
-            f"({', '.join(self.sources)})"
-        ]
+        head = f"{self.path}:{self.lineno}: divergence"
+        if self.kind != DIVERGED:
+            head += f" ({self.kind})"
+        if self.branches:
+            head += f" [{', '.join(self.branches)}] ({', '.join(self.sources)})"
+        out = [head]
         out.append(f"    {self.line.strip()}")
         out.append(f"  {self.message}")
         if self.allowed:

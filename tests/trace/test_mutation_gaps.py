@@ -79,3 +79,28 @@ def test_a_model_bug_computing_a_sector_is_a_divergence_not_a_traceback() -> Non
     first = report.divergences[0]
     assert "the model BUG()s" in first.message and "in no extent" in first.message, first.message
     assert "SE-1" in first.branches
+
+
+BRD = BASIC.parent / "brd.trace.txt"
+
+#: Survivor (G4): folio_end_writeback does not clear PG_writeback. The checker ran
+#: end_page_writeback on the probe's flags; now the model's flags after a write (the brd
+#: capture's rw_page writes are replayed on the model) are carried to the page's next swap-out.
+WRITEBACK_KEPT = ModelMutation(
+    "folio_end_writeback_keeps_writeback", "kmodel.mm.filemap", "folio_end_writeback",
+    "folio.flags &= ~PG_writeback", "pass", "writeback never ends on the model's page")
+
+
+def test_writeback_left_by_the_model_is_compared_at_the_next_swap_out() -> None:
+    assert check_trace(BRD).conformant
+    with planted(WRITEBACK_KEPT):
+        report = check_trace(BRD, max_divergences=1)
+    assert report.divergences, "a model whose writeback never ends conforms on brd"
+    first = report.divergences[0]
+    lines = BRD.read_text().splitlines()
+    assert " swap_writepage: " in lines[first.lineno - 1]
+    assert "still under writeback" in first.message, first.message
+    page = re.search(r"page=(0x[0-9a-f]+)", lines[first.lineno - 1])
+    assert page is not None
+    earlier = [line for line in lines[:first.lineno - 1] if f"page={page.group(1)}" in line]
+    assert any(" swap_writepage: " in line for line in earlier)  # written before: carried
