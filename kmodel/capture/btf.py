@@ -217,6 +217,31 @@ class Btf:
         """The names of the kernel functions this BTF describes (``BTF_KIND_FUNC``)."""
         return frozenset(n for kind, n in self._by_name if kind == KIND_FUNC)
 
+    def params(self, function: str) -> tuple[tuple[str, int], ...]:
+        """(name, size in bytes) of each parameter of kernel function `function`, in order.
+
+        ``BTF_KIND_FUNC`` names a ``BTF_KIND_FUNC_PROTO`` whose ``struct btf_param`` items
+        (name_off, type: 8 bytes each) follow it (Linux 6.1.176 include/uapi/linux/btf.h:
+        185-194).
+        """
+        func_id = self._by_name.get((KIND_FUNC, function))
+        if func_id is None:
+            raise BtfError(f"{self.name}: no function {function!r} in this BTF")
+        proto = self._raw(func_id)[4]
+        kind, _, vlen, _, _ = self._raw(proto)
+        if kind != KIND_FUNC_PROTO:
+            raise BtfError(f"{self.name}: function {function!r} has type {proto} of kind "
+                           f"{kind}, expected a FUNC_PROTO ({KIND_FUNC_PROTO})")
+        out: list[tuple[str, int]] = []
+        pos = self._at[proto] + _TYPE.size
+        for _ in range(vlen):
+            name_off, param_type = struct.unpack_from("<II", self._data, pos)
+            pos += 8
+            if param_type == 0:  # a variadic function's last item: "..."
+                break
+            out.append((self._string(name_off), self.size(param_type)))
+        return tuple(out)
+
     def _find(self, type_id: int, name: str) -> Member | None:
         """Member `name` of `type_id`, looking into anonymous members depth-first.
 
@@ -510,7 +535,7 @@ def cmd_probes(args: argparse.Namespace) -> int:
         print(f"kmodel probes: error: {exc}", file=sys.stderr)
         return 2
     if args.format == "bpftrace":
-        print(bpftrace_script(probes.kprobe_events(offsets)).replace(
+        print(bpftrace_script(probes.kprobe_events(offsets), "6.1").replace(
             "\n", f"\n// Offsets: {note}.\n", 1), end="")
         return 0
     print("#!/bin/sh\n# Record the kmodel swap trace on a live Linux 6.1 machine (as root).")
@@ -524,16 +549,21 @@ def _probes_612(args: argparse.Namespace, btf: Btf, functions: list[str] | None,
     """``kmodel probes`` for a 6.12 kernel: kmodel.capture.probes612's lines, by BTF names."""
     from kmodel.capture import probes612
 
-    if args.format == "bpftrace":
-        raise BtfError(f"{btf.name}: a 6.12 kernel: its probes fetch BTF-named arguments "
-                       "(bio->bi_status), which kmodel's bpftrace script does not translate yet; "
-                       "use the tracefs script")
     lines = probes612.kprobe_events(btf)  # BtfError naming every misfit
     wanted = probed_functions(lines)
     missing = missing_functions(wanted, btf.functions if functions is None else functions)
     if missing:
         raise BtfError(f"{functions_name or btf.name}: the probed function(s) "
                        f"{', '.join(missing)} do not exist in this kernel")
+    if args.format == "bpftrace":
+        # bpftrace reads the same values by register + offset: the BTF names resolved here.
+        from kmodel.trace.recorders import bpftrace_script
+
+        script = bpftrace_script(probes612.offset_events(btf), "6.12")
+        print(script.replace("\n", f"\n// Linux 6.12 probes: BTF names resolved to offsets "
+                             f"with {btf.name}; every probed function is in "
+                             f"{functions_name or 'its BTF'}.\n", 1), end="")
+        return 0
     print("#!/bin/sh\n# Record the kmodel swap trace on a live Linux 6.12 machine (as root).")
     print(f"# Probes by BTF names, checked against {btf.name}; every probed function is in "
           f"{functions_name or 'its BTF'}.")

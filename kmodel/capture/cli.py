@@ -206,7 +206,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=recorders.RECORDERS[0],
         help="also record each scenario with trace-cmd (NAME.trace.dat, NAME.trace-cmd.txt) or "
         "bpftrace (NAME.ndjson, NAME.bpftrace.txt), the host's package copied into the guest, "
-        "and check that its verdict is the tracefs trace's (default: tracefs alone; 6.1 only)",
+        "and check that its verdict is the tracefs trace's (default: tracefs alone; 6.1 and 6.12)",
     )
     cap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     cap.set_defaults(func=cmd_capture)

@@ -250,6 +250,71 @@ def kprobe_events(btf: Btf, probes: tuple[Probe, ...] = PROBES) -> list[str]:
     return lines
 
 
+#: The x86_64 argument registers, in order (the SysV ABI; kprobe fetch syntax).
+ARG_REGISTERS = ("%di", "%si", "%dx", "%cx", "%r8", "%r9")
+
+
+def param_registers(btf: Btf, function: str) -> dict[str, str]:
+    """Parameter name -> the register that carries it into *function* on x86_64.
+
+    A parameter of up to 8 bytes takes one register, one of 9-16 bytes (a small struct by
+    value) two, a larger one goes on the stack and takes none: later ones then have no
+    register either (this map leaves them out).
+    """
+    out: dict[str, str] = {}
+    at = 0
+    for name, size in btf.params(function):
+        if size > 16:
+            break
+        if at < len(ARG_REGISTERS) and size <= 8:
+            out[name] = ARG_REGISTERS[at]
+        at += 1 if size <= 8 else 2
+    return out
+
+
+def _offset_fetch(btf: Btf, probe: Probe, arg: Arg, registers: dict[str, str]) -> str:
+    """*arg* as a register + offset fetch: its BTF names resolved on *btf*'s kernel."""
+    if arg.word is not None:
+        return arg.text(word_offset(btf, *arg.word))
+    if arg.fetch.startswith(("%", "$")):
+        return arg.text()
+    base = arg.fetch.split("->", 1)[0]
+    if base not in registers:
+        raise BtfError(f"{btf.name}: {probe.function} {arg.name}: parameter {base!r} is not in "
+                       f"a register on this kernel (parameters: "
+                       f"{', '.join(n for n, _ in btf.params(probe.function))})")
+    if arg.fetch.count("->") != len(arg.hops):
+        raise BtfError(f"{probe.function} {arg.name}: {arg.fetch!r} has "
+                       f"{arg.fetch.count('->')} dereferences but {len(arg.hops)} hops")
+    expr = registers[base]
+    for struct, path in arg.hops:
+        expr = f"+{btf.field(struct, path).offset}({expr})"
+    return f"{arg.name}={expr}:{arg.type}"
+
+
+def offset_events(btf: Btf, probes: tuple[Probe, ...] = PROBES) -> list[str]:
+    """The ``kprobe_events`` lines of :func:`kprobe_events`, every BTF name resolved on *btf*.
+
+    Each named parameter becomes its register (:func:`param_registers`) and each ``->member``
+    an offset fetch ``+OFF(...)`` at that member's offset in *btf*: the same values, in the
+    6.1 lines' register + offset syntax, which :func:`kmodel.trace.recorders.bpftrace_script`
+    translates (bpftrace reads no BTF for them, and the layout is checked here, on the host).
+    """
+    kprobe_events(btf, probes)  # BtfError naming every misfit first
+    lines: list[str] = []
+    for probe in probes:
+        registers = param_registers(btf, probe.function)
+
+        def words(args: tuple[Arg, ...], registers: dict[str, str] = registers,
+                  probe: Probe = probe) -> str:
+            return "".join(" " + _offset_fetch(btf, probe, a, registers) for a in args)
+
+        lines.append(f"p:{GROUP}/{probe.function} {probe.function}{words(probe.args)}")
+        if probe.ret is not None:
+            lines.append(f"r:{GROUP}/{probe.function}_ret {probe.function}{words(probe.ret)}")
+    return lines
+
+
 #: What the 6.1 probe lines' offset fetches read, by argument name (kmodel/capture/probes.py
 #: kprobe_events: the bio, page, vm_fault and swap_info_struct fields).
 OFFSET_MEMBERS_6_1: dict[str, tuple[str, str]] = {

@@ -157,17 +157,20 @@ while [ ! -e /tmp/kt-bpf.stop ]; do usleep 100000; done
 """
 
 
-def bpftrace_capture_script(kprobes: list[str]) -> str:
+def bpftrace_capture_script(kprobes: list[str], kernel: str = "6.1") -> str:
     """kmodel's bpftrace script for *kprobes*, its block tracepoint gated as the harness's.
 
     The harness enables the block tracepoints after ``swapon`` (kt.sh ``trace_block``), so the
     swap header read stays out of the trace; ``swapon`` reads the header before
     ``setup_swap_extents`` (Linux 6.1.176 mm/swapfile.c:3069 ``read_mapping_page`` before
-    :3144 ``setup_swap_map_and_extents``), so the first ``add_swap_extent`` return opens it.
+    :3144 ``setup_swap_map_and_extents``), so the first ``add_swap_extent`` return opens it
+    (6.12.118: :3450 ``read_mapping_folio`` before :3465 ``setup_swap_extents``). *kprobes*
+    are register + offset lines (6.12's with their BTF names resolved:
+    :func:`kmodel.capture.probes612.offset_events`); *kernel* the script's ``# kernel:`` line.
     """
     from kmodel.trace.recorders import bpftrace_script
 
-    script = bpftrace_script(kprobes)
+    script = bpftrace_script(kprobes, kernel)
     gate = "tracepoint:block:block_bio_queue\n"
     if script.count(gate) != 1:
         raise KmodelError("kmodel's bpftrace script has no single block_bio_queue probe to gate")
@@ -175,8 +178,9 @@ def bpftrace_capture_script(kprobes: list[str]) -> str:
     return script + "\nkretprobe:add_swap_extent\n{\n  @kt_block = 1;\n}\n"
 
 
-def guest_files(rec: Recorder | None, kprobes: list[str]) -> dict[str, str]:
-    """The initramfs text files the recorder adds (guest path -> text)."""
+def guest_files(rec: Recorder | None, kprobes: list[str], kernel: str = "6.1") -> dict[str, str]:
+    """The initramfs text files the recorder adds (guest path -> text); *kprobes* in register
+    + offset syntax, *kernel* the kernel line (``6.1``, ``6.12``)."""
     if rec is None:
         return {}
     if rec.name == "trace-cmd":
@@ -185,7 +189,7 @@ def guest_files(rec: Recorder | None, kprobes: list[str]) -> dict[str, str]:
     return {
         "/lib/kt-recorder.sh": _BPFTRACE_SH.replace("@TICKS@", ticks),
         "/lib/kt-bpf-child.sh": _BPF_CHILD_SH,
-        "/kt.bt": bpftrace_capture_script(kprobes),
+        "/kt.bt": bpftrace_capture_script(kprobes, kernel),
     }
 
 
@@ -248,7 +252,9 @@ def save(rec: Recorder, name: str, image: Path, out_dir: Path) -> tuple[Path | N
                 body = "".join(lines)
         else:
             with recording.open(encoding="utf-8", errors="surrogateescape") as file:
-                body = "".join(bpftrace_lines(file, str(recording)))
+                # The script's own '# kernel:' line: the capture's header says more.
+                body = "".join(line for line in bpftrace_lines(file, str(recording))
+                               if not line.startswith("# "))
             lost = data.count(b'{"type": "lost_events"')
             if lost:
                 problems.append(f"bpftrace reported lost events {lost} time(s) in "
@@ -276,12 +282,7 @@ def disagreement(rec: Recorder, tracefs: Checked, recorded: Checked) -> list[str
 
 def check_recorder_args(recorder: str, kernel: str) -> str | None:
     """The error for a --recorder the --kernel line does not support; None if it is supported."""
-    if recorder == "tracefs" or kernel == "6.1":
+    if recorder == "tracefs" or kernel in ("6.1", "6.12"):
         return None
-    why = {
-        "6.12": "the 6.12 probes fetch by BTF names, which kmodel's bpftrace script does not "
-                "translate, and the 6.12 capture has no recorder hooks",
-        "6.1-fi": "the fault-injection capture has no recorder hooks",
-    }.get(kernel, "it has no recorder hooks")
-    return (f"--recorder {recorder} records --kernel 6.1 only ({why}); use --recorder tracefs "
-            f"with --kernel {kernel}")
+    return (f"--recorder {recorder} records --kernel 6.1 and 6.12 only (the fault-injection "
+            f"capture has no recorder hooks); use --recorder tracefs with --kernel {kernel}")

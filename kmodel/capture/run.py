@@ -82,6 +82,10 @@ class KernelLine:
     prepare: Callable[[Path], Kernel] = prepare
     kprobes: Callable[[Kernel], list[str]] = _probes_6_1  # checked against the image first
     modules: tuple[str, ...] = initramfs.GUEST_MODULES
+    #: The same probes in register + offset syntax, for kmodel's bpftrace script (None: the
+    #: ``kprobes`` lines are already so, as 6.1's are).
+    offset_kprobes: Callable[[Kernel], list[str]] | None = None
+    name: str = "6.1"  # the kernel line (kmodel check --kernel)
 
 
 @attrs.frozen
@@ -323,7 +327,10 @@ def capture(
             initramfs.boot_modules(kernel.modules_dir, line.modules), scenarios, trace_clock
         )
         files["/kprobes.txt"] = "\n".join(kprobes) + "\n"
-        files.update(recorders.guest_files(rec, kprobes))
+        if rec is not None and line.offset_kprobes is not None:
+            files.update(recorders.guest_files(rec, line.offset_kprobes(kernel), line.name))
+        else:
+            files.update(recorders.guest_files(rec, kprobes, line.name))
         binaries = {**_binaries(workload), **recorders.binaries(rec)}
         image = initramfs.build(kernel.modules_dir, binaries, files, line.modules)
         (work / "initramfs.cpio").write_bytes(image)

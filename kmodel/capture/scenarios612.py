@@ -192,8 +192,14 @@ def _kprobes(kernel: Kernel) -> list[str]:
     return lines
 
 
+def _offset_kprobes(kernel: Kernel) -> list[str]:
+    """The 6.12 probes with their BTF names resolved on the image (kmodel's bpftrace script)."""
+    return probes612.offset_events(Btf.from_file(kernel.vmlinux))
+
+
 #: The 6.12 kernel line of :func:`kmodel.capture.run.capture`.
-LINE = run.KernelLine(kernel612.prepare, _kprobes, kernel612.GUEST_MODULES)
+LINE = run.KernelLine(kernel612.prepare, _kprobes, kernel612.GUEST_MODULES, _offset_kprobes,
+                      "6.12")
 
 
 def cmd_capture(
@@ -214,7 +220,7 @@ def cmd_capture(
         chosen = by_name(names)
         result = run.capture(chosen, Path(args.output), Path(args.cache), args.accel,
                              trace_clock=args.trace_clock, progress=sys.stderr,
-                             run_check=not args.no_check, line=LINE)
+                             run_check=not args.no_check, line=LINE, recorder=args.recorder)
     except KmodelError as exc:
         print(f"kmodel capture: error: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -173,16 +174,17 @@ def check_one(name: str, options: CheckOptions) -> Outcome:
             raise KmodelError(f"{name}: is a directory, expected a trace file")
         profile = options.kprobe_profile or (None if name == STDIN else _sidecar_profile(name))
         missed = read_kprobe_profile(profile) if profile is not None else None
-        source: Any = sys.stdin.buffer if name == STDIN else name
         shown = "<stdin>" if name == STDIN else name
-        if options.perfetto is not None:
-            report = _check_with_perfetto(source, shown, options, missed,
-                                          _kernel_612(name, options))
-        else:
-            progress = sys.stderr if options.progress and name != STDIN else None
-            report = check_trace(source, max_divergences=options.max_divergences, name=shown,
-                                 progress=progress, missed=missed, kernel=options.kernel,
-                                 page_cluster=options.page_cluster)
+        with _opened(name, shown) as (source, found):  # stdin: sniffed, converted, read once
+            if options.perfetto is not None:
+                report = _check_with_perfetto(source, shown, options, missed,
+                                              _kernel_612(name, options, found))
+            else:
+                progress = sys.stderr if options.progress and name != STDIN else None
+                report = check_trace(source, max_divergences=options.max_divergences,
+                                     name=shown, progress=progress, missed=missed,
+                                     kernel=options.kernel or found,
+                                     page_cluster=options.page_cluster)
     except KmodelError as error:  # TraceFormatError included: file, line, expectation
         return Outcome(EXIT_ERROR, error=_printable(error), path=name)
     except (OSError, UnicodeError) as error:
@@ -195,11 +197,27 @@ def check_one(name: str, options: CheckOptions) -> Outcome:
     return Outcome(status, report=report, path=name)
 
 
-def _kernel_612(name: str, options: CheckOptions) -> bool:
-    """Whether ``name`` is checked as a 6.12 trace (``--kernel``, or its header)."""
+@contextlib.contextmanager
+def _opened(name: str, shown: str) -> Iterator[tuple[Any, str | None]]:
+    """(what check_trace reads, the kernel line standard input's header names) of ``name``:
+    a file is its path (check_trace sniffs it); ``-`` is standard input, its head sniffed
+    (``kmodel.trace.recorders.open_stream``: text, ``trace-cmd report -R``, bpftrace
+    NDJSON, ``trace.dat``, gzip)."""
+    if name != STDIN:
+        yield name, None
+        return
+    from kmodel.trace.recorders import open_stream
+
+    with open_stream(sys.stdin.buffer, shown) as opened:
+        yield opened
+
+
+def _kernel_612(name: str, options: CheckOptions, found: str | None = None) -> bool:
+    """Whether ``name`` is checked as a 6.12 trace (``--kernel``, or its header: ``found``
+    for standard input)."""
     from kmodel.trace.check_6_12 import resolve_kernel
 
-    return resolve_kernel(None if name == STDIN else name, options.kernel) == "6.12"
+    return resolve_kernel(None if name == STDIN else name, options.kernel or found) == "6.12"
 
 
 class _PerfettoError(OSError):

@@ -20,10 +20,12 @@ events are put in time order first (see :func:`bpftrace_lines`).
 from __future__ import annotations
 
 import contextlib
+import io
+import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, cast
 
 from kmodel.errors import TraceFormatError
 
@@ -36,9 +38,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TRACE_DAT_MAGIC",
+    "ConvertedLines",
     "bpftrace_lines",
     "bpftrace_script",
+    "kind_of_head",
     "open_recording",
+    "open_stream",
     "raw_report_lines",
     "recording_kind",
     "trace_dat_lines",
@@ -53,6 +58,8 @@ INSTALL_TRACE_CMD = ("trace-cmd is not installed: it reads trace.dat files. Inst
 
 #: The tag that starts each line of kmodel's bpftrace script.
 BPF_TAG = "kmodel"
+#: The tag of a header line the script prints (``kmodel-header<TAB># kernel: 6.12``).
+BPF_HEADER_TAG = "kmodel-header"
 
 _SNIFF_BYTES = 1 << 16
 
@@ -61,12 +68,18 @@ def recording_kind(path: str) -> str:
     """``trace.dat``, ``bpftrace``, ``trace-cmd -R`` or ``text`` (tracefs / trace-cmd report).
 
     Only a regular file is looked into: reading the head of a pipe (``<(trace-cmd report)``)
-    would take it from the parser; a pipe is read as text.
+    would take it from the parser; a pipe is read as text. Standard input is sniffed by
+    :func:`open_stream`, which keeps the head it reads.
     """
     if not os.path.isfile(path):
         return "text"
     with open(path, "rb") as file:
         head = file.read(_SNIFF_BYTES)
+    return kind_of_head(head)
+
+
+def kind_of_head(head: bytes) -> str:
+    """The :func:`recording_kind` of a recording whose first bytes are *head*."""
     if head.startswith(TRACE_DAT_MAGIC):
         return "trace.dat"
     if b'\n{"type": ' in b"\n" + head:
@@ -91,6 +104,132 @@ def open_recording(path: str, name: str) -> Iterator[Iterable[str] | None]:
                 yield bpftrace_lines(file, name)
             else:
                 yield raw_report_lines(file, name)
+
+
+# -- standard input ----------------------------------------------------------------------------
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ConvertedLines:
+    """Converted lines as a read-only text stream: what ``check_trace`` and ``parse_trace``
+    take as an open stream (they iterate it; ``read`` returns the rest at once)."""
+
+    def __init__(self, lines: Iterable[str], name: str) -> None:
+        """*lines*: the converted lines, in order; *name*: the stream's name in errors."""
+        self._lines = iter(lines)
+        self.name = name
+
+    def __iter__(self) -> Iterator[str]:
+        """The lines not read yet."""
+        return self._lines
+
+    def read(self, size: int = -1) -> str:
+        """The rest of the lines, joined."""
+        return "".join(self._lines)
+
+
+class _Rejoined(io.RawIOBase):
+    """A binary stream whose head was read already: the head's bytes, then the rest's."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        read1 = getattr(self._rest, "read1", self._rest.read)
+        data = read1(len(view))
+        view[:len(data)] = data
+        return len(data)
+
+
+def read_head(stream: BinaryIO, size: int = _SNIFF_BYTES) -> bytes:
+    """Up to *size* first bytes of *stream* (fewer only at its end), read as they come."""
+    read1 = getattr(stream, "read1", stream.read)
+    chunks: list[bytes] = []
+    got = 0
+    while got < size:
+        data = read1(size - got)
+        if not data:
+            break
+        chunks.append(data)
+        got += len(data)
+    return b"".join(chunks)
+
+
+def head_kernel(head: bytes, name: str) -> str | None:
+    """The kernel line (``6.1``, ``6.12``) the ``# kernel:`` header line in *head* names, as
+    ``check_6_12.trace_kernel`` reads it from a file; None when the header has none."""
+    lines = head.split(b"\n")[:-1]  # the complete lines
+    for lineno, line in enumerate(lines, 1):
+        if lineno > 64 or not line.startswith(b"#"):  # check_6_12.HEADER_LINES_MAX
+            return None
+        if line.startswith(b"# kernel:"):
+            from kmodel.trace.check_6_12 import kernel_of_release
+
+            release = line[len(b"# kernel:"):].decode("utf-8", "replace")
+            return kernel_of_release(release, f"{name}:{lineno}: ")
+    return None
+
+
+@contextlib.contextmanager
+def open_stream(stream: BinaryIO, name: str) -> Iterator[tuple[BinaryIO | ConvertedLines,
+                                                                str | None]]:
+    """A binary stream (standard input) as ``check_trace`` reads it, whatever the recording,
+    and the kernel line its header names (None if it names none).
+
+    The first 64 KiB are read and sniffed as :func:`recording_kind` sniffs a file's; the
+    stream given back replays them before the rest, so the input is read once. Text comes
+    back as a binary stream, ``trace-cmd report -R`` and bpftrace NDJSON as their converted
+    lines, gzip decompressed first. A ``trace.dat`` is copied to a temporary file for
+    ``trace-cmd report -i`` (which reads its sections by offset), deleted after.
+    """
+    head = read_head(stream)
+    whole = io.BufferedReader(_Rejoined(head, stream), 1 << 16)
+    if head.startswith(_GZIP_MAGIC):
+        import gzip
+
+        with gzip.GzipFile(fileobj=whole, mode="rb") as unzipped, \
+                open_stream(cast(BinaryIO, unzipped), name) as inner:
+            yield inner
+        return
+    kind = kind_of_head(head)
+    if kind == "text":
+        yield cast(BinaryIO, whole), head_kernel(head, name)
+    elif kind == "trace.dat":
+        import shutil
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(prefix="kmodel-stdin-", suffix=".trace.dat") as spool:
+            shutil.copyfileobj(whole, spool, 1 << 20)
+            spool.flush()
+            with trace_dat_lines(spool.name, name) as lines:
+                yield ConvertedLines(lines, name), None
+    else:
+        text = io.TextIOWrapper(whole, encoding="utf-8", errors="surrogateescape")
+        try:
+            lines = (bpftrace_lines(text, name) if kind == "bpftrace"
+                     else raw_report_lines(text, name))
+            first = next(lines, None)  # bpftrace: the script's '# kernel:' line, if any
+            found = None
+            if first is not None and first.startswith("# kernel:"):
+                from kmodel.trace.check_6_12 import kernel_of_release
+
+                found = kernel_of_release(first[len("# kernel:"):], f"{name}:1: ")
+            rest = lines if first is None else itertools.chain((first,), lines)
+            yield ConvertedLines(rest, name), found
+        finally:
+            text.detach()  # the caller's stream stays open
 
 
 # -- trace.dat ---------------------------------------------------------------------------------
@@ -263,19 +402,28 @@ def _bpf_probe(line: str) -> str:
         expr, _, ftype = fetch.rpartition(":")
         fmts.append(f"{key}={_TYPES[ftype][1]}")
         exprs.append(_fetch(expr, ftype))
-    where = (f"([unknown/kretprobe'd] <- {func})" if kind.startswith("r")
-             else f"({func}+0x0)")
-    probe = "kretprobe" if kind.startswith("r") else "kprobe"
+    if kind.startswith("r"):
+        # The caller, as tracefs prints it (without +offset/size): the kernel sets the
+        # registers' ip to the return address before the return handlers run (Linux 6.1.176
+        # kernel/kprobes.c:2042, 6.12.118 kernel/trace/rethook.c:293). The 6.12 checker reads
+        # it (swap_writepage returning to pageout).
+        where, probe = f"(%s <- {func})", "kretprobe"
+        exprs.insert(0, 'ksym(reg("ip"))')
+    else:
+        where, probe = f"({func}+0x0)", "kprobe"
     text = " ".join([where, *fmts])
     values = "".join(f", {e}" for e in exprs)
     return (f"{probe}:{func}\n{{\n  printf(\"{BPF_TAG} %llu %d %d %d %s\\t{event}: {text}\\n\", "
             f"nsecs, cpu, tid, pid, comm{values});\n}}\n")
 
 
-def bpftrace_script(lines: Iterable[str] | None = None) -> str:
+def bpftrace_script(lines: Iterable[str] | None = None, kernel: str | None = None) -> str:
     """A bpftrace script recording the events of `lines` (``kprobe_events``) and tracepoints.
 
     Run it with ``bpftrace -f json SCRIPT > trace.ndjson``; ``kmodel check trace.ndjson``.
+    `kernel` (``6.1``, ``6.12``): the kernel line the probes are for; the script's ``BEGIN``
+    prints it as the trace's ``# kernel:`` header line, which tells ``kmodel check`` which
+    model checks it.
     """
     from kmodel.capture import probes
 
@@ -283,6 +431,8 @@ def bpftrace_script(lines: Iterable[str] | None = None) -> str:
     out = ["#!/usr/bin/env bpftrace",
            "// kmodel's swap-path events; run: bpftrace -f json THIS > trace.ndjson",
            "// Each printf is one event: tag, ns, cpu, tid, tgid, comm, TAB, event: args."]
+    if kernel is not None:
+        out.append(f"BEGIN\n{{\n  printf(\"{BPF_HEADER_TAG}\\t# kernel: {kernel}\\n\");\n}}\n")
     out += [_bpf_probe(line) for line in kprobe_lines]
     for system, event, fmt, values in _BPF_TRACEPOINTS:
         out.append(f"tracepoint:{system}:{event}\n{{\n  printf(\"{BPF_TAG} %llu %d %d %d %s"
@@ -309,12 +459,14 @@ def bpftrace_lines(lines: Iterable[str] | TextIO, name: str) -> Iterator[str]:
     only: the events are read whole and sorted by timestamp (stable: a CPU's own order
     holds), and the text's line N is the Nth event in time, not line N of the NDJSON.
     Lines that are not JSON objects (a ``-c`` child's output) and bpftrace's other messages
-    (``attached_probes``, maps) are skipped. ``lost_events`` becomes a lost-events marker,
+    (``attached_probes``, maps) are skipped; the script's header lines (``# kernel: 6.12``)
+    come first. ``lost_events`` becomes a lost-events marker,
     after the events read before it, for every CPU seen so far (bpftrace does not say which).
     """
     import json
 
     events: list[tuple[int, int, str]] = []
+    header: list[str] = []  # the script's header lines (BEGIN), before every event
     cpus: dict[str, None] = {}
     last_ns = 0
     for lineno, line in enumerate(lines, 1):
@@ -325,7 +477,10 @@ def bpftrace_lines(lines: Iterable[str] | TextIO, name: str) -> Iterator[str]:
         except ValueError:
             continue
         kind = msg.get("type") if isinstance(msg, dict) else None
-        if kind == "printf" and isinstance(msg.get("data"), str):
+        if kind == "printf" and isinstance(msg.get("data"), str) and msg["data"].startswith(
+                BPF_HEADER_TAG + "\t# "):
+            header.append(msg["data"].partition("\t")[2].rstrip("\n") + "\n")
+        elif kind == "printf" and isinstance(msg.get("data"), str):
             try:
                 event = _bpf_event(msg["data"])
             except ValueError:
@@ -340,5 +495,6 @@ def bpftrace_lines(lines: Iterable[str] | TextIO, name: str) -> Iterator[str]:
         elif kind == "lost_events":
             events += [(last_ns, len(events), f"CPU:{int(c)} [LOST EVENTS]\n") for c in cpus]
     events.sort()
+    yield from header
     for _, _, text in events:
         yield text

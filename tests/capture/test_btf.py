@@ -340,3 +340,127 @@ def test_kernel_auto_reads_the_live_btf_and_tracefs_functions(
     listing.write_text("\n".join(FUNCS_61) + "\n")
     assert main(["probes", "--kernel", "auto"]) == 0
     assert f"every probed function is in {listing}" in capsys.readouterr().out
+
+
+# -- 6.12: the BTF-named probes resolved to offsets, for bpftrace ------------------------------
+
+
+def _proto_btf(params: list[tuple[str, int]]) -> btf.Btf:
+    """BTF with ``f(params...)``: each param (name, size in bytes: an int, or a struct if 16+)."""
+    e = Encoder()
+    types = {}
+    for _, size in params:
+        if size not in types:
+            types[size] = (e.int_(f"u{size}", size) if size <= 8
+                           else e.record(f"s{size}", size, []))
+    items = b"".join(struct.pack("<II", e.name(n), types[size]) for n, size in params)
+    proto = e.add(btf.KIND_FUNC_PROTO, "", len(params), 0, items)
+    e.add(btf.KIND_FUNC, "f", 0, proto)
+    return btf.Btf(e.blob(), "f.btf")
+
+
+def test_params_are_read_from_the_function_s_prototype() -> None:
+    b = _proto_btf([("folio", 8), ("gfp", 4), ("flag", 1)])
+    assert b.params("f") == (("folio", 8), ("gfp", 4), ("flag", 1))
+    with pytest.raises(btf.BtfError, match=r"f\.btf: no function 'g' in this BTF"):
+        b.params("g")
+
+
+def test_registers_follow_the_sysv_abi_a_small_struct_takes_two() -> None:
+    from kmodel.capture.probes612 import param_registers
+
+    b = _proto_btf([("a", 8), ("pair", 16), ("b", 4), ("c", 8), ("d", 8), ("e", 8)])
+    # pair takes %si and %dx; e would be the seventh register: on the stack.
+    assert param_registers(b, "f") == {"a": "%di", "b": "%cx", "c": "%r8", "d": "%r9"}
+    big = _proto_btf([("a", 8), ("big", 24), ("b", 8)])
+    assert param_registers(big, "f") == {"a": "%di"}  # what follows a stack struct is unknown
+
+
+def test_a_parameter_without_a_register_is_refused() -> None:
+    from kmodel.capture.probes612 import Arg, Probe, _offset_fetch
+
+    b = _proto_btf([("big", 24), ("folio", 8)])
+    with pytest.raises(btf.BtfError, match=r"f folio: parameter 'folio' is not in a register "
+                                           r"on this kernel \(parameters: big, folio\)"):
+        _offset_fetch(b, Probe("f", ()), Arg("folio", "folio", "x64"), {})
+
+
+@pytest.mark.skipif(not VMLINUX_612,
+                    reason="no 6.12 vmlinux (kmodel capture --kernel 6.12, or scripts/fetch-6.12.sh)")
+def test_debian_6_12_offset_lines_read_the_btf_named_members() -> None:
+    from kmodel.capture import probes612
+
+    b = btf.Btf.from_file(VMLINUX_612[0])
+    named, offsets = probes612.kprobe_events(b), probes612.offset_events(b)
+    probes612.check_lines(b, offsets)  # every +OFF is the named member's offset here
+    # The same events, args and fetch types, in the same order; only the fetches differ.
+    assert [[w.split("=")[0] + ":" + w.rpartition(":")[2] for w in line.split()[2:]]
+            for line in named] == [
+        [w.split("=")[0] + ":" + w.rpartition(":")[2] for w in line.split()[2:]]
+        for line in offsets]
+    assert [line.split()[:2] for line in named] == [line.split()[:2] for line in offsets]
+    joined = "\n".join(offsets)
+    assert "->" not in joined
+    assert " bi_status=+25(%di):u8 " in joined  # 6.1 read +24 (bi_write_hint on 6.12)
+    assert " dev=+52(+8(%di)):x32 " in joined  # bio->bi_bdev->bd_dev
+    assert " skip_if_exists=%r9:u8" in joined  # the sixth parameter
+    assert " wbc_bits=+36(%si):x32" in joined
+
+
+@pytest.mark.skipif(not VMLINUX_612,
+                    reason="no 6.12 vmlinux (kmodel capture --kernel 6.12, or scripts/fetch-6.12.sh)")
+def test_debian_6_12_bpftrace_script_prints_what_the_6_12_checker_reads(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    from kmodel.trace.check_6_12 import EVENT_ARGS_6_12
+
+    assert main(["probes", "--btf", str(VMLINUX_612[0]), "--format", "bpftrace"]) == 0
+    script = capsys.readouterr().out
+    assert script.startswith("#!/usr/bin/env bpftrace\n// Linux 6.12 probes: BTF names "
+                             "resolved to offsets with ")
+    assert 'BEGIN\n{\n  printf("kmodel-header\\t# kernel: 6.12\\n");\n}' in script
+    assert "*(uint8 *)((uint64)arg0 + 25)" in script  # end_swap_bio_*'s bi_status
+    printed = dict(re.findall(r'\\t(\w+): (.*?)\\n", ', script))
+    for event, (keys, _types) in EVENT_ARGS_6_12.items():
+        head, _, args = printed[event].partition(") ")
+        shown = re.findall(r"(\w+)=", args if head != printed[event] else "")
+        assert shown == [k for k in keys if k not in ("probe", "caller", "caller_offset",
+                                                      "callee")], event
+        assert head.startswith("(%s <- " if event.endswith("_ret") else f"({event}+0x0")
+
+
+@pytest.mark.skipif(not VMLINUX_612,
+                    reason="no 6.12 vmlinux (kmodel capture --kernel 6.12, or scripts/fetch-6.12.sh)")
+@pytest.mark.parametrize("name", ["readerr_blkdebug", "writeerr_flakey"])
+def test_a_6_12_capture_as_bpftrace_prints_it_checks_like_the_tracefs_trace(
+        tmp_path: Path, name: str) -> None:
+    """GENERATED (tests/trace/test_recorders.py's NDJSON of a committed 6.12 capture, by the
+    6.12 script's own printf formats); the capture's header lines before its converted text,
+    as ``kmodel capture --recorder bpftrace`` writes NAME.bpftrace.txt."""
+    from kmodel.capture import probes612
+    from kmodel.capture.recorders import header_lines
+    from kmodel.trace import check_trace
+    from kmodel.trace.recorders import bpftrace_lines, bpftrace_script
+    from tests.trace.test_recorders import _bpftrace_ndjson
+
+    capture = Path(__file__).parents[1] / "data" / "traces" / "v6_12" / f"{name}.trace.txt"
+    # The script records no mm_vmscan_write_folio (docs/recorders.md: in a run bpftrace records
+    # too, tracefs's kretprobes lose their caller, and with it pageout's tracepoint check).
+    src = tmp_path / f"{name}.trace.txt"
+    src.write_text("".join(line for line in capture.read_text().splitlines(keepends=True)
+                           if ": mm_vmscan_write_folio: " not in line))
+    script = bpftrace_script(probes612.offset_events(btf.Btf.from_file(VMLINUX_612[0])), "6.12")
+    ndjson = _bpftrace_ndjson(src, tmp_path / f"{name}.ndjson", script)
+    ndjson.write_text('{"type": "printf", "data": "kmodel-header\\t# kernel: 6.12\\n"}\n'
+                      + ndjson.read_text())
+    expected = check_trace(src)
+    direct = check_trace(ndjson)  # the script's '# kernel: 6.12' line: the 6.12 checker
+    assert expected.conformant and direct.conformant and direct.counts["checks"] > 500
+    with ndjson.open() as lines:
+        body = [line for line in bpftrace_lines(lines, str(ndjson)) if not line.startswith("#")]
+    text = tmp_path / f"{name}.bpftrace.txt"
+    text.write_text(header_lines(src.read_text()) + "".join(body))
+    got = check_trace(text)
+    assert got.conformant
+    assert got.counts["checks"] == expected.counts["checks"]

@@ -80,18 +80,38 @@ def test_a_capture_with_a_missing_recorder_stops_before_preparing(
                     recorder="trace-cmd")
 
 
-@pytest.mark.parametrize("kernel", ["6.12", "6.1-fi"])
+@pytest.mark.parametrize("kernel", ["6.1-fi", "6.12-fi"])
 @pytest.mark.parametrize("recorder", ["trace-cmd", "bpftrace"])
-def test_other_kernel_lines_refuse_a_recorder(kernel: str, recorder: str,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_fault_injection_lines_refuse_a_recorder(kernel: str, recorder: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     parser = _parser()
     args = parser.parse_args(["capture", "--kernel", kernel, "--recorder", recorder])
     assert args.func(args) == 2
     err = capsys.readouterr().err
-    assert f"--recorder {recorder} records --kernel 6.1 only" in err
+    assert f"--recorder {recorder} records --kernel 6.1 and 6.12 only" in err
     assert "use --recorder tracefs" in err
     assert recorders.check_recorder_args("tracefs", kernel) is None
     assert recorders.check_recorder_args(recorder, "6.1") is None
+    assert recorders.check_recorder_args(recorder, "6.12") is None
+
+
+def test_the_6_12_line_hands_its_recorder_to_the_capture(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from kmodel.capture import scenarios612
+
+    seen: dict[str, object] = {}
+
+    def fake_capture(chosen: list[object], *args: object, **kwargs: object) -> run.Capture:
+        seen.update(kwargs)
+        raise KmodelError("stop here")
+
+    monkeypatch.setattr(run, "capture", fake_capture)
+    args = _parser().parse_args(["capture", "--kernel", "6.12", "--recorder", "bpftrace",
+                                 "--scenario", "readerr_blkdebug", "-o", str(tmp_path)])
+    assert args.func(args) == 2  # the stand-in's error, after the recorder was accepted
+    assert seen["recorder"] == "bpftrace"
+    assert seen["line"] is scenarios612.LINE
+    assert scenarios612.LINE.offset_kprobes is not None
 
 
 def _parser() -> argparse.ArgumentParser:

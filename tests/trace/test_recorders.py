@@ -251,9 +251,9 @@ _PRINTF = re.compile(r'printf\("kmodel %llu %d %d %d %s\\t([^:]+): (.*)\\n", ')
 _CONV = re.compile(r"%(?:ll)?[uxds]")
 
 
-def _script_formats() -> dict[str, str]:
+def _script_formats(script: str | None = None) -> dict[str, str]:
     """Event name -> the args format of its printf in kmodel's bpftrace script."""
-    return dict(m.groups() for m in _PRINTF.finditer(bpftrace_script()))
+    return dict(m.groups() for m in _PRINTF.finditer(script or bpftrace_script()))
 
 
 def _fill(fmt: str, values: list[str]) -> str:
@@ -272,17 +272,30 @@ def _printf_data(formats: dict[str, str], event: str, text: str) -> str | None:
     fmt = formats.get(event)
     if fmt is None:
         return None  # an event kmodel's script does not record
-    ev = parse_event_line(f"x-1 [000] 1.000000: {event}: {text}")
     if event == "block_bio_queue":
-        keys = ["major", "minor", "rwbs", "sector", "nr_sector", "comm"]
-    else:
-        keys = re.findall(r"(\w+)=(?:0x)?%", fmt) or ["msg"]
-    return _fill(fmt, [ev.args[k] for k in keys])
+        m = re.fullmatch(r"(\d+),(\d+) (\S+) (\d+) \+ (\d+) \[(.*)\]", text)
+        assert m is not None, text
+        return _fill(fmt, list(m.groups()))
+    keys = re.findall(r"(\w+)=(?:0x)?%", fmt)
+    if not keys and fmt == "%s":
+        return _fill(fmt, [text])  # console: the message
+    args = dict(re.findall(r"(\w+)=(\S+)", text.partition(")")[2]))
+    values = [args[k] for k in keys]
+    if fmt.startswith("(%s <- "):  # a kretprobe: its caller first (tracefs: symbol+off/size)
+        caller = re.match(r"\(([^ +()]+)", text)
+        assert caller is not None, text
+        values.insert(0, caller.group(1))
+    return _fill(fmt, values)
 
 
-def _bpftrace_ndjson(src: Path, out: Path) -> Path:
-    """What ``bpftrace -f json`` prints for kmodel's script over the run in `src`."""
-    formats = _script_formats()
+_COLUMNS = re.compile(r"\s*(.*)-(\d+)\s+\(\s*(\d+|-+)\)\s+\[(\d+)\]\s+(?:\S+\s+)?"
+                      r"(\d+)\.(\d{6}): ")
+
+
+def _bpftrace_ndjson(src: Path, out: Path, script: str | None = None) -> Path:
+    """What ``bpftrace -f json`` prints for kmodel's script (default: the 6.1 one) over the
+    run in `src`."""
+    formats = _script_formats(script)
     lines = [json.dumps({"type": "attached_probes", "data": {"probes": 31}})]
     for n, (line, event, text) in enumerate(_events(src)):
         data = _printf_data(formats, event, text) if event else None
@@ -290,10 +303,12 @@ def _bpftrace_ndjson(src: Path, out: Path) -> Path:
             lines.append(f"memhog: touched {n} pages")  # the -c child's stdout
         if data is None:
             continue
-        ev = parse_event_line(line)
-        c = ev.context
-        record = (f"kmodel {ev.ts_us * 1000 + 123} {c.cpu} {c.pid} {c.tgid or 0} {c.comm}"
-                  f"\t{event}: {data}\n")
+        c = _COLUMNS.match(line)
+        assert c is not None, line
+        comm, pid, tgid, cpu, sec, usec = c.groups()
+        ns = int(sec) * 1_000_000_000 + int(usec) * 1000 + 123
+        tgid = "0" if tgid.startswith("-") else tgid
+        record = f"kmodel {ns} {int(cpu)} {pid} {tgid} {comm}\t{event}: {data}\n"
         lines.append(json.dumps({"type": "printf", "data": record}))
     lines.append(json.dumps({"type": "map", "data": {"@": {}}}))
     out.write_text("\n".join(lines) + "\n")
@@ -304,7 +319,10 @@ def test_the_script_prints_every_probe_and_the_checked_tracepoints() -> None:
     formats = _script_formats()
     assert formats["end_swap_bio_read"].startswith("(end_swap_bio_read+0x0) bio=0x%llx "
                                                    "bi_status=%u sector=%llu size=%u opf=0x%x")
-    assert formats["swap_readpage_ret"] == "([unknown/kretprobe'd] <- swap_readpage) ret=%d"
+    # The caller as tracefs prints it: the return address the kernel put in the registers.
+    assert formats["swap_readpage_ret"] == "(%s <- swap_readpage) ret=%d"
+    assert ('(%s <- swap_readpage) ret=%d\\n", nsecs, cpu, tid, pid, comm, ksym(reg("ip")), '
+            in bpftrace_script())
     assert formats["block_bio_queue"] == "%d,%d %s %llu + %u [%s]"
     assert "console" in formats
 
@@ -398,3 +416,107 @@ def test_a_pipe_is_read_as_text_without_losing_its_head(tmp_path: Path) -> None:
     _same_verdict(check_trace(TRACES / "readerr_blkdebug.trace.txt"), report)
     assert report.counts["events"] == sum(
         1 for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+# -- standard input: every format through a pipe ------------------------------------------------
+
+
+def _pipe_check(data: bytes, *args: str) -> tuple[int, str, str]:
+    """``kmodel check - ARGS`` in a subprocess, `data` written to its standard input."""
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "kmodel", "check", "-", *args], input=data,
+                          capture_output=True, check=False)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def _file_check(path: Path, *args: str) -> tuple[int, str]:
+    """``kmodel check PATH ARGS``: the status and its output with PATH named ``<stdin>``."""
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "kmodel", "check", str(path), *args],
+                          capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout.replace(str(path), "<stdin>")
+
+
+@pytest.mark.parametrize("fixture", ["readerr_blkdebug.bpftrace.ndjson.xz",
+                                     "readerr_blkdebug.report-R.txt.xz",
+                                     "readerr_blkdebug.report.txt.xz",
+                                     "writeerr_flakey.report-R.txt.xz"])
+def test_live_recordings_piped_to_check_dash_read_as_the_file(tmp_path: Path,
+                                                                fixture: str) -> None:
+    path = _unxz(fixture, tmp_path)
+    data = path.read_bytes()
+    file_report = check_trace(path)
+    assert file_report.conformant and file_report.counts["checks"] > 1000
+    status, out, err = _pipe_check(data)
+    assert (status, out, err) == (*_file_check(path), "")
+    # gzip-compressed on the pipe too, and with --perfetto in the same single pass.
+    import gzip
+
+    status, out, err = _pipe_check(gzip.compress(data), "--perfetto", str(tmp_path / "p.json"))
+    assert (status, out, err) == (*_file_check(path), "")
+    events = json.loads((tmp_path / "p.json").read_text())["traceEvents"]
+    assert sum(1 for e in events if e.get("ph") == "i") >= file_report.counts["events"]
+
+
+def test_a_divergent_bpftrace_recording_piped_gives_the_file_s_divergences(
+        tmp_path: Path) -> None:
+    src = _tampered(tmp_path, "writeerr_flakey")
+    ndjson = _bpftrace_ndjson(src, tmp_path / "t.ndjson")
+    file_report = check_trace(ndjson)
+    assert not file_report.conformant
+    status, out, _ = _pipe_check(ndjson.read_bytes(), "--json")
+    assert status == 1
+    (piped,) = json.loads(out)["files"]
+    assert [(d["lineno"], d["message"]) for d in piped["divergences"]] == [
+        (d.lineno, d.message) for d in file_report.divergences]
+
+
+def test_a_6_12_capture_piped_is_checked_on_the_6_12_model_from_its_header() -> None:
+    src = Path(__file__).parents[1] / "data" / "traces" / "v6_12" / "readerr_blkdebug.trace.txt"
+    status, out, err = _pipe_check(src.read_bytes())
+    assert (status, out, err) == (*_file_check(src), "")
+    assert "120 unknown" in out  # the 6.12 checker's count (6.1's refuses the 6.12 events)
+
+
+def test_a_trace_dat_piped_is_spooled_for_trace_cmd(tmp_path: Path) -> None:
+    data = TRACE_DAT_MAGIC + b"\x00" * 64
+    status, _, err = _pipe_check(data)
+    assert status == 2
+    if shutil.which("trace-cmd") is None:
+        assert "<stdin>:1: a trace-cmd trace.dat file; trace-cmd is not installed" in err
+    else:  # trace-cmd ran on the spooled copy and refused it
+        assert "<stdin>:1: 'trace-cmd report' failed (exit " in err
+
+
+@pytest.mark.skipif(not os.environ.get("KMODEL_TRACE_DAT_DIR") or shutil.which("trace-cmd")
+                    is None, reason="KMODEL_TRACE_DAT_DIR (a live NAME.trace.dat) and trace-cmd")
+def test_live_trace_dat_piped_reads_as_the_file() -> None:
+    for dat in sorted(Path(os.environ["KMODEL_TRACE_DAT_DIR"]).glob("*.trace.dat")):
+        status, out, err = _pipe_check(dat.read_bytes())
+        assert (status, out, err) == (*_file_check(dat), "")
+
+
+class _Trickle:
+    """A pipe that hands out at most 7 bytes a read."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        self._data = io.BytesIO(data)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._data.read(min(size, 7) if size >= 0 else 7)
+
+    read = read1
+
+
+def test_the_sniffed_head_is_read_whole_and_replayed_before_the_rest() -> None:
+    from kmodel.trace.recorders import open_stream, read_head
+
+    data = (TRACES / "readerr_blkdebug.trace.txt").read_bytes()
+    assert read_head(_Trickle(data), 1000) == data[:1000]  # type: ignore[arg-type]
+    with open_stream(_Trickle(data), "t") as (stream, kernel):  # type: ignore[arg-type]
+        assert kernel is None  # a 6.1 capture: no '# kernel:' line
+        assert stream.read() == data
