@@ -35,8 +35,18 @@ def fault_return_branches(ret: int) -> set[str]:
     return ids
 
 
+#: The event names :func:`branches_of` maps to IDs (any other name proves none).
+BRANCH_EVENTS = frozenset((
+    "end_swap_bio_write", "end_swap_bio_read", "__swap_writepage", "bdev_write_page_ret",
+    "bdev_read_page_ret", "swap_readpage", "swap_cluster_readahead", "swapin_readahead",
+    "do_swap_page_ret", "block_rq_error", "console", "end_page_writeback",
+    "mm_vmscan_write_folio",
+))  # fmt: skip
+
+
 def branches_of(ev: ModelEvent) -> set[str]:
-    """The catalog IDs one event proves were executed."""
+    """The catalog IDs one event proves were executed (none unless its name is in
+    :data:`BRANCH_EVENTS`)."""
     name = ev.name
     if name == "end_swap_bio_write":
         return {"EW-1" if _int(ev, "bi_status") else "EW-2", "EW-3", "BIO-2", "WP-4"}

@@ -52,7 +52,7 @@ from kmodel.mm.swap_state import GFP_HIGHUSER_MOVABLE
 from kmodel.mm.swapfile import __swap_count as _swap_count  # no mangling at module level
 from kmodel.mm.vmstat import VmEvent
 from kmodel.sim import DISKS, Machine
-from kmodel.testing.coverage import branches_of
+from kmodel.testing.coverage import BRANCH_EVENTS, branches_of
 from kmodel.testing.executor import FuzzExecutor
 from kmodel.testing.strategies import (
     STATUS_CHOICES,
@@ -107,6 +107,10 @@ _PGPGIN, _PGPGOUT, _PSWPIN, _PSWPOUT = (VmEvent.PGPGIN, VmEvent.PGPGOUT, VmEvent
                                        VmEvent.PSWPOUT)
 
 Action = Callable[[], object]
+#: The events :meth:`SwapIOMachine._on_event` reads: those proving branches, and those
+#: the invariants' bookkeeping counts.
+_WATCHED = BRANCH_EVENTS | {"swap_writepage", "bdev_write_page", "bdev_write_page_ret",
+                            "bdev_read_page_ret"}
 
 _INDEX: dict[int, st.SearchStrategy[int]] = {}
 _ANY_OP: tuple[int | None, ...] = (None, REQ_OP_READ, REQ_OP_WRITE)
@@ -177,6 +181,8 @@ class SwapIOMachine(RuleBasedStateMachine):
         self.ex.on_sleep = self._on_sleep
         self.ex.on_wake = self._on_wake
         self._data: st.DataObject | None = None
+        #: The example's ``st.data()``, drawn by ``boot``: every step's schedule choices.
+        self._schedule: st.DataObject | None = None
         self._nested: Action | None = None
         #: User tasks in creation order (what ``tasks`` holds): the actions' task arguments.
         self.users: list[Task] = []
@@ -204,6 +210,7 @@ class SwapIOMachine(RuleBasedStateMachine):
     @initialize(target=tasks, data=st.data(), page_cluster=st.integers(0, 3))
     def boot(self, data: st.DataObject, page_cluster: int) -> Task:
         """Boot on a drawn disk, swapon, and start the first task with its mapping."""
+        self._schedule = data
         disk = data.draw(disk_kinds(self.disk_kinds), label="disk")
         self.m = Machine(self.ex, disk=disk, nr_pages=NR_SWAP_PAGES, page_cluster=page_cluster)
         self.m.k.tracer = self._on_event
@@ -231,15 +238,19 @@ class SwapIOMachine(RuleBasedStateMachine):
 
     # -- one step: an action drawn from the enabled ones ---------------------------------
 
-    @rule(target=tasks, choice=st.integers(0, len(ACTIONS) * ARG_RANGE - 1), data=st.data())
-    def step(self, choice: int, data: st.DataObject) -> MultipleResults[Task]:
+    @rule(target=tasks, choice=st.integers(0, len(ACTIONS) * ARG_RANGE - 1))
+    def step(self, choice: int) -> MultipleResults[Task]:
         """Run one action of :data:`ACTIONS`, drawn as one number: ``choice % len(ACTIONS)``
         picks among the actions enabled now (modulo their number), ``choice //
-        len(ACTIONS)`` holds its arguments (see :meth:`_args`); ``data`` serves the choices
-        made while it runs (which I/O completes, what reclaim picks). A ``fork`` adds the
-        child to ``tasks``."""
+        len(ACTIONS)`` holds its arguments (see :meth:`_args`); the example's ``data``
+        (drawn by ``boot``) serves the choices made while it runs (which I/O completes,
+        what reclaim picks). A ``fork`` adds the child to ``tasks``."""
         arg, action = divmod(choice, len(ACTIONS))
         assert self.m is not None
+        # st.data() is one object per example (Hypothesis' DataStrategy shares it), so the
+        # one boot drew serves every step: a step draws one value, not two.
+        data = self._schedule
+        assert data is not None
         key = (bool(self.ex.pending), len(self.k.tasks) < MAX_TASKS,
                self.rw_page_bad_ops.get(self.m.bdev.driver) != ())
         enabled = _ENABLED.get(key)
@@ -499,8 +510,11 @@ class SwapIOMachine(RuleBasedStateMachine):
                         f"(ER-2 must precede ER-3): {_flags(folio)}")
 
     def _on_event(self, ev: ModelEvent) -> None:
-        type(self).branches.update(branches_of(ev))
         name = ev.name
+        if name not in _WATCHED:  # half the events: entries, returns, block tracepoints
+            return
+        if name in BRANCH_EVENTS:
+            type(self).branches.update(branches_of(ev))
         if name in ("end_swap_bio_read", "end_swap_bio_write", "end_page_writeback"):
             self.ends[name] += 1
         if name == "end_page_writeback":
@@ -784,21 +798,31 @@ class SwapIOMachine(RuleBasedStateMachine):
         """Each slot's count is its swap PTEs; SWAP_HAS_CACHE iff the swap cache holds it."""
         assert self.m is not None
         si = self.m.si
-        refs = [0] * si.max
+        nr_slots = si.max
+        refs = [0] * nr_slots
         for task in self.k.tasks.values():
             if task.mm is not None:
                 for pte in task.mm.ptes.values():
-                    if isinstance(pte, int):
+                    if type(pte) is int:  # a swap PTE (a present one holds its Folio)
                         offset = _SLOT_OF.get(pte)
                         if offset is None:
                             offset = _SLOT_OF[pte] = SwapEntry.from_pte(pte).offset
-                        if not 0 < offset < si.max:
+                        if not 0 < offset < nr_slots:
                             raise InvariantViolation(f"swap PTE {pte:#x} outside the swap map")
                         refs[offset] += 1
-        cached = {offset for type_, offset in self.k.swap_cache if type_ == si.type}
-        expected = [refs[o] | (SWAP_HAS_CACHE if o in cached else 0) for o in range(si.max)]
-        if si.swap_map[1:si.max] == expected[1:] and max(cached, default=1) < si.max:
+        # The expected swap_map, built in place: the counts, SWAP_HAS_CACHE on cached slots.
+        expected = refs.copy()
+        inside = True
+        si_type = si.type
+        for type_, offset in self.k.swap_cache:
+            if type_ == si_type:
+                if offset >= nr_slots:
+                    inside = False
+                elif offset > 0:  # slot 0 is the header: its entry is not compared
+                    expected[offset] |= SWAP_HAS_CACHE
+        if inside and si.swap_map[1:nr_slots] == expected[1:]:
             return
+        cached = {offset for type_, offset in self.k.swap_cache if type_ == si_type}
         counts = [count & ~SWAP_HAS_CACHE for count in si.swap_map[:si.max]]
         has_cache = {o for o in range(1, si.max) if si.swap_map[o] & SWAP_HAS_CACHE}
         for offset in range(1, si.max):  # say which slot
