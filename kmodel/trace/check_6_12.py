@@ -318,6 +318,7 @@ class _Folio:
         "entry",
         "history",
         "lookup_race",
+        "mapped",
         "status",
         "submitted",
         "sync",
@@ -335,6 +336,9 @@ class _Folio:
         self.completed_ts = 0  # and its timestamp
         self.status = 0  # its bi_status
         self.bio = False  # the submission queued a bio (not the zeromap's or zswap's)
+        #: PG_locked/PG_uptodate (6.12 layout) as the model's do_swap_page left the folio,
+        #: and the line of that fault's return (0: no fault since its last I/O).
+        self.mapped: tuple[int, int] = (0, 0)
         self.wb_ended = 0  # line of folio_end_writeback since the last __swap_writepage
         self.after: int | None = None  # model flags (6.12) after its last read completion
         self.history: list[tuple[int, str]] = []
@@ -1033,48 +1037,53 @@ class Checker612:
             self._replayed = True
             self._replay_fault(call)
 
-    def _fault_target(self, call: FaultCall) -> FaultTarget | None:
+    def _fault_target(self, call: FaultCall) -> tuple[FaultTarget | None, _Folio | None]:
         """The state of the folio the fault works on, from the trace's history (None: the
-        fault ran inside a lost-events gap or a state the replay cannot take)."""
+        fault ran inside a lost-events gap or a state the replay cannot take), and what the
+        checker knows of that folio, if it is a swap cache folio."""
         start = call.events[0]
         direct = call.direct_read
         if direct is not None:
             folio = self.folios.get(direct.arg_int("folio"))
             if folio is None or folio.unknown:
-                return None
+                return None, None
             return FaultTarget(slot=DISK if folio.bio else ZERO,
-                               status=folio.status if folio.completed else 0)
+                               status=folio.status if folio.completed else 0), None
         ra_ret = next((e for e in call.events if e.name == "swapin_readahead_ret"), None)
         if ra_ret is not None:
             addr = ra_ret.arg_int("folio")
             if not addr:
-                return FaultTarget()
+                return FaultTarget(), None
             lock_line, lock_ts = ra_ret.lineno, ra_ret.ts_us
         else:
             entry = SwapEntry.from_pte(start.arg_int("orig_pte")).val
             found = self.entry_folio.get(entry)
             if found is None:
-                return FaultTarget(known=False)
+                return FaultTarget(known=False), None
             addr, lock_line, lock_ts = found, start.lineno, start.ts_us
         folio = self.folios.get(addr)
         if folio is None:
-            return FaultTarget(known=False)
+            return FaultTarget(known=False), None
         if folio.unknown:
-            return None
+            return None, None
+        mapped, line = folio.mapped
+        if line and line > max(folio.completed, folio.submitted):
+            # An earlier fault of this folio since its last I/O: as the model left it.
+            return FaultTarget(flags=mapped), folio
         if folio.write or not folio.bio:  # a swap-out's folio, or read from zeromap/zswap
-            return FaultTarget()
+            return FaultTarget(), folio
         if not folio.completed:
-            return FaultTarget(pending=0)  # in flight past the fault's return
+            return FaultTarget(pending=0), folio  # in flight past the fault's return
         if folio.completed < start.lineno:  # completed before the fault began
             after = folio.after if folio.after is not None else \
                 int(PageFlags612.PG_uptodate)
-            return FaultTarget(flags=after)
+            return FaultTarget(flags=after), folio
         early = folio.completed < lock_line and folio.completed_ts < lock_ts
-        return FaultTarget(pending=folio.status, early=early)
+        return FaultTarget(pending=folio.status, early=early), folio
 
     def _replay_fault(self, call: FaultCall) -> None:
         """Run the fault on the 6.12 model; a difference is a divergence at its step."""
-        target = self._fault_target(call)
+        target, folio = self._fault_target(call)
         if target is None:
             self._count_unknown("not-replayed-6.12:fault-folio-unknown", 2)
             return
@@ -1087,6 +1096,8 @@ class Checker612:
             if i == 0:
                 self._count_unknown("after-divergence")
             return
+        if folio is not None and verdict.after is not None:
+            folio.mapped = (verdict.after, call.events[-1].lineno)
         cached = "swapin_readahead" not in [e.name for e in call.events] \
             and call.direct_read is None
         if cached and not target.known:

@@ -43,7 +43,7 @@ from kmodel.errors import KernelBug
 from kmodel.executor.base import Executor, PendingIO
 from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.blk_types import REQ_OP_READ, BlkStatus
-from kmodel.include.linux.mm import VMFault
+from kmodel.include.linux.mm import VMFault, VmFault
 from kmodel.include.linux.mm_types import (
     PAGE_SIZE,
     SWP_OFFSET_MASK,
@@ -64,6 +64,7 @@ from kmodel.trace.events import TraceEvent
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
     decode_page_flags_6_12,
+    kernel_page_flags,
     model_page_flags,
 )
 from kmodel.v6_12.mm import memory as memory_612
@@ -97,6 +98,8 @@ CHECKED_FLAGS = int(PageFlags612.PG_locked | PageFlags612.PG_uptodate | PageFlag
                     | PageFlags612.PG_writeback | PageFlags612.PG_swapcache)
 #: A large folio (PG_head): mTHP swap-out/in is modelled at order 0 only (docs/linux-6.12.md).
 _HEAD = int(PageFlags612.PG_head)
+#: What a fault's replay hands on of the folio it found (Verdict.after).
+_LOCK_BITS = int(PageFlags612.PG_locked | PageFlags612.PG_uptodate)
 _NO_SLOTS = SWP_OFFSET_MASK + 1
 MEMO_MAX = 1 << 12
 SLOTS_MAX = 1 << 16
@@ -282,8 +285,9 @@ class _FaultIO(Executor):
                     folio_unlock(k, folio)
                 continue
             if not self.queue:
-                raise _FaultDiverged("the 6.12 model waits here for a read the trace does "
-                                     "not complete before do_swap_page_ret")
+                raise _FaultDiverged("the 6.12 model's fault sleeps here on a folio lock or "
+                                     "read that nothing in the trace ends before "
+                                     "do_swap_page_ret")
             self.complete_one(k)
 
     def complete_one(self, k: Kernel) -> None:
@@ -313,11 +317,14 @@ def use_vma_readahead(enabled: bool, rotational: bool) -> bool:
 class Verdict:
     """A replay's result: conformant, or the index of the first step that diverged."""
 
-    __slots__ = ("allowed", "branches", "index", "message")
+    __slots__ = ("after", "allowed", "branches", "index", "message")
 
     def __init__(self, index: int = -1, message: str = "", allowed: Sequence[str] = (),
-                 branches: tuple[str, ...] = ()) -> None:
+                 branches: tuple[str, ...] = (), after: int | None = None) -> None:
         self.index = index
+        #: A fault's: the flags (6.12 layout) the model left the swap cache folio it found
+        #: with, PG_locked and PG_uptodate only (what a later fault of it would see).
+        self.after = after
         self.message = message
         self.allowed = tuple(allowed)
         self.branches = branches
@@ -636,7 +643,10 @@ class Replayer612:
             return Verdict(0, f"the 6.12 model forbids this fault: {bug}",
                            ("a state the model allows",), ("DS-8",))
         wanted = [e for e in events if not e.softirq and e.name in FAULT_EVENTS]
-        return _compare_fault(call.events, wanted)
+        verdict = _compare_fault(call.events, wanted)
+        if verdict.ok and found:
+            verdict.after = kernel_page_flags(found[-1].flags) & _LOCK_BITS
+        return verdict
 
     # -- cluster readahead ------------------------------------------------------------------
 
@@ -861,16 +871,22 @@ class Replayer612:
         return path
 
 
-def _fault_branch(ev: ModelEvent) -> tuple[str, ...]:
+def _fault_branch(ev: ModelEvent, step: TraceEvent | None = None) -> tuple[str, ...]:
     """The 6.12 IDs (spec/branches-6.12.md) of a fault step the trace does otherwise."""
+    if step is not None and {ev.name, step.name} == {"swap_read_folio", "swapin_readahead"}:
+        return ("DS-1", "DS-2")  # the choice between them
     if ev.name == "swap_read_folio":
         return ("DS-1",)
     if ev.name in ("swapin_readahead", "swapin_readahead_ret"):
         return ("DS-2", "DS-3") if ev.name.endswith("_ret") else ("DS-2",)
     if ev.name == "do_swap_page_ret":
         ret = int(ev.arg("ret"))
-        return (("DS-5", "FM-2") if ret & 0x400 else ("DS-7",) if ret & 0x2 else
-                ("DS-3",) if ret & 0x1 else ("DS-4",) if ret & 0x4 else ("DS-8",))
+        if step is not None and step.name == ev.name:
+            ret ^= step.arg_int("ret")  # the bits the two disagree on
+        return (("DS-5", "FM-2") if ret & VmFault.VM_FAULT_RETRY else
+                ("DS-7",) if ret & VmFault.VM_FAULT_SIGBUS else
+                ("DS-3",) if ret & VmFault.VM_FAULT_OOM else
+                ("DS-4",) if ret & VmFault.VM_FAULT_MAJOR else ("DS-8",))
     return ("DS-1", "DS-2")
 
 
@@ -893,7 +909,7 @@ def _compare_fault(steps: Sequence[TraceEvent], wanted: Sequence[ModelEvent]) ->
         ev = wanted[i]
         if ev.name != step.name:
             return Verdict(i, f"the 6.12 model does {_fault_show(ev)} here; the trace "
-                           f"{step.name}", (_fault_show(ev),), _fault_branch(ev))
+                           f"{step.name}", (_fault_show(ev),), _fault_branch(ev, step))
         same = True
         if ev.name == "swapin_readahead":
             same = (int(ev.arg("entry")) == step.arg_int("entry")
@@ -908,7 +924,7 @@ def _compare_fault(steps: Sequence[TraceEvent], wanted: Sequence[ModelEvent]) ->
                      f"folio={step.arg_int('folio'):#x}" if ev.name == "swapin_readahead_ret"
                      else f"ret={step.arg_int('ret'):#x}")
             return Verdict(i, f"the 6.12 model's {_fault_show(ev)}; the trace's {shown}",
-                           (_fault_show(ev),), _fault_branch(ev))
+                           (_fault_show(ev),), _fault_branch(ev, step))
     if len(wanted) > len(steps):
         ev = wanted[len(steps)]
         return Verdict(len(steps) - 1, f"the 6.12 model goes on with {_fault_show(ev)}; the "
