@@ -100,11 +100,14 @@ class Step:
 class Completion:
     """An ``end_swap_bio_read`` seen while the fault ran: its page, status and place."""
 
-    __slots__ = ("cpu", "lineno", "page", "pflags", "status", "ts", "until", "waiter")
+    __slots__ = ("cpu", "lineno", "page", "pflags", "size", "status", "ts", "until", "waiter")
 
     def __init__(self, lineno: int, ts: int, cpu: int, page: int, status: int,
-                 pflags: int, waiter: bool = False) -> None:
+                 pflags: int, waiter: bool = False, size: int = -1) -> None:
         self.waiter = waiter  # bi_private held a task
+        #: bi_size as the probe printed it: what is left after the request's completion
+        #: advanced the bio (block/blk-mq.c:776, bio_advance in req_bio_endio); -1 unknown.
+        self.size = size
         #: The line of the next event of the completion's context (none yet: a line past
         #: every line). The probe fires at the entry of end_swap_bio_read, which unlocks
         #: the page only at its end (mm/page_io.c:71): somewhere before that next event.
@@ -268,6 +271,11 @@ class _Run:
                                 f" has {'a' if ev.arg('waiter') else 'no'} waiter in bi_private"
                                 f", the trace's waiter is {'set' if c.waiter else '0x0'}",
                                 f"end_swap_bio_read: waiter={'<task>' if ev.arg('waiter') else 0}")
+            if c.size >= 0 and int(ev.arg("size")) != c.size:  # the model's bio_advance
+                raise _Diverged(self.matched, f"the model's end_swap_bio_read (line {c.lineno})"
+                                f" sees bi_size={ev.arg('size')} left after the request's "
+                                f"completion, the trace's size={c.size}",
+                                f"end_swap_bio_read: size={ev.arg('size')}")
         if ev.softirq or ev.name not in self.names:
             return
         if ev.name == "block_bio_queue" and self.names is FAULT_EVENTS and "W" in str(
@@ -743,7 +751,7 @@ class Replayer:
                         append(pte_swp_exclusive(n))
         for c in completions:
             early, late = place(steps, c)
-            out.append((early, late, page(c.page), c.status, c.pflags, c.waiter))
+            out.append((early, late, page(c.page), c.status, c.pflags, c.waiter, c.size))
         out.append(tuple(sorted(known.items())))
         return tuple(out), pages
 

@@ -104,3 +104,32 @@ def test_writeback_left_by_the_model_is_compared_at_the_next_swap_out() -> None:
     assert page is not None
     earlier = [line for line in lines[:first.lineno - 1] if f"page={page.group(1)}" in line]
     assert any(" swap_writepage: " in line for line in earlier)  # written before: carried
+
+
+def test_completion_size_is_compared_model_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """G3: the size= a read completion shows is what the request's completion left of the
+    bio (0 after bio_advance); in a fault's replay the model's bio after its request
+    completed is compared with it. Planted: a request completion leaving 512 bytes."""
+    from kmodel.block import blk_core
+    from kmodel.block.bio import bio_endio  # what blk_core's Request.end calls
+    from kmodel.include.linux.blk_types import Bio
+    from kmodel.kernel import Kernel
+
+    def short_advance(k: Kernel, bio: Bio) -> None:
+        bio.bi_size = 512
+        bio_endio(k, bio)
+
+    monkeypatch.setattr(blk_core, "bio_endio", short_advance)
+    first = check_trace(BASIC, max_divergences=1).divergences
+    assert first, "a bio left with 512 bytes after its completion conforms"
+    assert "sees bi_size=512 left after the request's completion, the trace's size=0" in \
+        first[0].message, first[0].message
+
+
+def test_completion_size_of_a_device_mapper_is_not_compared() -> None:
+    """dm-flakey is bio-based: its completions show the original bio, never advanced
+    (size=4096), which the replay's request-based model device is not held to: only a
+    completion showing 0 (a request completed the bio) is compared."""
+    flakey = BASIC.parent / "readerr_flakey.trace.txt"
+    assert " size=4096 " in flakey.read_text()
+    assert check_trace(flakey).conformant
