@@ -347,49 +347,108 @@ def _key_text(keys: tuple[str, ...]) -> str:
     return " ".join(f"{k}=..." for k in keys)
 
 
-def _parsers() -> tuple[dict[str, ArgsParser], dict[str, ArgsChecker], dict[str, Matcher]]:
-    """The args parser of every known event, a checker of its args for events whose args
-    are not needed (raising what the parser would raise), and the args regex of the events
-    whose parser is that regex's `groupdict` when it matches."""
-    parsers: dict[str, ArgsParser] = {"console": lambda text: {"msg": text}}
-    checkers: dict[str, ArgsChecker] = {"console": len}
-    matchers: dict[str, Matcher] = {}
-    for name, keys in EVENT_ARGS.items():
-        types = dict(ARG_TYPES.get(name, {}))
-        if name in BLOCK_EVENTS:
-            form = _block_format(keys)
-            pattern, shape = _BLOCK_FORMATS[form]
-            types = {k: t for k, t in _BLOCK_TYPES.items() if k in keys}
-            lenient = re.compile(_BLOCK_LENIENT[form][0]).fullmatch
-            parsers[name], checkers[name], matchers[name] = _known(
-                name, keys, pattern, f"{name}: expected '{shape}'",
-                lambda text, lenient=lenient: _groups(lenient(text)), types,  # type: ignore[misc]
-            )
-        elif keys[:1] == KPROBE_KEYS:
-            pattern = r"\((?P<probe>[^ ()]+)\) " + _values(keys[1:], types)
-            shape = f"(symbol+offset/size) {_key_text(keys[1:])}"
-            parsers[name], checkers[name], matchers[name] = _known(
-                name, keys, pattern, f"{name}: expected '{shape}'", _probe_args, types
-            )
-        elif keys[:3] == KRETPROBE_KEYS:
-            pattern = (
-                r"\((?P<caller>[^ ()+]+)\+?(?P<caller_offset>[^ ()]*) <- (?P<callee>[^ ()]+)\) "
-                + _values(keys[3:], types)
-            )
-            shape = f"(caller+offset/size <- callee) {_key_text(keys[3:])}"
-            message = f"{name}: expected '{shape}'"
-            parsers[name] = checkers[name] = _memo(
-                _known(name, keys, pattern, message, _probe_args, types)[0]
-            )
-        elif name != "console":
-            message = f"{name}: expected '{_key_text(keys)}'"
-            parsers[name], checkers[name], matchers[name] = _known(
-                name, keys, _values(keys, types), message, lambda text: _kv(text, {}), types
-            )
-    return parsers, checkers, matchers
+def _lenient_block(form: str) -> SlowParser:
+    """The slow path of a block event: its lenient regex, compiled on first use."""
+    fullmatch: Matcher | None = None
+
+    def slow(text: str) -> dict[str, str] | None:
+        nonlocal fullmatch
+        if fullmatch is None:
+            fullmatch = re.compile(_BLOCK_LENIENT[form][0]).fullmatch
+        return _groups(fullmatch(text))
+
+    return slow
 
 
-_PARSERS, _CHECKERS, _MATCHERS = _parsers()
+Built = tuple[ArgsParser, ArgsChecker, Matcher | None]
+
+
+def _build(name: str) -> Built:
+    """The args parser of a known event, a checker of its args for when they are not needed
+    (raising what the parser would raise), and its args regex if its parser is that regex's
+    `groupdict` when it matches (None: a kretprobe, whose parser memoizes)."""
+    keys = EVENT_ARGS[name]
+    types = dict(ARG_TYPES.get(name, {}))
+    if name in BLOCK_EVENTS:
+        form = _block_format(keys)
+        pattern, shape = _BLOCK_FORMATS[form]
+        types = {k: t for k, t in _BLOCK_TYPES.items() if k in keys}
+        return _known(name, keys, pattern, f"{name}: expected '{shape}'",
+                      _lenient_block(form), types)
+    if keys[:1] == KPROBE_KEYS:
+        pattern = r"\((?P<probe>[^ ()]+)\) " + _values(keys[1:], types)
+        shape = f"(symbol+offset/size) {_key_text(keys[1:])}"
+        return _known(name, keys, pattern, f"{name}: expected '{shape}'", _probe_args, types)
+    if keys[:3] == KRETPROBE_KEYS:
+        pattern = (
+            r"\((?P<caller>[^ ()+]+)\+?(?P<caller_offset>[^ ()]*) <- (?P<callee>[^ ()]+)\) "
+            + _values(keys[3:], types)
+        )
+        shape = f"(caller+offset/size <- callee) {_key_text(keys[3:])}"
+        message = f"{name}: expected '{shape}'"
+        parse = _memo(_known(name, keys, pattern, message, _probe_args, types)[0])
+        return parse, parse, None
+    message = f"{name}: expected '{_key_text(keys)}'"
+    return _known(name, keys, _values(keys, types), message, lambda text: _kv(text, {}), types)
+
+
+#: Each known event's parsers, built (its regexes compiled) when an event of its name is
+#: first parsed: a trace holds about half of the known events, and a command that imports
+#: the parser without parsing compiles none (~9 ms of start-up).
+_BUILT: dict[str, Built] = {}
+#: Known events that have an args regex (`_build`'s third value): all but the kretprobes.
+_HAS_MATCHER = frozenset(
+    name for name, keys in EVENT_ARGS.items()
+    if name != "console" and keys[:3] != KRETPROBE_KEYS
+)
+
+
+def _tables(parsers: dict[str, ArgsParser], checkers: dict[str, ArgsChecker],
+            matchers: dict[str, Matcher]) -> None:
+    """Fill the three tables with every known event's parser, checker and args regex; those
+    not built yet are stubs that build them on first call and put them in these tables in
+    their place (the tables' users look them up per event: no stub is called twice)."""
+
+    def install(name: str) -> Built:
+        built = _BUILT.get(name)
+        if built is None:
+            built = _BUILT[name] = _build(name)
+        parsers[name], checkers[name] = built[0], built[1]
+        if built[2] is not None:
+            matchers[name] = built[2]
+        return built
+
+    for name in EVENT_ARGS:
+        if name == "console":
+            continue
+        built = _BUILT.get(name)
+        if built is not None:
+            parsers[name], checkers[name] = built[0], built[1]
+            if built[2] is not None:
+                matchers[name] = built[2]
+            continue
+
+        def parse(text: str, name: str = name) -> dict[str, str]:
+            return install(name)[0](text)
+
+        def check(text: str, name: str = name) -> object:
+            return install(name)[1](text)
+
+        def match(text: str, name: str = name) -> re.Match[str] | None:
+            fullmatch = install(name)[2]
+            assert fullmatch is not None
+            return fullmatch(text)
+
+        parsers[name], checkers[name] = parse, check
+        if name in _HAS_MATCHER:
+            matchers[name] = match
+
+
+#: The tables of `_tables` for module-level use (`check_6_12` parses args with them).
+_PARSERS: dict[str, ArgsParser] = {"console": lambda text: {"msg": text}}
+_CHECKERS: dict[str, ArgsChecker] = {"console": len}
+_MATCHERS: dict[str, Matcher] = {}
+_tables(_PARSERS, _CHECKERS, _MATCHERS)
 
 
 #: The longest message a console event carries, in bytes: printk formats a record into at most
@@ -599,7 +658,8 @@ def _events(
     match = _LINE.match
     message = _Message()
     held: TraceEvent | None = None  # a console event whose message may go on
-    parsers = {**_PARSERS, "console": message.parse}
+    parsers: dict[str, ArgsParser] = {"console": message.parse}
+    _tables(parsers, {}, {})
     generic = _parse_generic
     contexts: dict[str, TaskContext] = {}
     get_context = contexts.get
@@ -674,12 +734,13 @@ class LineScanner:
         self.match = _LINE.match
         self._message = _Message()
         #: The console parser of a scanner keeps the args its message's next lines extend.
-        self.parsers: dict[str, ArgsParser] = {**_PARSERS, "console": self._message.parse}
+        self.parsers: dict[str, ArgsParser] = {"console": self._message.parse}
         #: Known events' args checkers (raise ArgsError as the parser would, build nothing).
-        self.checkers: dict[str, ArgsChecker] = {**_CHECKERS, "console": self._message.skip}
+        self.checkers: dict[str, ArgsChecker] = {"console": self._message.skip}
         #: Known events' args regexes: where one matches, its `groupdict()` is what the
         #: parser returns (a shortcut past the parser's call; elsewhere, call the parser).
-        self.matchers: dict[str, Matcher] = _MATCHERS
+        self.matchers: dict[str, Matcher] = {}
+        _tables(self.parsers, self.checkers, self.matchers)  # built on first use
         self.contexts: dict[str, TaskContext] = {}
 
     def not_utf8(self, lineno: int, line: str) -> None:
