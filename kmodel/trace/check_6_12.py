@@ -49,6 +49,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar, cast
 
+from kmodel.block.bdev import BlockDevice
+from kmodel.block.blk_core import Request, blk_status_to_errno
 from kmodel.errors import KernelBug, KmodelError, TraceFormatError
 from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, Bio
@@ -272,6 +274,7 @@ class Oracle612(Oracle):
         super().__init__()
         self.k = Kernel(executor=InlineExecutor(), version="6.12")
         self.k.tracer = self._events_append
+        self._rq_bdevs: dict[int, BlockDevice] = {}
 
     def extents(self, type_: int) -> list[SwapExtent]:
         """The extents of swap type ``type_`` as the trace gave them (else from block 0)."""
@@ -305,6 +308,27 @@ class Oracle612(Oracle):
             hit = self._complete(key, bio, folio, status, ts_us, read=read)
         flags, events = hit
         return kernel_page_flags(flags), events
+
+
+    def request_end(self, dev: int, write: bool, sector: int, nr_sector: int,
+                    status: int) -> tuple[int, bool]:
+        """Run the model's ``blk_update_request`` (``Request.end``) for a request of a
+        request-based device ending with the ``bi_status`` its bios show: the ``error`` of
+        its ``block_rq_complete``, and whether ``block_rq_error`` follows (DEV-1)."""
+        bdev = self._rq_bdevs.get(dev)
+        if bdev is None:
+            if len(self._rq_bdevs) >= 64:
+                self._rq_bdevs.clear()
+            bdev = self._rq_bdevs[dev] = BlockDevice(
+                dev >> 20, dev & 0xFFFFF, f"{dev >> 20}:{dev & 0xFFFFF}", 0,
+                request_based=True)
+        op = REQ_OP_WRITE if write else REQ_OP_READ
+        bio = Bio(bi_bdev=bdev, bi_opf=op, bi_sector=sector, bi_size=nr_sector << 9)
+        self._events.clear()
+        Request(bdev, op, sector, nr_sector, [bio], 0).end(self.k, _status(status))
+        self.k.printk_log.clear()
+        error = next(int(e.arg("error")) for e in self._events if e.name == "block_rq_complete")
+        return error, any(e.name == "block_rq_error" for e in self._events)
 
 
 class _Folio:
@@ -389,7 +413,14 @@ class Checker612:
             "add_swap_extent": self._add_swap_extent,
             "end_swap_bio_write": self._end_io,
             "end_swap_bio_read": self._end_io,
+            "block_rq_complete": self._block_rq_complete,
+            "block_bio_complete": self._block_rq_complete,
+            "block_rq_error": self._block_rq_error,
         }
+        #: A request-based device's ``block_rq_complete`` (and its ``block_rq_error``), or a
+        #: bio-based device's ``block_bio_complete``, by context, awaiting the first swap bio
+        #: completion of that request or bio (DEV-1).
+        self.rq_done: dict[CtxKey, list[TraceEvent | None]] = {}
         #: Async bios' ``bi_end_io`` seen, by context, awaiting the inner completion.
         self.end_io: dict[CtxKey, TraceEvent] = {}
         #: Open ``do_swap_page`` calls: pid -> the swap entry of the faulting PTE.
@@ -444,6 +475,8 @@ class Checker612:
             elif ev.name in ("should_fail_alloc_page", "should_fail_alloc_page_ret"):
                 self.fi.alloc(ev)  # the FI capture's page allocations (faultinject.py)
                 return
+        if self.rq_done and ev.name in _BIO_ENDS:
+            self._request_of(ev, line)
         if self.end_io:
             outer = self.end_io.get(_ctx(ev.context))
             if outer is not None and not self._inner_of(outer, ev, line):
@@ -464,6 +497,9 @@ class Checker612:
             self.fi.finish()
             self.checks += self.fi.checks
         self._close_calls("call-cut-by-end")
+        for done in self.rq_done.values():
+            self._count_unknown("request-without-swap-bio", sum(e is not None for e in done))
+        self.rq_done.clear()
         for _, _, predicted in self.expect.values():
             self._count_unknown("prediction-cut-by-end", len(predicted))
         self.expect.clear()
@@ -752,6 +788,9 @@ class Checker612:
         for _, _, predicted in self.expect.values():
             self._count_unknown("prediction-cut-by-lost-events", len(predicted))
         self.expect.clear()
+        for done in self.rq_done.values():
+            self._count_unknown("request-without-swap-bio", sum(e is not None for e in done))
+        self.rq_done.clear()
         self.folios.clear()
         self.entry_folio.clear()
         self.submitting.clear()
@@ -1108,6 +1147,61 @@ class Checker612:
                 "fault-cached-folio-state-is-input"
             self._count_unknown(why)
 
+    # -- request completions (DEV-1) ----------------------------------------------------------
+
+    def _block_rq_complete(self, ev: TraceEvent, line: str) -> None:
+        old = self.rq_done.pop(_ctx(ev.context), None)
+        if old is not None:
+            self._count_unknown("request-without-swap-bio", sum(e is not None for e in old))
+        self.rq_done[_ctx(ev.context)] = [ev, None]
+
+    def _block_rq_error(self, ev: TraceEvent, line: str) -> None:
+        done = self.rq_done.get(_ctx(ev.context))
+        rq = done[0] if done is not None else None
+        if done is None or rq is None or done[1] is not None or any(
+                ev.args[k] != rq.args[k] for k in ("dev", "rwbs", "sector", "nr_sector")):
+            self._count_unknown("not-mapped-6.12:block_rq_error")
+            return
+        done[1] = ev
+
+    def _request_of(self, ev: TraceEvent, line: str) -> None:
+        """A swap bio's completion after a ``block_rq_complete`` of its context: if the bio
+        is of that request, the model's ``blk_update_request`` with the bio's status must
+        print the request's error and a ``block_rq_error`` exactly when it failed."""
+        key = _ctx(ev.context)
+        done = self.rq_done.get(key)
+        if done is None:
+            return
+        rq, err_ev = done
+        assert rq is not None
+        start, nr = rq.arg_int("sector"), rq.arg_int("nr_sector")
+        major, minor = rq.arg_int("major"), rq.arg_int("minor")
+        if not (start <= ev.arg_int("sector") < start + nr
+                and ev.arg_int("dev") == major << 20 | minor
+                and ("W" in rq.args["rwbs"]) == ev.name.endswith("_write")):
+            return  # another device's bio (a stacked device's original), or another request
+        del self.rq_done[key]
+        status = ev.arg_int("bi_status")
+        if rq.name == "block_bio_complete":  # bio_endio of a bio-based device (zram, brd,
+            # dm): trace_block_bio_complete(bio) prints blk_status_to_errno(bio->bi_status)
+            error, fails = blk_status_to_errno(_status(status)), False  # block/bio.c:1701
+        else:
+            error, fails = self.oracle.request_end(major << 20 | minor,
+                                                   "W" in rq.args["rwbs"], start, nr, status)
+        self.checks += 1 + (err_ev is not None)
+        rq_line = f"{rq.name}: {rq.args}"
+        if rq.arg_int("error") != error:
+            self._diverge(rq, rq_line, f"{rq.name} with error {rq.arg_int('error')}, but its "
+                          f"bio completes with bi_status={status}: the model's "
+                          f"{_ERRNO_OF.get(rq.name, 'blk_update_request')} gives error "
+                          f"{error}", [f"[{error}]"], ("DEV-1",))
+        elif fails != (err_ev is not None):
+            self._diverge(ev, line, f"the request (line {rq.lineno}) ended with bi_status="
+                          f"{status}: the model's blk_update_request "
+                          f"{'traces' if fails else 'does not trace'} block_rq_error before "
+                          "its bios complete", ["block_rq_error" if fails else "no error"],
+                          ("DEV-1",))
+
     def _console(self, ev: TraceEvent, line: str) -> None:
         if not _swap_alert(ev.args["msg"]):
             return
@@ -1118,6 +1212,11 @@ class Checker612:
         branch = "ER-1" if ev.args["msg"].startswith(_ALERTS[0]) else "EW-1"
         self._diverge(ev, line, "a swap I/O alert that no completion of the 6.12 model "
                       "printed in this context", ["no alert"], (branch, "PR-1"))
+
+
+_ERRNO_OF = {"block_bio_complete": "blk_status_to_errno"}
+_BIO_ENDS = frozenset({"end_swap_bio_read", "end_swap_bio_write", "__end_swap_bio_read",
+                       "__end_swap_bio_write"})
 
 
 def _ctx(c: TaskContext) -> CtxKey:

@@ -265,6 +265,38 @@ def test_lost_events_make_the_mutant_unknown_not_divergent() -> None:
     assert report.divergences == [] and report.counts["lost-events"] == 1
 
 
+# -- request and bio completions (DEV-1) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("trace", "pattern"), [
+    ("basic", r"block_rq_complete: \S+ W .*\[0\]$"),
+    ("basic", r"block_rq_complete: \S+ R .*\[0\]$"),
+    ("brd", r"block_bio_complete: \S+ WS .*\[0\]$"),
+    ("zram", r"block_bio_complete: \S+ RS .*\[0\]$"),
+], ids=["rq-write", "rq-read", "bio-write", "bio-read"])
+def test_mutant_completion_error_against_its_bio_status_is_flagged_DEV_1(
+        trace: str, pattern: str) -> None:
+    """The error a request's (or a bio-based device's bio's) completion prints is the
+    model's blk_status_to_errno of the status its swap bio then completes with."""
+    lines = _lines(trace)
+    i = _first(lines, pattern)
+    report = check_trace_6_12(io.StringIO("".join(lines)), name="mutant")
+    assert report.divergences == [] and "unknown:not-mapped-6.12:" + re.search(
+        r": (\w+): ", lines[i])[1] not in report.counts  # type: ignore[index]
+    lines[i] = lines[i].replace("[0]", "[-5]")
+    assert _check(lines)[0] == (i + 1, ("DEV-1",))
+
+
+def test_mutant_failed_request_without_block_rq_error_is_flagged_DEV_1() -> None:
+    """readerr_scsi: a request failing with a medium error traces block_rq_error (the
+    model's blk_update_request does), then its bios complete."""
+    lines = _lines("readerr_scsi")
+    i = _first(lines, r"block_rq_error: ")
+    j = _first(lines, r"end_swap_bio_read: .* bi_status=7 ", i)
+    del lines[i]
+    assert _check(lines)[0] == (j, ("DEV-1",))
+
+
 # -- mutants of swap-outs and reads (replay_6_12) --------------------------------------------
 
 
