@@ -46,7 +46,7 @@ from kmodel.mm.filemap import end_page_writeback
 from kmodel.trace.emit import format_event
 from kmodel.trace.events import LostEvents, TaskContext, TraceEvent, explained_by_missed
 from kmodel.trace.faultinject import FaultInject
-from kmodel.trace.oracle import Oracle
+from kmodel.trace.oracle import UNKNOWN_END_IO, EndIoMismatch, Oracle
 from kmodel.trace.parse import UNREADABLE, LineScanner, open_trace, parse_event_line
 from kmodel.trace.replay import (
     FAULT_EVENTS,
@@ -189,7 +189,8 @@ def _flags(value: int) -> str:
 class _Bio:
     """A swap bio between ``block_bio_queue`` and ``end_swap_bio_*``."""
 
-    __slots__ = ("done", "early_ret", "event", "modelled", "pid", "sector", "sync", "write")
+    __slots__ = ("done", "early_ret", "end_io", "event", "modelled", "pid", "sector", "sync",
+                 "write")
 
     def __init__(self, event: _Event, write: bool, sector: int, sync: bool) -> None:
         self.event = event
@@ -199,6 +200,9 @@ class _Bio:
         self.pid = event.pid
         self.done = False
         self.modelled = False  # the page's flags are the model's after its submission
+        #: The bi_end_io the model gave this bio when its swap-out was replayed (UNKNOWN_END_IO:
+        #: not replayed; the oracle then runs end_swap_bio_write, what every swap write uses).
+        self.end_io: object = UNKNOWN_END_IO
         #: A synchronous swap_readpage_ret printed before this bio's completion: fine only
         #: if the completion has the same timestamp on another CPU (a tie).
         self.early_ret: _Event | None = None
@@ -1062,6 +1066,10 @@ class Checker:
         self.checks += 1
         if verdict.ok:
             self._adopt(verdict, ev.lineno)
+            for addr, end_io in verdict.end_io.items():
+                bio = self.pages[addr].bio if addr in self.pages else None
+                if bio is not None and bio.write and not bio.done:
+                    bio.end_io = end_io
             return
         self._replay_diverged(events, verdict, page, f"{events[0].name} of page "
                               f"{page.addr:#x} (line {events[0].lineno})", events[0].lineno)
@@ -1263,10 +1271,18 @@ class Checker:
         try:
             page.flags, predicted = self.oracle.complete_write(
                 ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
-                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), ev.ts)
+                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), ev.ts,
+                UNKNOWN_END_IO if bio is None else bio.end_io)
         except KernelBug as bug:
             self._diverge(ev, f"the model forbids this completion: {bug}",
                           ["a page under writeback"], ("EW-3", "FM-3"), page)
+            return
+        except EndIoMismatch as wrong:
+            self.checks += 1
+            self._diverge(ev, f"bio_endio of the model's write bio (queued at line "
+                          f"{bio.event.lineno if bio is not None else '?'}) runs {wrong}, the "
+                          "trace end_swap_bio_write", ["bi_end_io = end_swap_bio_write"],
+                          ("BIO-2", "WP-4"), page)
             return
         self.checks += 1
         self._expect(ev, page, predicted, branches, status, fresh)

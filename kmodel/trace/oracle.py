@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 
 from kmodel.block.bdev import BlockDevice
+from kmodel.block.bio import bio_endio
 from kmodel.errors import KernelBug
 from kmodel.executor.inline import InlineExecutor
 from kmodel.include.linux.blk_types import Bio, BlkStatus
@@ -23,7 +24,14 @@ from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm.page_io import end_swap_bio_read, end_swap_bio_write
 from kmodel.mm.swapfile import add_swap_extent, offset_to_swap_extent, swap_page_sector
 
-__all__ = ["Oracle", "Outcome"]
+__all__ = ["UNKNOWN_END_IO", "EndIoMismatch", "Oracle", "Outcome"]
+
+#: A write bio whose ``bi_end_io`` the model did not give (its swap-out was not replayed).
+UNKNOWN_END_IO: object = object()
+
+
+class EndIoMismatch(Exception):
+    """The model's ``bio_endio`` ran another completion (or none) than the trace's."""
 
 _NO_SLOTS = SWP_OFFSET_MASK + 1
 MEMO_MAX = 1 << 12
@@ -145,6 +153,19 @@ class Oracle:
         self.k.printk_log.clear()
         return tuple(self._events[1:])  # [0] is the completion itself
 
+    def _run_bio_endio(self, bio: Bio, ts_us: int, end_io: object) -> tuple[ModelEvent, ...]:
+        """The model's own write bio: ``bio_endio`` calls its ``bi_end_io``
+        (block/bio.c:1522-1555), which must be the trace's ``end_swap_bio_write``."""
+        self.k.jiffies = ts_us * Kernel.HZ // 1_000_000 + 1
+        self._events.clear()
+        bio.bi_end_io = end_io  # type: ignore[assignment]
+        bio_endio(self.k, bio)
+        self.k.printk_log.clear()
+        ran = self._events[0].name if self._events else "no bi_end_io"
+        if ran != "end_swap_bio_write":
+            raise EndIoMismatch(ran)
+        return tuple(self._events[1:])  # [0] is the completion itself
+
     def _memo_get(self, key: tuple[object, ...]) -> Outcome | None:
         hit = self._memo.get(key)
         if isinstance(hit, KernelBug):
@@ -182,13 +203,16 @@ class Oracle:
         return self._complete(key, bio, folio, status, ts_us, read=True)
 
     def complete_write(self, flags: int, status: int, sector: int, size: int, opf: int,
-                       dev: int, ts_us: int) -> Outcome:
+                       dev: int, ts_us: int, end_io: object = UNKNOWN_END_IO) -> Outcome:
         """Run ``end_swap_bio_write`` on a bio for a page with ``flags``.
 
+        ``end_io``: the ``bi_end_io`` the model's swap-out gave the bio, when it was replayed:
+        the bio is then completed by the model's ``bio_endio``, which calls it; raises
+        EndIoMismatch when that is not ``end_swap_bio_write`` (the trace's probe).
         Returns the page's flags afterwards and the events the model emitted after its own
         (console lines, ``end_page_writeback`` with the flags it sees). Memoized on success.
         """
-        key = ("end_swap_bio_write", flags)
+        key = ("end_swap_bio_write", flags, end_io)
         if not status:
             hit = self._memo_get(key)
             if hit is not None:
@@ -196,13 +220,14 @@ class Oracle:
         folio = Folio(flags=flags)
         bio = Bio(bi_bdev=self.bdev(dev), bi_opf=opf, bi_sector=sector, bi_size=size,
                   bi_status=_status(status), bi_cnt=1, page=folio)
-        return self._complete(key, bio, folio, status, ts_us, read=False)
+        return self._complete(key, bio, folio, status, ts_us, read=False, end_io=end_io)
 
     def _complete(self, key: tuple[object, ...], bio: Bio, folio: Folio, status: int,
-                  ts_us: int, *, read: bool) -> Outcome:
+                  ts_us: int, *, read: bool, end_io: object = UNKNOWN_END_IO) -> Outcome:
         """Run the completion; memoize a success (or the KernelBug it raised)."""
         try:
-            events = self._run_end_io(bio, ts_us, read=read)
+            events = (self._run_end_io(bio, ts_us, read=read) if end_io is UNKNOWN_END_IO
+                      else self._run_bio_endio(bio, ts_us, end_io))
         except KernelBug as bug:
             if status:
                 raise

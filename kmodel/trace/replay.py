@@ -123,7 +123,7 @@ class Completion:
 class Verdict:
     """The outcome of a replay: conformant, or where and how the trace left the model."""
 
-    __slots__ = ("allowed", "flags", "index", "message", "raised", "tie")
+    __slots__ = ("allowed", "end_io", "flags", "index", "message", "raised", "tie")
 
     def __init__(self, index: int = -1, message: str = "", allowed: Sequence[str] = (),
                  flags: dict[int, int] | None = None, tie: bool = False,
@@ -135,6 +135,9 @@ class Verdict:
         self.flags = flags or {}
         self.tie = tie  # a completion whose order against the task's events was a tie
         self.raised = raised  # the model's code raised at step ``index`` (model_raised)
+        #: The ``bi_end_io`` of each trace page's bio the model submitted and left in flight
+        #: (a swap-out's write): its completion is run through it (Oracle.complete_write).
+        self.end_io: dict[int, object] = {}
 
     @property
     def ok(self) -> bool:
@@ -556,6 +559,8 @@ class Replayer:
         self._ra_states: dict[int, tuple[int, int, int]] | None = None
         #: Conformant replays, by :meth:`_key`: the model's flags of each page (by order).
         self._memo: dict[tuple[object, ...], dict[int, int]] = {}
+        #: A swap-out's memo: the bi_end_io of the bios it left in flight, by page index.
+        self._end_io: dict[tuple[object, ...], dict[int, object]] = {}
         self._sectors: dict[int, int] = {}
         #: The model kernel :meth:`sector` asks, its areas built from the extents known
         #: (dropped when they change).
@@ -838,7 +843,14 @@ class Replayer:
             folio = _find(k, model_addr)
             if folio is not None:
                 flags[trace_addr] = int(folio.flags)
-        return Verdict(flags=flags, tie=run.tie)
+        verdict = Verdict(flags=flags, tie=run.tie)
+        plug = task.plug
+        for io in [*run.executor.queue, *(plug.mq_list if plug is not None else ())]:
+            for bio in getattr(io, "bios", ()):
+                addr = run.pages.get(bio.page.addr) if bio.page is not None else None
+                if addr is not None:
+                    verdict.end_io[addr] = bio.bi_end_io
+        return verdict
 
     # -- swap-outs ----------------------------------------------------------------------
 
@@ -853,11 +865,16 @@ class Replayer:
         key = (*key, steps[0].int("pflags"), store)
         hit = self._memo.get(key)
         if hit is not None:
-            return Verdict(flags={pages[i]: f for i, f in hit.items()})
+            verdict = Verdict(flags={pages[i]: f for i, f in hit.items()})
+            verdict.end_io = {pages[i]: f for i, f in self._end_io.get(key, {}).items()}
+            return verdict
         verdict = self._write(steps, store)
         if verdict.ok:
             index = {addr: i for i, addr in enumerate(pages)}
             self._remember(key, {index[a]: f for a, f in verdict.flags.items() if a in index})
+            if len(self._end_io) >= MEMO_MAX:
+                self._end_io.clear()
+            self._end_io[key] = {index[a]: f for a, f in verdict.end_io.items() if a in index}
         return verdict
 
     def _write(self, steps: Sequence[Step], store: int | None) -> Verdict:

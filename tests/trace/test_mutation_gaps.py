@@ -133,3 +133,21 @@ def test_completion_size_of_a_device_mapper_is_not_compared() -> None:
     flakey = BASIC.parent / "readerr_flakey.trace.txt"
     assert " size=4096 " in flakey.read_text()
     assert check_trace(flakey).conformant
+
+
+#: Survivor (G4): the write bio gets no bi_end_io. The oracle ran end_swap_bio_write itself;
+#: now a replayed swap-out's bio is completed by the model's bio_endio, through its bi_end_io.
+WRITE_WITHOUT_END_IO = ModelMutation(
+    "write_bio_without_end_io", "kmodel.mm.page_io", "_swap_writepage_body",
+    "bio.bi_end_io = end_swap_bio_write", "pass", "the swap write bio has no bi_end_io")
+
+
+def test_a_write_completes_through_the_model_bios_end_io() -> None:
+    with planted(WRITE_WITHOUT_END_IO):
+        report = check_trace(BASIC, max_divergences=1)
+    assert report.divergences, "a write bio without bi_end_io conforms"
+    first = report.divergences[0]
+    lines = BASIC.read_text().splitlines()
+    assert " end_swap_bio_write: " in lines[first.lineno - 1]
+    assert "runs no bi_end_io, the trace end_swap_bio_write" in first.message, first.message
+    assert first.branches == ("BIO-2", "WP-4")
