@@ -413,6 +413,9 @@ def _tables(parsers: dict[str, ArgsParser], checkers: dict[str, ArgsChecker],
         built = _BUILT.get(name)
         if built is None:
             built = _BUILT[name] = _build(name)
+            _PARSERS[name], _CHECKERS[name] = built[0], built[1]  # the module's tables too
+            if built[2] is not None:
+                _MATCHERS[name] = built[2]
         parsers[name], checkers[name] = built[0], built[1]
         if built[2] is not None:
             matchers[name] = built[2]
