@@ -557,7 +557,8 @@ class Checker612:
         if call is None:
             return
         kind = call.kind
-        call.add(ev)
+        if call.add(ev, line) and ev.name != "swap_read_folio":
+            self._replayed = True  # a VMA readahead's step: counted at its replay
         if not kind and call.kind and self.vma_readahead is not None \
                 and self.rotational is not None:
             self.checks += 1
@@ -577,11 +578,35 @@ class Checker612:
         del self.swapin_calls[ev.pid]
         self._replayed = True
         self.checks += 1
+        if call.kind == "vma":
+            self._replay_vma(call)
         if call.kind and ev.arg_int("folio") != call.last:
             self._diverge(ev, line, f"swapin_readahead returns folio {ev.arg_int('folio'):#x}, "
                           f"but the 6.12 model's returns what its "
                           f"{'VMA' if call.kind == 'vma' else 'cluster'} readahead ended with, "
                           f"folio {call.last:#x}", [f"folio={call.last:#x}"], ("CR-5",))
+
+    def _replay_vma(self, call: SwapinCall) -> None:
+        """Run a VMA readahead's lookups on the 6.12 model (replay_6_12.Replayer612.vma)."""
+        own = [i for i, ev in enumerate(call.steps)
+               if ev.name in ("__read_swap_cache_async", "__read_swap_cache_async_ret")]
+        fault = self.fault_calls.get(call.event.pid)
+        if fault is None:  # the fault's PTE and address are not known: not replayed
+            self._count_unknown("not-replayed-6.12:vma-readahead-without-fault", len(own))
+            return
+        verdict = self.replay.vma(call.steps, fault.events[0], self.page_cluster)
+        if not verdict.ok:
+            i = verdict.index
+            self.checks += sum(1 for j in own if j <= i)
+            self._diverge(call.steps[i], call.lines[i], verdict.message, verdict.allowed,
+                          verdict.branches)
+            rest = sum(1 for j in own if j > i)
+            if rest:
+                self._count_unknown("after-divergence", rest)
+            return
+        inputs = sum(1 for i in own if call.steps[i].name == "__read_swap_cache_async_ret")
+        self.checks += len(own) - inputs
+        self._count_unknown("readahead-lookup-is-input", inputs)
 
     def page_cluster_header(self, lineno: int, line: str) -> None:
         """``# page-cluster: N`` (``kmodel capture``): the cluster readahead's largest window

@@ -59,7 +59,10 @@ from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm.filemap import folio_unlock
-from kmodel.mm.swap_state import swap_use_vma_readahead  # 6.12's is 6.1's (swap_state.c:317)
+from kmodel.mm.swap_state import (  # 6.12's are 6.1's (swap_state.c:317, 745)
+    SWAP_RA_ORDER_CEILING,
+    swap_use_vma_readahead,
+)
 from kmodel.trace.events import TraceEvent
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
@@ -178,22 +181,31 @@ class SwapinCall:
     took (its next event: ``swap_cluster_readahead``, or a lookup of the VMA readahead), and
     the folio that readahead ended with."""
 
-    __slots__ = ("event", "kind", "last", "line")
+    __slots__ = ("event", "kind", "last", "line", "lines", "steps")
 
     def __init__(self, first: TraceEvent, line: str) -> None:
         self.event = first
         self.line = line
         self.kind = ""  # "cluster" or "vma", from the next event
         self.last = 0  # the folio of the inner readahead's return, or of the last lookup
+        #: A VMA readahead's steps (lookups, their returns, the reads they started, the
+        #: return), replayed by :meth:`Replayer612.vma`, and their lines.
+        self.steps: list[TraceEvent] = []
+        self.lines: list[str] = []
 
-    def add(self, ev: TraceEvent) -> None:
-        """Note a task event inside the call."""
+    def add(self, ev: TraceEvent, line: str = "") -> bool:
+        """Note a task event inside the call; True if it is a VMA readahead's step."""
         if not self.kind and ev.name in ("swap_cluster_readahead", "__read_swap_cache_async"):
             self.kind = "cluster" if ev.name == "swap_cluster_readahead" else "vma"
         if self.kind == "cluster" and ev.name == "swap_cluster_readahead_ret":
             self.last = ev.arg_int("folio")
         elif self.kind == "vma" and ev.name == "__read_swap_cache_async_ret":
             self.last = ev.arg_int("folio")
+        if self.kind == "vma" and ev.name in _VMA_EVENTS:
+            self.steps.append(ev)
+            self.lines.append(line)
+            return True
+        return False
 
 
 class FaultCall:
@@ -738,6 +750,120 @@ class Replayer612:
                            _ra_branch(ev, None))
         return Verdict()
 
+    # -- VMA readahead ----------------------------------------------------------------------
+
+    def vma(self, steps: Sequence[TraceEvent], fault: TraceEvent,
+            page_cluster: int | None) -> Verdict:
+        """Replay the lookups of one VMA readahead (``swapin_readahead`` … its return, the
+        kind CR-5 chose) on the model's ``swap_vma_readahead``.
+
+        Inputs: the page table around the fault (not in a trace: the PTEs the trace's
+        lookups read, each at the address its ``ilx`` gives — ``ilx`` counts pages from the
+        fault's, whose own ``ilx`` the target's last lookup shows), the VMA's readahead
+        history behind the window (every window the model can make with the header's
+        ``# page-cluster:`` is tried), and what each lookup found (free, cached, new). The
+        model decides which addresses of its window it looks up and in which order, the
+        target's PTE read in the loop, the target looked up last, and the return (CR-5).
+        """
+        lookups = [e for e in steps if e.name == "__read_swap_cache_async"]
+        if not lookups:
+            return Verdict(0, "the 6.12 model's VMA readahead looks up its target; the trace "
+                           "shows no lookup", ("__read_swap_cache_async",), ("CR-5",))
+        targ_ilx = _s64(lookups[-1].arg_int("ilx"))
+        address = fault.arg_int("address") & ~(PAGE_SIZE - 1)
+        orig_pte = fault.arg_int("orig_pte")
+        target = SwapEntry.from_pte(orig_pte)
+        ptes: dict[int, int] = {}
+        for e in lookups[:-1]:
+            addr = address + (_s64(e.arg_int("ilx")) - targ_ilx) * PAGE_SIZE
+            if addr != address:
+                ptes.setdefault(addr, SwapEntry.from_val(e.arg_int("entry")).to_pte())
+        seq: list[str] = []
+        for i, ret in enumerate(steps):
+            if ret.name == "__read_swap_cache_async_ret":
+                read = i + 1 < len(steps) and steps[i + 1].name == "swap_read_folio"
+                seq.append("free" if not ret.arg_int("folio") else "new" if read else "cached")
+        pc = 3 if page_cluster is None else page_cluster
+        low = min([address, *ptes])
+        high = max([address, *ptes]) + PAGE_SIZE
+        best: Verdict | None = None
+        for state in _vma_ra_states(address, pc):
+            key = ("vma", tuple((a - address, v) for a, v in sorted(ptes.items())),
+                   orig_pte, tuple(seq), pc, state, low - address, high - address,
+                   address & ((1 << 21) - 1))
+            verdict = self._vma_once(key, steps, address, orig_pte, target, ptes, seq, pc,
+                                     state, low, high, targ_ilx)
+            if verdict.ok:
+                return verdict
+            if best is None or verdict.index > best.index:
+                best = verdict
+        assert best is not None
+        return best
+
+    def _vma_once(self, key: tuple[object, ...], steps: Sequence[TraceEvent], address: int,
+                  orig_pte: int, target: SwapEntry, ptes: dict[int, int], seq: list[str],
+                  pc: int, state: tuple[int, int, int], low: int, high: int,
+                  targ_ilx: int) -> Verdict:
+        def body(k: Kernel) -> None:
+            k.page_cluster = pc
+            k.enable_vma_readahead = True
+            k.nr_rotate_swap = 0
+            task = Task(pid=1, comm="replay", mm=MMStruct())
+            mm = task.mm
+            assert mm is not None
+            vma = VMArea(low, high, mm)
+            vma.ra_addr, vma.ra_win, vma.ra_hits = state
+            mm.vmas.append(vma)
+            mm.ptes.update(ptes)
+            mm.ptes[address] = orig_pte
+            record, pending = k.tracer, list(seq)
+
+            def tracer(ev: ModelEvent) -> None:
+                # What each lookup found is an input, applied just before it.
+                if ev.name == "__read_swap_cache_async" and not ev.softirq and pending:
+                    _apply_slot(k, SwapEntry.from_val(int(ev.arg("entry"))), pending.pop(0))
+                if record is not None:
+                    record(ev)
+
+            k.tracer = tracer
+            swap_state_612.swapin_readahead(k, target, VMFault(task, vma, address, 0,
+                                                               orig_pte))
+
+        try:
+            model = self._run(key, body, target.type,
+                              self.synchronous.get(target.type, False))
+        except KernelBug as bug:
+            return Verdict(0, f"the 6.12 model forbids this readahead: {bug}",
+                           ("a state the model allows",), ("CR-5",))
+        wanted = [e for e in model if e.name in _VMA_EVENTS]
+        bound: dict[int, int] = {}
+        for i, step in enumerate(steps):
+            if i >= len(wanted):
+                return Verdict(i, f"the 6.12 model's VMA readahead is done; the trace goes on "
+                               f"with {step.name}", ("no further event",), ("CR-5",))
+            ev = wanted[i]
+            if ev.name != step.name:
+                return Verdict(i, f"the 6.12 model does {_ra_show(ev)} here; the trace "
+                               f"{step.name}", (_ra_show(ev),), ("CR-5",))
+            if ev.name == "__read_swap_cache_async" and (
+                    int(ev.arg("entry")) != step.arg_int("entry")
+                    or _s64(int(ev.arg("ilx"))) + targ_ilx != _s64(step.arg_int("ilx"))):
+                return Verdict(i, f"the 6.12 model looks up entry {int(ev.arg('entry')):#x} "
+                               f"(ilx {_s64(int(ev.arg('ilx'))) + targ_ilx}) here; the trace "
+                               f"entry {step.arg_int('entry'):#x} (ilx "
+                               f"{_s64(step.arg_int('ilx'))})", (_ra_show(ev),), ("CR-5",))
+            if ev.name.endswith("_ret"):
+                want, got = int(ev.arg("folio")), step.arg_int("folio")
+                if (want == 0) != (got == 0) or (want and bound.setdefault(want, got) != got):
+                    return Verdict(i, f"the 6.12 model's {ev.name} returns "
+                                   f"{'NULL' if not want else 'its folio'}; the trace "
+                                   f"folio={got:#x}", (_ra_show(ev),), ("CR-5",))
+        if len(wanted) > len(steps):
+            ev = wanted[len(steps)]
+            return Verdict(len(steps) - 1, f"the 6.12 model goes on with {_ra_show(ev)}; the "
+                           f"trace's VMA readahead ends", (_ra_show(ev),), ("CR-5",))
+        return Verdict()
+
     # -- reads --------------------------------------------------------------------------
 
     def read(self, call: Call) -> tuple[Verdict, bool] | None:
@@ -930,6 +1056,27 @@ def _compare_fault(steps: Sequence[TraceEvent], wanted: Sequence[ModelEvent]) ->
         return Verdict(len(steps) - 1, f"the 6.12 model goes on with {_fault_show(ev)}; the "
                        f"trace's do_swap_page ends", (_fault_show(ev),), _fault_branch(ev))
     return Verdict()
+
+
+_VMA_EVENTS = frozenset({"__read_swap_cache_async", "__read_swap_cache_async_ret",
+                         "swap_read_folio", "swapin_readahead_ret"})
+
+
+def _s64(value: int) -> int:
+    """A u64 probe value as the signed ``ilx`` the kernel computed."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _vma_ra_states(address: int, page_cluster: int) -> list[tuple[int, int, int]]:
+    """The VMA readahead histories (``ra_addr``, ``ra_win``, ``ra_hits``) giving each window
+    ``swap_vma_ra_win`` can make at ``address`` (mm/swap_state.c:745-781): every hit count
+    up to the largest window, after a fault one page below, one above, or elsewhere."""
+    max_win = 1 << min(page_cluster, SWAP_RA_ORDER_CEILING)
+    states = []
+    for prev in (address - PAGE_SIZE, address + PAGE_SIZE, address + (64 << 21)):
+        for hits in range(max_win + 1):
+            states.append((prev, 0, hits))
+    return states
 
 
 def _window(offset: int, loop: list[int]) -> tuple[int, int | None]:

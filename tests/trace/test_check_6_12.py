@@ -511,6 +511,48 @@ def test_mutant_readahead_kind_against_the_disk_is_flagged_CR_5() -> None:
     assert _check(lines)[0] == (j + 2, ("CR-5",))  # the lookup right after it
 
 
+def _vma_loop(lines: list[str]) -> tuple[int, int]:
+    """ssd: indexes of the first two lookups of a VMA readahead's loop (the target's last
+    lookup comes after them)."""
+    i = _first(lines, r"swapin_readahead: ")
+    while True:
+        pid = re.search(r"-(\d+) ", lines[i])[1]  # type: ignore[index]
+        j = _first(lines, rf"-{pid} .*: __read_swap_cache_async: ", i)
+        k = _first(lines, rf"-{pid} .*: __read_swap_cache_async: ", j + 1)
+        end = _first(lines, rf"-{pid} .*: swapin_readahead_ret: ", i)
+        last = max(n for n in range(i, end) if ": __read_swap_cache_async: " in lines[n])
+        if k < last:
+            return j, k
+        i = _first(lines, r"swapin_readahead: ", end)
+
+
+def test_vma_readahead_lookups_are_replayed_on_the_6_12_model() -> None:
+    report = check_trace(V612 / "ssd.trace.txt")
+    assert report.divergences == []
+    assert "unknown:not-mapped-6.12:__read_swap_cache_async" not in report.counts
+    assert report.counts["unknown:readahead-lookup-is-input"] > 50  # what each found
+
+
+def test_mutant_vma_readahead_lookups_out_of_address_order_are_flagged_CR_5() -> None:
+    """The loop walks its window's PTEs upwards: a lookup whose ilx (its page) comes
+    before the previous lookup's diverges."""
+    lines = _lines("ssd")
+    j, k = _vma_loop(lines)
+    ilx = [int(re.search(r" ilx=(\d+)", lines[n])[1]) for n in (j, k)]  # type: ignore[index]
+    lines[j] = lines[j].replace(f" ilx={ilx[0]} ", f" ilx={ilx[1]} ")
+    lines[k] = lines[k].replace(f" ilx={ilx[1]} ", f" ilx={ilx[0]} ")
+    assert _check(lines)[0][1] == ("CR-5",)
+
+
+def test_mutant_vma_readahead_wider_than_page_cluster_is_flagged_CR_5() -> None:
+    lines = _lines("ssd")
+    i = _first(lines, r"^# page-cluster: 3")
+    assert _check(lines) == []
+    lines[i] = "# page-cluster: 0\n"  # no VMA readahead window at all: the target alone
+    first = check_trace_6_12(io.StringIO("".join(lines)), name="mutant").divergences[0]
+    assert first.branches == ("CR-5",) and ": __read_swap_cache_async: " in first.line
+
+
 def test_mutant_swapin_readahead_returning_another_folio_is_flagged_CR_5() -> None:
     lines = _lines("basic")
     j = _first(lines, r"swapin_readahead_ret: ")
