@@ -560,6 +560,13 @@ class SwapIOMachine(RuleBasedStateMachine):
         VM_FAULT_OOM is accepted only while an allocation failure may be injected.
         """
         assert self.m is not None and task.mm is not None
+        pte = task.mm.ptes.get(addr)
+        if isinstance(pte, Folio) and (not write or addr in task.mm.writable):
+            # The MMU maps the access: x86 raises #PF only for a PTE not present, or
+            # read-only on a write, so do_user_addr_fault (arch/x86/mm/fault.c:1203) is not
+            # entered; the model's handle_mm_fault would only return 0 (handle_pte_fault on
+            # a present PTE, mm/memory.c:5040-5071, changes nothing the model keeps).
+            return 0, pte
         may_oom = not fail_page_alloc_filters(self.k, GFP_HIGHUSER_MOVABLE, 0) and bool(
             task.fail_nth or self.k.fail_page_alloc.attr.probability)
         for _ in range(8):
