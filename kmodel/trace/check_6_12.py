@@ -33,12 +33,21 @@ What is checked, as the 6.1 checker does it (the model is the oracle: the 6.12 m
   allocated bio, the folio flags, ``swap_writepage``'s return; a read of a slot whose swap-out
   the trace showed must take the path that swap-out left it on (zeromap, zswap, device).
 
-What is not checked yet on 6.12 (counted ``unknown:not-mapped-6.12:<event>``, never
-divergent): faults are not replayed on the 6.12 model (``do_swap_page``, readahead and their
-returns), zswap's answer to a store is an input (``unknown:zswap-answer-is-input``), as is a
-read's slot state when the trace lacks the slot's swap-out; large folios (mTHP) are not
-replayed (``unknown:not-replayed-6.12:<event>``); the block request events are read, not
-checked.
+- every fault (``do_swap_page`` … ``do_swap_page_ret``) runs the 6.12 model's
+  ``do_swap_page``: its path (swap cache hit, SWP_SYNCHRONOUS_IO read, ``swapin_readahead``)
+  and its return code (DS-1..DS-8), with the folio it found in the state the trace's history
+  and the model's earlier replays left it; cluster and VMA readaheads run the model's
+  ``swap_cluster_readahead`` / ``swap_vma_readahead`` (CR-1..CR-5);
+- a ``block_rq_complete`` (and ``block_rq_error``) or ``block_bio_complete`` is held to the
+  status its swap bio then completes with, through the model's ``blk_update_request`` and
+  ``blk_status_to_errno`` (DEV-1).
+
+What is not checked on 6.12 (counted unknown, never divergent): what each readahead lookup
+found (``unknown:readahead-lookup-is-input``: reclaim and other tasks decide it, unseen),
+zswap's answer to a store (``unknown:zswap-answer-is-input``), a read's slot state when the
+trace lacks the slot's swap-out, lock contention in a fault; large folios (mTHP) are not
+replayed (``unknown:not-replayed-6.12:<event>``); ``block_rq_issue`` and a stacked device's
+remap and second bio are read, not checked (``unknown:not-mapped-6.12:<event>``).
 """
 
 from __future__ import annotations

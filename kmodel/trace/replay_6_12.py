@@ -30,6 +30,10 @@ serves it without ``zswap_load`` (RD-3, ZM-3), else ``zswap_load`` returns wheth
 it (ZL-1..ZL-4), else a bio reads it. A swap-out's sector, its completion and the read's
 completion are checked by :mod:`kmodel.trace.check_6_12` (the oracle's ``swap_folio_sector``,
 ``__end_swap_bio_*``).
+
+Faults (:meth:`Replayer612.fault`, the model's ``do_swap_page``), cluster readaheads
+(:meth:`Replayer612.cluster`) and VMA readaheads (:meth:`Replayer612.vma`) are replayed the
+same way; their inputs are listed at each.
 """
 
 from __future__ import annotations
