@@ -9,7 +9,7 @@ the shared libraries ``ldd`` lists):
   ``trace-cmd report -i`` of it, behind the capture's header lines, is ``NAME.trace-cmd.txt``.
 - ``bpftrace``: kmodel's bpftrace script (:func:`kmodel.trace.recorders.bpftrace_script` of
   the capture's own ``kprobe_events`` lines) runs from before ``swapon`` to the end of the
-  workload, its block tracepoint gated on the first ``add_swap_extent`` return, as the harness
+  workload, its block tracepoints gated on the first ``add_swap_extent`` return, as the harness
   enables the block events right after ``swapon``: ``bpftrace -f json`` writes
   ``NAME.ndjson``, and its conversion to ftrace text, behind the header lines, is
   ``NAME.bpftrace.txt``. bpftrace is started with ``-c`` and a child that only waits: bpftrace
@@ -158,7 +158,7 @@ while [ ! -e /tmp/kt-bpf.stop ]; do usleep 100000; done
 
 
 def bpftrace_capture_script(kprobes: list[str], kernel: str = "6.1") -> str:
-    """kmodel's bpftrace script for *kprobes*, its block tracepoint gated as the harness's.
+    """kmodel's bpftrace script for *kprobes*, its block tracepoints gated as the harness's.
 
     The harness enables the block tracepoints after ``swapon`` (kt.sh ``trace_block``), so the
     swap header read stays out of the trace; ``swapon`` reads the header before
@@ -168,13 +168,14 @@ def bpftrace_capture_script(kprobes: list[str], kernel: str = "6.1") -> str:
     are register + offset lines (6.12's with their BTF names resolved:
     :func:`kmodel.capture.probes612.offset_events`); *kernel* the script's ``# kernel:`` line.
     """
+    import re
+
     from kmodel.trace.recorders import bpftrace_script
 
     script = bpftrace_script(kprobes, kernel)
-    gate = "tracepoint:block:block_bio_queue\n"
-    if script.count(gate) != 1:
+    if script.count("tracepoint:block:block_bio_queue\n") != 1:
         raise KmodelError("kmodel's bpftrace script has no single block_bio_queue probe to gate")
-    script = script.replace(gate, "tracepoint:block:block_bio_queue /@kt_block/\n")
+    script = re.sub(r"(?m)^(tracepoint:block:\w+)$", r"\1 /@kt_block/", script)
     return script + "\nkretprobe:add_swap_extent\n{\n  @kt_block = 1;\n}\n"
 
 

@@ -62,6 +62,8 @@ BPF_TAG = "kmodel"
 BPF_HEADER_TAG = "kmodel-header"
 
 _SNIFF_BYTES = 1 << 16
+#: ``trace-cmd report``'s first line (``cpus=2``), after any ``#`` header lines.
+_REPORT_HEAD = re.compile(rb"\A(?:#[^\n]*\n)*cpus=\d+\n")
 
 
 def recording_kind(path: str) -> str:
@@ -86,6 +88,8 @@ def kind_of_head(head: bytes) -> str:
         return "bpftrace"
     if b" __probe_ip=" in head or b" __probe_func=" in head:
         return "trace-cmd -R"
+    if _REPORT_HEAD.search(head):
+        return "trace-cmd"
     return "text"
 
 
@@ -95,6 +99,9 @@ def open_recording(path: str, name: str) -> Iterator[Iterable[str] | None]:
     kind = recording_kind(path)
     if kind == "text":
         yield None
+    elif kind == "trace-cmd":
+        with open(path, encoding="utf-8", errors="surrogateescape") as file:
+            yield report_lines(file)
     elif kind == "trace.dat":
         with trace_dat_lines(path, name) as lines:
             yield lines
@@ -219,10 +226,11 @@ def open_stream(stream: BinaryIO, name: str) -> Iterator[tuple[BinaryIO | Conver
         text = io.TextIOWrapper(whole, encoding="utf-8", errors="surrogateescape")
         try:
             lines = (bpftrace_lines(text, name) if kind == "bpftrace"
+                     else report_lines(text) if kind == "trace-cmd"
                      else raw_report_lines(text, name))
             first = next(lines, None)  # bpftrace: the script's '# kernel:' line, if any
-            found = None
-            if first is not None and first.startswith("# kernel:"):
+            found = head_kernel(head, name)  # -R, report: the header lines as they are
+            if found is None and first is not None and first.startswith("# kernel:"):
                 from kmodel.trace.check_6_12 import kernel_of_release
 
                 found = kernel_of_release(first[len("# kernel:"):], f"{name}:1: ")
@@ -244,12 +252,13 @@ def trace_dat_lines(path: str, name: str) -> Iterator[Iterator[str]]:
     exe = shutil.which("trace-cmd")
     if exe is None:
         raise TraceFormatError(name, 1, f"a trace-cmd trace.dat file; {INSTALL_TRACE_CMD}")
+    symbols = _kallsyms(exe, path)
     proc = subprocess.Popen(
         [exe, "report", "-i", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         encoding="utf-8", errors="surrogateescape")
     assert proc.stdout is not None and proc.stderr is not None  # both are PIPE
     try:
-        yield _report_lines(proc, name)
+        yield _report_lines(proc, name, symbols)
     finally:
         proc.stdout.close()
         proc.kill()
@@ -257,16 +266,106 @@ def trace_dat_lines(path: str, name: str) -> Iterator[Iterator[str]]:
         proc.stderr.close()
 
 
-def _report_lines(proc: subprocess.Popen[str], name: str) -> Iterator[str]:
+class Symbols:
+    """A kernel's text symbols (``/proc/kallsyms``' t/T/w/W), to name an address as ``%pS``
+    does: ``name+0xOFF/0xSIZE``, the size up to the next symbol (kernel/kallsyms.c)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        """*lines*: ``ADDRESS TYPE NAME [MODULE]``, as kallsyms prints them."""
+        table: dict[int, str] = {}
+        for line in lines:
+            parts = line.split()
+            if len(parts) >= 3 and parts[1] in "tTwW" and len(parts[1]) == 1:
+                try:
+                    table.setdefault(int(parts[0], 16), parts[2])
+                except ValueError:
+                    continue
+        self.addresses = sorted(table)
+        self.names = [table[a] for a in self.addresses]
+
+    def name(self, address: int, offset: bool = True) -> str | None:
+        """``name+0xoff/0xsize`` (or ``name`` with *offset* False); None outside the text."""
+        import bisect
+
+        at = bisect.bisect_right(self.addresses, address) - 1
+        if at < 0 or at + 1 >= len(self.addresses):
+            return None
+        start = self.addresses[at]
+        if not offset:
+            return self.names[at]
+        return f"{self.names[at]}+0x{address - start:x}/0x{self.addresses[at + 1] - start:x}"
+
+
+def _kallsyms(exe: str, path: str) -> Symbols | None:
+    """The kallsyms a ``trace.dat`` carries (``trace-cmd dump --kallsyms``); None if none."""
+    import subprocess
+
+    try:
+        out = subprocess.run([exe, "dump", "--kallsyms", "-i", path], capture_output=True,
+                             text=True, errors="surrogateescape", check=False, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    symbols = Symbols(out.stdout.splitlines()) if out.returncode == 0 else None
+    return symbols if symbols is not None and symbols.addresses else None
+
+
+def _report_lines(proc: subprocess.Popen[str], name: str,
+                  symbols: Symbols | None = None) -> Iterator[str]:
     assert proc.stdout is not None and proc.stderr is not None
     lines = 0
-    for lines, line in enumerate(proc.stdout, 1):  # noqa: B007 - counted for the check below
+    for lines, line in enumerate(report_lines(proc.stdout, symbols), 1):  # noqa: B007
         yield line
     status = proc.wait()
     if status != 0 or lines == 0:  # trace-cmd 3.1.6 exits 0, silent, on a damaged trace.dat
         why = proc.stderr.read().strip().replace("\n", "; ")
         raise TraceFormatError(name, 1, f"'trace-cmd report' failed (exit {status}, "
                                f"{lines} lines): {why or 'no message'}")
+
+
+# -- trace-cmd report --------------------------------------------------------------------------
+
+#: Linux 6.12.118 include/trace/events/block.h:16-21 IOPRIO_CLASS_STRINGS, by class value
+#: (include/uapi/linux/ioprio.h:28-36).
+IOPRIO_CLASSES = {0: "none", 1: "rt", 2: "be", 3: "idle", 7: "invalid"}
+# A 6.12 request event's ioprio as libtraceevent 1.7.1 (Debian 12's trace-cmd 3.1.6) prints
+# it: the class's __print_symbolic names enum constants it cannot resolve, so it prints the
+# value in hex (``0x2,0,4``) where tracefs prints ``be,0,4``.
+_HEX_IOPRIO_CLASS = re.compile(r"( \d+ \+ \d+ )0x([0-9a-f]+)(,\d+,\d+ \[)")
+
+
+def _ioprio_class(m: re.Match[str]) -> str:
+    value = int(m.group(2), 16)
+    return f"{m.group(1)}{IOPRIO_CLASSES.get(value, m.group(2) and f'0x{value:x}')}{m.group(3)}"
+
+
+# A probe's location as libtraceevent prints the kprobe's print_fmt: "(%lx)" of __probe_ip,
+# a kretprobe's "(%lx <- %lx)" of __probe_func, __probe_ret_ip.
+_HEX_PROBE = re.compile(r"(: \S+: +)\(([0-9a-f]{8,16})(?: <- ([0-9a-f]{8,16}))?\)")
+
+
+def _probe_symbols(m: re.Match[str], symbols: Symbols) -> str:
+    """tracefs's print_kprobe_event / print_kretprobe_event location (Linux 6.12.118
+    kernel/trace/trace_kprobe.c:1571, 1601-1606): ``(ip sym+off)``, ``(ret_ip sym+off <-
+    func sym)``; an address outside the symbols stays as trace-cmd printed it."""
+    head, first, second = m.groups()
+    if second is None:
+        where = symbols.name(int(first, 16))
+        return f"{head}({where})" if where else m.group(0)
+    caller, func = symbols.name(int(second, 16)), symbols.name(int(first, 16), offset=False)
+    return f"{head}({caller} <- {func})" if caller and func else m.group(0)
+
+
+def report_lines(lines: Iterable[str], symbols: Symbols | None = None) -> Iterator[str]:
+    """``trace-cmd report`` lines as tracefs prints their events: a 6.12 request event's
+    ioprio class by name (``be``) where libtraceevent printed its value (``0x2``); with
+    *symbols* (a ``trace.dat``'s kallsyms) probe locations by name, a kretprobe's caller
+    first, as tracefs prints them (trace-cmd prints addresses, the function first)."""
+    for line in lines:
+        if ": block_rq_" in line:
+            line = _HEX_IOPRIO_CLASS.sub(_ioprio_class, line, count=1)
+        elif symbols is not None:
+            line = _HEX_PROBE.sub(lambda m: _probe_symbols(m, symbols), line, count=1)
+        yield line
 
 
 # -- trace-cmd report -R -----------------------------------------------------------------------
@@ -300,6 +399,21 @@ _RAW_TRACEPOINTS: dict[str, tuple[re.Pattern[str], str]] = {
                         "{dev} {rwbs} {sector} + {nr_sector} <- ({old_dev}) {old_sector}"),
     "block_rq_complete": (_fields("dev", "sector", "nr_sector", "error", "rwbs", "cmd"),
                           "{dev} {rwbs} ({cmd}) {sector} + {nr_sector} [{error}]"),
+    # Linux 6.12.118 adds the ioprio (include/trace/events/block.h:101-118, 145-160, 208-226).
+    "block_rq_complete 6.12": (_fields("dev", "sector", "nr_sector", "error", "ioprio", "rwbs",
+                                       "cmd"),
+                               "{dev} {rwbs} ({cmd}) {sector} + {nr_sector} {ioprio} [{error}]"),
+    "block_rq_error 6.12": (_fields("dev", "sector", "nr_sector", "error", "ioprio", "rwbs",
+                                    "cmd"),
+                            "{dev} {rwbs} ({cmd}) {sector} + {nr_sector} {ioprio} [{error}]"),
+    "block_rq_issue 6.12": (_fields("dev", "sector", "nr_sector", "bytes", "ioprio", "rwbs",
+                                    "comm", "cmd"),
+                            "{dev} {rwbs} {bytes} ({cmd}) {sector} + {nr_sector} {ioprio} "
+                            "[{comm}]"),
+    "block_rq_insert 6.12": (_fields("dev", "sector", "nr_sector", "bytes", "ioprio", "rwbs",
+                                     "comm", "cmd"),
+                             "{dev} {rwbs} {bytes} ({cmd}) {sector} + {nr_sector} {ioprio} "
+                             "[{comm}]"),
     "block_rq_error": (_fields("dev", "sector", "nr_sector", "error", "rwbs", "cmd"),
                        "{dev} {rwbs} ({cmd}) {sector} + {nr_sector} [{error}]"),
     "block_rq_issue": (_fields("dev", "sector", "nr_sector", "bytes", "rwbs", "comm", "cmd"),
@@ -335,6 +449,8 @@ def _raw_args(name: str, fields: str) -> str | None:
     known = _RAW_TRACEPOINTS.get(name)
     if known is None:
         return fields  # an event kmodel does not know: its fields as they are
+    if " ioprio=" in fields and f"{name} 6.12" in _RAW_TRACEPOINTS:
+        known = _RAW_TRACEPOINTS[f"{name} 6.12"]
     pattern, fmt = known
     m = pattern.match(fields)
     if m is None:
@@ -343,6 +459,11 @@ def _raw_args(name: str, fields: str) -> str | None:
     for key in ("dev", "old_dev"):
         if key in values:
             values[key] = _dev(values[key])
+    if "ioprio" in values:  # IOPRIO_PRIO_CLASS, _HINT, _LEVEL (include/uapi/linux/ioprio.h)
+        prio = int(values["ioprio"])
+        klass = (prio >> 13) & 7
+        values["ioprio"] = (f"{IOPRIO_CLASSES.get(klass, f'0x{klass:x}')},"
+                            f"{(prio >> 3) & 0x3FF},{prio & 7}")
     return fmt.format(**values)
 
 
@@ -373,12 +494,27 @@ _TYPES = {"u8": ("uint8", "%u"), "u16": ("uint16", "%u"), "u32": ("uint32", "%u"
 _DEREF = re.compile(r"\+(\d+)\((.*)\)\Z")
 
 # Tracepoints the checker reads, printed in their tracefs print formats (block.h, printk.h).
+# A request completion's cmd is always "" (include/trace/events/block.h: 6.1.176 :125,
+# 6.12.118 :142 ``__get_str(cmd)[0] = '\0'``): printed as the constant "()". 6.12 adds the
+# ioprio, printed CLASS,HINT,LEVEL (:145-152) with the class as a number (``0x2``), which
+# :func:`bpftrace_lines` names as tracefs does (:func:`report_lines`' IOPRIO_CLASSES).
+_DEV = "args->dev >> 20, args->dev & 0xfffff"
+_RQ_ERROR = f"{_DEV}, args->rwbs, args->sector, args->nr_sector, args->error"
+_RQ_ERROR_612 = (f"{_DEV}, args->rwbs, args->sector, args->nr_sector, (args->ioprio >> 13) & 7, "
+                 "(args->ioprio >> 3) & 0x3ff, args->ioprio & 7, args->error")
 _BPF_TRACEPOINTS = (
     ("block", "block_bio_queue", "%d,%d %s %llu + %u [%s]",
-     "args->dev >> 20, args->dev & 0xfffff, args->rwbs, args->sector, args->nr_sector, "
-     "args->comm"),
+     f"{_DEV}, args->rwbs, args->sector, args->nr_sector, args->comm"),
+    ("block", "block_bio_complete", "%d,%d %s %llu + %u [%d]", _RQ_ERROR),
+    ("block", "block_rq_complete", "%d,%d %s () %llu + %u [%d]", _RQ_ERROR),
+    ("block", "block_rq_error", "%d,%d %s () %llu + %u [%d]", _RQ_ERROR),
     ("printk", "console", "%s", "str(args->msg)"),
 )
+#: The 6.12 print formats where they differ (the request events' ioprio).
+_BPF_TRACEPOINTS_612 = {
+    "block_rq_complete": ("%d,%d %s () %llu + %u 0x%x,%u,%u [%d]", _RQ_ERROR_612),
+    "block_rq_error": ("%d,%d %s () %llu + %u 0x%x,%u,%u [%d]", _RQ_ERROR_612),
+}
 
 
 def _fetch(expr: str, ftype: str | None) -> str:
@@ -435,6 +571,8 @@ def bpftrace_script(lines: Iterable[str] | None = None, kernel: str | None = Non
         out.append(f"BEGIN\n{{\n  printf(\"{BPF_HEADER_TAG}\\t# kernel: {kernel}\\n\");\n}}\n")
     out += [_bpf_probe(line) for line in kprobe_lines]
     for system, event, fmt, values in _BPF_TRACEPOINTS:
+        if kernel == "6.12":
+            fmt, values = _BPF_TRACEPOINTS_612.get(event, (fmt, values))
         out.append(f"tracepoint:{system}:{event}\n{{\n  printf(\"{BPF_TAG} %llu %d %d %d %s"
                    f"\\t{event}: {fmt}\\n\", nsecs, cpu, tid, pid, comm, {values});\n}}\n")
     return "\n".join(out)
@@ -448,6 +586,8 @@ def _bpf_event(data: str) -> tuple[int, str] | None:
         return None
     _, ns, cpu, tid, tgid, comm = parts
     ns_int = int(ns)
+    if body.startswith("block_rq_"):
+        body = _HEX_IOPRIO_CLASS.sub(_ioprio_class, body, count=1)
     return ns_int, (f"{comm:>16}-{tid:<7} ({tgid:>7}) [{int(cpu):03d}] "
                     f"{ns_int // 1_000_000_000:5d}.{ns_int // 1000 % 1_000_000:06d}: {body}\n")
 
