@@ -321,6 +321,10 @@ class _Run:
             seen = step.args.get(key)
             if seen is None:
                 continue
+            if not isinstance(value, str if key == "rwbs" else int):
+                # The model's output is no value a probe prints (a `return None`, ...).
+                raise _Diverged(i, f"the model's {ev.name} has {key}={value!r}, which no probe "
+                                f"prints; the trace's {key}={seen}", f"{ev.name}: {key}=<int>")
             if key == "rwbs":
                 same = ("W" in str(value)) == ("W" in seen)
             elif key == "page":
@@ -532,7 +536,7 @@ def _value(key: str, value: int | str) -> str:
 
 
 def _show(ev: ModelEvent) -> str:
-    if ev.name == "do_swap_page_ret":
+    if ev.name == "do_swap_page_ret" and isinstance(ev.arg("ret"), int):
         return vm_fault_text(int(ev.arg("ret")))
     keys = _COMPARED.get(ev.name, ())
     args = " ".join(f"{k}={_value(k, v)}" for k, v in ev.args if k in keys)

@@ -155,3 +155,20 @@ def test_divergence_kinds_in_text_and_json() -> None:
         events = check_trace(iter(parse_trace(BASIC)), name="events")
     assert [(d.kind, d.lineno) for d in events.divergences] == [(MODEL_RAISED, div.lineno)]
     assert DIVERGED != MODEL_RAISED
+
+
+#: ``return None`` at the model's boundary: do_swap_page's return value, which the replay
+#: compares with the trace's do_swap_page_ret (the checker died comparing None before).
+FAULT_RETURNS_NONE = ModelMutation(
+    "do_swap_page_returns_none", "kmodel.mm.memory", "_do_swap_page",
+    "        swapcache_clear(k, si, entry)\n    return ret",
+    "        swapcache_clear(k, si, entry)\n    return None", "_do_swap_page returns None")
+
+
+def test_a_model_returning_none_to_the_checker_is_a_divergence() -> None:
+    with planted(FAULT_RETURNS_NONE):
+        report = check_trace(BASIC, max_divergences=1)
+    assert report.divergences, "a do_swap_page returning None conforms"
+    first = report.divergences[0]
+    assert " do_swap_page_ret: " in LINES[first.lineno - 1]
+    assert "the model's do_swap_page_ret has ret=None, which no probe prints" in first.message
