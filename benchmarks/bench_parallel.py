@@ -6,6 +6,8 @@ no `-j` (another engineer adds it).
 
 from __future__ import annotations
 
+import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -25,14 +27,21 @@ def run(workdir: Path, events: int) -> list[str]:
     if not available():
         return ["[check -j] not available (kmodel check has no -j yet)"]
     files = [simulated_trace(workdir, "basic", events, seed=seed)[0] for seed in range(FILES)]
-    walls = {}
+    walls, cpus, loads = {}, {}, {}
     for jobs in (1, 2):
+        loads[jobs] = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         child = run_child(python("-m", "kmodel", "check", "-j", str(jobs),
                                  *map(str, files)), check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers' CPU too
         walls[jobs] = child.wall
+        cpus[jobs] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return [
         f"[check -j] {FILES} files of ~{events:,} events: -j 1 {walls[1]:.2f} s, "
         f"-j 2 {walls[2]:.2f} s wall",
+        f"[check -j] CPU (the processes and their workers): -j 1 {cpus[1]:.2f} s, -j 2 "
+        f"{cpus[2]:.2f} s; cores used on average (CPU / wall): {cpus[1] / walls[1]:.2f}, "
+        f"{cpus[2] / walls[2]:.2f}; load average before: {loads[1]:.1f}, {loads[2]:.1f}",
         f"[check -j] speedup -j 2 / -j 1 = {walls[1] / walls[2]:.2f}x (target >= 1.8x on 2 "
         f"cores, {sys.platform})",
     ]
