@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from kmodel.block.bdev import BlockDevice
+from kmodel.block.bdev import BadRange, BlockDevice
 from kmodel.block.bio import bio_add_page, bio_alloc
 from kmodel.block.blk_core import Request
 from kmodel.errors import KernelBug
@@ -86,10 +86,11 @@ __all__ = ["FAULT_EVENTS", "RA_EVENTS", "READ_EVENTS", "WRITE_EVENTS", "Call", "
 #: The events of a swap-out the replay compares, in the writing task's context.
 WRITE_EVENTS = frozenset({"swap_writepage", "zswap_store", "zswap_store_ret",
                           "__swap_writepage", "swap_writepage_bdev_sync", "block_bio_queue",
-                          "swap_writepage_ret", "mm_vmscan_write_folio"})
+                          "block_bio_remap", "swap_writepage_ret", "mm_vmscan_write_folio"})
 #: The events of a read the replay compares, in the reading task's context.
 READ_EVENTS = frozenset({"swap_read_folio", "zswap_load", "zswap_load_ret",
-                         "swap_read_folio_bdev_sync", "block_bio_queue", "swap_read_folio_ret"})
+                         "swap_read_folio_bdev_sync", "block_bio_queue", "block_bio_remap",
+                         "swap_read_folio_ret"})
 #: The events of a cluster readahead the replay compares, in the faulting task's context.
 RA_EVENTS = frozenset({"swap_cluster_readahead", "__read_swap_cache_async",
                        "__read_swap_cache_async_ret", "swap_read_folio",
@@ -124,7 +125,7 @@ class Call:
     (Linux 6.12.118 mm/vmscan.c:695-710): the call stays open for it (:attr:`ended`).
     """
 
-    __slots__ = ("ended", "events", "failed", "lines", "pageout", "write")
+    __slots__ = ("ended", "events", "failed", "killed", "lines", "pageout", "write")
 
     def __init__(self, first: TraceEvent, line: str) -> None:
         self.write = first.name == "swap_writepage"
@@ -135,12 +136,19 @@ class Call:
         #: The bio failed in its submitter before block_bio_queue (fault injection's
         #: should_fail_bio, block/blk-core.c:786): not replayed, faultinject.py checks it.
         self.failed = False
+        #: The bio was queued to a device-mapper device and ended in its submitter, failed,
+        #: without a remap: the target killed it at map time (dm-flakey's DM_MAPIO_KILL).
+        self.killed = False
 
     def add(self, ev: TraceEvent, line: str) -> bool:
-        """Record ``ev`` if the replay compares it (the first bio only); True if recorded."""
-        if ev.name in _COMPLETIONS and ev.arg_int("bi_status") and not any(
-                e.name == "block_bio_queue" for e in self.events):
-            self.failed = True
+        """Record ``ev`` if the replay compares it (the first bio, and its clone on a
+        device-mapper device's underlying device); True if recorded."""
+        if ev.name in _COMPLETIONS and ev.arg_int("bi_status"):
+            seen = [e.name for e in self.events]
+            if "block_bio_queue" not in seen:
+                self.failed = True
+            elif "block_bio_remap" not in seen:
+                self.killed = True
             return False
         if self.ended:
             if ev.name != "mm_vmscan_write_folio":
@@ -150,8 +158,14 @@ class Call:
         names = WRITE_EVENTS if self.write else READ_EVENTS
         if ev.name not in names or ev.name in ("swap_writepage", "swap_read_folio"):
             return False
-        if ev.name == "block_bio_queue" and any(e.name == ev.name for e in self.events):
-            return False  # a stacked device's bio (dm): the swap bio was the first
+        last = self.events[-1].name
+        if ev.name == "block_bio_remap" and (last != "block_bio_queue" or any(
+                e.name == ev.name for e in self.events)):
+            return False
+        if ev.name == "block_bio_queue" and any(e.name == ev.name for e in self.events) \
+                and (last != "block_bio_remap" or sum(e.name == ev.name
+                                                      for e in self.events) > 1):
+            return False  # a later bio: the swap bio was the first (and its dm clone)
         self.events.append(ev)
         self.lines.append(line)
         if ev.name == "swap_writepage_ret":
@@ -388,6 +402,7 @@ _COMPARED: dict[str, tuple[str, ...]] = {
     "zswap_load_ret": ("ret",),
     "swap_read_folio_bdev_sync": ("pflags",),
     "block_bio_queue": ("rwbs", "nr_sector"),
+    "block_bio_remap": ("rwbs", "nr_sector", "old_sector"),
     "swap_writepage_ret": ("ret",),
 }
 
@@ -403,6 +418,8 @@ class Replayer612:
         self.extents = extents
         #: SWP_SYNCHRONOUS_IO of each swap type, from its first bio (None: not seen yet).
         self.synchronous: dict[int, bool] = {}
+        #: Swap types on a device-mapper device, from the first remap of one of their bios.
+        self.stacked: set[int] = set()
         #: Where each slot's last swap-out in this trace left it (entry value -> state).
         self.slots: dict[int, str] = {}
         #: zswap's ``enabled`` from the trace's header (None: not said; its answers are inputs).
@@ -427,11 +444,17 @@ class Replayer612:
 
     # -- the model's side ---------------------------------------------------------------
 
-    def _kernel(self, type_: int, synchronous: bool, executor: Executor | None = None) -> Kernel:
+    def _kernel(self, type_: int, synchronous: bool, executor: Executor | None = None,
+                killed: bool = False) -> Kernel:
         k = Kernel(executor=executor or InlineExecutor(), version="6.12")
         bdev = BlockDevice(254, 0, "swap", _NO_SLOTS * 8, driver="zram" if synchronous
                            else "virtio_blk", request_based=not synchronous,
                            rotational=not synchronous)
+        if type_ in self.stacked:  # a dm table mapping at 0 (dm-linear, dm-flakey)
+            bdev = BlockDevice(253, 0, "dm-0", _NO_SLOTS * 8, driver="dm-flakey",
+                               request_based=False, remap_to=bdev)
+            if killed:  # an input: dm-flakey's down interval is a matter of time
+                bdev.submit_errors.append(BadRange(0, _NO_SLOTS * 8))
         flags = SwpFlags.SWP_USED | SwpFlags.SWP_WRITEOK | SwpFlags.SWP_BLKDEV
         if synchronous:
             flags |= SwpFlags.SWP_SYNCHRONOUS_IO | SwpFlags.SWP_SOLIDSTATE
@@ -444,14 +467,14 @@ class Replayer612:
 
     def _run(self, key: tuple[object, ...],
              body: Callable[[Kernel], None], type_: int,
-             synchronous: bool) -> tuple[ModelEvent, ...]:
+             synchronous: bool, killed: bool = False) -> tuple[ModelEvent, ...]:
         """The model's events in the task's context (memoized by the inputs' ``key``)."""
         hit = self._memo.get(key)
         if isinstance(hit, KernelBug):
             raise hit
         if hit is not None:
             return hit
-        k = self._kernel(type_, synchronous)
+        k = self._kernel(type_, synchronous, killed=killed)
         events: list[ModelEvent] = []
         k.tracer = events.append
         try:
@@ -504,11 +527,12 @@ class Replayer612:
             wbc = WritebackControl(sync_mode=WbSyncMode(sync_mode), for_reclaim=for_reclaim)
             page_io_612.swap_writepage(k, folio, wbc)
 
+        self._stacking(entry.type, names)
         key = ("w", pflags, entry.type, zero, stored, synchronous, sync_mode, for_reclaim,
-               pageout)
+               pageout, entry.type in self.stacked, call.killed)
         path = ("ZM-1",) if zero else ("SW-3",) if stored else ("SW-4",)
         try:
-            model = self._run(key, body, entry.type, synchronous)
+            model = self._run(key, body, entry.type, synchronous, call.killed)
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this swap-out: {bug}",
                            ("a state the model allows",), ("WP-1",))
@@ -899,13 +923,15 @@ class Replayer612:
             k.zswap = {slot: b"\x01"} if state == ZSWAP else None
             page_io_612.swap_read_folio(k, folio, [None] if plug else None)
 
-        key = ("r", pflags, entry.type, state, synchronous, plug)
+        self._stacking(entry.type, names)
+        key = ("r", pflags, entry.type, state, synchronous, plug, entry.type in self.stacked,
+               call.killed)
         swapcache = bool(pflags & PageFlags612.PG_swapcache)
         path = (("RD-3", "ZM-3") if state == ZERO else
                 ("RD-4", "ZL-3" if swapcache else "ZL-4") if state == ZSWAP else
                 ("RD-7",) if synchronous else ("RD-8",))
         try:
-            model = self._run(key, body, entry.type, synchronous)
+            model = self._run(key, body, entry.type, synchronous, call.killed)
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this read: {bug}",
                            ("a state the model allows",), ("RD-1",)), known
@@ -913,6 +939,12 @@ class Replayer612:
         if verdict.ok and state == ZSWAP and swapcache:
             self._remember(entry.val, DISK)  # ZL-3: the entry is erased, the folio dirtied
         return verdict, known
+
+    def _stacking(self, type_: int, names: list[str]) -> None:
+        """A remap of the call's bio: its area is on a device-mapper device (an input, held
+        to afterwards: a later bio without one was killed at map time, or diverges)."""
+        if "block_bio_remap" in names:
+            self.stacked.add(type_)
 
     def _synchronous(self, type_: int, names: list[str], sync_event: str,
                      before: str) -> bool:
@@ -935,13 +967,17 @@ class Replayer612:
         if call.pageout and steps[-1].name != "mm_vmscan_write_folio":
             names = names - {"mm_vmscan_write_folio"}  # not recorded, or the trace ends
         mine = [e for e in model if e.name in names]
-        seen_bio = False
+        bios = 0
         wanted: list[ModelEvent] = []
-        for e in mine:  # the first bio only, as Call.add keeps the trace's
-            if e.name == "block_bio_queue":
-                if seen_bio:
+        for e in mine:  # the first bio and its dm clone only, as Call.add keeps the trace's
+            if e.name in ("block_bio_queue", "block_bio_remap"):
+                last = wanted[-1].name if wanted else ""
+                if e.name == "block_bio_remap" and last != "block_bio_queue":
                     continue
-                seen_bio = True
+                if e.name == "block_bio_queue" and bios and (
+                        last != "block_bio_remap" or bios > 1):
+                    continue
+                bios += e.name == "block_bio_queue"
             wanted.append(e)
         for i, step in enumerate(steps):
             if i >= len(wanted):
@@ -959,6 +995,9 @@ class Replayer612:
                     continue
                 if key == "pflags":
                     same = int(want) & CHECKED_FLAGS == int(got, 0) & CHECKED_FLAGS
+                elif key == "old_sector":  # the table's offset: the model's maps at 0
+                    same = int(ev.arg("sector")) - int(want) == \
+                        step.arg_int("sector") - int(got, 0)
                 elif key in ("rwbs", "nr_sector", "flags"):
                     same = str(want) == got
                 else:
@@ -992,7 +1031,7 @@ class Replayer612:
             return ("SW-4",)
         if name in ("swap_writepage_bdev_sync", "swap_read_folio_bdev_sync"):
             return ("WP-3",) if name.startswith("swap_writepage") else ("RD-7",)
-        if name == "block_bio_queue":
+        if name in ("block_bio_queue", "block_bio_remap"):
             write = "W" in str(ev.arg("rwbs"))
             return (("WS-1",) if synchronous else ("WP-4", "WA-1")) if write else \
                 (("RS-1",) if synchronous else ("RD-8", "RB-1"))

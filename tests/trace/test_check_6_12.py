@@ -561,6 +561,34 @@ def test_mutant_swapin_readahead_returning_another_folio_is_flagged_CR_5() -> No
     assert _check(lines)[0] == (j + 1, ("CR-5",))
 
 
+def test_device_mapper_remaps_are_replayed_on_the_6_12_model() -> None:
+    """readerr_flakey's swap device is dm-flakey: each swap bio's remap to the underlying
+    device and the clone's block_bio_queue are the model's; a read dm-flakey kills at map
+    time (no remap, failed in the submitter) is an input."""
+    report = check_trace(V612 / "readerr_flakey.trace.txt")
+    assert report.divergences == []
+    for name in ("block_bio_remap", "block_bio_queue"):
+        assert f"unknown:not-mapped-6.12:{name}" not in report.counts
+
+
+def test_mutant_dm_remap_missing_is_flagged_WA_1() -> None:
+    lines = _lines("writeerr_flakey")
+    first = _first(lines, r"block_bio_remap: ")  # the area is on a dm device from here
+    i, j = _call_after(lines, r"__swap_writepage: ", r"block_bio_remap: ", first + 1)
+    del lines[j]  # the clone's block_bio_queue, now without its remap, is a later bio:
+    assert "block_bio_queue" in lines[j] and "swap_writepage_ret" in lines[j + 1]
+    assert _check(lines)[0] == (j + 2, ("WP-4", "WA-1"))  # the model's remap comes first
+
+
+def test_mutant_dm_remap_to_another_sector_is_flagged_WA_1() -> None:
+    lines = _lines("writeerr_flakey")
+    i, j = _call_after(lines, r"__swap_writepage: ", r"block_bio_remap: ")
+    m = re.search(r"(\S+ W )(\d+)( \+ 8 <- )", lines[j])
+    assert m is not None
+    lines[j] = lines[j].replace(m[0], f"{m[1]}{int(m[2]) + 2048}{m[3]}")
+    assert _check(lines)[0] == (j + 1, ("WP-4", "WA-1"))
+
+
 # -- planted bugs in the 6.12 model -------------------------------------------------------
 
 
