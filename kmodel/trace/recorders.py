@@ -7,10 +7,16 @@ parser, the checker and ``--perfetto`` see one format:
 - ``trace-cmd report -R``: raw fields (``__probe_ip=…``, ``dev=265289728``) back into the
   events' print formats (Linux 6.1.176 kernel/trace/trace_probe.c:__set_print_fmt,
   include/trace/events/block.h);
-- a binary ``trace.dat``: ``trace-cmd report`` is run on it, and its text read as is;
+- ``trace-cmd report`` text: a 6.12 request event's ioprio class by name, as tracefs prints
+  it (:func:`report_lines`);
+- a binary ``trace.dat``: ``trace-cmd report`` is run on it, its text converted as above and
+  its probe locations named from the file's kallsyms as tracefs names them;
 - bpftrace ``-f json`` NDJSON of the script :func:`bpftrace_script` writes, whose ``printf``
   lines carry each event's columns; lines that are not JSON (a ``-c`` child's output) and
   bpftrace's other messages are skipped.
+
+A file is sniffed by its first 64 KiB (:func:`recording_kind`); standard input too, its head
+replayed before the rest (:func:`open_stream`).
 
 For ``-R`` a skipped input line becomes a blank line, so line numbers in errors and divergences
 are the input's own (for a ``trace.dat``: those of ``trace-cmd report``'s output); bpftrace's
@@ -505,6 +511,9 @@ _RQ_ERROR_612 = (f"{_DEV}, args->rwbs, args->sector, args->nr_sector, (args->iop
 _BPF_TRACEPOINTS = (
     ("block", "block_bio_queue", "%d,%d %s %llu + %u [%s]",
      f"{_DEV}, args->rwbs, args->sector, args->nr_sector, args->comm"),
+    ("block", "block_bio_remap", "%d,%d %s %llu + %u <- (%d,%d) %llu",
+     f"{_DEV}, args->rwbs, args->sector, args->nr_sector, args->old_dev >> 20, "
+     "args->old_dev & 0xfffff, args->old_sector"),
     ("block", "block_bio_complete", "%d,%d %s %llu + %u [%d]", _RQ_ERROR),
     ("block", "block_rq_complete", "%d,%d %s () %llu + %u [%d]", _RQ_ERROR),
     ("block", "block_rq_error", "%d,%d %s () %llu + %u [%d]", _RQ_ERROR),

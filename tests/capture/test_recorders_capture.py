@@ -151,7 +151,7 @@ def test_the_bpftrace_script_gates_block_events_on_the_end_of_swapon() -> None:
     script = recorders.guest_files(BPFTRACE, kprobes)["/kt.bt"]
     assert "tracepoint:block:block_bio_queue /@kt_block/\n" in script
     block = re.findall(r"(?m)^tracepoint:block:.*$", script)
-    assert len(block) == 4 and all(p.endswith(" /@kt_block/") for p in block)
+    assert len(block) == 5 and all(p.endswith(" /@kt_block/") for p in block)
     assert "tracepoint:printk:console\n" in script  # not gated: the harness's are block's
     assert script.rstrip().endswith("kretprobe:add_swap_extent\n{\n  @kt_block = 1;\n}")
     # Every kprobe_events line of the capture is one probe of the script.

@@ -280,6 +280,10 @@ def _printf_data(formats: dict[str, str], event: str, text: str) -> str | None:
         m = re.fullmatch(r"(\d+),(\d+) (\S+) (\d+) \+ (\d+) \[(.*)\]", text)
         assert m is not None, text
         return _fill(fmt, list(m.groups()))
+    if event == "block_bio_remap":
+        m = re.fullmatch(r"(\d+),(\d+) (\S+) (\d+) \+ (\d+) <- \((\d+),(\d+)\) (\d+)", text)
+        assert m is not None, text
+        return _fill(fmt, list(m.groups()))
     if event.startswith("block_"):  # bio_complete; rq_complete, rq_error (6.12: the ioprio)
         m = re.fullmatch(r"(\d+),(\d+) (\S+) (?:\(\) )?(\d+) \+ (\d+) "
                          r"(?:(\w+),(\d+),(\d+) )?\[(-?\d+)\]", text)
