@@ -1171,15 +1171,12 @@ class Checker612:
             return
         if folio is not None and verdict.after is not None:
             folio.mapped = (verdict.after, call.events[-1].lineno)
-        cached = "swapin_readahead" not in [e.name for e in call.events] \
-            and call.direct_read is None
-        if cached and not target.known:
-            inputs += 1  # the cached folio's state was assumed: uptodate, unlocked
+        if not target.known:
+            inputs += 1  # the found folio's state was assumed: uptodate, unlocked
         self.checks += 2 - min(inputs, 1)
         if inputs:
-            why = "fault-lock-contention-is-input" if not cached or target.known else \
-                "fault-cached-folio-state-is-input"
-            self._count_unknown(why)
+            self._count_unknown("fault-lock-contention-is-input" if target.known else
+                                "fault-cached-folio-state-is-input")
 
     # -- request completions (DEV-1) ----------------------------------------------------------
 
