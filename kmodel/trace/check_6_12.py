@@ -55,7 +55,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar, cast
 
 from kmodel.block.bdev import BlockDevice
@@ -87,6 +87,7 @@ from kmodel.trace.replay_6_12 import (
     RaCall,
     Replayer612,
     SwapinCall,
+    Verdict,
     use_vma_readahead,
 )
 from kmodel.trace.report import CheckReport, Divergence
@@ -605,13 +606,7 @@ class Checker612:
             return
         verdict = self.replay.vma(call.steps, fault.events[0], self.page_cluster)
         if not verdict.ok:
-            i = verdict.index
-            self.checks += sum(1 for j in own if j <= i)
-            self._diverge(call.steps[i], call.lines[i], verdict.message, verdict.allowed,
-                          verdict.branches)
-            rest = sum(1 for j in own if j > i)
-            if rest:
-                self._count_unknown("after-divergence", rest)
+            self._replay_diverged(verdict, call.steps, call.lines, own)
             return
         inputs = sum(1 for i in own if call.steps[i].name == "__read_swap_cache_async_ret")
         self.checks += len(own) - inputs
@@ -653,20 +648,12 @@ class Checker612:
         verdict = self.replay.cluster(call, self.page_cluster)
         own = [i for i, ev in enumerate(call.events) if ev.name != "swap_read_folio"]
         if not verdict.ok:
-            i = verdict.index
-            self.checks += sum(1 for j in own if j <= i)
-            self._diverge(call.events[i], call.lines[i], verdict.message, verdict.allowed,
-                          verdict.branches)
-            rest = sum(1 for j in own if j > i)
-            if rest:
-                self._unknown["after-divergence"] = self._unknown.get("after-divergence",
-                                                                      0) + rest
+            self._replay_diverged(verdict, call.events, call.lines, own)
             return
         # Inputs, not outcomes: what each lookup found (free, in the swap cache, new).
         inputs = sum(1 for ev in call.events if ev.name == "__read_swap_cache_async_ret")
         self.checks += len(own) - inputs
-        self._unknown["readahead-lookup-is-input"] = \
-            self._unknown.get("readahead-lookup-is-input", 0) + inputs
+        self._count_unknown("readahead-lookup-is-input", inputs)
 
     def zswap_header(self, lineno: int, line: str) -> None:
         """``# zswap: enabled=Y|N ...`` (``kmodel capture``): with N, zswap was never
@@ -780,20 +767,29 @@ class Checker612:
         inputs = int("zswap_store_ret" in names and self.replay.zswap_enabled is not False)
         inputs += int(not known)
         if not verdict.ok:
-            i = verdict.index
-            self.checks += i + 1
             first = call.events[0]
-            folio = self.folios.get(first.arg_int("page" if call.write else "folio"))
-            self._diverge(call.events[i], call.lines[i], verdict.message, verdict.allowed,
-                          verdict.branches, folio)
-            if len(call.events) > i + 1:
-                self._unknown["after-divergence"] = (self._unknown.get("after-divergence", 0)
-                                                     + len(call.events) - i - 1)
+            self._replay_diverged(verdict, call.events, call.lines, range(len(call.events)),
+                                  self.folios.get(first.arg_int("page" if call.write
+                                                                else "folio")))
             return
         self.checks += len(call.events) - inputs
         if inputs:
             self._unknown["zswap-answer-is-input"] = \
                 self._unknown.get("zswap-answer-is-input", 0) + inputs
+
+    def _replay_diverged(self, verdict: Verdict, events: Sequence[TraceEvent],
+                         lines: Sequence[str], own: Iterable[int],
+                         folio: _Folio | None = None) -> None:
+        """A replayed call diverged at its step ``verdict.index``: the call's ``own`` steps
+        (indexes into ``events``) up to it are checked, those after it unknown."""
+        i = verdict.index
+        steps = list(own)
+        self.checks += sum(1 for j in steps if j <= i)
+        self._diverge(events[i], lines[i], verdict.message, verdict.allowed, verdict.branches,
+                      folio)
+        rest = sum(1 for j in steps if j > i)
+        if rest:
+            self._count_unknown("after-divergence", rest)
 
     def _folio(self, addr: int, new: bool = False) -> _Folio:
         folio = self.folios.get(addr)
@@ -1161,13 +1157,10 @@ class Checker612:
             self._count_unknown("not-replayed-6.12:fault-folio-unknown", 2)
             return
         verdict, inputs = self.replay.fault(call, target)
-        if not verdict.ok:
-            i = verdict.index
-            self.checks += 1
-            self._diverge(call.events[i], call.lines[i], verdict.message, verdict.allowed,
-                          verdict.branches)
-            if i == 0:
-                self._count_unknown("after-divergence")
+        if not verdict.ok:  # its own steps: do_swap_page and its return (the others are
+            # their replays')
+            self._replay_diverged(verdict, call.events, call.lines,
+                                  (0, len(call.events) - 1))
             return
         if folio is not None and verdict.after is not None:
             folio.mapped = (verdict.after, call.events[-1].lineno)
