@@ -285,6 +285,7 @@ class Oracle612(Oracle):
         self.k = Kernel(executor=InlineExecutor(), version="6.12")
         self.k.tracer = self._events_append
         self._rq_bdevs: dict[int, BlockDevice] = {}
+        self.extent_ret = 0
 
     def extents(self, type_: int) -> list[SwapExtent]:
         """The extents of swap type ``type_`` as the trace gave them (else from block 0)."""
@@ -319,6 +320,15 @@ class Oracle612(Oracle):
         flags, events = hit
         return kernel_page_flags(flags), events
 
+
+    def add_extent(self, type_: int, start_page: int, nr_pages: int, start_block: int) -> None:
+        """:meth:`Oracle.add_extent`, keeping what the model's ``add_swap_extent`` returned
+        (:attr:`extent_ret`: 1 for a new extent, 0 for one merged into the last)."""
+        self._swap_area(type_)
+        before = len(self.k.swap_info[type_].extents) if type_ in self._extents_seen else 0
+        super().add_extent(type_, start_page, nr_pages, start_block)
+        # Python: Oracle.add_extent drops the return; the extent count tells it.
+        self.extent_ret = len(self.k.swap_info[type_].extents) - before
 
     def request_end(self, dev: int, write: bool, sector: int, nr_sector: int,
                     status: int) -> tuple[int, bool]:
@@ -421,6 +431,7 @@ class Checker612:
             "folio_end_writeback": self._folio_end_writeback,
             "console": self._console,
             "add_swap_extent": self._add_swap_extent,
+            "add_swap_extent_ret": self._add_swap_extent_ret,
             "end_swap_bio_write": self._end_io,
             "end_swap_bio_read": self._end_io,
             "block_rq_complete": self._block_rq_complete,
@@ -439,6 +450,8 @@ class Checker612:
         #: address the trace last showed for each swap entry (what a fault's lookup finds).
         self.fault_calls: dict[int, FaultCall] = {}
         self.entry_folio: dict[int, int] = {}
+        #: What the model's add_swap_extent returned, by the swapon task awaiting the return.
+        self.extent_rets: dict[int, int] = {}
         self._handlers["do_swap_page"] = self._do_swap_page
         self._handlers["do_swap_page_ret"] = self._do_swap_page_ret
         #: Swap-outs and reads replayed on the 6.12 model (replay_6_12), open ones by pid.
@@ -857,8 +870,27 @@ class Checker612:
         return ev.name != inner
 
     def _add_swap_extent(self, ev: TraceEvent, line: str) -> None:
-        self.oracle.add_extent(ev.arg_int("type"), ev.arg_int("start_page"),
-                               ev.arg_int("nr_pages"), ev.arg_int("start_block"))
+        """swapon adds an extent: the model's area gets it; its return is awaited (SE-1)."""
+        try:
+            self.oracle.add_extent(ev.arg_int("type"), ev.arg_int("start_page"),
+                                   ev.arg_int("nr_pages"), ev.arg_int("start_block"))
+        except KernelBug as bug:  # BUG_ON: an extent out of order
+            self.checks += 1
+            self._diverge(ev, line, f"the model's add_swap_extent refuses it: {bug}",
+                          ["extents in page order"], ("SE-1",))
+            return
+        self.extent_rets[ev.pid] = self.oracle.extent_ret
+
+    def _add_swap_extent_ret(self, ev: TraceEvent, line: str) -> None:
+        want = self.extent_rets.pop(ev.pid, None)
+        if want is None:
+            self._count_unknown("not-mapped-6.12:add_swap_extent_ret")
+            return
+        self.checks += 1
+        if ev.arg_int("ret") != want:
+            what = "added a new extent" if want else "merged the extent into the last"
+            self._diverge(ev, line, f"add_swap_extent returns {ev.arg_int('ret')}, but the "
+                          f"model's {what}: it returns {want}", [f"ret={want}"], ("SE-1",))
 
     def _swap_writepage(self, ev: TraceEvent, line: str) -> None:
         """A swap-out starts: the folio's read outcome is checked (ER-2); a new life."""

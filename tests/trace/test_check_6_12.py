@@ -561,6 +561,17 @@ def test_mutant_swapin_readahead_returning_another_folio_is_flagged_CR_5() -> No
     assert _check(lines)[0] == (j + 1, ("CR-5",))
 
 
+def test_mutant_add_swap_extent_return_is_flagged_SE_1() -> None:
+    """swapfile: swapon's add_swap_extent returns 1 for each new extent (the model's
+    add_swap_extent; 0 would be a merge into the last)."""
+    lines = _lines("swapfile")
+    report = check_trace_6_12(io.StringIO("".join(lines)), name="mutant")
+    assert "unknown:not-mapped-6.12:add_swap_extent_ret" not in report.counts
+    i = _first(lines, r"add_swap_extent_ret: .* ret=1")
+    lines[i] = lines[i].replace("ret=1", "ret=0")
+    assert _check(lines)[0] == (i + 1, ("SE-1",))
+
+
 def test_device_mapper_remaps_are_replayed_on_the_6_12_model() -> None:
     """readerr_flakey's swap device is dm-flakey: each swap bio's remap to the underlying
     device and the clone's block_bio_queue are the model's; a read dm-flakey kills at map
