@@ -30,10 +30,11 @@ Usage (from the repository root, docs/mutation.md)::
 
    * **killed**: the run ends normally (JSON report, exit 0/1/3) and some file's verdict or
      divergence count differs from the unmutated tree's;
-   * **crashed**: the checker dies with a Python traceback (an exception the model raises that
-     the checker does not report as a divergence: TypeError, NameError, ...). A traceback is
-     *not* a kill (the brief: only a divergence/KernelBug report counts); it is reported apart,
-     and the ratio is given both ways;
+   * **crashed**: no JSON report, or a traceback, or exit 2: since d04f1a3 an exception the
+     model's own code raises is a ``model-raised`` divergence (so a kill, in the JSON report),
+     and what is left here is the checker's own failure (a ``CheckerBug``: exit 2, "internal
+     error of kmodel's checker", e.g. a deleted attrs field of a model class the checker
+     builds). A crash is *not* a kill; it is reported apart, and the ratio is given both ways;
    * **timeout**: no end within ``--timeout`` seconds (counted like a crash);
    * **survived**: the same verdicts and divergence counts for every trace.
 

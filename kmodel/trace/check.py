@@ -1010,9 +1010,9 @@ class Checker:
         elif (not page.unknown and page.bio is None and page.flags & PG_writeback
                 and not pflags & PG_writeback):
             # The model's page, carried from its last completion or replay (no cut since):
-            # reclaim writes only a page not under writeback (mm/vmscan.c:1287 pageout after
-            # the PageWriteback test at mm/vmscan.c:1666-1733), and only end_page_writeback
-            # clears it, which the model has not done.
+            # reclaim writes only a page not under writeback (shrink_folio_list keeps or waits
+            # on one at mm/vmscan.c:1755, before pageout at 1950 calls swap_writepage at 1287),
+            # and only end_page_writeback clears it, which the model has not done.
             self.checks += 1
             self._diverge(ev, "the model's page is still under writeback (PG_writeback) after "
                           "its last I/O; the trace shows it without writeback, written again",

@@ -561,6 +561,7 @@ class Replayer:
         self.dev = 0
         self.rw_page: bool | None = None
         self._ra_states: dict[int, tuple[int, int, int]] | None = None
+        self._ra_bad = ""  # what swapin_nr_pages returned when it gave no window
         #: Conformant replays, by :meth:`_key`: the model's flags of each page (by order).
         self._memo: dict[tuple[object, ...], dict[int, int]] = {}
         #: A swap-out's memo: the bi_end_io of the bios it left in flight, by page index.
@@ -639,7 +640,10 @@ class Replayer:
                         k.ra_prev_offset = _RA_BASE - delta
                         k.ra_last_pages = last
                         win = swap_state.swapin_nr_pages(k, _RA_BASE)
-                        states.setdefault(win, (hits, delta, last))
+                        if isinstance(win, int):
+                            states.setdefault(win, (hits, delta, last))
+                        else:  # no window: every readahead of the trace diverges (_fault)
+                            self._ra_bad = repr(win)
             self._ra_states = states
         return self._ra_states
 
@@ -681,6 +685,9 @@ class Replayer:
         if ra_kind == "cluster":  # the window the trace's loop suggests first (speed only)
             loop = sum(1 for s in steps if s.name == "__read_swap_cache_async") - 1
             windows = sorted(self.ra_states(), key=lambda w: (w < loop, w - loop))
+            if not windows:
+                return Verdict(0, f"the model's swapin_nr_pages returns {self._ra_bad} in "
+                               "every readahead state, no window", ("a readahead window",))
         best: list[Verdict] = []
         for late in (False, True):
             for win in windows:

@@ -172,3 +172,20 @@ def test_a_model_returning_none_to_the_checker_is_a_divergence() -> None:
     first = report.divergences[0]
     assert " do_swap_page_ret: " in LINES[first.lineno - 1]
     assert "the model's do_swap_page_ret has ret=None, which no probe prints" in first.message
+
+
+#: ``return None`` out of __swapin_nr_pages: the replay runs swapin_nr_pages over the
+#: readahead states to learn the windows the model allows (the checker died sorting None
+#: windows: a crash of the mutation run at c3a9697).
+NO_WINDOW = ModelMutation(
+    "swapin_nr_pages_none", "kmodel.mm.swap_state", "__swapin_nr_pages",
+    "return max(pages, last_ra)", "return None", "__swapin_nr_pages returns None")
+
+
+def test_a_model_giving_no_readahead_window_diverges_at_the_fault() -> None:
+    with planted(NO_WINDOW):
+        report = check_trace(BASIC, max_divergences=1)
+    assert report.divergences, "a model without readahead windows conforms"
+    first = report.divergences[0]
+    assert " do_swap_page: " in LINES[first.lineno - 1]
+    assert "swapin_nr_pages returns None in every readahead state" in first.message
