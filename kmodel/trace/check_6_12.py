@@ -45,9 +45,9 @@ What is checked, as the 6.1 checker does it (the model is the oracle: the 6.12 m
 What is not checked on 6.12 (counted unknown, never divergent): what each readahead lookup
 found (``unknown:readahead-lookup-is-input``: reclaim and other tasks decide it, unseen),
 zswap's answer to a store (``unknown:zswap-answer-is-input``), a read's slot state when the
-trace lacks the slot's swap-out, lock contention in a fault; large folios (mTHP) are not
-replayed (``unknown:not-replayed-6.12:<event>``); ``block_rq_issue`` and a stacked device's
-remap and second bio are read, not checked (``unknown:not-mapped-6.12:<event>``).
+trace lacks the slot's swap-out (``unknown:read-slot-state-is-input``), lock contention in a
+fault; large folios (mTHP) are not replayed (``unknown:not-replayed-6.12:<event>``);
+``block_rq_issue`` is read, not checked (``unknown:not-mapped-6.12:<event>``).
 """
 
 from __future__ import annotations
@@ -771,14 +771,15 @@ class Checker612:
             verdict, known = result if result is not None else (None, True)
         if verdict is None:  # a large folio (mTHP): not modelled
             for ev in call.events:
-                self._unknown[f"not-replayed-6.12:{ev.name}"] = \
-                    self._unknown.get(f"not-replayed-6.12:{ev.name}", 0) + 1
+                self._count_unknown(f"not-replayed-6.12:{ev.name}")
+            if call.write:
+                self.replay.large_write(call)
             return
         names = [ev.name for ev in call.events]
         # Inputs, not outcomes: zswap's answer to a store; a read's zswap answer (or the
         # zeromap path) when the trace lacks the slot's swap-out.
-        inputs = int("zswap_store_ret" in names and self.replay.zswap_enabled is not False)
-        inputs += int(not known)
+        store = int("zswap_store_ret" in names and self.replay.zswap_enabled is not False)
+        inputs = store + int(not known)
         if not verdict.ok:
             first = call.events[0]
             self._replay_diverged(verdict, call.events, call.lines, range(len(call.events)),
@@ -786,9 +787,10 @@ class Checker612:
                                                                 else "folio")))
             return
         self.checks += len(call.events) - inputs
-        if inputs:
-            self._unknown["zswap-answer-is-input"] = \
-                self._unknown.get("zswap-answer-is-input", 0) + inputs
+        if store:
+            self._count_unknown("zswap-answer-is-input")
+        if not known:
+            self._count_unknown("read-slot-state-is-input")
 
     def _replay_diverged(self, verdict: Verdict, events: Sequence[TraceEvent],
                          lines: Sequence[str], own: Iterable[int],

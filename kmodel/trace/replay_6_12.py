@@ -437,6 +437,17 @@ class Replayer612:
         the slot is on the device now."""
         self._remember(entry, DISK)
 
+    def large_write(self, call: Call) -> None:
+        """A large folio's swap-out, not replayed (mTHP is modelled at order 0): when its
+        bio shows it went to the device, each of its slots is on the device now, and a later
+        read of one must go there (its replay checks it)."""
+        bio = next((e for e in call.events if e.name == "block_bio_queue"), None)
+        if bio is None or call.failed or call.killed:
+            return
+        first = call.events[0].arg_int("entry")
+        for i in range(bio.arg_int("nr_sector") // 8):  # one slot per page of the folio
+            self._remember(first + i, DISK)
+
     def _remember(self, entry: int, state: str) -> None:
         if len(self.slots) >= SLOTS_MAX and entry not in self.slots:
             self.slots.pop(next(iter(self.slots)))

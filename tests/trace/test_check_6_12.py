@@ -561,6 +561,19 @@ def test_mutant_swapin_readahead_returning_another_folio_is_flagged_CR_5() -> No
     assert _check(lines)[0] == (j + 1, ("CR-5",))
 
 
+def test_slots_of_a_large_folio_written_to_the_device_are_read_from_it() -> None:
+    """mthp_zram: a 16-page folio's swap-out is not replayed (mTHP), but its 64-sector bio
+    puts each of its slots on the device: a later order-0 read of a tail slot is predicted,
+    not an input, and a read of one taken as the zeromap's (no zswap_load) diverges."""
+    lines = _lines("mthp_zram")
+    report = check_trace_6_12(io.StringIO("".join(lines)), name="mutant")
+    assert report.divergences == [] and "unknown:read-slot-state-is-input" not in report.counts
+    i = _first(lines, r": swap_read_folio: .* entry=0x401 ")
+    assert "zswap_load: " in lines[i + 1] and "zswap_load_ret: " in lines[i + 2]
+    del lines[i + 1:i + 3]
+    assert _check(lines)[0] == (i + 2, ("ZM-4", "RD-7"))  # the model loads from zswap first
+
+
 def test_mutant_add_swap_extent_return_is_flagged_SE_1() -> None:
     """swapfile: swapon's add_swap_extent returns 1 for each new extent (the model's
     add_swap_extent; 0 would be a merge into the last)."""
