@@ -152,6 +152,10 @@ class _Diverged(Exception):
         self.allowed = allowed
 
 
+class _NoSector(Exception):
+    """The model's ``swap_page_sector`` returned no sector (the message says what)."""
+
+
 class _Script(Executor):
     """The executor of a replay: I/O completes when, and how, the trace says it did."""
 
@@ -666,7 +670,10 @@ class Replayer:
         if cached_at_lookup and (target is None or lookup(target) is None):
             return None
         rw_page = self.rw_page if self.rw_page is not None else bool(rw_rets)
-        key, pages = self._key(steps, entry, completions, lookup, target, rw_page)
+        try:
+            key, pages = self._key(steps, entry, completions, lookup, target, rw_page)
+        except _NoSector as no:
+            return Verdict(0, str(no), ("a sector",))
         hit = self._memo.get(key)
         if hit is not None:  # the same fault at another place: the model's flags again
             return Verdict(flags={pages[i]: f for i, f in hit.items()})
@@ -779,8 +786,11 @@ class Replayer:
             if k is None:
                 k = self._sector_k = Kernel(executor=Executor())
             self._area(k, entry, False)
-            sector = self._sectors[entry.val] = swapfile.swap_page_sector(
-                k, Folio(private=entry.val))
+            sector = swapfile.swap_page_sector(k, Folio(private=entry.val))
+            if not isinstance(sector, int):  # the model's output, no sector a probe prints
+                raise _NoSector(f"the model's swap_page_sector of {entry} is {sector!r}, no "
+                                "sector")
+            self._sectors[entry.val] = sector
         return sector
 
     def _remember(self, key: tuple[object, ...], flags: dict[int, int]) -> None:
@@ -872,7 +882,10 @@ class Replayer:
         otherwise a store that took the page and a stale slot (SW-1) are tried.
         """
         entry = swap_entry(steps[0].int("entry"))
-        key, pages = self._key(steps, entry, (), None, None, False)
+        try:
+            key, pages = self._key(steps, entry, (), None, None, False)
+        except _NoSector as no:
+            return Verdict(0, str(no), ("a sector",))
         key = (*key, steps[0].int("pflags"), store)
         hit = self._memo.get(key)
         if hit is not None:

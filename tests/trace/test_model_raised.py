@@ -189,3 +189,19 @@ def test_a_model_giving_no_readahead_window_diverges_at_the_fault() -> None:
     first = report.divergences[0]
     assert " do_swap_page: " in LINES[first.lineno - 1]
     assert "swapin_nr_pages returns None in every readahead state" in first.message
+
+
+#: ``return None`` out of swap_page_sector, which the replay asks for the sector a fault's
+#: bios must show (the checker died subtracting None: a crash of the mutation run at c3a9697).
+NO_SECTOR = ModelMutation(
+    "swap_page_sector_none", "kmodel.mm.swapfile", "swap_page_sector",
+    "return sector << (PAGE_SHIFT - 9)", "return None", "swap_page_sector returns None")
+
+
+def test_a_model_giving_no_sector_diverges() -> None:
+    with planted(NO_SECTOR):  # every divergence: the replays come after the first 20
+        report = check_trace(BASIC, max_divergences=1 << 20)
+    replays = [d for d in report.divergences if "is None, no sector" in d.message]
+    assert replays, [d.message for d in report.divergences[:3]]
+    assert all(" do_swap_page: " in LINES[d.lineno - 1] or " swap_writepage: "
+               in LINES[d.lineno - 1] for d in replays)
