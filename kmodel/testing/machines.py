@@ -88,6 +88,8 @@ ACTIONS = (
 #: Actions that only set fault-injection knobs: the invariants cannot change across them.
 _KNOBS = frozenset(("arm_fail_nth", "clear_faults", "add_bad_range", "arm_fail_make_request",
                     "arm_fail_page_alloc"))
+#: Actions that only read user pages: one that takes no page fault runs no model code.
+_READS = frozenset(("load", "load_sequentially"))
 #: The enabled actions by (I/O pending, fork possible, bad ranges possible).
 _ENABLED: dict[tuple[bool, bool, bool], tuple[str, ...]] = {}
 #: A step's arguments range over more than any action's argument space (at most 1,152,
@@ -202,8 +204,11 @@ class SwapIOMachine(RuleBasedStateMachine):
         #: What each sleeping task waits for: a folio bit, or its synchronous bio.
         self._waits: dict[int, tuple[Folio, int] | Bio] = {}
         self._freed: list[int] = []
-        #: The last step only set fault-injection knobs (no page, task or I/O changed).
-        self._knobs_only = False
+        #: The last step changed nothing the invariants read: it only set fault-injection
+        #: knobs, or only read pages that were mapped (no model code ran).
+        self._unchanged = False
+        #: The running step entered the model's fault handler.
+        self._faulted = False
 
     # -- setup -------------------------------------------------------------------------
 
@@ -261,8 +266,9 @@ class SwapIOMachine(RuleBasedStateMachine):
         name = enabled[action % len(enabled)]
         type(self).actions_run[name] += 1
         self._arg = arg
-        self._knobs_only = name in _KNOBS
+        self._faulted = False
         child: Task | None = getattr(self, "_" + name)(data)
+        self._unchanged = name in _KNOBS or (name in _READS and not self._faulted)
         return multiple() if child is None else multiple(child)
 
     def _args(self, *radices: int) -> list[int]:
@@ -567,6 +573,7 @@ class SwapIOMachine(RuleBasedStateMachine):
             # entered; the model's handle_mm_fault would only return 0 (handle_pte_fault on
             # a present PTE, mm/memory.c:5040-5071, changes nothing the model keeps).
             return 0, pte
+        self._faulted = True
         may_oom = not fail_page_alloc_filters(self.k, GFP_HIGHUSER_MOVABLE, 0) and bool(
             task.fail_nth or self.k.fail_page_alloc.attr.probability)
         for _ in range(8):
@@ -649,8 +656,8 @@ class SwapIOMachine(RuleBasedStateMachine):
         type(self).steps += 1
         if self.m is None:
             return
-        if self._knobs_only:  # nothing the checks read has changed since they passed
-            self._knobs_only = False
+        if self._unchanged:  # nothing the checks read has changed since they passed
+            self._unchanged = False
             return
         self._register_folios()
         self.nobody_sleeps_between_steps()
