@@ -183,8 +183,6 @@ class SwapIOMachine(RuleBasedStateMachine):
         self.ex.on_sleep = self._on_sleep
         self.ex.on_wake = self._on_wake
         self._data: st.DataObject | None = None
-        #: The example's ``st.data()``, drawn by ``boot``: every step's schedule choices.
-        self._schedule: st.DataObject | None = None
         self._nested: Action | None = None
         #: User tasks in creation order (what ``tasks`` holds): the actions' task arguments.
         self.users: list[Task] = []
@@ -215,7 +213,6 @@ class SwapIOMachine(RuleBasedStateMachine):
     @initialize(target=tasks, data=st.data(), page_cluster=st.integers(0, 3))
     def boot(self, data: st.DataObject, page_cluster: int) -> Task:
         """Boot on a drawn disk, swapon, and start the first task with its mapping."""
-        self._schedule = data
         disk = data.draw(disk_kinds(self.disk_kinds), label="disk")
         self.m = Machine(self.ex, disk=disk, nr_pages=NR_SWAP_PAGES, page_cluster=page_cluster)
         self.m.k.tracer = self._on_event
@@ -243,19 +240,15 @@ class SwapIOMachine(RuleBasedStateMachine):
 
     # -- one step: an action drawn from the enabled ones ---------------------------------
 
-    @rule(target=tasks, choice=st.integers(0, len(ACTIONS) * ARG_RANGE - 1))
-    def step(self, choice: int) -> MultipleResults[Task]:
+    @rule(target=tasks, choice=st.integers(0, len(ACTIONS) * ARG_RANGE - 1), data=st.data())
+    def step(self, choice: int, data: st.DataObject) -> MultipleResults[Task]:
         """Run one action of :data:`ACTIONS`, drawn as one number: ``choice % len(ACTIONS)``
         picks among the actions enabled now (modulo their number), ``choice //
-        len(ACTIONS)`` holds its arguments (see :meth:`_args`); the example's ``data``
-        (drawn by ``boot``) serves the choices made while it runs (which I/O completes,
-        what reclaim picks). A ``fork`` adds the child to ``tasks``."""
+        len(ACTIONS)`` holds its arguments (see :meth:`_args`); ``data`` serves the choices
+        made while it runs (which I/O completes, what reclaim picks). A ``fork`` adds the
+        child to ``tasks``."""
         arg, action = divmod(choice, len(ACTIONS))
         assert self.m is not None
-        # st.data() is one object per example (Hypothesis' DataStrategy shares it), so the
-        # one boot drew serves every step: a step draws one value, not two.
-        data = self._schedule
-        assert data is not None
         key = (bool(self.ex.pending), len(self.k.tasks) < MAX_TASKS,
                self.rw_page_bad_ops.get(self.m.bdev.driver) != ())
         enabled = _ENABLED.get(key)

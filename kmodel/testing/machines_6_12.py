@@ -101,7 +101,6 @@ class SwapIOMachine612(SwapIOMachine):
     @initialize(target=SwapIOMachine.tasks, data=st.data(), page_cluster=st.integers(0, 3))
     def boot(self, data: st.DataObject, page_cluster: int) -> Task:
         """Boot 6.12 on a drawn disk, zswap drawn on or off; the first task and its mapping."""
-        self._schedule = data
         disk = data.draw(disk_kinds(self.disk_kinds), label="disk")
         zswap = data.draw(st.booleans(), label="zswap")
         self.m = Machine(self.ex, disk=disk, nr_pages=NR_SWAP_PAGES, page_cluster=page_cluster,
