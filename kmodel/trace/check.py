@@ -1663,15 +1663,16 @@ def _may_name_kernel(path: str | os.PathLike[str]) -> bool:
     """Whether ``check_6_12.trace_kernel`` may find a ``# kernel:`` line in the file.
 
     False only when it cannot: not a regular file, or a plain-text trace whose header,
-    whole within its first 64 KiB, has no such line. Then the file is checked as 6.1
-    without importing the 6.12 checker and its model (~10 ms of start-up).
+    whole within its first 64 KiB, has no such line and whose first events there are not
+    6.12's (``recorders.events_kernel``). Then the file is checked as 6.1 without importing
+    the 6.12 checker and its model (~10 ms of start-up).
     """
     name = os.fspath(path)
     if not os.path.isfile(name):
         return False  # trace_kernel peeks regular files only
     if name.endswith(".gz"):
         return True
-    from kmodel.trace.recorders import recording_kind
+    from kmodel.trace.recorders import head_kernel, recording_kind
 
     if recording_kind(name) != "text":
         return True  # converted first: their lines are not the file's
@@ -1680,7 +1681,7 @@ def _may_name_kernel(path: str | os.PathLike[str]) -> bool:
     lines = head.split(b"\n")
     for lineno, line in enumerate(lines[:-1], 1):  # the complete lines
         if lineno > _HEADER_LINES_MAX or not line.startswith(b"#"):
-            return False
+            return head_kernel(head, name) == "6.12"  # its first events may tell
         if line.startswith(_KERNEL_LINE):
             return True
     return True  # the header goes on past what was read
@@ -1697,7 +1698,8 @@ def check_trace(source: Source | Iterable[TraceEvent | LostEvents], *, max_diver
     be read. ``progress``: a stream (a terminal) for a progress bar on large files.
     ``missed``: hits each probe missed (``read_kprobe_profile``); what they may explain is
     unknown, not divergent. After ``max_divergences`` the rest is only read and counted.
-    ``kernel``: "6.1" or "6.12"; default: the file's ``# kernel:`` header line, else 6.1.
+    ``kernel``: "6.1" or "6.12"; default: the file's ``# kernel:`` header line, else what its
+    first events tell (``check_6_12.trace_kernel``), else 6.1.
     A 6.12 trace is checked by :mod:`kmodel.trace.check_6_12` on the 6.12 model.
     """
     if kernel != "6.1" and (kernel is not None or (isinstance(source, str | os.PathLike)

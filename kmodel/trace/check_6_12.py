@@ -52,6 +52,7 @@ fault; large folios (mTHP) are not replayed (``unknown:not-replayed-6.12:<event>
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -114,6 +115,8 @@ __all__ = [
 #: How many header lines :func:`trace_kernel` reads for the ``# kernel:`` line at most.
 HEADER_LINES_MAX = 64
 KERNEL_LINE = "# kernel:"
+#: How many event lines :func:`trace_kernel` reads for a probe that tells the kernel line.
+EVENT_LINES_MAX = 4096
 
 
 def kernel_of_release(release: str, where: str = "") -> str:
@@ -127,12 +130,17 @@ def kernel_of_release(release: str, where: str = "") -> str:
 
 
 def trace_kernel(path: str | os.PathLike[str]) -> str | None:
-    """The kernel line a trace file's header names (``# kernel: 6.12.118``), or None.
+    """The kernel line a trace file's header names (``# kernel: 6.12.118``), else the one
+    its first events tell (``recorders.events_kernel``: a probe only one kernel line's probe
+    set has, within the first :data:`EVENT_LINES_MAX` lines), or None.
 
-    Reads at most :data:`HEADER_LINES_MAX` lines, and only up to the first line that is not a
-    ``#`` comment. A ``.gz`` file is read through gzip. Only a regular file is peeked: a FIFO
-    or a device would lose what is read (None: give ``--kernel``).
+    Reads the ``# kernel:`` line within :data:`HEADER_LINES_MAX` lines, and only up to the
+    first line that is not a ``#`` comment. A ``.gz`` file is read through gzip. Only a
+    regular file is peeked: a FIFO or a device would lose what is read (None: give
+    ``--kernel``).
     """
+    from kmodel.trace.recorders import events_kernel
+
     name = os.fspath(path)
     if not os.path.isfile(name):
         return None
@@ -140,7 +148,8 @@ def trace_kernel(path: str | os.PathLike[str]) -> str | None:
         with open_trace(name, None) as (lines, _):
             for lineno, line in enumerate(lines, 1):
                 if lineno > HEADER_LINES_MAX or not line.startswith("#"):
-                    return None
+                    head = itertools.islice(lines, EVENT_LINES_MAX)
+                    return events_kernel(itertools.chain((line,), head))
                 if line.startswith(KERNEL_LINE):
                     return kernel_of_release(line[len(KERNEL_LINE):], f"{name}:{lineno}: ")
     except UNREADABLE:
@@ -1387,7 +1396,7 @@ def parse_event_line_6_12(line: str, path: str = "<line>", lineno: int = 1) -> T
 
 def resolve_kernel(source: object, kernel: str | None) -> str:
     """The kernel line to check ``source`` as: ``kernel`` if given, else the file's
-    ``# kernel:`` header line, else 6.1."""
+    ``# kernel:`` header line or first events (:func:`trace_kernel`), else 6.1."""
     if kernel is not None:
         return check_version(kernel)
     if isinstance(source, str | os.PathLike):

@@ -43,10 +43,14 @@ if TYPE_CHECKING:
 # of them (~8 ms of start-up).
 
 __all__ = [
+    "EVENTS_ONLY_6_1",
+    "EVENTS_ONLY_6_12",
     "TRACE_DAT_MAGIC",
     "ConvertedLines",
     "bpftrace_lines",
     "bpftrace_script",
+    "events_kernel",
+    "head_kernel",
     "kind_of_head",
     "open_recording",
     "open_stream",
@@ -180,19 +184,49 @@ def read_head(stream: BinaryIO, size: int = _SNIFF_BYTES) -> bytes:
     return b"".join(chunks)
 
 
+#: Probe events that only one kernel line's probe set records (kmodel.capture.probes against
+#: kmodel.capture.probes612; tests/trace/test_kernel_detect.py holds these to those sets).
+EVENTS_ONLY_6_12 = frozenset({
+    "__end_swap_bio_read", "__end_swap_bio_write", "folio_end_writeback", "swap_read_folio",
+    "swap_read_folio_bdev_sync", "swap_read_folio_ret", "swap_writepage_bdev_sync",
+    "zswap_load", "zswap_load_ret", "zswap_store", "zswap_store_ret",
+})
+EVENTS_ONLY_6_1 = frozenset({
+    "__frontswap_load", "__frontswap_load_ret", "__frontswap_store", "__frontswap_store_ret",
+    "__swap_writepage_ret", "bdev_read_page", "bdev_read_page_ret", "bdev_write_page",
+    "bdev_write_page_ret", "end_page_writeback", "swap_readpage", "swap_readpage_ret",
+})
+#: An event line's name, after its timestamp (tracefs, trace-cmd report).
+_EVENT_NAME = re.compile(r" \d+(?:\.\d+)?: ([\w.]+): ", re.ASCII)
+
+
+def events_kernel(lines: Iterable[str]) -> str | None:
+    """The kernel line (``6.1``, ``6.12``) whose probe set alone records the first such event
+    of *lines*, for a trace whose header names no kernel; None if no line tells."""
+    for line in lines:
+        m = _EVENT_NAME.search(line)
+        if m is not None:
+            if m.group(1) in EVENTS_ONLY_6_12:
+                return "6.12"
+            if m.group(1) in EVENTS_ONLY_6_1:
+                return "6.1"
+    return None
+
+
 def head_kernel(head: bytes, name: str) -> str | None:
     """The kernel line (``6.1``, ``6.12``) the ``# kernel:`` header line in *head* names, as
-    ``check_6_12.trace_kernel`` reads it from a file; None when the header has none."""
+    ``check_6_12.trace_kernel`` reads it from a file, else the one its first events tell
+    (:func:`events_kernel`); None when neither does."""
     lines = head.split(b"\n")[:-1]  # the complete lines
     for lineno, line in enumerate(lines, 1):
         if lineno > 64 or not line.startswith(b"#"):  # check_6_12.HEADER_LINES_MAX
-            return None
+            break
         if line.startswith(b"# kernel:"):
             from kmodel.trace.check_6_12 import kernel_of_release
 
             release = line[len(b"# kernel:"):].decode("utf-8", "replace")
             return kernel_of_release(release, f"{name}:{lineno}: ")
-    return None
+    return events_kernel(line.decode("utf-8", "replace") for line in lines)
 
 
 @contextlib.contextmanager

@@ -30,9 +30,9 @@ def test_the_header_shortcut_reads_the_header_as_check_6_12_does() -> None:
 @pytest.mark.parametrize("trace", sorted(TRACES.glob("*.trace.txt"))
                          + sorted(TRACES.glob("v6_12/*.trace.txt")), ids=lambda p: p.name)
 def test_a_file_without_a_kernel_line_is_known_without_check_6_12(trace: Path) -> None:
-    named = check_6_12.trace_kernel(trace) is not None
-    assert check._may_name_kernel(trace) or not named  # never skips a named kernel
-    assert check._may_name_kernel(trace) == named  # and decides these fixtures itself
+    v6_12 = check_6_12.trace_kernel(trace) == "6.12"
+    assert check._may_name_kernel(trace) or not v6_12  # never skips a 6.12 trace
+    assert check._may_name_kernel(trace) == v6_12  # and decides these fixtures itself
 
 
 def test_what_the_shortcut_cannot_decide_goes_to_check_6_12(tmp_path: Path) -> None:
