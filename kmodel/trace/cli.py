@@ -76,7 +76,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--kernel", choices=("6.1", "6.12"), default=None,
         help="the kernel the traces come from (default: each file's '# kernel:' header line, "
-             "else its first probe event only one kernel's probe set has, else 6.1); 6.12 traces are checked on the 6.12 model (docs/checking-traces.md)",
+             "else its first probe event only one kernel's probe set has, else 6.1); "
+             "6.12 traces are checked on the 6.12 model (docs/checking-traces.md)",
     )
     parser.add_argument(
         "--page-cluster", type=_page_cluster, default=None, metavar="N",
