@@ -11,7 +11,12 @@ from __future__ import annotations
 from kmodel.include.linux.mm import VmFault
 from kmodel.kernel import ModelEvent
 
-_FAULT_ERRORS = VmFault.VM_FAULT_SIGBUS | VmFault.VM_FAULT_OOM | VmFault.VM_FAULT_RETRY
+# Plain ints: ``int & VmFault`` would run enum's Python code on every fault.
+_SIGBUS = int(VmFault.VM_FAULT_SIGBUS)
+_RETRY = int(VmFault.VM_FAULT_RETRY)
+_OOM = int(VmFault.VM_FAULT_OOM)
+_MAJOR = int(VmFault.VM_FAULT_MAJOR)
+_FAULT_ERRORS = _SIGBUS | _OOM | _RETRY
 
 
 def _int(ev: ModelEvent, key: str) -> int:
@@ -22,13 +27,14 @@ def _int(ev: ModelEvent, key: str) -> int:
 def fault_return_branches(ret: int) -> set[str]:
     """The ``do_swap_page`` IDs a fault's return value proves (the same IDs in both catalogs)."""
     ids = set()
-    if ret & VmFault.VM_FAULT_SIGBUS:
+    ret = int(ret)
+    if ret & _SIGBUS:
         ids.add("DS-7")
-    if ret & VmFault.VM_FAULT_RETRY:
+    if ret & _RETRY:
         ids.add("DS-5")
-    if ret & VmFault.VM_FAULT_OOM:
+    if ret & _OOM:
         ids.add("DS-3")
-    if ret & VmFault.VM_FAULT_MAJOR:
+    if ret & _MAJOR:
         ids.add("DS-4")
         if not ret & _FAULT_ERRORS:
             ids.add("DS-8")

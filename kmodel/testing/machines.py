@@ -844,6 +844,12 @@ class SwapIOMachine(RuleBasedStateMachine):
         raise InvariantViolation(f"swap cache holds slots outside the swap map: {cached}")
 
 
+# The tracer declares the events it reads: the kernel builds no ModelEvent for the others.
+# Set here, not in the class body: Hypothesis seeds a derandomized run (the ci and dev
+# profiles) from the machine class' source, so editing it would change every example.
+SwapIOMachine._on_event.trace_events = _WATCHED  # type: ignore[attr-defined]
+
+
 def machine_for(*kinds: str) -> type[SwapIOMachine]:
     """A :class:`SwapIOMachine` subclass that boots only on the given disk kinds."""
     for kind in kinds:
