@@ -91,7 +91,13 @@ from kmodel.trace.replay_6_12 import (
     Verdict,
     use_vma_readahead,
 )
-from kmodel.trace.report import CheckReport, Divergence
+from kmodel.trace.report import (
+    MODEL_RAISED,
+    CheckReport,
+    Divergence,
+    checker_bug,
+    model_raised,
+)
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
     decode_page_flags_6_12,
@@ -376,6 +382,7 @@ class _Folio:
         "submitted",
         "sync",
         "unknown",
+        "unlocked_ts",
         "wb_ended",
         "write",
     )
@@ -387,6 +394,10 @@ class _Folio:
         self.sync = False
         self.completed = 0  # line of its completion
         self.completed_ts = 0  # and its timestamp
+        #: A read completion's unlock (ER-3) came before this timestamp: that of the next
+        #: event its context printed after its entry (None: nothing yet, it may still hold
+        #: the folio locked; as the 6.1 checker's Completion.until).
+        self.unlocked_ts: int | None = 0
         self.status = 0  # its bi_status
         self.bio = False  # the submission queued a bio (not the zeromap's or zswap's)
         #: PG_locked/PG_uptodate (6.12 layout) as the model's do_swap_page left the folio,
@@ -426,6 +437,11 @@ class Checker612:
         self.events = 0
         self.checks = 0
         self._unknown: dict[str, int] = {}
+        #: Read completions whose context printed nothing since their entry, by CPU: the
+        #: context and their folios (each may still hold its folio locked, _close).
+        self._open: dict[int, tuple[CtxKey, list[_Folio]]] = {}
+        #: The last event fed (line number, text): where the end's replays are reported.
+        self._last: tuple[int, str] = (0, "")
         self._handlers: dict[str, Callable[[TraceEvent, str], None]] = {
             "swap_writepage": self._swap_writepage,
             "__swap_writepage": self._submit,
@@ -486,10 +502,43 @@ class Checker612:
     def feed(self, item: TraceEvent | LostEvents, line: str = "") -> None:
         """One parsed event (``line``: its text, for the report) or lost-events marker."""
         if isinstance(item, LostEvents):
-            self._lost()
+            try:
+                self._lost()
+            except Exception as error:  # the model's, or the checker's bug
+                self._raised(error, 0, "")
             return
         self.events += 1
-        ev = item
+        self._last = (item.lineno, line)
+        try:
+            self._feed(item, line)
+        except Exception as error:  # the model's, or the checker's bug
+            self._raised(error, item.lineno, line or f"{item.name}: {item.args}")
+
+    def _raised(self, error: Exception, lineno: int, line: str) -> None:
+        """An exception out of the checking of line ``lineno`` (as the 6.1 checker's).
+
+        Raised in the model's own code (kmodel/v6_12, mm, block, lib, include, ...) as the
+        checker ran it on the trace's inputs: a divergence of kind ``model-raised`` at that
+        line, and checking stops (the model's state is no longer one the trace led to). A
+        `KmodelError` raised elsewhere (bad input) goes on as it is; any other exception is a
+        bug of the checker itself (`CheckerBug`: file, line, where, no traceback).
+        """
+        raised = model_raised(error)
+        if raised is None:
+            if isinstance(error, KmodelError):
+                raise error
+            raise checker_bug(error, self.report.path, lineno, line) from error
+        self.report.divergences.append(Divergence(
+            path=self.report.path, lineno=lineno, line=line.rstrip("\n"),
+            message=raised.message() + " (Linux 6.12.118 model)",
+            allowed=("the model's code running to its end",), branches=(), kind=MODEL_RAISED))
+        self.stopped = True
+        self.report.stopped_at = lineno
+
+    def _feed(self, ev: TraceEvent, line: str) -> None:
+        """:meth:`feed` for an event already counted."""
+        if self._open:  # an event on the CPU of an open read completion
+            self._close(ev)
         self._replayed = False
         if self.calls or ev.name in _CALL_EVENTS:
             self._record(ev, line)
@@ -525,10 +574,15 @@ class Checker612:
 
     def finish(self) -> CheckReport:
         """End of trace: what is still awaited is unknown, not divergent."""
+        if not any(d.kind == MODEL_RAISED for d in self.report.divergences):
+            try:
+                if self.fi is not None:
+                    self.fi.finish()
+                self._close_calls("call-cut-by-end")  # replays a swap-out that ended
+            except Exception as error:  # the model's, or the checker's bug
+                self._raised(error, self._last[0], self._last[1])
         if self.fi is not None:
-            self.fi.finish()
             self.checks += self.fi.checks
-        self._close_calls("call-cut-by-end")
         for done in self.rq_done.values():
             self._count_unknown("request-without-swap-bio", sum(e is not None for e in done))
         self.rq_done.clear()
@@ -808,6 +862,15 @@ class Checker612:
         (indexes into ``events``) up to it are checked, those after it unknown."""
         i = verdict.index
         steps = list(own)
+        if verdict.raised:  # the model's code raised: no step of it checked, checking stops
+            self.report.divergences.append(Divergence(
+                path=events[i].path, lineno=events[i].lineno, line=lines[i].rstrip("\n"),
+                message=verdict.message + " (Linux 6.12.118 model)", allowed=verdict.allowed,
+                branches=(), history=tuple(folio.history[-6:]) if folio else (),
+                kind=MODEL_RAISED))
+            self.stopped = True
+            self.report.stopped_at = events[i].lineno
+            return
         self.checks += sum(1 for j in steps if j <= i)
         self._diverge(events[i], lines[i], verdict.message, verdict.allowed, verdict.branches,
                       folio)
@@ -837,8 +900,33 @@ class Checker612:
         if len(self.report.divergences) >= self.max_divergences:
             self.stopped = True
 
+    def _close(self, ev: TraceEvent) -> None:
+        """An event on the CPU of open read completions: their folios were unlocked before it.
+
+        As the 6.1 checker's ``_close``: the next event of a completion's context, or of a
+        context that does not nest in it (its softirq has returned), ends it; its own alert
+        is printed inside it, before the unlock (mm/page_io.c:60-70), and an interrupt
+        nested in it ends nothing.
+        """
+        context = ev.context
+        open_ = self._open.get(context.cpu)
+        if open_ is None:
+            return
+        ctx, folios = open_
+        irq = context.flags[2:3]
+        if ctx == (context.cpu, context.pid, irq):
+            if ev.name == "console" and _swap_alert(ev.args["msg"]):
+                return
+        elif irq in _NESTED.get(ctx[2], ""):
+            return
+        for folio in folios:
+            if folio.unlocked_ts is None:
+                folio.unlocked_ts = ev.ts_us
+        del self._open[context.cpu]
+
     def _lost(self) -> None:
         """Lost events: every folio and prediction is unknown, and the ratelimit state."""
+        self._open.clear()  # their folios are forgotten below
         for _, _, predicted in self.expect.values():
             self._count_unknown("prediction-cut-by-lost-events", len(predicted))
         self.expect.clear()
@@ -1007,6 +1095,14 @@ class Checker612:
             return
         folio.completed = ev.lineno
         folio.completed_ts = ev.ts_us
+        if read:  # open until its context prints again (_close)
+            folio.unlocked_ts = None
+            key = _ctx(ev.context)
+            open_ = self._open.get(key[0])
+            if open_ is None or open_[0] != key:
+                self._open[key[0]] = (key, [folio])
+            else:
+                open_[1].append(folio)
         folio.bio = True  # also one fault injection failed before block_bio_queue
         folio.status = ev.arg_int("bi_status")
         self._check_sector(ev, line, folio, ev.arg_int("sector"))
@@ -1186,11 +1282,17 @@ class Checker612:
             return FaultTarget(), folio
         if not folio.completed:
             return FaultTarget(pending=0), folio  # in flight past the fault's return
-        if folio.completed < start.lineno:  # completed before the fault began
+        # The completion's unlock (ER-3) came after its entry and before its context's next
+        # event: when that is not before the fault's lock point either (or there is none
+        # yet), the unlock may have come on either side of folio_lock_or_retry, whatever
+        # order the recorder printed the completion's entry and the fault in (a tracefs
+        # and a bpftrace recording of one boot differ there): both orders are tried.
+        unlocked = folio.unlocked_ts is not None and folio.unlocked_ts < lock_ts
+        if folio.completed < start.lineno and unlocked:  # completed before the fault began
             after = folio.after if folio.after is not None else \
                 int(PageFlags612.PG_uptodate)
             return FaultTarget(flags=after), folio
-        early = folio.completed < lock_line and folio.completed_ts < lock_ts
+        early = folio.completed < lock_line and folio.completed_ts < lock_ts and unlocked
         return FaultTarget(pending=folio.status, early=early), folio
 
     def _replay_fault(self, call: FaultCall) -> None:
@@ -1284,6 +1386,11 @@ class Checker612:
 _ERRNO_OF = {"block_bio_complete": "blk_status_to_errno"}
 _BIO_ENDS = frozenset({"end_swap_bio_read", "end_swap_bio_write", "__end_swap_bio_read",
                        "__end_swap_bio_write"})
+
+
+#: The hardirq/softirq flag of a context -> those of contexts that nest in it (an interrupt
+#: of a softirq, an NMI of a hardirq): as the 6.1 checker's.
+_NESTED = {"s": "hHzZ", "h": "zZ", "H": "zZ", ".": "shHzZ"}
 
 
 def _ctx(c: TaskContext) -> CtxKey:

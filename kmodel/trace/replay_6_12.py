@@ -68,6 +68,7 @@ from kmodel.mm.swap_state import (  # 6.12's are 6.1's (swap_state.c:317, 745)
     swap_use_vma_readahead,
 )
 from kmodel.trace.events import TraceEvent
+from kmodel.trace.report import model_raised
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
     decode_page_flags_6_12,
@@ -347,11 +348,13 @@ def use_vma_readahead(enabled: bool, rotational: bool) -> bool:
 class Verdict:
     """A replay's result: conformant, or the index of the first step that diverged."""
 
-    __slots__ = ("after", "allowed", "branches", "index", "message")
+    __slots__ = ("after", "allowed", "branches", "index", "message", "raised")
 
     def __init__(self, index: int = -1, message: str = "", allowed: Sequence[str] = (),
-                 branches: tuple[str, ...] = (), after: int | None = None) -> None:
+                 branches: tuple[str, ...] = (), after: int | None = None,
+                 raised: bool = False) -> None:
         self.index = index
+        self.raised = raised  # the model's code raised (report.model_raised), at the call
         #: A fault's: the flags (6.12 layout) the model left the swap cache folio it found
         #: with, PG_locked and PG_uptodate only (what a later fault of it would see).
         self.after = after
@@ -363,6 +366,17 @@ class Verdict:
     def ok(self) -> bool:
         """Whether the trace's call is what the model does."""
         return self.index < 0
+
+
+def _raised(error: Exception) -> Verdict:
+    """The verdict of a replay whose model code raised ``error``: a divergence of kind
+    ``model-raised`` at the call's first event (the model reached no step the trace can be
+    held to). An exception out of the replay's own code is re-raised (a checker bug)."""
+    raised = model_raised(error)
+    if raised is None:
+        raise error
+    return Verdict(0, raised.message(), ("the model's code running to its end",), (),
+                   raised=True)
 
 
 class _SwapMap(dict[int, int]):
@@ -547,6 +561,8 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this swap-out: {bug}",
                            ("a state the model allows",), ("WP-1",))
+        except Exception as error:  # the model's code raised, or the replay's bug
+            return _raised(error)
         verdict = self._compare(call, model, path, synchronous)
         if verdict.ok:
             self._remember(entry.val, ZERO if zero else ZSWAP if stored else DISK)
@@ -693,6 +709,8 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this fault: {bug}",
                            ("a state the model allows",), ("DS-8",))
+        except Exception as error:  # the model's code raised, or the replay's bug
+            return _raised(error)
         wanted = [e for e in events if not e.softirq and e.name in FAULT_EVENTS]
         verdict = _compare_fault(call.events, wanted)
         if verdict.ok and found:
@@ -758,6 +776,8 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this readahead: {bug}",
                            ("a state the model allows",), ("CR-2",))
+        except Exception as error:  # the model's code raised, or the replay's bug
+            return _raised(error)
         wanted = [e for e in model if e.name in RA_EVENTS]
         bound: dict[int, int] = {}
         for i, step in enumerate(steps):
@@ -874,6 +894,8 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this readahead: {bug}",
                            ("a state the model allows",), ("CR-5",))
+        except Exception as error:  # the model's code raised, or the replay's bug
+            return _raised(error)
         wanted = [e for e in model if e.name in _VMA_EVENTS]
         bound: dict[int, int] = {}
         for i, step in enumerate(steps):
@@ -946,6 +968,8 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this read: {bug}",
                            ("a state the model allows",), ("RD-1",)), known
+        except Exception as error:  # the model's code raised, or the replay's bug
+            return _raised(error), known
         verdict = self._compare(call, model, path, synchronous)
         if verdict.ok and state == ZSWAP and swapcache:
             self._remember(entry.val, DISK)  # ZL-3: the entry is erased, the folio dirtied
