@@ -66,6 +66,7 @@ from kmodel.trace.report import (
     checker_bug,
     model_raised,
 )
+from kmodel.trace.requests import REQUEST_EVENTS, RequestCheck
 
 __all__ = ["Checker", "check_trace"]
 
@@ -385,6 +386,11 @@ class Checker:
                      "block_bio_backmerge", "block_bio_frontmerge", "block_split"))
         for name in self._ignored:
             self._handlers[name] = self._ignore
+        # G3: request completions, by the model's Request.end (requests.py), then as before.
+        self.requests = RequestCheck(self)
+        for name in REQUEST_EVENTS:
+            self._handlers[name] = self.requests.wrap(self._handlers[name])
+        self._ignored -= REQUEST_EVENTS
 
     # -- driving --------------------------------------------------------------------------
 
@@ -606,6 +612,7 @@ class Checker:
         if not any(d.kind == MODEL_RAISED for d in self.report.divergences):
             try:
                 self._flush()
+                self.requests.finish()
                 if self.fi is not None:
                     self.fi.finish()
             except Exception as error:  # the model's, or the checker's bug
