@@ -133,3 +133,41 @@ def test_parse_req_error() -> None:
                           "prio class 2")
     assert got is not None and got["sector"] == "320" and got["phys_seg"] == "8"
     assert parse_req_error("Read-error on swap-device (254:32:320)") is None
+
+
+def _unxz(name: str, tmp_path: Path) -> Path:
+    import lzma
+
+    out = tmp_path / name.removesuffix(".xz")
+    out.write_bytes(lzma.decompress((TRACES.parent / "recorders" / name).read_bytes()))
+    return out
+
+
+def test_request_error_errno_model_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Survivor: BLK_STS_IOERR's errno -5 -> -6; the tracefs trace of the bpftrace run
+    records block_rq_complete and block_rq_error of its failed read request ([-5])."""
+    trace = _unxz("readerr_blkdebug.bpftrace-run.trace.txt.xz", tmp_path)
+    assert check_trace(trace).conformant
+    monkeypatch.setitem(blk_core._STATUS_ERRNO, BlkStatus.BLK_STS_IOERR, -6)
+    first = check_trace(trace, max_divergences=1).divergences
+    assert first, "a failed request with errno -6 conforms"
+    assert "error=-6; the trace's" in first[0].message and "error=-5" in first[0].message
+
+
+def test_request_error_event_model_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Survivor: Request.end's ``k.trace("block_rq_error", ...)`` deleted."""
+    import inspect
+    import textwrap
+
+    source = textwrap.dedent(inspect.getsource(blk_core.Request.end))
+    call = source.index('k.trace("block_rq_error"')
+    mutated = source[:call] + "pass  # " + source[call:].replace("\n", " ", 1)
+    namespace: dict[str, object] = {}
+    exec(compile(mutated, blk_core.__file__, "exec"), vars(blk_core), namespace)
+    monkeypatch.setattr(blk_core.Request, "end", namespace["end"])
+    trace = _unxz("readerr_blkdebug.bpftrace-run.trace.txt.xz", tmp_path)
+    lineno = _line(trace, r"block_rq_error:")
+    first = check_trace(trace, max_divergences=1).divergences
+    assert first, "a failed request without block_rq_error conforms"
+    assert "the trace shows block_rq_error (line " + str(lineno) + ")" in first[0].message, (
+        first[0].message)
