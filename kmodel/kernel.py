@@ -6,6 +6,7 @@ argument (``k``) where C would reach for a global; ``k.current`` is ``current``.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -137,7 +138,9 @@ class Kernel:
     lock: threading.RLock = attrs.field(factory=threading.RLock)
     tasks: dict[int, Task] = attrs.field(factory=dict)
     _local: threading.local = attrs.field(factory=threading.local)
-    _seq: int = 0
+    #: The events' sequence numbers (a counter, not an int field: assigning an attribute
+    #: of this class runs attrs' on-setattr hook, ~1 us per event).
+    _seq: Iterator[int] = attrs.field(factory=lambda: itertools.count(1))
     _next_pid: int = 100
     idle: Task = attrs.field(factory=lambda: Task(pid=0, comm="<idle>"))
 
@@ -203,17 +206,16 @@ class Kernel:
         wanted: frozenset[str] | None = getattr(tracer, "trace_events", None)
         if wanted is not None and name not in wanted:
             self.ctx  # noqa: B018 -- the lookup's side effect: it sets up the idle context
-            self._seq += 1
+            next(self._seq)
             return
         if self.version == "6.12" and "pflags" in args:  # 6.12 renumbered the page flags
             from kmodel.v6_12.include.linux.page_flags import kernel_page_flags
 
             args["pflags"] = kernel_page_flags(int(args["pflags"]))
         ctx = self.ctx
-        self._seq += 1
         tracer(
             ModelEvent(
-                self._seq,
+                next(self._seq),
                 name,
                 tuple(args.items()),
                 ctx.task.pid,

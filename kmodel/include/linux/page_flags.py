@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from kmodel.include.linux.mm_types import Folio
 
 
+_and = int.__and__
+_or = int.__or__
+_xor = int.__xor__
+
+
 class PageFlags(enum.IntFlag):
     """``enum pageflags`` as bit masks (``1 << PG_x``)."""
 
@@ -49,6 +54,23 @@ class PageFlags(enum.IntFlag):
     PG_swapcache = PG_owner_priv_1
     PG_anon_exclusive = PG_mappedtodisk
 
+    # ``&``, ``|`` and ``^`` give plain ints, the values enum's would: enum's build a
+    # PageFlags through Python code (~2 us each, ``int & PageFlags`` too, the subclass'
+    # reflected operator winning), on the model's hottest paths. ``~`` stays enum's: the
+    # complement within the flags' mask (bits above it clear), cached per member.
+    def __and__(self, other: int) -> int:  # type: ignore[override]
+        return _and(self, other)
+
+    def __or__(self, other: int) -> int:  # type: ignore[override]
+        return _or(self, other)
+
+    def __xor__(self, other: int) -> int:  # type: ignore[override]
+        return _xor(self, other)
+
+    __rand__ = __and__  # type: ignore[assignment]
+    __ror__ = __or__  # type: ignore[assignment]
+    __rxor__ = __xor__  # type: ignore[assignment]
+
 
 #: __NR_PAGEFLAGS for this config: bits above it hold node/zone/section numbers.
 NR_PAGEFLAGS = 26
@@ -81,8 +103,6 @@ def decode_page_flags(flags: int) -> str:
 # wins), ``int.__and__`` is one C call. The values are the same; a flag set or cleared here
 # leaves ``folio.flags`` a plain int. ``~PageFlags.PG_x`` is the complement within
 # PAGEFLAGS_MASK (the bits above it are cleared too), as _clear does.
-_and = int.__and__
-_or = int.__or__
 _PG_locked = int(PageFlags.PG_locked)
 _PG_uptodate = int(PageFlags.PG_uptodate)
 _PG_error = int(PageFlags.PG_error)
