@@ -129,6 +129,11 @@ CONFIG_FAIL_FUNCTION=y
 #: instead, turned off here so that the slab is 6.1's full SLUB), plus BTF: the 6.12 probes
 #: name members by BTF (CONFIG_PROBE_EVENTS_BTF_ARGS, kernel/trace/Kconfig:682-685 needs
 #: DEBUG_INFO_BTF and BPF_SYSCALL; lib/Kconfig.debug:377-383, pahole >= 1.21 for DWARF 5).
+#: And zswap as Debian 13's image has it (config-6.12.118+deb13-amd64: ZSWAP=y, off at boot,
+#: lzo, zsmalloc; mm/Kconfig:25-46, 62-65, 128-131, 202-205; crypto/Kconfig:1137-1142), so
+#: that zswap_store/zswap_load exist to probe: without it they are include/linux/zswap.h's
+#: inline stubs and the 6.12 replay has no zswap answer for a swap-out or a read. Built in,
+#: not modules: the capture's initramfs loads none.
 FRAGMENT_6_12 = FRAGMENT.replace(
     "# CONFIG_SLOB is not set\n", "# CONFIG_SLUB_TINY is not set\n").replace(
     "CONFIG_FAIL_FUNCTION=y\n", "CONFIG_FAIL_FUNCTION=y\n"
@@ -136,7 +141,14 @@ FRAGMENT_6_12 = FRAGMENT.replace(
     "CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y\n"
     "# CONFIG_DEBUG_INFO_NONE is not set\n"
     "CONFIG_DEBUG_INFO_BTF=y\n"
-    "CONFIG_PROBE_EVENTS_BTF_ARGS=y\n")
+    "CONFIG_PROBE_EVENTS_BTF_ARGS=y\n"
+    "CONFIG_CRYPTO=y\n"
+    "CONFIG_CRYPTO_LZO=y\n"
+    "CONFIG_ZSMALLOC=y\n"
+    "CONFIG_ZSWAP=y\n"
+    "# CONFIG_ZSWAP_DEFAULT_ON is not set\n"
+    "CONFIG_ZSWAP_COMPRESSOR_DEFAULT_LZO=y\n"
+    "CONFIG_ZSWAP_ZPOOL_DEFAULT_ZSMALLOC=y\n")
 
 
 @attrs.frozen

@@ -148,7 +148,7 @@ K612 = Path("/work/k612/src")
 
 def test_the_6_12_fragment_is_6_1s_with_slub_tiny_off_and_btf() -> None:
     """Every option the 6.12 fragment sets or unsets exists in 6.12's Kconfig; the 6.1
-    fragment's options are all kept but SLOB (gone since 6.4), and BTF is added."""
+    fragment's options are all kept but SLOB (gone since 6.4), and BTF and zswap are added."""
     def names(fragment: str) -> set[str]:
         return set(re.findall(r"CONFIG_(\w+)", fragment))
 
@@ -156,7 +156,9 @@ def test_the_6_12_fragment_is_6_1s_with_slub_tiny_off_and_btf() -> None:
     assert six_one - six_twelve == {"SLOB"}
     assert six_twelve - six_one == {"SLUB_TINY", "BPF_SYSCALL", "DEBUG_INFO_NONE",
                                     "DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT", "DEBUG_INFO_BTF",
-                                    "PROBE_EVENTS_BTF_ARGS"}
+                                    "PROBE_EVENTS_BTF_ARGS", "CRYPTO", "CRYPTO_LZO", "ZSMALLOC",
+                                    "ZSWAP", "ZSWAP_DEFAULT_ON", "ZSWAP_COMPRESSOR_DEFAULT_LZO",
+                                    "ZSWAP_ZPOOL_DEFAULT_ZSMALLOC"}
     if not (K612 / "Kconfig").is_file():
         pytest.skip(f"no 6.12 source tree at {K612} (scripts/fetch-6.12.sh)")
     res = subprocess.run(["grep", "-rhoE", r"^\s*(menu)?config\s+\w+", "--include=Kconfig*",

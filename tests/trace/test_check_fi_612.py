@@ -1,8 +1,8 @@
 """``kmodel check`` on the 6.12 fault-injection captures (tests/data/traces/fi/v6_12/).
 
 Captured by ``kmodel capture --kernel 6.12-fi`` (Debian 13's linux-source-6.12 6.12.118-1,
-tinyconfig + fikernel.FRAGMENT_6_12; seven scenarios from one boot, the two fail_page_alloc
-ones from a later boot with the should_fail_alloc_page probe); the traces whole, xz. Their ``# kernel:
+tinyconfig + fikernel.FRAGMENT_6_12, zswap built in and off at boot; the nine scenarios from
+one boot, with the should_fail_alloc_page probe); the traces whole, xz. Their ``# kernel:
 6.12.118`` line sends them to the 6.12 checker, which drives the model's ``should_fail`` from
 their ``# fault-inject:`` header as the 6.1 checker does (kmodel/trace/faultinject.py).
 """
@@ -127,14 +127,35 @@ def test_should_fail_mutant_makes_the_6_12_captures_diverge(
     assert _fi(_check("fi_mkreq_space")) != []
 
 
-def test_without_zswap_in_the_kernel_swap_outs_are_not_replayed() -> None:
-    """This build has no CONFIG_ZSWAP (the header's `enabled=` is empty): no zswap_store
-    event exists, so the replay, which takes a swap-out without one for a zero-filled
-    folio's, would misread each (ZM-1, as with `enabled=N`); such calls are unknown."""
+def _without_zswap(text: str) -> str:
+    """The capture as a build without CONFIG_ZSWAP records it (the one before 2026-12-06):
+    no zswap module parameters (`enabled=` empty), zswap_store/zswap_load inline stubs that
+    no probe sees (include/linux/zswap.h:42-50)."""
+    text = re.sub(r"(?m)^# zswap: .*$", "# zswap: enabled= compressor= zpool= "
+                  "max_pool_percent=", text, count=1)
+    return re.sub(r"(?m)^.* zswap_(?:store|load)(?:_ret)?: .*\n", "", text)
+
+
+def test_the_6_12_captures_record_zswap() -> None:
+    """The build has CONFIG_ZSWAP (off at boot, lzo, zsmalloc, as Debian 13's image): each
+    swap-out and read shows zswap's answer, which the replay takes (no-zswap: none)."""
+    text = _text("fi_mkreq_times")
+    assert "\n# zswap: enabled=N compressor=lzo zpool=zsmalloc " in text
+    stores = re.findall(r" zswap_store_ret: .* ret=(\d+)$", text, re.M)
+    assert stores and set(stores) == {"0"}  # off at boot: no store keeps a folio
     report = _check("fi_mkreq_times")
+    assert not any("no-zswap-in-this-kernel" in key for key in report.counts)
+
+
+def test_without_zswap_in_the_kernel_swap_outs_are_not_replayed() -> None:
+    """A build without CONFIG_ZSWAP (the header's `enabled=` empty): no zswap_store event
+    exists, so the replay, which takes a swap-out without one for a zero-filled folio's,
+    would misread each (ZM-1, as with `enabled=N`); such calls are unknown."""
+    report = _check("fi_mkreq_times", _without_zswap)
+    assert report.divergences == [], report.format()
     assert report.counts["unknown:not-replayed-6.12:no-zswap-in-this-kernel:swap_writepage"] > 0
-    as_n = _check("fi_mkreq_times",
-                  lambda t: t.replace("# zswap: enabled= ", "# zswap: enabled=N ", 1))
+    as_n = _check("fi_mkreq_times", lambda t: _without_zswap(t).replace(
+        "# zswap: enabled= ", "# zswap: enabled=N ", 1))
     assert any("ZM-1" in d.branches for d in as_n.divergences)
 
 
