@@ -181,17 +181,19 @@ def test_the_612_set_is_the_61_set_plus_zeromap_and_mthp_with_612_expectations()
     assert not re.search(mthp.expect[1], "block_bio_queue: 252,0 RS 8320 + 8 [memhog]")
 
 
-def test_write_error_scenarios_get_memcg_headroom_and_give_it_back(tmp_path: Path) -> None:
-    """6.12's write-error scenarios run at 768K (at 512K the memcg OOM-killed the workload in
-    3 of 5 boots of CI's set): the guest script sets it in setup and restores it in teardown."""
-    writers = [s for s in scenarios612.SCENARIOS if s.outcome is scenarios.Outcome.WRITE_ERROR]
-    assert {s.name for s in writers} == {"writeerr_flakey", "writeerr_blkdebug"}
-    for s in writers:
+def test_scenarios_get_memcg_headroom_and_give_it_back(tmp_path: Path) -> None:
+    """6.12's scenarios run at 768K (at 512K the memcg OOM-killed the workload of writeerr_flakey
+    in 3 of 5 boots of CI's set, of basic in 1 of 3 under load): the guest script sets it in
+    setup and restores it in teardown; not oom (its OOM is the point) nor hogs2 (its own 1M)."""
+    roomy = [s for s in scenarios612.SCENARIOS if s.name not in ("oom", "hogs2")]
+    assert {"basic", "readerr_blkdebug", "writeerr_flakey", "writeerr_blkdebug"} <= {
+        s.name for s in roomy}
+    for s in roomy:
         assert s.setup.startswith("MM0=$(cat $CG/memory.max) && echo 768K > $CG/memory.max")
         assert s.teardown.endswith("echo $MM0 > $CG/memory.max")
-    others = [s for s in scenarios612.SCENARIOS if s not in writers]
+    others = [s for s in scenarios612.SCENARIOS if s not in roomy]
     assert not any("768K" in s.setup for s in others)
-    blkdebug = next(s for s in writers if s.name == "writeerr_blkdebug")
+    blkdebug = next(s for s in roomy if s.name == "writeerr_blkdebug")
     script = guest._scenario_script(blkdebug)
     (tmp_path / "memory.max").write_text("524288\n")
     seen = subprocess.run(
