@@ -190,6 +190,17 @@ class SwapIOMachine612(SwapIOMachine):
                 raise InvariantViolation(f"freed folio still in the swap cache: {folio!r}")
 
 
+#: The event names :func:`branches_of_6_12` maps to IDs (any other name proves none).
+BRANCH_EVENTS_6_12 = frozenset((
+    "__end_swap_bio_write", "__end_swap_bio_read", "__swap_writepage", "swap_read_folio",
+    "submit_bio_wait_ret", "swapin_readahead", "do_swap_page_ret", "mm_vmscan_write_folio",
+))  # fmt: skip
+# The events SwapIOMachine612._on_event reads; the kernel builds no ModelEvent for the
+# others. Set here, not in the class body, whose source seeds Hypothesis' derandomized runs.
+SwapIOMachine612._on_event.trace_events = (  # type: ignore[attr-defined]
+    BRANCH_EVENTS_6_12 | {"folio_end_writeback", "swap_writepage"})
+
+
 def machine_for_6_12(*kinds: str) -> type[SwapIOMachine612]:
     """A :class:`SwapIOMachine612` subclass that boots only on the given disk kinds."""
     for kind in kinds:

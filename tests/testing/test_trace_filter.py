@@ -8,6 +8,8 @@ import itertools
 from collections.abc import Callable
 
 import pytest
+from hypothesis import Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
 
 from kmodel.executor.deterministic import DeterministicExecutor
 from kmodel.include.linux import blk_types, mm_types
@@ -26,6 +28,7 @@ from kmodel.kernel import ModelEvent
 from kmodel.sim import Machine
 from kmodel.testing.coverage import BRANCH_EVENTS
 from kmodel.testing.machines import SwapIOMachine
+from kmodel.testing.machines_6_12 import SwapIOMachine612
 
 PAGE = 4096
 
@@ -111,3 +114,39 @@ def test_page_flag_helpers_change_the_bits_enum_changed(flags: int) -> None:
     assert TestClearPageReadahead(folio) is False
     both = int(PageFlags.PG_swapbacked) | int(PageFlags.PG_swapcache)
     assert PageSwapCache(Folio(flags=flags)) is (flags & both == both)
+
+
+def _state(machine: SwapIOMachine) -> tuple[object, ...]:
+    return (sorted(machine.ends.items()), sorted(machine.wb_ends.items()),
+            sorted(machine.write_failed), machine.read_errors, machine._rw_write_page,
+            sorted(getattr(machine, "failed_reads", ())), sorted(type(machine).branches))
+
+
+def _recording(base: type[SwapIOMachine]) -> type[SwapIOMachine]:
+    """``base`` handed every event (its own ``_on_event`` names none), noting the names of
+    those that changed what the machine records."""
+
+    def _on_event(self: SwapIOMachine, ev: ModelEvent) -> None:
+        before = _state(self)
+        base._on_event(self, ev)
+        recorder = type(self)
+        recorder.seen.add(ev.name)  # type: ignore[attr-defined]
+        if _state(self) != before:
+            recorder.acting.add(ev.name)  # type: ignore[attr-defined]
+
+    return type("Recording" + base.__name__, (base,), {
+        "steps": 0, "branches": set(), "seen": set(), "acting": set(), "_on_event": _on_event})
+
+
+@pytest.mark.parametrize("kernel", ["6.1", "6.12"])
+def test_events_the_fuzz_machine_is_not_handed_change_nothing_it_records(kernel: str) -> None:
+    base: type[SwapIOMachine] = SwapIOMachine612 if kernel == "6.12" else SwapIOMachine
+    wanted = base._on_event.trace_events  # type: ignore[attr-defined]
+    machine = _recording(base)
+    run_state_machine_as_test(machine, settings=settings(  # type: ignore[no-untyped-call]
+        settings.default, max_examples=40, stateful_step_count=30, database=None,
+        derandomize=True, phases=[Phase.generate]))
+    seen, acting = machine.seen, machine.acting  # type: ignore[attr-defined]
+    assert acting, "no event changed anything"
+    assert acting <= wanted, sorted(acting - wanted)
+    assert seen - wanted, "every event was wanted: nothing filtered"
