@@ -1560,7 +1560,7 @@ class Checker:
                "since its entry: its earliest and latest places were tried)") if verdict.tie else ""
         if verdict.raised:  # the model's code raised: no branch of it was reached, no tie
             self._diverge(at, f"{what}: {verdict.message}", verdict.allowed, (), page,
-                          (first,) if first != at.lineno else (), MODEL_RAISED)
+                          (first,) if first != at.lineno else (), verdict.kind)
             return
         self._diverge(at, f"{what}: {verdict.message}{tie}", verdict.allowed,
                       _REPLAY_BRANCHES.get(at.name, ("DS-8",)) if at.name != "do_swap_page_ret"

@@ -51,7 +51,14 @@ from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm import memory, page_io, swap_state, swapfile
 from kmodel.trace.faultinject import fail_injected_reads, injected_reads
-from kmodel.trace.report import model_raised
+from kmodel.trace.report import (
+    MODEL_RAISED,
+    MODEL_RUNAWAY,
+    CallBudget,
+    ModelRunaway,
+    StepBudget,
+    model_raised,
+)
 
 __all__ = ["FAULT_EVENTS", "WRITE_EVENTS", "Completion", "Replayer", "Step", "Verdict"]
 
@@ -123,11 +130,11 @@ class Completion:
 class Verdict:
     """The outcome of a replay: conformant, or where and how the trace left the model."""
 
-    __slots__ = ("allowed", "end_io", "flags", "index", "message", "raised", "tie")
+    __slots__ = ("allowed", "end_io", "flags", "index", "kind", "message", "raised", "tie")
 
     def __init__(self, index: int = -1, message: str = "", allowed: Sequence[str] = (),
                  flags: dict[int, int] | None = None, tie: bool = False,
-                 raised: bool = False) -> None:
+                 raised: bool = False, kind: str = MODEL_RAISED) -> None:
         self.index = index  # the step the trace diverged at; -1: conformant
         self.message = message
         self.allowed = tuple(allowed)
@@ -135,6 +142,7 @@ class Verdict:
         self.flags = flags or {}
         self.tie = tie  # a completion whose order against the task's events was a tie
         self.raised = raised  # the model's code raised at step ``index`` (model_raised)
+        self.kind = kind  # with ``raised``: MODEL_RAISED, or MODEL_RUNAWAY (no end in budget)
         #: The ``bi_end_io`` of each trace page's bio the model submitted and left in flight
         #: (a swap-out's write): its completion is run through it (Oracle.complete_write).
         self.end_io: dict[int, object] = {}
@@ -566,6 +574,7 @@ class Replayer:
         self.rw_page: bool | None = None
         self._ra_states: dict[int, tuple[int, int, int]] | None = None
         self._ra_bad = ""  # what swapin_nr_pages returned when it gave no window
+        self._ra_runaway = ""  # swapin_nr_pages ran past its step budget (ModelRunaway)
         #: Conformant replays, by :meth:`_key`: the model's flags of each page (by order).
         self._memo: dict[tuple[object, ...], dict[int, int]] = {}
         #: A swap-out's memo: the bi_end_io of the bios it left in flight, by page index.
@@ -585,6 +594,7 @@ class Replayer:
             self.page_cluster = value
             self.page_cluster_known = True
             self._ra_states = None
+            self._ra_runaway = ""
 
     # -- the swap area and its device --------------------------------------------------
 
@@ -643,7 +653,12 @@ class Replayer:
                         k.swapin_readahead_hits = hits
                         k.ra_prev_offset = _RA_BASE - delta
                         k.ra_last_pages = last
-                        win = swap_state.swapin_nr_pages(k, _RA_BASE)
+                        try:
+                            with StepBudget():
+                                win = swap_state.swapin_nr_pages(k, _RA_BASE)
+                        except ModelRunaway as runaway:  # every readahead diverges (_fault)
+                            self._ra_runaway = runaway.message()
+                            continue
                         if isinstance(win, int):
                             states.setdefault(win, (hits, delta, last))
                         else:  # no window: every readahead of the trace diverges (_fault)
@@ -692,6 +707,10 @@ class Replayer:
         if ra_kind == "cluster":  # the window the trace's loop suggests first (speed only)
             loop = sum(1 for s in steps if s.name == "__read_swap_cache_async") - 1
             windows = sorted(self.ra_states(), key=lambda w: (w < loop, w - loop))
+            if self._ra_runaway:
+                return Verdict(0, f"swapin_nr_pages in some readahead state: "
+                               f"{self._ra_runaway}", ("a readahead window",), raised=True,
+                               kind=MODEL_RUNAWAY)
             if not windows:
                 return Verdict(0, f"the model's swapin_nr_pages returns {self._ra_bad} in "
                                "every readahead state, no window", ("a readahead window",))
@@ -709,7 +728,7 @@ class Replayer:
                     best.append(verdict)
         allowed = sorted({a for v in best for a in v.allowed}, key=_rank)
         return Verdict(best[0].index, best[0].message, allowed, tie=any(v.tie for v in best),
-                       raised=best[0].raised)
+                       raised=best[0].raised, kind=best[0].kind)
 
     # -- memo ---------------------------------------------------------------------------
 
@@ -842,7 +861,10 @@ class Replayer:
         k = run.k
         run.task = task
         try:
-            with k.running(task, ("handle_mm_fault",)):
+            with k.running(task, ("handle_mm_fault",)) as ctx:
+                # The chain counts the model's calls: a model loop that never ends is a
+                # divergence (model-runaway), not a checker that never ends.
+                ctx.chain = CallBudget(ctx.chain)
                 body()
             if run.matched < len(run.steps):
                 step = run.steps[run.matched]
@@ -853,6 +875,10 @@ class Replayer:
         except KernelBug as bug:
             return Verdict(run.matched, f"the model forbids this: {bug}",
                            ("a state the model allows",), tie=run.tie)
+        except ModelRunaway as runaway:  # a loop of the model that never ends
+            return Verdict(run.matched, runaway.message(),
+                           ("the model's call ending within its step budget",), tie=run.tie,
+                           raised=True, kind=MODEL_RUNAWAY)
         except Exception as error:  # the model's code raised, or a checker bug
             raised = model_raised(error)
             if raised is None:

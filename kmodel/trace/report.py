@@ -7,10 +7,12 @@ cite, and the recent history of the page or bio it concerns.
 
 from __future__ import annotations
 
+import dis
 import json
-from collections.abc import Iterable
-from types import TracebackType
-from typing import Any
+import sys
+from collections.abc import Callable, Iterable
+from types import CodeType, FrameType, TracebackType
+from typing import Any, cast
 
 import attrs
 
@@ -18,17 +20,23 @@ from kmodel.errors import KmodelError
 
 __all__ = [
     "BRANCH_SOURCES",
+    "CALL_LIMIT",
     "CONFORMANT",
     "DIVERGED",
     "DIVERGENT",
     "MODEL_PACKAGES",
     "MODEL_RAISED",
+    "MODEL_RUNAWAY",
     "NOTHING_CHECKED",
+    "STEP_LIMIT",
     "UNDER_CHECKED",
+    "CallBudget",
     "CheckReport",
     "CheckerBug",
     "Divergence",
     "ModelRaised",
+    "ModelRunaway",
+    "StepBudget",
     "checker_bug",
     "model_raised",
     "sources_of",
@@ -86,6 +94,8 @@ def sources_of(branches: Iterable[str]) -> tuple[str, ...]:
 #: code raised while the checker ran it on the trace's inputs (`MODEL_RAISED`).
 DIVERGED = "diverged"
 MODEL_RAISED = "model-raised"
+#: The model's code did not end within a `StepBudget` (a loop of the model that never ends).
+MODEL_RUNAWAY = "model-runaway"
 
 #: The model: the subpackages (and ``kmodel/kernel.py``) whose code the checkers run. An
 #: exception whose innermost kmodel frame is in one of them is the model's; one raised in
@@ -141,6 +151,143 @@ def model_raised(error: BaseException) -> ModelRaised | None:
     text = str(error)
     return ModelRaised(f"{type(error).__name__}: {text}" if text else type(error).__name__,
                        function, f"{where}:{lineno}")
+
+
+#: Model function calls (``Kernel.call``) one replayed fault or swap-out may make: 100 times
+#: the most any replayed call of the committed real 6.1 traces made (MEASURED_MAX_CALLS, see
+#: docs/mutation.md). Steps (Python calls and loop lines) ``swapin_nr_pages`` may take in one
+#: readahead state: 100 times the most it took there (MEASURED_MAX_STEPS).
+MEASURED_MAX_CALLS = 135  # a fault of conditions/pagecluster5.trace.txt (window 32)
+CALL_LIMIT = 100 * MEASURED_MAX_CALLS
+MEASURED_MAX_STEPS = 43
+STEP_LIMIT = 100 * MEASURED_MAX_STEPS
+
+_BACKWARD = frozenset(op for name, op in dis.opmap.items() if "BACKWARD" in name)
+_LOOPS: dict[CodeType, bool] = {}
+
+
+def _loops(code: CodeType) -> bool:
+    """Whether ``code`` is a model function with a loop (a backward jump) in it."""
+    found = _LOOPS.get(code)
+    if found is None:
+        found = "/kmodel/trace/" not in code.co_filename.replace("\\", "/") and any(
+            ins.opcode in _BACKWARD for ins in dis.get_instructions(code))
+        _LOOPS[code] = found
+    return found
+
+
+def _where(frame: FrameType | None) -> tuple[str, str]:
+    """(function, kmodel/...:line) of the innermost model frame from ``frame`` outwards
+    (a frame running with a model module's globals; kernel.py's call chain is skipped)."""
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        parts = module.split(".") if isinstance(module, str) else []
+        if len(parts) >= 2 and parts[0] == "kmodel" and parts[1] in MODEL_PACKAGES and (
+                parts[1] != "kernel"):
+            return frame.f_code.co_name, f"kmodel/{'/'.join(parts[1:])}.py:{frame.f_lineno}"
+        frame = frame.f_back
+    return "?", "?"
+
+
+class ModelRunaway(BaseException):
+    """The model's code went on past its `StepBudget`.
+
+    A BaseException: no ``except Exception`` of the model's code may swallow it.
+    """
+
+    def __init__(self, steps: int, function: str, where: str, unit: str) -> None:
+        super().__init__(steps, function, where, unit)
+        self.steps = steps
+        self.function = function
+        self.where = where
+        self.unit = unit  # "calls" (CallBudget) or "steps" (StepBudget)
+
+    def message(self) -> str:
+        """What a divergence report says."""
+        return (f"the model made {self.steps:,} {self.unit} without ending (in {self.function}, "
+                f"{self.where}), far more than any real call takes: a loop of the model "
+                "that never ends on this event's inputs")
+
+
+class CallBudget(list[str]):
+    """A model call chain (``Context.chain``) that counts the calls pushed on it.
+
+    ``Kernel.call`` appends each model function it enters; past ``limit`` calls in one
+    replayed call, a loop of the model that never ends (each of its turns calls some model
+    function: ``folio_wait_bit_common``'s ``io_schedule``) raises `ModelRunaway`. A count,
+    not a clock: the verdict does not depend on the machine's speed or load.
+    """
+
+    __slots__ = ("calls", "limit")
+
+    def __init__(self, chain: Iterable[str] = (), limit: int | None = None) -> None:
+        super().__init__(chain)
+        self.calls = 0
+        self.limit = CALL_LIMIT if limit is None else limit
+
+    def append(self, func: str) -> None:
+        self.calls += 1
+        if self.calls > self.limit:
+            function, where = _where(sys._getframe(1))
+            raise ModelRunaway(self.calls, function, where, "calls")
+        super().append(func)
+
+
+_Tracer = Callable[[FrameType, str, object], Any]
+
+
+class StepBudget:
+    """A bound on the steps of the model code run inside ``with StepBudget():``.
+
+    A step is a Python call, or a line run in a model function that has a loop: a loop
+    of the model that never ends (with or without calls in it) raises `ModelRunaway`
+    after ``limit`` steps, whatever the machine's speed (no wall clock). It counts with
+    ``sys.settrace`` (about twice the time of the code it watches: used only where the
+    model runs briefly, the readahead windows); a tracer already installed (coverage, a
+    debugger) is called on as before from inside it and put back at the end.
+    """
+
+    __slots__ = ("limit", "prev", "steps")
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = STEP_LIMIT if limit is None else limit
+        self.steps = 0
+        self.prev: _Tracer | None = None
+
+    def __enter__(self) -> StepBudget:
+        self.steps = 0
+        self.prev = cast("_Tracer | None", sys.gettrace())
+        sys.settrace(self._call)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.settrace(self.prev)
+
+    def _over(self, frame: FrameType) -> ModelRunaway:
+        sys.settrace(self.prev)
+        function, where = _where(frame)
+        return ModelRunaway(self.steps, function, where, "steps")
+
+    def _call(self, frame: FrameType, event: str, arg: object) -> _Tracer | None:
+        self.steps += 1
+        if self.steps > self.limit:
+            raise self._over(frame)
+        inner = self.prev(frame, event, arg) if self.prev is not None else None
+        count = _loops(frame.f_code)
+        if inner is None and not count:
+            return None
+
+        def local(frame: FrameType, event: str, arg: object) -> _Tracer | None:
+            nonlocal inner
+            if count and event == "line":
+                self.steps += 1
+                if self.steps > self.limit:
+                    raise self._over(frame)
+            if inner is not None:
+                inner = inner(frame, event, arg)
+            return local
+
+        return local
 
 
 class CheckerBug(KmodelError):
