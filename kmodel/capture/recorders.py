@@ -272,13 +272,17 @@ def disagreement(rec: Recorder, tracefs: Checked, recorded: Checked) -> list[str
     """Problems when the recorder's check differs from the tracefs trace's (one run, two ways).
 
     The verdict (conformant or not, and the number of divergences) and the number of checked
-    outcomes must be equal.
+    outcomes must be equal, request completions aside: bpftrace's script probes no block_rq_*
+    event and cuts console lines at 64 bytes, so only the tracefs trace shows those.
     """
-    pairs = (("conformant", tracefs.conformant, recorded.conformant),
-             ("divergences", tracefs.divergences, recorded.divergences),
-             ("checked outcomes", tracefs.checks, recorded.checks))
+    pairs = (("conformant", tracefs.conformant, recorded.conformant, True),
+             ("divergences", tracefs.divergences, recorded.divergences, True),
+             ("checked outcomes", tracefs.checks, recorded.checks,
+              tracefs.checks - tracefs.request_checks
+              == recorded.checks - recorded.request_checks))
     return [f"{rec.name}'s recording and the tracefs trace of the same run disagree: {what} "
-            f"{theirs} vs {ours}" for what, ours, theirs in pairs if ours != theirs]
+            f"{theirs} vs {ours}" for what, ours, theirs, same in pairs
+            if ours != theirs and not (what == "checked outcomes" and same)]
 
 
 def check_recorder_args(recorder: str, kernel: str) -> str | None:

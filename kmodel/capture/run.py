@@ -48,6 +48,9 @@ class Checked:
     events: int
     unknown: int  # events the checker could not decide (sum of its ``unknown:*`` counts)
     checks: int = 0  # outcomes the checker compared with the model (its ``checks`` count)
+    #: Of them, request completions (``checks:requests``): block_rq_* events and whole
+    #: "I/O error" console lines, which only a tracefs recording has.
+    request_checks: int = 0
 
     @property
     def unknown_share(self) -> float:
@@ -272,6 +275,7 @@ def check(trace: Path) -> Checked:
         report.counts.get("events", 0),
         unknown,
         report.counts.get("checks", 0),
+        report.counts.get("checks:requests", 0),
     )
 
 
