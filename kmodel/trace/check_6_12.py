@@ -505,7 +505,7 @@ class Checker612:
             try:
                 self._lost()
             except Exception as error:  # the model's, or the checker's bug
-                self._raised(error, 0, "")
+                self._raised(error, item.lineno, "")
             return
         self.events += 1
         self._last = (item.lineno, line)
