@@ -243,8 +243,9 @@ class StepBudget:
     of the model that never ends (with or without calls in it) raises `ModelRunaway`
     after ``limit`` steps, whatever the machine's speed (no wall clock). It counts with
     ``sys.settrace`` (about twice the time of the code it watches: used only where the
-    model runs briefly, the readahead windows); a tracer already installed (coverage, a
-    debugger) is called on as before from inside it and put back at the end.
+    model runs briefly, the readahead windows). A tracer already installed (coverage, a
+    debugger) is suspended meanwhile and put back at the end: coverage's C tracer puts
+    itself back in place of any tracer that calls it on, so it cannot be chained.
     """
 
     __slots__ = ("limit", "prev", "steps")
@@ -272,22 +273,14 @@ class StepBudget:
         self.steps += 1
         if self.steps > self.limit:
             raise self._over(frame)
-        inner = self.prev(frame, event, arg) if self.prev is not None else None
-        count = _loops(frame.f_code)
-        if inner is None and not count:
-            return None
+        return self._line if _loops(frame.f_code) else None
 
-        def local(frame: FrameType, event: str, arg: object) -> _Tracer | None:
-            nonlocal inner
-            if count and event == "line":
-                self.steps += 1
-                if self.steps > self.limit:
-                    raise self._over(frame)
-            if inner is not None:
-                inner = inner(frame, event, arg)
-            return local
-
-        return local
+    def _line(self, frame: FrameType, event: str, arg: object) -> _Tracer | None:
+        if event == "line":
+            self.steps += 1
+            if self.steps > self.limit:
+                raise self._over(frame)
+        return self._line
 
 
 class CheckerBug(KmodelError):
