@@ -89,6 +89,13 @@ def captures(out_root: Path) -> dict[str, run.Report]:
     return reports
 
 
+def _checks_but_requests(checked: run.Checked) -> int:
+    """Checked outcomes, request completions aside: bpftrace's script cuts console lines at 64
+    bytes, so only tracefs shows every 'I/O error' line the 6.1 checker holds to its request
+    (recorders.disagreement compares the same way)."""
+    return checked.checks - checked.request_checks
+
+
 @pytest.mark.parametrize("recorder", RECORDERS)
 def test_each_recording_is_checked_like_the_tracefs_trace_of_its_run(
         recorder: str, captures: dict[str, run.Report], out_root: Path) -> None:
@@ -102,7 +109,7 @@ def test_each_recording_is_checked_like_the_tracefs_trace_of_its_run(
     assert report.recorded is not None
     assert report.recorded.conformant == report.check.conformant
     assert report.recorded.divergences == report.check.divergences
-    assert report.recorded.checks == report.check.checks
+    assert _checks_but_requests(report.recorded) == _checks_but_requests(report.check)
     # The recording itself, as a user hands it to kmodel check (a file, then a pipe), reads
     # as its text does; on 6.12 without the capture's header lines (page-cluster, zswap,
     # swap disk: inputs then) it is checked on the 6.12 model with fewer outcomes.
@@ -131,7 +138,7 @@ def test_the_recorders_of_one_run_give_one_verdict(captures: dict[str, run.Repor
         if report.recorded is not None:
             assert report.recorded.conformant == report.check.conformant
             assert report.recorded.divergences == report.check.divergences
-            assert report.recorded.checks == report.check.checks
+            assert _checks_but_requests(report.recorded) == _checks_but_requests(report.check)
             # The same divergences, the texts' line numbers aside (other events, header).
             assert _unnumbered(report.recorded.first) == _unnumbered(report.check.first)
             compared += 1
