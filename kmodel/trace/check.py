@@ -27,7 +27,7 @@ and is not checked.
 
 from __future__ import annotations
 
-import gzip
+import io
 import os
 import re
 import time
@@ -47,7 +47,14 @@ from kmodel.trace.emit import format_event
 from kmodel.trace.events import LostEvents, TaskContext, TraceEvent, explained_by_missed
 from kmodel.trace.faultinject import FaultInject
 from kmodel.trace.oracle import UNKNOWN_END_IO, EndIoMismatch, Oracle
-from kmodel.trace.parse import UNREADABLE, LineScanner, open_trace, parse_event_line
+from kmodel.trace.parse import (
+    UNREADABLE,
+    LineScanner,
+    compression,
+    open_compressed,
+    open_trace,
+    parse_event_line,
+)
 from kmodel.trace.replay import (
     FAULT_EVENTS,
     WRITE_EVENTS,
@@ -651,8 +658,7 @@ class Checker:
             return
         lines: dict[int, str] = {}
         try:
-            opener = gzip.open if self.source.endswith(".gz") else open
-            with opener(self.source, "rt", errors="replace") as f:
+            with io.TextIOWrapper(open_compressed(self.source), errors="replace") as f:
                 for n, line in enumerate(f, 1):
                     if n in wanted:
                         lines[n] = line.rstrip("\n")
@@ -1677,7 +1683,7 @@ def _may_name_kernel(path: str | os.PathLike[str]) -> bool:
     name = os.fspath(path)
     if not os.path.isfile(name):
         return False  # trace_kernel peeks regular files only
-    if name.endswith(".gz"):
+    if compression(name) is not None:
         return True
     from kmodel.trace.recorders import head_kernel, recording_kind
 

@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "files", nargs="*", metavar="FILE",
-        help="trace files (.txt or .gz), '-' for standard input; default: the real traces "
+        help="trace files (text, gzip or xz), '-' for standard input; default: the real traces "
              "bundled with kmodel",
     )
     parser.add_argument("--json", action="store_true",
@@ -155,9 +155,9 @@ class Outcome:
 
 
 def _sidecar_profile(path: str) -> str | None:
-    """``NAME.kprobe_profile.txt`` beside ``NAME.trace.txt[.gz]``, as ``kmodel capture``
+    """``NAME.kprobe_profile.txt`` beside ``NAME.trace.txt[.gz|.xz]``, as ``kmodel capture``
     writes it, if it exists."""
-    for suffix in (".trace.txt", ".trace.txt.gz"):
+    for suffix in (".trace.txt", ".trace.txt.gz", ".trace.txt.xz"):
         if path.endswith(suffix):
             profile = path[: -len(suffix)] + ".kprobe_profile.txt"
             return profile if os.path.isfile(profile) else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import lzma
 import os
 import re
 import stat
@@ -825,7 +826,8 @@ def _unreadable(path: str, lineno: int, error: Exception) -> TraceFormatError:
 
 
 #: What reading a trace may raise past its last good line (`LineScanner.unreadable`).
-UNREADABLE = (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, _LineError)
+UNREADABLE = (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError,
+              _LineError)
 
 
 _PROFILE_LINE = re.compile(r"\s*(\S{1,256})\s+(\d{1,20})\s+(\d{1,20})\s*", re.ASCII)
@@ -1031,6 +1033,33 @@ def _marked_lines(lines: Iterable[str], path: str) -> Iterator[str]:
         yield line
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+
+
+def compression(path: str) -> str | None:
+    """``gzip`` or ``xz`` when the file's first bytes say it is compressed that way (whatever
+    its name), else None."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(len(_XZ_MAGIC))
+    except OSError:
+        return None  # open_compressed reports it
+    if magic.startswith(_GZIP_MAGIC):
+        return "gzip"
+    return "xz" if magic == _XZ_MAGIC else None
+
+
+def open_compressed(path: str) -> BinaryIO:
+    """A regular file's bytes, decompressed when it is gzip or xz (:func:`compression`)."""
+    kind = compression(path)
+    if kind == "gzip":
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    if kind == "xz":
+        return cast(BinaryIO, lzma.open(path, "rb"))
+    return open(path, "rb")
+
+
 def _regular_file(path: str) -> bool:
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
@@ -1054,10 +1083,7 @@ def open_trace(source: Source, name: str | None) -> Iterator[tuple[Iterable[str]
                 if converted is not None:
                     yield _marked_lines(converted, name or path), name or path
                     return
-        binary = cast(
-            BinaryIO,
-            gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb"),  # noqa: SIM115
-        )
+        binary = open_compressed(path) if _regular_file(path) else open(path, "rb")  # noqa: SIM115
         with binary:
             text = _text(binary)
             yield text, name or path
@@ -1077,7 +1103,7 @@ def open_trace(source: Source, name: str | None) -> Iterator[tuple[Iterable[str]
 def parse_trace(source: Source, *, name: str | None = None) -> Iterator[TraceEvent | LostEvents]:
     """Yield the events of an ftrace text trace, and `LostEvents` where events were lost.
 
-    `source` is a path (`.gz` is decompressed), or an open stream such as `sys.stdin`, or a
+    `source` is a path (gzip or xz is decompressed), or an open stream such as `sys.stdin`, or a
     binary one such as `sys.stdin.buffer` (bytes that are not UTF-8 are then reported at their
     line; a text stream's decoder reports them at the line it was reading, or before);
     `name` names it in errors (default: the path or the stream's name). The header's

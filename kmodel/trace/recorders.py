@@ -126,6 +126,7 @@ def open_recording(path: str, name: str) -> Iterator[Iterable[str] | None]:
 # -- standard input ----------------------------------------------------------------------------
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_XZ_MAGIC = b"\xfd7zXZ\x00"
 
 
 class ConvertedLines:
@@ -238,7 +239,7 @@ def open_stream(stream: BinaryIO, name: str) -> Iterator[tuple[BinaryIO | Conver
     The first 64 KiB are read and sniffed as :func:`recording_kind` sniffs a file's; the
     stream given back replays them before the rest, so the input is read once. Text comes
     back as a binary stream, ``trace-cmd report -R`` and bpftrace NDJSON as their converted
-    lines, gzip decompressed first. A ``trace.dat`` is copied to a temporary file for
+    lines, gzip or xz decompressed first. A ``trace.dat`` is copied to a temporary file for
     ``trace-cmd report -i`` (which reads its sections by offset), deleted after.
     """
     head = read_head(stream)
@@ -248,6 +249,13 @@ def open_stream(stream: BinaryIO, name: str) -> Iterator[tuple[BinaryIO | Conver
 
         with gzip.GzipFile(fileobj=whole, mode="rb") as unzipped, \
                 open_stream(cast(BinaryIO, unzipped), name) as inner:
+            yield inner
+        return
+    if head.startswith(_XZ_MAGIC):
+        import lzma
+
+        with lzma.LZMAFile(whole, mode="rb") as unpacked, \
+                open_stream(cast(BinaryIO, unpacked), name) as inner:
             yield inner
         return
     kind = kind_of_head(head)
