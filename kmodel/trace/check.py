@@ -37,7 +37,7 @@ from typing import TextIO, cast
 
 import attrs
 
-from kmodel.errors import KernelBug, KmodelError, TraceFormatError
+from kmodel.errors import KernelBug, TraceFormatError
 from kmodel.include.linux.mm import FaultFlag, VmFault, fault_flag_allow_retry_first
 from kmodel.include.linux.mm_types import Folio, SwapEntry
 from kmodel.include.linux.page_flags import PAGEFLAGS_MASK, PageFlags, decode_page_flags
@@ -70,8 +70,7 @@ from kmodel.trace.report import (
     MODEL_RAISED,
     CheckReport,
     Divergence,
-    checker_bug,
-    model_raised,
+    raised_divergence,
 )
 from kmodel.trace.requests import REQUEST_EVENTS, RequestCheck
 
@@ -539,24 +538,10 @@ class Checker:
             self.events = n
 
     def _raised(self, error: Exception, lineno: int, line: str) -> None:
-        """An exception out of the checking of line ``lineno``.
-
-        Raised in the model's own code (kmodel/mm, block, lib, include, kernel.py, ...) as the
-        checker ran it on the trace's inputs: a divergence of kind ``model-raised`` at that
-        line, and checking stops (the model's state is no longer one the trace led to). A
-        `KmodelError` raised elsewhere (bad input) goes on as it is; any other exception is a
-        bug of the checker itself (`CheckerBug`: file, line, where, no traceback).
-        """
-        raised = model_raised(error)
-        if raised is None:
-            if isinstance(error, KmodelError):
-                raise error
-            raise checker_bug(error, self.report.path, lineno, line) from error
-        self.report.divergences.append(Divergence(
-            path=self.report.path, lineno=lineno, line=line.rstrip("\n"),
-            message=raised.message(), allowed=("the model's code running to its end",),
-            branches=(), kind=MODEL_RAISED,
-        ))
+        """An exception out of the checking of line ``lineno``: a model that raised is a
+        ``model-raised`` divergence there and checking stops (`report.raised_divergence`)."""
+        path = self.report.path
+        self.report.divergences.append(raised_divergence(error, path, lineno, line))
         self.stopped = True
         self.report.stopped_at = lineno
 

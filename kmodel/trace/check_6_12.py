@@ -95,8 +95,7 @@ from kmodel.trace.report import (
     MODEL_RAISED,
     CheckReport,
     Divergence,
-    checker_bug,
-    model_raised,
+    raised_divergence,
 )
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
@@ -515,23 +514,10 @@ class Checker612:
             self._raised(error, item.lineno, line or f"{item.name}: {item.args}")
 
     def _raised(self, error: Exception, lineno: int, line: str) -> None:
-        """An exception out of the checking of line ``lineno`` (as the 6.1 checker's).
-
-        Raised in the model's own code (kmodel/v6_12, mm, block, lib, include, ...) as the
-        checker ran it on the trace's inputs: a divergence of kind ``model-raised`` at that
-        line, and checking stops (the model's state is no longer one the trace led to). A
-        `KmodelError` raised elsewhere (bad input) goes on as it is; any other exception is a
-        bug of the checker itself (`CheckerBug`: file, line, where, no traceback).
-        """
-        raised = model_raised(error)
-        if raised is None:
-            if isinstance(error, KmodelError):
-                raise error
-            raise checker_bug(error, self.report.path, lineno, line) from error
-        self.report.divergences.append(Divergence(
-            path=self.report.path, lineno=lineno, line=line.rstrip("\n"),
-            message=raised.message() + " (Linux 6.12.118 model)",
-            allowed=("the model's code running to its end",), branches=(), kind=MODEL_RAISED))
+        """An exception out of the checking of line ``lineno``, as the 6.1 checker's: a model
+        that raised is a ``model-raised`` divergence there (`report.raised_divergence`)."""
+        self.report.divergences.append(raised_divergence(
+            error, self.report.path, lineno, line, model="Linux 6.12.118 model"))
         self.stopped = True
         self.report.stopped_at = lineno
 

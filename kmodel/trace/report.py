@@ -352,6 +352,28 @@ class Divergence:
         return "\n".join(out)
 
 
+def raised_divergence(error: Exception, path: str, lineno: int, line: str,
+                      model: str = "") -> Divergence:
+    """The divergence of an exception out of checking line ``lineno``, for both checkers.
+
+    Raised in the model's own code (kmodel/mm, block, lib, include, v6_12, kernel.py, ...) as
+    the checker ran it on the trace's inputs: a divergence of kind ``model-raised`` at that
+    line (``model`` names the model in its message); the checker stops there, as the model's
+    state is no longer one the trace led to. A `KmodelError` raised elsewhere (bad input) is
+    raised again as it is; any other exception is a bug of the checker itself (`CheckerBug`:
+    file, line, where, no traceback).
+    """
+    raised = model_raised(error)
+    if raised is None:
+        if isinstance(error, KmodelError):
+            raise error
+        raise checker_bug(error, path, lineno, line) from error
+    return Divergence(path=path, lineno=lineno, line=line.rstrip("\n"),
+                      message=raised.message() + (f" ({model})" if model else ""),
+                      allowed=("the model's code running to its end",), branches=(),
+                      kind=MODEL_RAISED)
+
+
 #: Verdicts, and the exit status `kmodel check` gives each (the worst file's wins).
 CONFORMANT = "conformant"
 DIVERGENT = "divergent"
