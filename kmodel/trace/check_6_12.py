@@ -93,8 +93,10 @@ from kmodel.trace.replay_6_12 import (
 )
 from kmodel.trace.report import (
     MODEL_RAISED,
+    MODEL_RUNAWAY,
     CheckReport,
     Divergence,
+    ModelRunaway,
     raised_divergence,
 )
 from kmodel.v6_12.include.linux.page_flags import (
@@ -503,19 +505,20 @@ class Checker612:
         if isinstance(item, LostEvents):
             try:
                 self._lost()
-            except Exception as error:  # the model's, or the checker's bug
+            except (Exception, ModelRunaway) as error:  # the model's, or the checker's bug
                 self._raised(error, item.lineno, "")
             return
         self.events += 1
         self._last = (item.lineno, line)
         try:
             self._feed(item, line)
-        except Exception as error:  # the model's, or the checker's bug
+        except (Exception, ModelRunaway) as error:  # the model's, or the checker's bug
             self._raised(error, item.lineno, line or f"{item.name}: {item.args}")
 
-    def _raised(self, error: Exception, lineno: int, line: str) -> None:
+    def _raised(self, error: Exception | ModelRunaway, lineno: int, line: str) -> None:
         """An exception out of the checking of line ``lineno``, as the 6.1 checker's: a model
-        that raised is a ``model-raised`` divergence there (`report.raised_divergence`)."""
+        that raised is a ``model-raised`` divergence there, one that did not end a
+        ``model-runaway`` one (`report.raised_divergence`)."""
         self.report.divergences.append(raised_divergence(
             error, self.report.path, lineno, line, model="Linux 6.12.118 model"))
         self.stopped = True
@@ -560,12 +563,12 @@ class Checker612:
 
     def finish(self) -> CheckReport:
         """End of trace: what is still awaited is unknown, not divergent."""
-        if not any(d.kind == MODEL_RAISED for d in self.report.divergences):
+        if not any(d.kind in (MODEL_RAISED, MODEL_RUNAWAY) for d in self.report.divergences):
             try:
                 if self.fi is not None:
                     self.fi.finish()
                 self._close_calls("call-cut-by-end")  # replays a swap-out that ended
-            except Exception as error:  # the model's, or the checker's bug
+            except (Exception, ModelRunaway) as error:  # the model's, or the checker's bug
                 self._raised(error, self._last[0], self._last[1])
         if self.fi is not None:
             self.checks += self.fi.checks
@@ -853,7 +856,7 @@ class Checker612:
                 path=events[i].path, lineno=events[i].lineno, line=lines[i].rstrip("\n"),
                 message=verdict.message + " (Linux 6.12.118 model)", allowed=verdict.allowed,
                 branches=(), history=tuple(folio.history[-6:]) if folio else (),
-                kind=MODEL_RAISED))
+                kind=verdict.kind))
             self.stopped = True
             self.report.stopped_at = events[i].lineno
             return

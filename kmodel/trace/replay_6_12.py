@@ -68,7 +68,13 @@ from kmodel.mm.swap_state import (  # 6.12's are 6.1's (swap_state.c:317, 745)
     swap_use_vma_readahead,
 )
 from kmodel.trace.events import TraceEvent
-from kmodel.trace.report import model_raised
+from kmodel.trace.report import (
+    MODEL_RAISED,
+    MODEL_RUNAWAY,
+    CallBudget,
+    ModelRunaway,
+    model_raised,
+)
 from kmodel.v6_12.include.linux.page_flags import (
     PageFlags612,
     decode_page_flags_6_12,
@@ -348,13 +354,14 @@ def use_vma_readahead(enabled: bool, rotational: bool) -> bool:
 class Verdict:
     """A replay's result: conformant, or the index of the first step that diverged."""
 
-    __slots__ = ("after", "allowed", "branches", "index", "message", "raised")
+    __slots__ = ("after", "allowed", "branches", "index", "kind", "message", "raised")
 
     def __init__(self, index: int = -1, message: str = "", allowed: Sequence[str] = (),
                  branches: tuple[str, ...] = (), after: int | None = None,
-                 raised: bool = False) -> None:
+                 raised: bool = False, kind: str = MODEL_RAISED) -> None:
         self.index = index
         self.raised = raised  # the model's code raised (report.model_raised), at the call
+        self.kind = kind  # with ``raised``: MODEL_RAISED, or MODEL_RUNAWAY (no end in budget)
         #: A fault's: the flags (6.12 layout) the model left the swap cache folio it found
         #: with, PG_locked and PG_uptodate only (what a later fault of it would see).
         self.after = after
@@ -368,10 +375,14 @@ class Verdict:
         return self.index < 0
 
 
-def _raised(error: Exception) -> Verdict:
+def _raised(error: Exception | ModelRunaway) -> Verdict:
     """The verdict of a replay whose model code raised ``error``: a divergence of kind
-    ``model-raised`` at the call's first event (the model reached no step the trace can be
-    held to). An exception out of the replay's own code is re-raised (a checker bug)."""
+    ``model-raised`` (``model-runaway`` past its CallBudget) at the call's first event (the
+    model reached no step the trace can be held to). An exception out of the replay's own
+    code is re-raised (a checker bug)."""
+    if isinstance(error, ModelRunaway):
+        return Verdict(0, error.message(), ("the model's call ending within its budget",), (),
+                       raised=True, kind=MODEL_RUNAWAY)
     raised = model_raised(error)
     if raised is None:
         raise error
@@ -503,7 +514,10 @@ class Replayer612:
         events: list[ModelEvent] = []
         k.tracer = events.append
         try:
-            with k.running(Task(pid=1, comm="replay")):
+            with k.running(Task(pid=1, comm="replay")) as ctx:
+                # The chain counts the model's calls: a model loop that never ends raises
+                # ModelRunaway (a model-runaway divergence), not a checker that never ends.
+                ctx.chain = CallBudget(ctx.chain)
                 body(k)
         except KernelBug as bug:
             self._memo_put(key, bug)
@@ -561,7 +575,7 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this swap-out: {bug}",
                            ("a state the model allows",), ("WP-1",))
-        except Exception as error:  # the model's code raised, or the replay's bug
+        except (Exception, ModelRunaway) as error:  # the model's code raised, or the replay's bug
             return _raised(error)
         verdict = self._compare(call, model, path, synchronous)
         if verdict.ok:
@@ -701,7 +715,8 @@ class Replayer612:
         k.tracer = tracer
         vmf = VMFault(task, vma, address, fault_flags, orig_pte)
         try:
-            with k.running(task, ("handle_mm_fault",)):
+            with k.running(task, ("handle_mm_fault",)) as ctx:
+                ctx.chain = CallBudget(ctx.chain)  # a loop that never ends: model-runaway
                 memory_612.do_swap_page(k, vmf)
         except _FaultDiverged as d:
             return Verdict(len(call.events) - 1, d.message, ("a completion before the return",),
@@ -709,7 +724,7 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this fault: {bug}",
                            ("a state the model allows",), ("DS-8",))
-        except Exception as error:  # the model's code raised, or the replay's bug
+        except (Exception, ModelRunaway) as error:  # the model's code raised, or the replay's bug
             return _raised(error)
         wanted = [e for e in events if not e.softirq and e.name in FAULT_EVENTS]
         verdict = _compare_fault(call.events, wanted)
@@ -776,7 +791,7 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this readahead: {bug}",
                            ("a state the model allows",), ("CR-2",))
-        except Exception as error:  # the model's code raised, or the replay's bug
+        except (Exception, ModelRunaway) as error:  # the model's code raised, or the replay's bug
             return _raised(error)
         wanted = [e for e in model if e.name in RA_EVENTS]
         bound: dict[int, int] = {}
@@ -894,7 +909,7 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this readahead: {bug}",
                            ("a state the model allows",), ("CR-5",))
-        except Exception as error:  # the model's code raised, or the replay's bug
+        except (Exception, ModelRunaway) as error:  # the model's code raised, or the replay's bug
             return _raised(error)
         wanted = [e for e in model if e.name in _VMA_EVENTS]
         bound: dict[int, int] = {}
@@ -968,7 +983,7 @@ class Replayer612:
         except KernelBug as bug:
             return Verdict(0, f"the 6.12 model forbids this read: {bug}",
                            ("a state the model allows",), ("RD-1",)), known
-        except Exception as error:  # the model's code raised, or the replay's bug
+        except (Exception, ModelRunaway) as error:  # the model's code raised, or the replay's bug
             return _raised(error), known
         verdict = self._compare(call, model, path, synchronous)
         if verdict.ok and state == ZSWAP and swapcache:

@@ -352,24 +352,31 @@ class Divergence:
         return "\n".join(out)
 
 
-def raised_divergence(error: Exception, path: str, lineno: int, line: str,
+def raised_divergence(error: Exception | ModelRunaway, path: str, lineno: int, line: str,
                       model: str = "") -> Divergence:
     """The divergence of an exception out of checking line ``lineno``, for both checkers.
 
     Raised in the model's own code (kmodel/mm, block, lib, include, v6_12, kernel.py, ...) as
     the checker ran it on the trace's inputs: a divergence of kind ``model-raised`` at that
-    line (``model`` names the model in its message); the checker stops there, as the model's
+    line (``model`` names the model in its message), or of kind ``model-runaway`` for a
+    `ModelRunaway`; the checker stops there, as the model's
     state is no longer one the trace led to. A `KmodelError` raised elsewhere (bad input) is
     raised again as it is; any other exception is a bug of the checker itself (`CheckerBug`:
     file, line, where, no traceback).
     """
+    suffix = f" ({model})" if model else ""
+    if isinstance(error, ModelRunaway):  # past its CallBudget or StepBudget
+        return Divergence(path=path, lineno=lineno, line=line.rstrip("\n"),
+                          message=error.message() + suffix,
+                          allowed=("the model's call ending within its budget",), branches=(),
+                          kind=MODEL_RUNAWAY)
     raised = model_raised(error)
     if raised is None:
         if isinstance(error, KmodelError):
             raise error
         raise checker_bug(error, path, lineno, line) from error
     return Divergence(path=path, lineno=lineno, line=line.rstrip("\n"),
-                      message=raised.message() + (f" ({model})" if model else ""),
+                      message=raised.message() + suffix,
                       allowed=("the model's code running to its end",), branches=(),
                       kind=MODEL_RAISED)
 

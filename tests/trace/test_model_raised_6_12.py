@@ -20,7 +20,7 @@ import pytest
 from kmodel.cli import main
 from kmodel.trace import check_6_12, check_trace
 from kmodel.trace.check_6_12 import Checker612, parse_event_line_6_12
-from kmodel.trace.report import MODEL_RAISED, CheckerBug
+from kmodel.trace.report import MODEL_RAISED, MODEL_RUNAWAY, CheckerBug
 from tests.trace.model_mutations import ModelMutation, planted
 
 V612 = Path(__file__).resolve().parents[1] / "data" / "traces" / "v6_12"
@@ -145,3 +145,22 @@ def test_an_exception_of_the_6_12_checker_is_an_internal_error_not_a_divergence(
     assert main(["check", str(BASIC)]) == 2
     out, err = capsys.readouterr()
     assert "internal error of kmodel's checker" in err and "Traceback" not in out + err
+
+
+#: A 6.12 do_swap_page whose loop never ends (each turn enters a model function, as a wait
+#: that never sleeps would): met in every fault's replay.
+FAULT_RUNAWAY = ModelMutation(
+    "do_swap_page_612_runaway", "kmodel.v6_12.mm.memory", "do_swap_page",
+    'k.trace("do_swap_page"',
+    'any(k.call("spin").__enter__() for _ in iter(int, 1)) or k.trace("do_swap_page"',
+    "6.12 do_swap_page loops for ever")
+
+
+def test_a_6_12_model_that_never_ends_is_a_runaway_divergence_at_the_fault() -> None:
+    assert check_trace(BASIC).conformant
+    with planted(FAULT_RUNAWAY):
+        report = check_trace(BASIC)
+    (div,) = report.divergences
+    assert div.kind == MODEL_RUNAWAY
+    assert div.lineno == _first(_lines(BASIC), r" do_swap_page: ")
+    assert "calls without ending" in div.message and "kmodel/v6_12/mm/memory.py" in div.message
