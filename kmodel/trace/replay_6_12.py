@@ -793,36 +793,15 @@ class Replayer612:
                            ("a state the model allows",), ("CR-2",))
         except (Exception, ModelRunaway) as error:  # the model's code raised, or the replay's bug
             return _raised(error)
-        wanted = [e for e in model if e.name in RA_EVENTS]
-        bound: dict[int, int] = {}
-        for i, step in enumerate(steps):
-            if i >= len(wanted):
-                return Verdict(i, f"the 6.12 model's swap_cluster_readahead is done; the trace "
-                               f"goes on with {step.name}", ("no further event",), ("CR-4",))
-            ev = wanted[i]
-            if ev.name != step.name:
-                return Verdict(i, f"the 6.12 model does {_ra_show(ev)} here; the trace "
-                               f"{step.name}", (_ra_show(ev),), _ra_branch(ev, step))
-            if ev.name == "__read_swap_cache_async" and int(ev.arg("entry")) + shift \
-                    != step.arg_int("entry"):
-                return Verdict(i, f"the 6.12 model looks up entry "
-                               f"{int(ev.arg('entry')) + shift:#x} "
-                               f"here; the trace entry {step.arg_int('entry'):#x}",
-                               (_ra_show(ev),), ("CR-2",))
-            if ev.name.endswith("_ret"):
-                want, got = int(ev.arg("folio")), step.arg_int("folio")
-                same = (want == 0) == (got == 0) and (
-                    not want or bound.setdefault(want, got) == got)
-                if not same:
-                    return Verdict(i, f"the 6.12 model's {ev.name} returns "
-                                   f"{'NULL' if not want else 'its folio'}; the trace "
-                                   f"folio={got:#x}", (_ra_show(ev),), _ra_branch(ev, step))
-        if len(wanted) > len(steps):
-            ev = wanted[len(steps)]
-            return Verdict(len(steps) - 1, f"the 6.12 model goes on with {_ra_show(ev)}; the "
-                           f"trace's swap_cluster_readahead ends", (_ra_show(ev),),
-                           _ra_branch(ev, None))
-        return Verdict()
+        def lookup(ev: ModelEvent, step: TraceEvent) -> str | None:
+            if int(ev.arg("entry")) + shift == step.arg_int("entry"):
+                return None
+            return (f"the 6.12 model looks up entry {int(ev.arg('entry')) + shift:#x} here; "
+                    f"the trace entry {step.arg_int('entry'):#x}")
+
+        return _compare_readahead(steps, [e for e in model if e.name in RA_EVENTS],
+                                  "swap_cluster_readahead", lookup, ("CR-2",), _ra_branch,
+                                  ("CR-4",))
 
     # -- VMA readahead ----------------------------------------------------------------------
 
@@ -911,34 +890,18 @@ class Replayer612:
                            ("a state the model allows",), ("CR-5",))
         except (Exception, ModelRunaway) as error:  # the model's code raised, or the replay's bug
             return _raised(error)
-        wanted = [e for e in model if e.name in _VMA_EVENTS]
-        bound: dict[int, int] = {}
-        for i, step in enumerate(steps):
-            if i >= len(wanted):
-                return Verdict(i, f"the 6.12 model's VMA readahead is done; the trace goes on "
-                               f"with {step.name}", ("no further event",), ("CR-5",))
-            ev = wanted[i]
-            if ev.name != step.name:
-                return Verdict(i, f"the 6.12 model does {_ra_show(ev)} here; the trace "
-                               f"{step.name}", (_ra_show(ev),), ("CR-5",))
-            if ev.name == "__read_swap_cache_async" and (
-                    int(ev.arg("entry")) != step.arg_int("entry")
-                    or _s64(int(ev.arg("ilx"))) + targ_ilx != _s64(step.arg_int("ilx"))):
-                return Verdict(i, f"the 6.12 model looks up entry {int(ev.arg('entry')):#x} "
-                               f"(ilx {_s64(int(ev.arg('ilx'))) + targ_ilx}) here; the trace "
-                               f"entry {step.arg_int('entry'):#x} (ilx "
-                               f"{_s64(step.arg_int('ilx'))})", (_ra_show(ev),), ("CR-5",))
-            if ev.name.endswith("_ret"):
-                want, got = int(ev.arg("folio")), step.arg_int("folio")
-                if (want == 0) != (got == 0) or (want and bound.setdefault(want, got) != got):
-                    return Verdict(i, f"the 6.12 model's {ev.name} returns "
-                                   f"{'NULL' if not want else 'its folio'}; the trace "
-                                   f"folio={got:#x}", (_ra_show(ev),), ("CR-5",))
-        if len(wanted) > len(steps):
-            ev = wanted[len(steps)]
-            return Verdict(len(steps) - 1, f"the 6.12 model goes on with {_ra_show(ev)}; the "
-                           f"trace's VMA readahead ends", (_ra_show(ev),), ("CR-5",))
-        return Verdict()
+        def lookup(ev: ModelEvent, step: TraceEvent) -> str | None:
+            ilx = _s64(int(ev.arg("ilx"))) + targ_ilx
+            if (int(ev.arg("entry")) == step.arg_int("entry")
+                    and ilx == _s64(step.arg_int("ilx"))):
+                return None
+            return (f"the 6.12 model looks up entry {int(ev.arg('entry')):#x} (ilx {ilx}) "
+                    f"here; the trace entry {step.arg_int('entry'):#x} (ilx "
+                    f"{_s64(step.arg_int('ilx'))})")
+
+        return _compare_readahead(steps, [e for e in model if e.name in _VMA_EVENTS],
+                                  "VMA readahead", lookup, ("CR-5",), lambda ev, step: ("CR-5",),
+                                  ("CR-5",))
 
     # -- reads --------------------------------------------------------------------------
 
@@ -1197,6 +1160,40 @@ def _force_window(k: Kernel, offset: int, window: int) -> None:
     else:  # 2: a sequential fault (the previous offset next to it); 1: a random one
         k.swapin_readahead_hits = 0
         k.ra_prev_offset = offset - 1 if window == 2 else offset + (1 << 20)
+
+
+def _compare_readahead(steps: Sequence[TraceEvent], wanted: Sequence[ModelEvent], what: str,
+                       lookup: Callable[[ModelEvent, TraceEvent], str | None],
+                       lookup_branches: tuple[str, ...],
+                       branch: Callable[[ModelEvent, TraceEvent | None], tuple[str, ...]],
+                       done_branches: tuple[str, ...]) -> Verdict:
+    """A readahead's trace steps against the model's events ``wanted``, in order: the same
+    event, a lookup of the same slot (``lookup``: None, or what differs), a return of NULL or
+    of the same folio each time (a model folio bound to the trace's first pointer for it)."""
+    bound: dict[int, int] = {}
+    for i, step in enumerate(steps):
+        if i >= len(wanted):
+            return Verdict(i, f"the 6.12 model's {what} is done; the trace goes on with "
+                           f"{step.name}", ("no further event",), done_branches)
+        ev = wanted[i]
+        if ev.name != step.name:
+            return Verdict(i, f"the 6.12 model does {_ra_show(ev)} here; the trace "
+                           f"{step.name}", (_ra_show(ev),), branch(ev, step))
+        if ev.name == "__read_swap_cache_async":
+            differs = lookup(ev, step)
+            if differs is not None:
+                return Verdict(i, differs, (_ra_show(ev),), lookup_branches)
+        if ev.name.endswith("_ret"):
+            want, got = int(ev.arg("folio")), step.arg_int("folio")
+            if (want == 0) != (got == 0) or (want and bound.setdefault(want, got) != got):
+                return Verdict(i, f"the 6.12 model's {ev.name} returns "
+                               f"{'NULL' if not want else 'its folio'}; the trace "
+                               f"folio={got:#x}", (_ra_show(ev),), branch(ev, step))
+    if len(wanted) > len(steps):
+        ev = wanted[len(steps)]
+        return Verdict(len(steps) - 1, f"the 6.12 model goes on with {_ra_show(ev)}; the "
+                       f"trace's {what} ends", (_ra_show(ev),), branch(ev, None))
+    return Verdict()
 
 
 def _ra_show(ev: ModelEvent) -> str:
