@@ -402,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true",
                         help="run nothing new: report what the cache holds for the selection")
     parser.add_argument("--json-out", help="write the results as JSON here")
+    parser.add_argument("--same-as", metavar="CACHE",
+                        help="run the mutants an earlier run's cache holds (matched by file, "
+                             "operator, change and line text, so a model file that changed "
+                             "elsewhere keeps them) instead of a sample")
     args = parser.parse_args(argv)
 
     args.rev = git("rev-parse", "--verify", f"{args.rev}^{{commit}}").strip()
@@ -445,7 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         unreached = [m for m in mutants if not reached(m)]
         rng = random.Random(args.seed)
         chosen = reach
-        if args.sample and args.sample < len(reach):
+        if args.same_as:
+            chosen = same_as(Path(args.same_as), mutants)
+        elif args.sample and args.sample < len(reach):
             by_file: dict[str, list[Mutant]] = {}
             for m in reach:
                 by_file.setdefault(m.path, []).append(m)
@@ -494,6 +500,40 @@ def main(argv: list[str] | None = None) -> int:
             classify(src, work, mutants, cache, cache_path, timeout, started, args.budget)
 
     return report(mutants, reach, unreached, chosen, verify, cache, args)
+
+
+def same_as(path: Path, mutants: list[Mutant]) -> list[Mutant]:
+    """The mutants of this commit that an earlier run's cache (``path``) ran. In a file whose
+    text is unchanged, the same index; in a changed file, the same operator, change and line
+    text, the nearest line first (a file that changed elsewhere keeps its mutants)."""
+    def file_hash(key: str) -> str:
+        return key.split("@", 1)[1].split("#", 1)[0].split("-", 1)[1]
+
+    now = {(m.path, file_hash(m.key), m.key.rsplit("#", 1)[1]): m for m in mutants}
+    chosen: list[Mutant] = []
+    taken: set[str] = set()
+    moved: list[dict[str, object]] = []
+    for key, value in json.loads(path.read_text()).items():
+        old = value["mutant"]
+        m = now.get((old["path"], file_hash(key), key.rsplit("#", 1)[1]))
+        if m is not None:
+            chosen.append(m)
+            taken.add(m.key)
+        else:
+            moved.append(old)
+    gone = 0
+    for old in moved:
+        alike = [m for m in mutants if m.key not in taken and (m.path, m.op, m.what, m.line)
+                 == (old["path"], old["op"], old["what"], old["line"])]
+        if not alike:
+            gone += 1
+            continue
+        best = min(alike, key=lambda m: abs(m.lineno - int(old["lineno"])))  # type: ignore[call-overload]
+        chosen.append(best)
+        taken.add(best.key)
+    print(f"--same-as: {len(chosen)} of the earlier mutants found ({len(moved) - gone} in a "
+          f"changed file, matched by their text), {gone} gone", file=sys.stderr)
+    return chosen
 
 
 def classify(src: Path, work: Path, mutants: list[Mutant], cache: dict[str, dict[str, object]],
