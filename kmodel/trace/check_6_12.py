@@ -42,11 +42,15 @@ What is checked, as the 6.1 checker does it (the model is the oracle: the 6.12 m
   status its swap bio then completes with, through the model's ``blk_update_request`` and
   ``blk_status_to_errno`` (DEV-1).
 
-What is not checked on 6.12 (counted unknown, never divergent): what each readahead lookup
-found (``unknown:readahead-lookup-is-input``: reclaim and other tasks decide it, unseen),
-zswap's answer to a store (``unknown:zswap-answer-is-input``), a read's slot state when the
-trace lacks the slot's swap-out (``unknown:read-slot-state-is-input``), lock contention in a
-fault; large folios (mTHP) are not replayed (``unknown:not-replayed-6.12:<event>``);
+Inputs, not outcomes (counted ``input:<what>``, apart from checks and unknowns; the trace
+shows them and the model is fed them, as it is fed which page reclaim picks): what each
+readahead lookup found (``input:readahead-lookup``: free, cached or new, decided by reclaim and
+other tasks), zswap's answer to a store (``input:zswap-answer``), a read's slot state when the
+trace lacks the slot's swap-out (``input:read-slot-state``), lock contention in a fault
+(``input:fault-lock-contention``), the readahead kind where the header does not tell it.
+What is not checked on 6.12 (counted unknown, never divergent): the state of a cached folio a
+fault finds that the trace never showed (``unknown:fault-cached-folio-state-assumed``); large
+folios (mTHP) are not replayed (``unknown:not-replayed-6.12:<event>``);
 ``block_rq_issue`` is read, not checked (``unknown:not-mapped-6.12:<event>``).
 """
 
@@ -438,6 +442,7 @@ class Checker612:
         self.events = 0
         self.checks = 0
         self._unknown: dict[str, int] = {}
+        self._inputs: dict[str, int] = {}
         #: Read completions whose context printed nothing since their entry, by CPU: the
         #: context and their folios (each may still hold its folio locked, _close).
         self._open: dict[int, tuple[CtxKey, list[_Folio]]] = {}
@@ -585,6 +590,8 @@ class Checker612:
         counts["divergences"] = len(self.report.divergences)
         for why, n in self._unknown.items():
             counts[f"unknown:{why}"] = n
+        for what, n in self._inputs.items():
+            counts[f"input:{what}"] = n
         return self.report
 
     # -- helpers --------------------------------------------------------------------------
@@ -603,6 +610,10 @@ class Checker612:
         if self._replayed and why.startswith("not-mapped-6.12:"):
             return  # the event's swap-out or read is replayed: counted there (_replay)
         self._unknown[why] = self._unknown.get(why, 0) + n
+
+    def _count_input(self, what: str, n: int = 1) -> None:
+        """``n`` events whose content the trace gives and the model takes (report.inputs)."""
+        self._inputs[what] = self._inputs.get(what, 0) + n
 
     # -- replayed swap-outs and reads (replay_6_12) ---------------------------------------
 
@@ -647,7 +658,7 @@ class Checker612:
                               ["__read_swap_cache_async" if vma else "swap_cluster_readahead"],
                               ("CR-5",))
         elif not kind and call.kind:
-            self._count_unknown("readahead-kind-is-input")
+            self._count_input("readahead-kind")
         if ev.name != "swapin_readahead_ret":
             return
         del self.swapin_calls[ev.pid]
@@ -675,7 +686,7 @@ class Checker612:
             return
         inputs = sum(1 for i in own if call.steps[i].name == "__read_swap_cache_async_ret")
         self.checks += len(own) - inputs
-        self._count_unknown("readahead-lookup-is-input", inputs)
+        self._count_input("readahead-lookup", inputs)
 
     def page_cluster_header(self, lineno: int, line: str) -> None:
         """``# page-cluster: N`` (``kmodel capture``): the cluster readahead's largest window
@@ -718,7 +729,7 @@ class Checker612:
         # Inputs, not outcomes: what each lookup found (free, in the swap cache, new).
         inputs = sum(1 for ev in call.events if ev.name == "__read_swap_cache_async_ret")
         self.checks += len(own) - inputs
-        self._count_unknown("readahead-lookup-is-input", inputs)
+        self._count_input("readahead-lookup", inputs)
 
     def zswap_header(self, lineno: int, line: str) -> None:
         """``# zswap: enabled=Y|N ...`` (``kmodel capture``): with N, zswap was never
@@ -840,9 +851,9 @@ class Checker612:
             return
         self.checks += len(call.events) - inputs
         if store:
-            self._count_unknown("zswap-answer-is-input")
+            self._count_input("zswap-answer")
         if not known:
-            self._count_unknown("read-slot-state-is-input")
+            self._count_input("read-slot-state")
 
     def _replay_diverged(self, verdict: Verdict, events: Sequence[TraceEvent],
                          lines: Sequence[str], own: Iterable[int],
@@ -1301,9 +1312,10 @@ class Checker612:
         if not target.known:
             inputs += 1  # the found folio's state was assumed: uptodate, unlocked
         self.checks += 2 - min(inputs, 1)
-        if inputs:
-            self._count_unknown("fault-lock-contention-is-input" if target.known else
-                                "fault-cached-folio-state-is-input")
+        if inputs and target.known:
+            self._count_input("fault-lock-contention")
+        elif inputs:  # assumed, not seen: unknown
+            self._count_unknown("fault-cached-folio-state-assumed")
 
     # -- request completions (DEV-1) ----------------------------------------------------------
 

@@ -395,7 +395,8 @@ class CheckReport:
     path: str
     divergences: list[Divergence] = attrs.field(factory=list)
     #: Event and outcome counters: ``events``, ``checks``, ``skipped:<name>``,
-    #: ``unknown:<why>``, ``missed:<probe>`` (its kprobe_profile), ``lost-events``.
+    #: ``unknown:<why>``, ``input:<what>`` (what the kernel decided outside the model, taken
+    #: from the trace and fed to it), ``missed:<probe>`` (its kprobe_profile), ``lost-events``.
     counts: dict[str, int] = attrs.field(factory=dict)
     #: Set when checking stopped early at ``--max-divergences``.
     stopped_at: int | None = None
@@ -414,6 +415,13 @@ class CheckReport:
         return sum(n for key, n in self.counts.items() if key.startswith("unknown:"))
 
     @property
+    def inputs(self) -> int:
+        """Events whose content is an input, not an outcome: what the kernel decided outside
+        the model (what a readahead lookup found, zswap's answer to a store), seen in the
+        trace and fed to the model (the ``input:*`` counts). Neither checked nor unknown."""
+        return sum(n for key, n in self.counts.items() if key.startswith("input:"))
+
+    @property
     def skipped(self) -> int:
         """Events without a rule in the checker (``skipped:*``)."""
         return sum(n for key, n in self.counts.items() if key.startswith("skipped:"))
@@ -426,11 +434,12 @@ class CheckReport:
 
     @property
     def checked_share(self) -> float:
-        """Events neither unknown nor skipped, in % of the events read (0 for no events)."""
+        """Events neither unknown, inputs nor skipped, in % of the events read (0 for no
+        events)."""
         events = self.counts.get("events", 0)
         if not events:
             return 0.0
-        return 100.0 * max(0, events - self.unknown - self.skipped) / events
+        return 100.0 * max(0, events - self.unknown - self.inputs - self.skipped) / events
 
     @property
     def verdict_kind(self) -> str:
@@ -451,8 +460,12 @@ class CheckReport:
         checks = self.counts.get("checks", 0)
         unknown = self.unknown
         share = f"{100.0 * unknown / events:.1f}%" if events else "-"
+        inputs = self.inputs
+        taken = (f", {inputs} inputs taken from the trace ({100.0 * inputs / events:.1f}%)"
+                 if inputs and events else "")
         read = (f"{events} events read, {checks} outcomes checked against the model, "
-                f"{unknown} unknown ({share} of events), {self.missed} missed probe hits")
+                f"{unknown} unknown ({share} of events){taken}, {self.missed} missed probe "
+                "hits")
         kind = self.verdict_kind
         if kind == CONFORMANT:
             return f"{self.path}: conformant: {read}, 0 divergences"
@@ -475,6 +488,7 @@ class CheckReport:
             "divergences": [d.to_dict() for d in self.divergences],
             "counts": dict(sorted(self.counts.items())),
             "unknown": self.unknown,
+            "inputs": self.inputs,
             "missed": self.missed,
             "checked_share": round(self.checked_share, 2),
             "stopped_at": self.stopped_at,
@@ -489,7 +503,8 @@ class CheckReport:
         """The report for a terminal: divergences, then counts, then the verdict."""
         out = [d.format() for d in self.divergences]
         groups = {"skipped:": "skipped events (not modelled)", "unknown:": "unknown (not "
-                  "checkable)", "missed:": "missed probe hits (kprobe_profile)"}
+                  "checkable)", "input:": "inputs (taken from the trace, fed to the model)",
+                  "missed:": "missed probe hits (kprobe_profile)"}
         for prefix, title in groups.items():
             found = {k[len(prefix):]: v for k, v in self.counts.items() if k.startswith(prefix)}
             if found:

@@ -530,7 +530,22 @@ def test_vma_readahead_lookups_are_replayed_on_the_6_12_model() -> None:
     report = check_trace(V612 / "ssd.trace.txt")
     assert report.divergences == []
     assert "unknown:not-mapped-6.12:__read_swap_cache_async" not in report.counts
-    assert report.counts["unknown:readahead-lookup-is-input"] > 50  # what each found
+    assert report.counts["input:readahead-lookup"] > 50  # what each found
+
+
+def test_inputs_are_counted_apart_from_checks_and_unknowns() -> None:
+    """What the trace gives and the model is fed is neither an outcome checked nor unknown:
+    the verdict names it, and the checked share leaves it out as it leaves unknowns out."""
+    report = check_trace(V612 / "ssd.trace.txt")
+    inputs = sum(n for key, n in report.counts.items() if key.startswith("input:"))
+    events = report.counts["events"]
+    assert report.inputs == inputs > 0
+    assert not any(key.endswith("-is-input") for key in report.counts)
+    assert f", {inputs} inputs taken from the trace (" in report.verdict
+    assert report.checked_share == pytest.approx(
+        100.0 * (events - report.unknown - inputs - report.skipped) / events)
+    assert report.to_dict()["inputs"] == inputs
+    assert "inputs (taken from the trace, fed to the model): readahead-lookup" in report.format()
 
 
 def test_mutant_vma_readahead_lookups_out_of_address_order_are_flagged_CR_5() -> None:
@@ -567,7 +582,7 @@ def test_slots_of_a_large_folio_written_to_the_device_are_read_from_it() -> None
     not an input, and a read of one taken as the zeromap's (no zswap_load) diverges."""
     lines = _lines("mthp_zram")
     report = check_trace_6_12(io.StringIO("".join(lines)), name="mutant")
-    assert report.divergences == [] and "unknown:read-slot-state-is-input" not in report.counts
+    assert report.divergences == [] and "input:read-slot-state" not in report.counts
     i = _first(lines, r": swap_read_folio: .* entry=0x401 ")
     assert "zswap_load: " in lines[i + 1] and "zswap_load_ret: " in lines[i + 2]
     del lines[i + 1:i + 3]

@@ -22,7 +22,7 @@ from kmodel.trace.report import CheckReport
 
 FORK = Path(__file__).resolve().parents[1] / "data" / "traces" / "v6_12" / "fork.trace.txt"
 LINES = FORK.read_text().splitlines(keepends=True)
-CONTENTION = "unknown:fault-lock-contention-is-input"
+CONTENTION = "input:fault-lock-contention"
 
 #: The fault (memhog-1176, a swap cache hit of entry 0x14, folio 0xffffea00001e19c0) and the
 #: request completion on CPU 1 whose first bio is that folio's read.

@@ -137,7 +137,7 @@ def test_a_cache_hit_without_the_folio_in_the_trace_is_an_input() -> None:
     head = [line for line in lines if line.startswith("#")]
     report = _report(head + lines[i:j + 1])
     assert report.divergences == []
-    assert report.counts["unknown:fault-cached-folio-state-is-input"] == 1
+    assert report.counts["unknown:fault-cached-folio-state-assumed"] == 1
 
 
 # -- planted bugs in the 6.12 model's do_swap_page ----------------------------------------

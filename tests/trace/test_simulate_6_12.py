@@ -62,7 +62,7 @@ def test_readahead_choice_is_checked_from_the_simulated_headers(tmp_path: Path, 
     assert f"# swap-disk: /dev/vda rotational={rotational}\n" in text
     report = check_trace(_write(tmp_path, text))
     assert report.verdict_kind == "conformant"
-    assert "unknown:readahead-kind-is-input" not in report.counts
+    assert "input:readahead-kind" not in report.counts
     other = text.replace(f"rotational={rotational}", f"rotational={1 - rotational}", 1)
     first = check_trace(_write(tmp_path, other, "other.trace.txt")).divergences[0]
     assert first.branches == ("CR-5",)
