@@ -477,6 +477,8 @@ class Checker:
                 prev = last_ts.get(cpu, "")
                 if ts < prev or len(ts) < len(prev):
                     scanner.time_order(lineno, line, cpu, ts, prev)  # raises if backwards
+                elif not prev and scanner.clock(lineno, line, usec):
+                    self._counting_clock()
                 last_ts[cpu] = ts
                 handler = get_handler(name)
                 if handler is None:
@@ -731,6 +733,11 @@ class Checker:
                 self._retry_memo.clear()
             first = self._retry_memo[flags] = fault_flag_allow_retry_first(flags)
         return first
+
+    def _counting_clock(self) -> None:
+        """The trace's clock counts (counter, uptime, x86-tsc): its timestamps order events
+        and tell ties, but give no jiffies, so the printk ratelimit's state is unknown."""
+        self.ratelimit_known = False
 
     def _count_unknown(self, why: str, n: int = 1) -> None:
         self._unknown[why] = self._unknown.get(why, 0) + n

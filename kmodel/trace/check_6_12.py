@@ -611,6 +611,11 @@ class Checker612:
             return  # the event's swap-out or read is replayed: counted there (_replay)
         self._unknown[why] = self._unknown.get(why, 0) + n
 
+    def counting_clock(self) -> None:
+        """The trace's clock counts (counter, uptime, x86-tsc): its timestamps order events
+        and tell ties, but give no jiffies, so the printk ratelimit's state is unknown."""
+        self.ratelimit_known = False
+
     def _count_input(self, what: str, n: int = 1) -> None:
         """``n`` events whose content the trace gives and the model takes (report.inputs)."""
         self._inputs[what] = self._inputs.get(what, 0) + n
@@ -1463,6 +1468,8 @@ def check_trace_6_12(source: Source | Iterable[TraceEvent | LostEvents], *,
                 prev = last_ts.get(cpu, "")
                 if ts < prev or len(ts) < len(prev):
                     scanner.time_order(lineno, line, cpu, ts, prev)
+                elif not prev and scanner.clock(lineno, line, usec):
+                    checker.counting_clock()
                 last_ts[cpu] = ts
                 if checker.stopped and tee is None:
                     checker.events += 1

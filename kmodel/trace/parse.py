@@ -76,8 +76,12 @@ _CUT = "the input ends inside this line (no newline after it): a cut trace"
 _LINE = re.compile(
     r"\s*+((.{0,64}?)-(\d{1,10})\s+(?:\((?:\s{0,10}(\d{1,10})|-------)\)\s+)?"
     r"\[(\d{1,6})\](?:\s+([^\s\[\]]{4,6}))?)"
-    r"\s+(0|[1-9]\d{0,11})\.(\d{6})\d{0,3}: ([^\s:]+): *(.*)"
+    r"\s+(0|[1-9]\d{0,19})(?:\.(?=\d{6}))?(\d{6}|)\d{0,3}: ([^\s:]+): *(.*)"
 )
+# The timestamp: SECONDS.MICROSECONDS[NNN] of the nanosecond clocks (local, global, mono,
+# mono_raw, boot, tai), or one integer of the counting clocks (counter, uptime: jiffies,
+# x86-tsc, perf), which Linux 6.1.176 prints as "%llu" (kernel/trace/trace_output.c:590-603):
+# then the microseconds group is empty, and the timestamp's digits are the count.
 _ENTRIES = re.compile(
     r"#\s*entries-in-buffer/entries-written:\s*(\d{1,20})/(\d{1,20})(?:\s+#P:(\d{1,6}))?\s*\Z",
     re.ASCII,
@@ -574,10 +578,10 @@ class _Header:
 def _bad_line(path: str, lineno: int, line: str) -> TraceFormatError:
     """The error for a line that is no event: say which part is wrong where we can tell."""
     loose = _LOOSE_TIMESTAMP.match(line)
-    if loose is not None and re.fullmatch(r"\d+\.\d{6,9}", loose.group(1), re.ASCII) is None:
+    if loose is not None and re.fullmatch(r"\d+(?:\.\d{6,9})?", loose.group(1), re.ASCII) is None:
         message = (
-            f"bad timestamp {loose.group(1)!r}: expected SECONDS.MICROSECONDS "
-            f"(trace_clock global/local/mono); {EXPECTED_LINE}"
+            f"bad timestamp {loose.group(1)!r}: expected SECONDS.MICROSECONDS (trace_clock "
+            f"global/local/mono...) or an integer (counter/uptime/x86-tsc); {EXPECTED_LINE}"
         )
         return TraceFormatError(path, lineno, message, line)
     return TraceFormatError(path, lineno, EXPECTED_LINE, line)
@@ -619,15 +623,25 @@ def _other_line(path: str, lineno: int, line: str, header: _Header) -> LostEvent
 
 
 def _backwards(path: str, lineno: int, line: str, cpu: int, ts: int,
-               prev: int) -> TraceFormatError:
+               prev: int, counting: bool = False) -> TraceFormatError:
     """A CPU's event before its previous one: the ring buffer records a clock that went back
     as a delta of 0 (Linux 6.1.176 kernel/trace/ring_buffer.c:2903-2919), so no tracer prints
     one CPU's events out of time order."""
+    def show(t: int) -> str:
+        return str(t) if counting else f"{t // 1_000_000}.{t % 1_000_000:06d}"
+
     return TraceFormatError(
         path, lineno,
-        f"timestamp {ts // 1_000_000}.{ts % 1_000_000:06d} is before "
-        f"{prev // 1_000_000}.{prev % 1_000_000:06d}, that of the previous event of CPU {cpu}: "
-        "each CPU's events are recorded in time order", line)
+        f"timestamp {show(ts)} is before {show(prev)}, that of the previous event of CPU "
+        f"{cpu}: each CPU's events are recorded in time order", line)
+
+
+def _clocks_mixed(path: str, lineno: int, line: str, counting: bool) -> TraceFormatError:
+    return TraceFormatError(
+        path, lineno,
+        f"{'an integer' if counting else 'a SECONDS.MICROSECONDS'} timestamp after "
+        f"{'SECONDS.MICROSECONDS' if counting else 'integer'} ones: a trace has one clock "
+        "(trace_clock cannot change while the ring buffer holds events)", line)
 
 
 def _not_utf8(path: str, lineno: int, line: str) -> TraceFormatError | None:
@@ -668,6 +682,7 @@ def _events(
     contexts: dict[str, TaskContext] = {}
     get_context = contexts.get
     last_ts: dict[int, int] = {}  # CPU -> its last timestamp
+    counting: bool | None = None  # an integer clock (counter, uptime, ...): no time unit
     lineno = 0
     try:
         for lineno, line in enumerate(lines, 1):
@@ -698,8 +713,14 @@ def _events(
             except _ArgsError as e:
                 raise TraceFormatError(path, lineno, str(e), line) from None
             ts = int(sec + usec)
-            if ts < last_ts.get(context.cpu, 0):
-                raise _backwards(path, lineno, line, context.cpu, ts, last_ts[context.cpu])
+            prev = last_ts.get(context.cpu)
+            if prev is None:  # the CPU's first event: the clock's kind, one for all
+                if counting is None:
+                    counting = not usec
+                elif counting != (not usec):
+                    raise _clocks_mixed(path, lineno, line, not usec)
+            elif ts < prev:
+                raise _backwards(path, lineno, line, context.cpu, ts, prev, bool(counting))
             last_ts[context.cpu] = ts
             if held is not None:
                 yield held
@@ -746,6 +767,8 @@ class LineScanner:
         self.matchers: dict[str, Matcher] = {}
         _tables(self.parsers, self.checkers, self.matchers)  # built on first use
         self.contexts: dict[str, TaskContext] = {}
+        #: Whether the trace's clock counts (an integer timestamp): set at the first event.
+        self.counting: bool | None = None
 
     def not_utf8(self, lineno: int, line: str) -> None:
         """Raise if a line that is not ASCII is not UTF-8 either."""
@@ -816,7 +839,19 @@ class LineScanner:
         """Raise if timestamp digits `ts` (`_LINE`'s seconds and microseconds) are before
         `prev`, those of the CPU's previous event; the caller saw `ts < prev` as strings."""
         if len(ts) < len(prev) or (len(ts) == len(prev) and ts < prev):
-            raise _backwards(self.path, lineno, line, int(cpu), int(ts), int(prev))
+            raise _backwards(self.path, lineno, line, int(cpu), int(ts), int(prev),
+                             bool(self.counting))
+
+    def clock(self, lineno: int, line: str, usec: str) -> bool:
+        """At a CPU's first event (`usec`: its `_LINE` microseconds group): whether the trace's
+        clock counts (counter, uptime, x86-tsc: an integer, no time unit) rather than keeps
+        time; the same for every event, or a `TraceFormatError`."""
+        counting = not usec
+        if self.counting is None:
+            self.counting = counting
+        elif counting != self.counting:
+            raise _clocks_mixed(self.path, lineno, line, counting)
+        return counting
 
 
 def _unreadable(path: str, lineno: int, error: Exception) -> TraceFormatError:

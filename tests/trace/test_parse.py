@@ -440,8 +440,9 @@ def test_truncated_line() -> None:
 
 
 def test_bad_timestamp() -> None:
-    e = error(SWAP_WRITEPAGE.replace("4.313022", "4313022") + "\n")
-    assert "bad timestamp '4313022'" in e.message
+    e = error(SWAP_WRITEPAGE.replace("4.313022", "4.3130") + "\n")
+    assert "bad timestamp '4.3130'" in e.message
+    assert "or an integer (counter/uptime/x86-tsc)" in e.message
 
 
 def test_block_bio_queue_without_plus() -> None:

@@ -1,0 +1,119 @@
+"""Counting trace clocks (counter, uptime, x86-tsc, perf): Linux prints their timestamps as one
+integer ("%llu", kernel/trace/trace_output.c:590-603). They order events and tell ties; they
+give no time, so what depends on the time (printk's ratelimit) is unknown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kmodel.errors import TraceFormatError
+from kmodel.trace import check_trace
+from kmodel.trace.parse import parse_trace
+from tests.trace.model_mutations import MODEL_MUTATIONS, planted
+
+ROOT = Path(__file__).resolve().parents[2]
+TRACES = ROOT / "tests" / "data" / "traces"
+_TS = re.compile(r"(\s)(\d+)\.(\d{6})\d{0,3}: ")
+
+
+def counting(src: Path, dst: Path, tick_us: int = 1) -> Path:
+    """``src`` as a counting clock of one tick per ``tick_us`` microseconds prints it: the
+    same events in the same order, each timestamp an integer (``tick_us`` 4000: uptime's
+    jiffies at HZ=250; 1: a count with the trace's own ties)."""
+    out = []
+    for line in src.read_text().splitlines(keepends=True):
+        if not line.startswith("#"):
+            line = _TS.sub(lambda m: f"{m[1]}{(int(m[2]) * 1_000_000 + int(m[3])) // tick_us}: ",
+                           line, count=1)
+        out.append(line)
+    dst.write_text("".join(out))
+    return dst
+
+
+@pytest.mark.parametrize("name", ["readerr_blkdebug", "writeerr_flakey", "fork",
+                                  "v6_12/readerr_blkdebug", "v6_12/zswap"])
+def test_a_counting_clock_checks_as_the_nanosecond_clock_does(name: str, tmp_path: Path) -> None:
+    src = TRACES / f"{name}.trace.txt"
+    report = check_trace(counting(src, tmp_path / "counter.trace.txt"))
+    original = check_trace(src)
+    assert report.divergences == [] and original.divergences == []
+    assert report.counts == original.counts  # the same order and ties: the same checks
+
+
+def test_the_events_keep_the_count_as_their_timestamp(tmp_path: Path) -> None:
+    src = TRACES / "basic.trace.txt"
+    events = [e for e in parse_trace(counting(src, tmp_path / "c.trace.txt"))
+              if hasattr(e, "ts")]
+    original = [e for e in parse_trace(src) if hasattr(e, "ts")]
+    assert [e.ts for e in events] == [e.ts for e in original]
+
+
+def test_a_planted_model_bug_still_diverges_with_a_counting_clock(tmp_path: Path) -> None:
+    path = counting(TRACES / "readerr_blkdebug.trace.txt", tmp_path / "c.trace.txt")
+    with planted(MODEL_MUTATIONS["ds_major_not_set"]):
+        assert check_trace(path, max_divergences=1).divergences
+
+
+def test_a_counting_clock_leaves_the_ratelimit_unknown(tmp_path: Path) -> None:
+    """writeerr_blkdebug's 21 alerts and "callbacks suppressed" lines fall within 0.3 s:
+    stretched 30 times on a clock that keeps time, printk's 5 s ratelimit would have printed
+    alerts the trace suppressed (a divergence: no real kernel prints that trace); as a count
+    of unknown unit, the same stretch only makes the ratelimit's state unknown."""
+    src = TRACES / "writeerr_blkdebug.trace.txt"
+    timed = stretched(src, tmp_path / "timed.trace.txt", 30, counting=False)
+    counted = stretched(src, tmp_path / "counted.trace.txt", 30, counting=True)
+    judged = check_trace(timed)
+    assert judged.divergences and all(d.branches == ("EW-1", "PR-1")
+                                      for d in judged.divergences)
+    report = check_trace(counted)
+    assert report.divergences == []
+    assert report.counts["unknown:ratelimit-state"] == len(judged.divergences)
+    assert check_trace(src).counts.get("unknown:ratelimit-state", 0) == 0
+
+
+def stretched(src: Path, dst: Path, factor: int, *, counting: bool) -> Path:
+    def ts(us: int) -> str:
+        us *= factor
+        return str(us) if counting else f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+    out = [line if line.startswith("#") else
+           _TS.sub(lambda m: f"{m[1]}{ts(int(m[2]) * 1_000_000 + int(m[3]))}: ", line, count=1)
+           for line in src.read_text().splitlines(keepends=True)]
+    dst.write_text("".join(out))
+    return dst
+
+
+def test_mixed_clocks_are_bad_input(tmp_path: Path) -> None:
+    src = TRACES / "basic.trace.txt"
+    lines = counting(src, tmp_path / "c.trace.txt").read_text().splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if "[001]" in line)
+    lines[first] = _TS.sub(lambda m: m[0], src.read_text().splitlines(keepends=True)[first])
+    bad = tmp_path / "mixed.trace.txt"
+    bad.write_text("".join(lines))
+    with pytest.raises(TraceFormatError) as info:
+        list(parse_trace(bad))
+    assert info.value.lineno == first + 1
+    assert "a SECONDS.MICROSECONDS timestamp after integer ones" in info.value.message
+    with pytest.raises(TraceFormatError) as info:
+        check_trace(bad)
+    assert info.value.lineno == first + 1
+
+
+def test_a_count_that_goes_back_is_bad_input_and_printed_as_a_count(tmp_path: Path) -> None:
+    lines = counting(TRACES / "basic.trace.txt", tmp_path / "c.trace.txt").read_text()
+    events = [i for i, line in enumerate(lines.splitlines()) if "[000]" in line]
+    rows = lines.splitlines(keepends=True)
+    later = re.search(r"\s(\d+): ", rows[events[5]])
+    assert later is not None
+    own = re.search(r"\s(\d+): ", rows[events[6]])
+    assert own is not None
+    rows[events[6]] = rows[events[6]].replace(own[0], f" {int(later[1]) - 1}: ", 1)
+    bad = tmp_path / "back.trace.txt"
+    bad.write_text("".join(rows))
+    with pytest.raises(TraceFormatError) as info:
+        check_trace(bad)
+    assert info.value.lineno == events[6] + 1
+    assert f"timestamp {int(later[1]) - 1} is before {later[1]}" in info.value.message
