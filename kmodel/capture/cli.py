@@ -21,6 +21,11 @@ PAHOLE_NOTE = """\
 # 'kprobe_profile' (its third column, misses, must be 0).
 """
 
+#: trace_clock values whose timestamps tracefs prints as one integer (in_ns 0, Linux 6.1.176
+#: kernel/trace/trace.c:1556-1567, x86-tsc in ARCH_TRACE_CLOCKS): kmodel check orders by them,
+#: with no time unit.
+COUNTING_CLOCKS = ("counter", "uptime", "x86-tsc")
+
 
 def default_cache() -> Path:
     """Return $KMODEL_CACHE, or ~/.cache/kmodel."""
@@ -182,7 +187,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     cap.add_argument(
         "--trace-clock",
-        choices=probes.NS_CLOCKS,
+        choices=(*probes.NS_CLOCKS, *COUNTING_CLOCKS),
         default=probes.TRACE_CLOCK,
         help=f"tracefs trace_clock (default {probes.TRACE_CLOCK}); the tie rate is reported",
     )
