@@ -345,6 +345,8 @@ class Checker:
         self.expect: dict[CtxKey, _Expect] = {}
         self.last_completion: dict[CtxKey, _Event] = {}
         self.ratelimit_known = True
+        #: The trace's clock counts (counter, uptime, x86-tsc): timestamps print as integers.
+        self.counting = False
         self.stopped = False
         self.events = 0
         self.checks = 0
@@ -418,7 +420,7 @@ class Checker:
             try:
                 feed(item)
             except Exception as error:  # the model's, or the checker's bug
-                line = format_event(item) if isinstance(item, TraceEvent) else ""
+                line = format_event(item, self.counting) if isinstance(item, TraceEvent) else ""
                 self._raised(error, item.lineno, line)
             if self.stopped:
                 self.report.stopped_at = item.lineno
@@ -613,7 +615,7 @@ class Checker:
                 self._raised(error, self._recent_lineno[(self.events - 1) & (RECENT - 1)],
                              self._format_recent(self._recent[(self.events - 1)
                                                               & (RECENT - 1)],
-                                                 self.report.path))
+                                                 self.report.path, self.counting))
         if self.fi is not None:
             self.checks += self.fi.checks
         for exp in self.expect.values():
@@ -738,6 +740,7 @@ class Checker:
         """The trace's clock counts (counter, uptime, x86-tsc): its timestamps order events
         and tell ties, but give no jiffies, so the printk ratelimit's state is unknown."""
         self.ratelimit_known = False
+        self.counting = True
 
     def _count_unknown(self, why: str, n: int = 1) -> None:
         self._unknown[why] = self._unknown.get(why, 0) + n
@@ -813,10 +816,11 @@ class Checker:
         history: tuple[tuple[int, str], ...] = ()
         if page is not None:
             recent = dict(zip(self._recent_lineno, self._recent, strict=True))
-            history = tuple((n, self._format_recent(recent.get(n), ev.path))
+            history = tuple((n, self._format_recent(recent.get(n), ev.path, self.counting))
                             for n in page.history[-HISTORY:])
         self.report.divergences.append(Divergence(
-            path=ev.path, lineno=ev.lineno, line=format_event(ev.event()), message=message,
+            path=ev.path, lineno=ev.lineno, line=format_event(ev.event(), self.counting),
+            message=message,
             allowed=tuple(allowed), branches=branches, history=history, related=related,
             kind=kind,
         ))
@@ -824,12 +828,12 @@ class Checker:
             self.stopped = True
 
     @staticmethod
-    def _format_recent(item: TraceEvent | str | None, path: str) -> str:
+    def _format_recent(item: TraceEvent | str | None, path: str, counting: bool) -> str:
         """A recent event as tracefs prints it ("" if it is no longer in memory)."""
         if item is None:
             return ""
         return format_event(item if isinstance(item, TraceEvent) else
-                            parse_event_line(item, path))
+                            parse_event_line(item, path), counting)
 
     def _lost(self, lost: LostEvents) -> None:
         """Events were dropped: whatever they could have touched becomes unknown."""

@@ -118,17 +118,23 @@ def _args_text(event: TraceEvent) -> str:
     return " ".join([head, *[f"{k}={v}" for k, v in args.items() if k not in _PROBE_KEYS]])
 
 
-def format_event(event: TraceEvent) -> str:
+def format_event(event: TraceEvent, counting: bool = False) -> str:
     """One tracefs line for `event`, without the newline.
 
-    `%16s-%-7d (%7d) [%03d] flags %5lu.%06lu: name: args`; tgid None prints `(-------)`.
+    `%16s-%-7d (%7d) [%03d] flags %5lu.%06lu: name: args`; tgid None prints `(-------)`;
+    with `counting` (a counter/uptime/x86-tsc clock) the timestamp is ` %12llu`
+    (Linux 6.1.176 kernel/trace/trace_output.c:596-602).
     """
     c = event.context
     tgid = "(-------)" if c.tgid is None else f"({c.tgid:>7})"
-    seconds, micros = divmod(event.ts_us, 1_000_000)
     flags = f"{c.flags} " if c.flags else " "
+    if counting:
+        stamp = f"{event.ts_us:12d}"
+    else:
+        seconds, micros = divmod(event.ts_us, 1_000_000)
+        stamp = f"{seconds:5d}.{micros:06d}"
     return (
-        f"{c.comm:>16}-{c.pid:<7} {tgid} [{c.cpu:03d}] {flags}{seconds:5d}.{micros:06d}: "
+        f"{c.comm:>16}-{c.pid:<7} {tgid} [{c.cpu:03d}] {flags}{stamp}: "
         f"{event.name}: {_args_text(event)}"
     )
 

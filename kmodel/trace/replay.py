@@ -25,6 +25,7 @@ last of the task's events printed before that one.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 from kmodel.block.bdev import BadRange, BlockDevice
 from kmodel.block.bio import bio_add_page, bio_alloc
@@ -86,6 +87,14 @@ _RA_BASE = 1 << 20  # an offset far from 0 for probing swapin_nr_pages' states
 MEMO_MAX = 1 << 12
 UNTIL_OPEN = 1 << 62  # Completion.until before its context's next event is seen
 _TRACE_PFNS = 1 << 40
+_PG_READAHEAD = int(PageFlags.PG_readahead)
+#: A readahead state (G2): ``swapin_readahead_hits``, swapin_nr_pages' ``prev_offset``
+#: (None: not known) and ``last_readahead_pages`` (mm/swap_state.c:62, 573-575).
+RaState = tuple[int, "int | None", int]
+RA_STATES_MAX = 32  # more states the kernel may be in than this: not known (a cut)
+#: How a fault changed the readahead state: ("set", states relative to its offset: a window
+#: was computed) or ("add", the hits it counted); None: unchanged.
+RaChange = tuple[str, frozenset[tuple[int, "int | None", int]] | frozenset[int]] | None
 
 
 class Step:
@@ -130,7 +139,8 @@ class Completion:
 class Verdict:
     """The outcome of a replay: conformant, or where and how the trace left the model."""
 
-    __slots__ = ("allowed", "end_io", "flags", "index", "kind", "message", "raised", "tie")
+    __slots__ = ("allowed", "end_io", "flags", "index", "kind", "message", "ra", "ra_carried",
+                 "ra_lines", "raised", "tie")
 
     def __init__(self, index: int = -1, message: str = "", allowed: Sequence[str] = (),
                  flags: dict[int, int] | None = None, tie: bool = False,
@@ -146,6 +156,13 @@ class Verdict:
         #: The ``bi_end_io`` of each trace page's bio the model submitted and left in flight
         #: (a swap-out's write): its completion is run through it (Oracle.complete_write).
         self.end_io: dict[int, object] = {}
+        #: The model kernel's readahead state after the replay (conformant replays only).
+        self.ra: tuple[int, int, int] | None = None
+        #: The readahead window was the model's from the state carried through the trace.
+        self.ra_carried = False
+        #: Trace pages whose PG_readahead the model decided in this fault, and the line from
+        #: which that holds: each page it read (its swap_readpage), the page its lookup found.
+        self.ra_lines: dict[int, int] = {}
 
     @property
     def ok(self) -> bool:
@@ -587,6 +604,16 @@ class Replayer:
         self.extents: dict[int, list[tuple[int, int, int]]] = {}
         #: Or, for a swap file without them, each slot's block from its first I/O.
         self.learned: dict[int, dict[int, int]] = {}
+        #: G2: the readahead states the kernel may be in after the faults replayed so far,
+        #: carried from one replay to the next (None: not known, after a cut: the window is
+        #: then any the model gives from some state, and the next one re-synchronises).
+        self.ra: frozenset[RaState] | None = None
+        #: Why the state is never carried in this trace ("": it is, with page-cluster known).
+        self.ra_off = ""
+        self.ra_cluster = False  # cluster readahead seen: hits are the global count
+        #: Per window: the states after it, from every state of ra_states' grid giving it.
+        self._ra_resync: dict[int, frozenset[RaState]] = {}
+        self._ra_memo: dict[tuple[object, ...], RaChange] = {}
 
     def set_page_cluster(self, value: int) -> None:
         """``vm.page-cluster`` from the trace's header, unless the caller gave one."""
@@ -595,6 +622,8 @@ class Replayer:
             self.page_cluster_known = True
             self._ra_states = None
             self._ra_runaway = ""
+            self.ra = None
+            self._ra_memo.clear()
 
     # -- the swap area and its device --------------------------------------------------
 
@@ -645,6 +674,7 @@ class Replayer:
         """
         if self._ra_states is None:
             states: dict[int, tuple[int, int, int]] = {}
+            after: dict[int, set[RaState]] = {}
             k = Kernel(executor=Executor(), page_cluster=self.page_cluster)
             top = 1 << self.page_cluster
             for hits in range(2 * top + 1):
@@ -661,74 +691,202 @@ class Replayer:
                             continue
                         if isinstance(win, int):
                             states.setdefault(win, (hits, delta, last))
+                            prev = k.ra_prev_offset  # relative to the fault's offset
+                            after.setdefault(win, set()).add((
+                                k.swapin_readahead_hits,
+                                None if prev == _RA_BASE - delta else prev - _RA_BASE,
+                                k.ra_last_pages))
                         else:  # no window: every readahead of the trace diverges (_fault)
                             self._ra_bad = repr(win)
             self._ra_states = states
+            self._ra_resync = {win: frozenset(s) for win, s in after.items()}
         return self._ra_states
+
+    # -- the readahead state carried through the trace (G2) ---------------------------
+
+    @property
+    def ra_carry(self) -> bool:
+        """Whether the readahead state is carried from one fault to the next."""
+        return not self.ra_off and self.page_cluster_known
+
+    def ra_cut(self) -> None:
+        """Something the trace does not show may have changed the readahead state."""
+        self.ra = None
+
+    def ra_never(self, why: str) -> None:
+        """This trace cannot carry the readahead state at all (a trimmed trace, ...)."""
+        self.ra_off = self.ra_off or why
+        self.ra = None
+
+    def _ra_step(self, verdict: Verdict, change: RaChange, states: frozenset[RaState] | None,
+                 offset: int) -> None:
+        """The state after a replayed fault: ``change`` applied to ``states``."""
+        if states is None and (change is None or change[0] != "set"):
+            self.ra = None
+            return
+        if change is None:
+            self.ra = states
+            return
+        kind, values = change
+        new: set[RaState] = set()
+        if kind == "set":
+            for hits, prev, last in cast("frozenset[RaState]", values):
+                new.add((hits, None if prev is None else prev + offset, last))
+        else:
+            assert states is not None
+            new = {(hits + d, prev, last) for hits, prev, last in states
+                   for d in cast("frozenset[int]", values)}
+        self.ra = frozenset(new) if 0 < len(new) <= RA_STATES_MAX else None
 
     # -- faults -----------------------------------------------------------------------
 
     def fault(self, steps: Sequence[Step], completions: Sequence[Completion],
-              lookup: PageLookup, target: int | None) -> Verdict | None:
+              lookup: PageLookup, target: int | None,
+              ra_mark: Callable[[int], bool | None] | None = None,
+              ordered: bool = False) -> Verdict | None:
         """Replay one fault; None when its inputs are not all known.
 
         ``steps``: the task's events from ``do_swap_page`` to ``do_swap_page_ret`` (of
         :data:`FAULT_EVENTS`); ``completions``: the reads completed meanwhile; ``lookup``:
         the checker's state of a trace page; ``target``: the page the swap cache held for
-        the entry by the end of the fault, if any.
+        the entry by the end of the fault, if any; ``ra_mark``: whether a trace page has
+        PG_readahead as the model left it (None: not known); ``ordered``: no other fault
+        may have run at the same time, so the readahead state carried through the trace
+        (:attr:`ra`) is the one this fault meets.
         """
         first = steps[0]
         entry = swap_entry(first.int("orig_pte"), pte=True)
         cached_at_lookup, rw_rets, frontswap, ra_kind = _fault_inputs(steps, entry)
+        carry = self.ra_carry and ordered
+        states = self.ra if carry else None
         if ra_kind == "vma":
+            self.ra_cut()
             return None  # VMA readahead: the page table around the fault is not in a trace
         if cached_at_lookup and (target is None or lookup(target) is None):
+            self.ra_cut()
             return None
+        if ra_kind == "cluster":
+            self.ra_cluster = True
+        mark = None
+        if cached_at_lookup and target is not None and ra_mark is not None and carry:
+            mark = ra_mark(target)
         rw_page = self.rw_page if self.rw_page is not None else bool(rw_rets)
         try:
             key, pages = self._key(steps, entry, completions, lookup, target, rw_page)
         except _NoSector as no:
+            self.ra_cut()
             return Verdict(0, str(no), ("a sector",))
+        off = entry.offset
+        if ra_kind == "cluster":
+            key = (*key, "w", None if states is None else frozenset(
+                (h, None if p is None else p - off, last) for h, p, last in states))
+        elif cached_at_lookup:
+            key = (*key, "h", mark, self.ra_cluster, states is not None)
         hit = self._memo.get(key)
         if hit is not None:  # the same fault at another place: the model's flags again
-            return Verdict(flags={pages[i]: f for i, f in hit.items()})
-        verdict = self._fault(steps, completions, lookup, target, entry, rw_rets, frontswap,
-                              rw_page, ra_kind, cached_at_lookup)
-        if verdict.ok:
-            index = {addr: i for i, addr in enumerate(pages)}
-            self._remember(key, {index[a]: f for a, f in verdict.flags.items() if a in index})
+            verdict = Verdict(flags={pages[i]: f for i, f in hit.items()})
+            change = self._ra_memo.get(key)
+            verdict.ra_carried = ra_kind == "cluster" and states is not None
+        else:
+            verdict, change = self._fault(steps, completions, lookup, target, entry, rw_rets,
+                                          frontswap, rw_page, ra_kind, cached_at_lookup,
+                                          states, mark)
+            if verdict.ok:
+                index = {addr: i for i, addr in enumerate(pages)}
+                self._remember(key, {index[a]: f for a, f in verdict.flags.items()
+                                     if a in index})
+                if len(self._ra_memo) >= MEMO_MAX:
+                    self._ra_memo.clear()
+                self._ra_memo[key] = change
+        if not verdict.ok:
+            self.ra_cut()
+            return verdict
+        if self.ra_carry:
+            if carry:
+                self._ra_step(verdict, change, states, off)
+            else:
+                self.ra_cut()  # another fault may have run meanwhile: its order is unknown
+            for s in steps:
+                if s.name == "swap_readpage":
+                    verdict.ra_lines[s.int("page")] = s.lineno
+            if cached_at_lookup and target is not None:
+                verdict.ra_lines[target] = first.lineno
         return verdict
 
     def _fault(self, steps: Sequence[Step], completions: Sequence[Completion],
                lookup: PageLookup, target: int | None, entry: SwapEntry,
                rw_rets: dict[int, int], frontswap: set[int], rw_page: bool, ra_kind: str,
-               cached_at_lookup: bool) -> Verdict:
-        windows = [0]
-        if ra_kind == "cluster":  # the window the trace's loop suggests first (speed only)
+               cached_at_lookup: bool, states: frozenset[RaState] | None = None,
+               mark: bool | None = None) -> tuple[Verdict, RaChange]:
+        off = entry.offset
+        # The readahead states tried, each with what it becomes when the trace conforms.
+        # (the state planted, PG_readahead of the page found, prev_offset not known, window)
+        tries: list[tuple[tuple[int, int, int] | None, bool | None, bool, int]] = [
+            (None, mark, False, 0)]
+        if ra_kind == "cluster" and states is not None:  # G2: the carried state decides
+            tries = [((hits, p, last), None, prev is None, 0) for hits, prev, last in sorted(
+                states, key=repr) for p in ((prev,) if prev is not None else (
+                    off - 1, off - (1 << 10)))]  # prev_offset unknown: adjacent, or not
+        elif ra_kind == "cluster":  # the window the trace's loop suggests first (speed only)
             loop = sum(1 for s in steps if s.name == "__read_swap_cache_async") - 1
             windows = sorted(self.ra_states(), key=lambda w: (w < loop, w - loop))
             if self._ra_runaway:
                 return Verdict(0, f"swapin_nr_pages in some readahead state: "
                                f"{self._ra_runaway}", ("a readahead window",), raised=True,
-                               kind=MODEL_RUNAWAY)
+                               kind=MODEL_RUNAWAY), None
             if not windows:
                 return Verdict(0, f"the model's swapin_nr_pages returns {self._ra_bad} in "
-                               "every readahead state, no window", ("a readahead window",))
-        best: list[Verdict] = []
-        for late in (False, True):
+                               "every readahead state, no window",
+                               ("a readahead window",)), None
+            ra_states = self.ra_states()
+            tries = []
             for win in windows:
+                hits, delta, last = ra_states[win]
+                tries.append(((hits, off - delta, last), None, True, win))
+        elif cached_at_lookup and states is not None and mark is None:
+            # PG_readahead of the page found not known: the model decides either way.
+            tries = [(None, True, False, 0), (None, False, False, 0)]
+        best: list[Verdict] = []
+        ok: Verdict | None = None
+        after: set[tuple[int, int | None, int]] = set()
+        deltas: set[int] = set()
+        for ra, page_mark, unknown_prev, win in tries:
+            for late in (False, True):
                 verdict = self._fault_once(steps, completions, lookup, target, entry,
-                                           rw_rets, frontswap, rw_page, win, late,
-                                           cached_at_lookup)
+                                           rw_rets, frontswap, rw_page, ra, late,
+                                           cached_at_lookup, page_mark)
                 if verdict.ok:
-                    return verdict
+                    ok = ok or verdict
+                    assert verdict.ra is not None
+                    hits, prev, last = verdict.ra
+                    if ra is None:
+                        deltas.add(hits)
+                    elif states is None:  # enumerated: every state giving this window
+                        after |= self._ra_resync.get(win, frozenset())
+                    else:
+                        after.add((hits, None if unknown_prev and prev == ra[1]
+                                   else prev - off, last))
+                    break
                 if not best or verdict.index > best[0].index:
                     best = [verdict]
                 elif verdict.index == best[0].index:
                     best.append(verdict)
+            if ok is not None and states is None:
+                break  # enumerated, or the one replay of a fault without a window
+        if ok is not None:
+            ok.ra_carried = ra_kind == "cluster" and states is not None
+            if ra_kind == "cluster":
+                return ok, ("set", frozenset(after))
+            if cached_at_lookup and states is not None:
+                return ok, ("add", frozenset(deltas))
+            return ok, None
         allowed = sorted({a for v in best for a in v.allowed}, key=_rank)
-        return Verdict(best[0].index, best[0].message, allowed, tie=any(v.tie for v in best),
-                       raised=best[0].raised, kind=best[0].kind)
+        message = best[0].message
+        if ra_kind == "cluster" and states is not None and not best[0].raised:
+            message = (f"{message} (the readahead window of the model's swapin_nr_pages from "
+                       f"the state carried through the trace: {_ra_text(states, off)})")
+        return Verdict(best[0].index, message, allowed, tie=any(v.tie for v in best),
+                       raised=best[0].raised, kind=best[0].kind), None
 
     # -- memo ---------------------------------------------------------------------------
 
@@ -821,8 +979,11 @@ class Replayer:
 
     def _fault_once(self, steps: Sequence[Step], completions: Sequence[Completion],
                     lookup: PageLookup, target: int | None, entry: SwapEntry,
-                    rw_rets: dict[int, int], frontswap: set[int], rw_page: bool, win: int,
-                    late: bool, cached_at_lookup: bool) -> Verdict:
+                    rw_rets: dict[int, int], frontswap: set[int], rw_page: bool,
+                    ra: tuple[int, int, int] | None, late: bool, cached_at_lookup: bool,
+                    mark: bool | None = None) -> Verdict:
+        """One replay; ``ra``: the readahead state planted (hits, prev_offset, last window);
+        ``mark``: PG_readahead of the page the fault's lookup finds (None: as looked up)."""
         run = _Run(self, steps, FAULT_EVENTS, completions, late, lookup)
         k = run.k
         first = steps[0]
@@ -830,7 +991,9 @@ class Replayer:
         si.swap_map[entry.offset] = 2 if (rw_page and any(
             s.name == "swapin_readahead" for s in steps)) else 1
         if cached_at_lookup and target is not None:
-            run.insert(entry, target)
+            found = run.insert(entry, target)
+            if mark is not None:  # as the model's readahead left it (G2)
+                found.flags = (found.flags & ~_PG_READAHEAD) | (_PG_READAHEAD if mark else 0)
         for page, ret in rw_rets.items():
             if ret:  # the device failed this page's rw_page read
                 si.bdev.completion_errors.append(_bad_page(k, page, steps, REQ_OP_READ))
@@ -840,11 +1003,10 @@ class Replayer:
             frontswap = frontswap - {SwapEntry.from_val(v).offset for v in injected[1]}
         if frontswap:
             k.frontswap = {(entry.type, off): b"" for off in frontswap}
-        if win:
-            hits, delta, last = self.ra_states()[win]
-            k.swapin_readahead_hits = hits
-            k.ra_prev_offset = entry.offset - delta
-            k.ra_last_pages = last
+        if ra is not None:
+            k.swapin_readahead_hits, k.ra_prev_offset, k.ra_last_pages = ra
+            k.nr_rotate_swap = 1
+        elif self.ra_cluster:  # cluster readahead: a hit counts in swapin_readahead_hits
             k.nr_rotate_swap = 1
         task = Task(pid=1, comm="replay", mm=MMStruct())
         mm = task.mm
@@ -891,6 +1053,7 @@ class Replayer:
             if folio is not None:
                 flags[trace_addr] = int(folio.flags)
         verdict = Verdict(flags=flags, tie=run.tie)
+        verdict.ra = (k.swapin_readahead_hits, k.ra_prev_offset, k.ra_last_pages)
         plug = task.plug
         for io in [*run.executor.queue, *(plug.mq_list if plug is not None else ())]:
             for bio in getattr(io, "bios", ()):
@@ -1031,3 +1194,11 @@ def _rank(text: str) -> tuple[int, str]:
         return (int(text.split()[0], 16), text)
     except ValueError:
         return (1 << 62, text)
+
+
+def _ra_text(states: frozenset[RaState], offset: int) -> str:
+    """The carried readahead states, as a divergence names them."""
+    return " or ".join(
+        f"swapin_readahead_hits={hits}, prev_offset="
+        f"{'?' if prev is None else f'{prev:#x}'}, last_readahead_pages={last}"
+        for hits, prev, last in sorted(states, key=repr)) + f" (the fault's offset {offset:#x})"

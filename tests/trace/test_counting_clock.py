@@ -17,6 +17,7 @@ from tests.trace.model_mutations import MODEL_MUTATIONS, planted
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = ROOT / "tests" / "data" / "traces"
 _TS = re.compile(r"(\s)(\d+)\.(\d{6})\d{0,3}: ")
+_COUNT = re.compile(r"\] \S+\s+(\d+): ")
 
 
 def counting(src: Path, dst: Path, tick_us: int = 1) -> Path:
@@ -54,7 +55,12 @@ def test_the_events_keep_the_count_as_their_timestamp(tmp_path: Path) -> None:
 def test_a_planted_model_bug_still_diverges_with_a_counting_clock(tmp_path: Path) -> None:
     path = counting(TRACES / "readerr_blkdebug.trace.txt", tmp_path / "c.trace.txt")
     with planted(MODEL_MUTATIONS["ds_major_not_set"]):
-        assert check_trace(path, max_divergences=1).divergences
+        found = check_trace(path, max_divergences=1).divergences
+    assert found
+    # The divergence's line is printed as tracefs prints a counting clock: " %12llu".
+    raw = path.read_text().splitlines()[found[0].lineno - 1]
+    stamp = _COUNT.search(raw)
+    assert stamp is not None and f" {int(stamp[1]):12d}: " in found[0].line
 
 
 def test_a_counting_clock_leaves_the_ratelimit_unknown(tmp_path: Path) -> None:
