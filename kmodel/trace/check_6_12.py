@@ -83,6 +83,7 @@ from kmodel.trace.events import (
 from kmodel.trace.faultinject import FaultInject
 from kmodel.trace.oracle import Oracle, Outcome, _status
 from kmodel.trace.parse import UNREADABLE, LineScanner, Source, open_trace
+from kmodel.trace.replay import tie
 from kmodel.trace.replay_6_12 import (
     DISK,
     ZERO,
@@ -377,12 +378,14 @@ class _Folio:
     __slots__ = (
         "after",
         "bio",
+        "born",
         "completed",
         "completed_ts",
         "entry",
         "history",
         "lookup_race",
         "mapped",
+        "prev",
         "status",
         "submitted",
         "sync",
@@ -415,6 +418,11 @@ class _Folio:
         #: A fault of this folio's entry ran on another task between the write completion's
         #: entry and its folio_end_writeback: its swap_cache_get_folio may clear PG_reclaim.
         self.lookup_race = False
+        #: The timestamp and CPU of the event that began this life, and the life before it
+        #: at the same address: an event of that one tied with this one's start (equal
+        #: timestamps, a higher CPU) may be printed after it (replay.tie).
+        self.born: tuple[int, int] = (-1, -1)
+        self.prev: _Folio | None = None
 
 
 CtxKey = tuple[int, int, str]
@@ -446,6 +454,12 @@ class Checker612:
         #: Read completions whose context printed nothing since their entry, by CPU: the
         #: context and their folios (each may still hold its folio locked, _close).
         self._open: dict[int, tuple[CtxKey, list[_Folio]]] = {}
+        #: Faults returned while their folio's read was in flight, replayed when the
+        #: timestamp moves on (_flush_faults), with the folio they worked on.
+        self._deferred_faults: list[tuple[FaultCall, _Folio | None]] = []
+        #: Events held by a tie (_order): their CPU, timestamp, the folio address whose
+        #: bio's submission the first (a completion) awaits, and the events in print order.
+        self._held: tuple[int, int, int, list[tuple[TraceEvent, str]]] | None = None
         #: The last event fed (line number, text): where the end's replays are reported.
         self._last: tuple[int, str] = (0, "")
         self._handlers: dict[str, Callable[[TraceEvent, str], None]] = {
@@ -508,17 +522,60 @@ class Checker612:
     def feed(self, item: TraceEvent | LostEvents, line: str = "") -> None:
         """One parsed event (``line``: its text, for the report) or lost-events marker."""
         if isinstance(item, LostEvents):
+            self._release(hold=False)
             try:
+                self._flush_faults()  # before the gap: what they worked on is known
                 self._lost()
             except (Exception, ModelRunaway) as error:  # the model's, or the checker's bug
                 self._raised(error, item.lineno, "")
             return
         self.events += 1
-        self._last = (item.lineno, line)
+        self._order(item, line)
+
+    def _order(self, ev: TraceEvent, line: str, hold: bool = True) -> None:
+        """Feed ``ev`` in an order a real execution allows (issue 10, item 1): a completion
+        whose folio's submission has not been printed yet may have been printed before it
+        by a tie (equal timestamps: the lower CPU first, replay.tie). Then it and the rest
+        of its CPU's events at that timestamp are held until the folio's bio is queued on a
+        higher CPU at the same timestamp, or are fed as printed when the timestamp moves
+        on (a completion of nothing is then a divergence, as without the tie)."""
+        held = self._held
+        if held is not None:
+            cpu, ts, addr, events = held
+            if ev.ts_us == ts and ev.context.cpu == cpu:
+                events.append((ev, line))
+                return
+            if ev.ts_us != ts or ev.context.cpu < cpu:
+                self._release(hold=False)
+            else:
+                self._process(ev, line)
+                folio = self.folios.get(addr)
+                if folio is not None and folio.bio and self._fits(folio, events[0][0]):
+                    self._release()
+                return
+        if hold and ev.name in _BIO_ENDS and not self.stopped:
+            folio = self.folios.get(ev.arg_int("page"))
+            if folio is None or (not folio.unknown
+                                 and not self._fits(self._life(folio, ev), ev)):
+                self._held = (ev.context.cpu, ev.ts_us, ev.arg_int("page"), [(ev, line)])
+                return
+        self._process(ev, line)
+
+    def _release(self, hold: bool = True) -> None:
+        """Feed the held events (``hold``: they may be held again)."""
+        held, self._held = self._held, None
+        if held is not None:
+            for ev, line in held[3]:
+                self._order(ev, line, hold)
+
+    def _process(self, ev: TraceEvent, line: str) -> None:
+        self._last = (ev.lineno, line)
         try:
-            self._feed(item, line)
+            if self._deferred_faults and ev.ts_us != self._deferred_faults[0][0].events[-1].ts_us:
+                self._flush_faults()
+            self._feed(ev, line)
         except (Exception, ModelRunaway) as error:  # the model's, or the checker's bug
-            self._raised(error, item.lineno, line or f"{item.name}: {item.args}")
+            self._raised(error, ev.lineno, line or f"{ev.name}: {ev.args}")
 
     def _raised(self, error: Exception | ModelRunaway, lineno: int, line: str) -> None:
         """An exception out of the checking of line ``lineno``, as the 6.1 checker's: a model
@@ -568,8 +625,10 @@ class Checker612:
 
     def finish(self) -> CheckReport:
         """End of trace: what is still awaited is unknown, not divergent."""
+        self._release(hold=False)
         if not any(d.kind in (MODEL_RAISED, MODEL_RUNAWAY) for d in self.report.divergences):
             try:
+                self._flush_faults()
                 if self.fi is not None:
                     self.fi.finish()
                 self._close_calls("call-cut-by-end")  # replays a swap-out that ended
@@ -883,11 +942,46 @@ class Checker612:
         if rest:
             self._count_unknown("after-divergence", rest)
 
-    def _folio(self, addr: int, new: bool = False) -> _Folio:
+    def _folio(self, addr: int, new: TraceEvent | None = None) -> _Folio:
+        """The folio at ``addr``; ``new``: the event that begins a new life of it."""
         folio = self.folios.get(addr)
-        if folio is None or new:
-            folio = self.folios[addr] = _Folio()
+        if folio is None or new is not None:
+            old, folio = folio, _Folio()
+            self.folios[addr] = folio
+            if new is not None:
+                folio.born = (new.ts_us, new.context.cpu)
+                if old is not None and old.born[0] != new.ts_us:
+                    old.prev = None  # an event tied with no life before ``old``'s start
+                folio.prev = old
         return folio
+
+    def _life(self, folio: _Folio, ev: TraceEvent) -> _Folio:
+        """The life of the folio that completion ``ev`` ends: the oldest life still awaiting
+        a completion like ``ev`` (_fits) among the current one and those before it that
+        ``ev`` ties with (equal timestamps, ``ev`` on a higher CPU: printed after their
+        start, it may have happened before, replay.tie) — a folio's next I/O does not
+        start while its last is in flight (it is locked or under writeback) — else the
+        current one."""
+        found = folio
+        life: _Folio | None = folio
+        while life is not None:
+            if self._fits(life, ev):
+                found = life
+            if life.unknown or not tie(life.born[0], life.born[1], ev.ts_us, ev.context.cpu):
+                break
+            life = life.prev
+        return found
+
+    def _fits(self, folio: _Folio, ev: TraceEvent) -> bool:
+        """Whether completion ``ev`` may end the folio's life: a bio of its kind submitted,
+        not completed, at the sector of the folio's swap entry."""
+        if not folio.submitted or folio.completed or folio.unknown \
+                or folio.write != ev.name.endswith("_write"):
+            return False
+        try:
+            return self.oracle.sector(folio.entry) == ev.arg_int("sector")
+        except KernelBug:  # no sector for the entry: _check_sector tells
+            return True
 
     def _diverge(self, ev: TraceEvent, line: str, message: str, allowed: Iterable[str],
                  branches: tuple[str, ...], folio: _Folio | None = None) -> None:
@@ -1010,7 +1104,7 @@ class Checker612:
                               f"__end_swap_bio_read left it "
                               f"{decode_page_flags_6_12(old.after)}",
                               ["uptodate" if want else "not uptodate"], ("ER-2",), old)
-        folio = self._folio(addr, new=True)
+        folio = self._folio(addr, new=ev)
         folio.entry = ev.arg_int("entry")
         self._entry_folio(folio.entry, addr)
         folio.write = True
@@ -1020,7 +1114,7 @@ class Checker612:
     def _submit(self, ev: TraceEvent, line: str) -> None:
         """``__swap_writepage`` or ``swap_read_folio``: a submission of the folio's I/O."""
         write = ev.name == "__swap_writepage"
-        folio = self._folio(ev.arg_int("folio"), new=not write)
+        folio = self._folio(ev.arg_int("folio"), new=None if write else ev)
         folio.entry = ev.arg_int("entry")
         self._entry_folio(folio.entry, ev.arg_int("folio"))
         folio.write = write
@@ -1085,6 +1179,8 @@ class Checker612:
             # Ended in its submitter at should_fail_bio (block/blk-core.c:786), before
             # block_bio_queue: the model's should_fail_bio failed it too (faultinject.py).
             del self.submitting[ev.pid]
+        if folio is not None:  # a completion of the last life, tied with this one's start?
+            folio = self._life(folio, ev)
         if folio is None or folio.unknown or folio.submitted == 0:
             self._count_unknown("completion-of-unknown-folio")
             return
@@ -1182,13 +1278,17 @@ class Checker612:
                           f"{decode_page_flags_6_12(want & _MODEL_BITS)}",
                           [_show(head)], ("EW-1", "EW-2", "EW-3"), folio)
             return True
-        self._folio_end_writeback(ev, line, predicted_ok=True)
+        self._folio_end_writeback(ev, line, predicted_ok=True, life=folio)
         return True
 
-    def _folio_end_writeback(self, ev: TraceEvent, line: str, predicted_ok: bool = False) -> None:
-        """Only of a folio under writeback, once per ``__swap_writepage`` (FM-3)."""
+    def _folio_end_writeback(self, ev: TraceEvent, line: str, predicted_ok: bool = False,
+                             life: _Folio | None = None) -> None:
+        """Only of a folio under writeback, once per ``__swap_writepage`` (FM-3). ``life``:
+        the life of the folio its completion ended (the last one, in a tie)."""
         addr = ev.arg_int("folio")
         folio = self.folios.get(addr)
+        if life is not None and folio is not None and life is folio.prev:
+            folio = life
         if folio is None or folio.unknown or not folio.write:
             self._count_unknown("not-mapped-6.12:folio_end_writeback")
             return
@@ -1248,12 +1348,29 @@ class Checker612:
         if ev.name == "do_swap_page_ret":
             del self.fault_calls[ev.pid]
             self._replayed = True
-            self._replay_fault(call)
+            target, folio = self._fault_target(call)
+            if self._deferred_faults or (folio is not None and folio.bio and not folio.write
+                                         and not folio.completed):
+                # Its read is in flight: its completion may yet be printed at this
+                # timestamp on a higher CPU (a tie, replay.tie), having come before; the
+                # faults after it wait for its replay (the state it leaves, folio.mapped).
+                self._deferred_faults.append((call, folio))
+                return
+            self._replay_fault(call, target, folio)
 
-    def _fault_target(self, call: FaultCall) -> tuple[FaultTarget | None, _Folio | None]:
+    def _flush_faults(self) -> None:
+        """Replay the faults deferred (_record_fault) in the order they returned; the
+        state of the folio each worked on now includes any tied completion."""
+        deferred, self._deferred_faults = self._deferred_faults, []
+        for call, folio in deferred:
+            self._replay_fault(call, *self._fault_target(call, folio))
+
+    def _fault_target(self, call: FaultCall, life: _Folio | None = None
+                      ) -> tuple[FaultTarget | None, _Folio | None]:
         """The state of the folio the fault works on, from the trace's history (None: the
         fault ran inside a lost-events gap or a state the replay cannot take), and what the
-        checker knows of that folio, if it is a swap cache folio."""
+        checker knows of that folio, if it is a swap cache folio (``life``: the one it
+        worked on, when the fault's replay was deferred)."""
         start = call.events[0]
         direct = call.direct_read
         if direct is not None:
@@ -1274,7 +1391,7 @@ class Checker612:
             if found is None:
                 return FaultTarget(known=False), None
             addr, lock_line, lock_ts = found, start.lineno, start.ts_us
-        folio = self.folios.get(addr)
+        folio = life if life is not None else self.folios.get(addr)
         if folio is None:
             return FaultTarget(known=False), None
         if folio.unknown:
@@ -1300,9 +1417,9 @@ class Checker612:
         early = folio.completed < lock_line and folio.completed_ts < lock_ts and unlocked
         return FaultTarget(pending=folio.status, early=early), folio
 
-    def _replay_fault(self, call: FaultCall) -> None:
+    def _replay_fault(self, call: FaultCall, target: FaultTarget | None,
+                      folio: _Folio | None) -> None:
         """Run the fault on the 6.12 model; a difference is a divergence at its step."""
-        target, folio = self._fault_target(call)
         if target is None:
             self._count_unknown("not-replayed-6.12:fault-folio-unknown", 2)
             return
