@@ -2,7 +2,7 @@
 
 Linux 6.1.176 mm/swapfile.c. The slot allocator is simplified (lowest free slot from a
 rotating hint, no clusters, no per-CPU slot cache); counts and SWAP_HAS_CACHE follow
-``__swap_duplicate``/``__swap_entry_free`` exactly.
+``__swap_duplicate``/``__swap_entry_free_locked`` exactly.
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 from kmodel.errors import KernelBug, KmodelError
 from kmodel.include.linux.mm_types import PAGE_SHIFT, SwapEntry
 from kmodel.include.linux.page_flags import PageFlags, PageLocked, PageSwapCache, PageWriteback
-from kmodel.include.linux.swap import SWAP_HAS_CACHE, SwapExtent, SwapInfo, SwpFlags
+from kmodel.include.linux.swap import (
+    SWAP_HAS_CACHE,
+    SWAP_MAP_BAD,
+    SWAP_MAP_MAX,
+    SwapExtent,
+    SwapInfo,
+    SwpFlags,
+)
 
 if TYPE_CHECKING:
     from kmodel.block.bdev import BlockDevice
@@ -21,8 +28,11 @@ if TYPE_CHECKING:
     from kmodel.kernel import Kernel
 
 EEXIST = 17
+EINVAL = 22
 ENOENT = 2
 ENOMEM = 12
+#: shmem's count (include/linux/swap.h:228); no shmem is modelled.
+SWAP_MAP_SHMEM = 0xBF
 
 
 def add_swap_extent(sis: SwapInfo, start_page: int, nr_pages: int, start_block: int) -> int:
@@ -66,52 +76,157 @@ def __swap_count(k: Kernel, entry: SwapEntry) -> int:
 __swp_swapcount = __swap_count  # no continuation pages (counts stay below SWAP_MAP_MAX)
 
 
+def __swap_duplicate(k: Kernel, entry: SwapEntry, usage: int) -> int:
+    """Take a reference of ``usage`` (1, SWAP_HAS_CACHE, SWAP_MAP_SHMEM) on a slot.
+
+    Linux 6.1.176 mm/swapfile.c:3293-3349. No count continuation pages are modelled
+    (add_swap_count_continuation): a count at SWAP_MAP_MAX gives -ENOMEM.
+    """
+    p = k.swap_info_of(entry.type)  # get_swap_device
+    offset = entry.offset
+    count = p.swap_map[offset]
+    if count & ~SWAP_HAS_CACHE == SWAP_MAP_BAD:  # swap_count(count) == SWAP_MAP_BAD
+        return -ENOENT
+    has_cache = count & SWAP_HAS_CACHE
+    count &= ~SWAP_HAS_CACHE
+    err = 0
+    if usage == SWAP_HAS_CACHE:
+        if not has_cache and count:  # set SWAP_HAS_CACHE if there is no cache and entry is used
+            has_cache = SWAP_HAS_CACHE
+        elif has_cache:  # someone else added cache
+            err = -EEXIST
+        else:  # no users remaining
+            err = -ENOENT
+    elif count or has_cache:
+        if count < SWAP_MAP_MAX:
+            count += usage
+        elif count > SWAP_MAP_MAX:
+            err = -EINVAL
+        else:  # swap_count_continued: no continuation page in the model
+            err = -ENOMEM
+    else:
+        err = -ENOENT  # unused swap entry
+    p.swap_map[offset] = count | has_cache  # WRITE_ONCE
+    return err
+
+
 def swapcache_prepare(k: Kernel, entry: SwapEntry) -> int:
     """Claim the slot for the swap cache: ``__swap_duplicate(entry, SWAP_HAS_CACHE)``.
 
-    Linux 6.1.176 mm/swapfile.c:3293-3391: -EEXIST if another task holds it, -ENOENT if
+    Linux 6.1.176 mm/swapfile.c:3388-3391: -EEXIST if another task holds it, -ENOENT if
     the slot is free.
     """
-    sis = k.swap_info_of(entry.type)
-    count = sis.swap_map[entry.offset]
+    return __swap_duplicate(k, entry, SWAP_HAS_CACHE)
+
+
+def __swap_entry_free_locked(p: SwapInfo, offset: int, usage: int) -> int:
+    """Drop ``usage`` (1 or SWAP_HAS_CACHE) of a slot; return what is left.
+
+    Linux 6.1.176 mm/swapfile.c:1184-1222. A slot left unused keeps SWAP_HAS_CACHE in
+    swap_map until ``free_swap_slot`` gives it back (the caller calls it on a 0 return).
+    """
+    count = p.swap_map[offset]
     has_cache = count & SWAP_HAS_CACHE
     count &= ~SWAP_HAS_CACHE
-    if has_cache:
-        return -EEXIST
-    if not count:
-        return -ENOENT
-    sis.swap_map[entry.offset] = count | SWAP_HAS_CACHE
-    return 0
+    if usage == SWAP_HAS_CACHE:
+        has_cache = 0  # VM_BUG_ON(!has_cache): CONFIG_DEBUG_VM is off in Debian's build
+    elif count == SWAP_MAP_SHMEM:
+        count = 0
+    elif count <= SWAP_MAP_MAX:  # no COUNT_CONTINUED in the model
+        count -= 1
+    usage = count | has_cache
+    if usage:
+        p.swap_map[offset] = usage
+    else:
+        p.swap_map[offset] = SWAP_HAS_CACHE
+    return usage
 
 
-def _free_slot_if_unused(sis: SwapInfo, offset: int) -> None:
-    if sis.swap_map[offset] == 0:
-        sis.inuse_pages -= 1  # swap_entry_free: the slot goes back to the allocator
+def swap_entry_free(p: SwapInfo, entry: SwapEntry) -> None:
+    """Give an unused slot back to the allocator (mm/swapfile.c:1315-1330)."""
+    offset = entry.offset
+    count = p.swap_map[offset]
+    if count != SWAP_HAS_CACHE:  # VM_BUG_ON(count != SWAP_HAS_CACHE)
+        raise KernelBug(f"swap_entry_free of {entry} with swap_map {count:#x}")
+    p.swap_map[offset] = 0
+    swap_range_free(p, offset, 1)
+
+
+def swap_range_free(si: SwapInfo, offset: int, nr_entries: int) -> None:
+    """The allocator's accounting of freed slots (mm/swapfile.c:723-751, inuse_pages)."""
+    si.inuse_pages -= nr_entries
+
+
+def swapcache_free_entries(k: Kernel, entries: list[SwapEntry]) -> None:
+    """Free slots the swap-slots cache returns (mm/swapfile.c:1419-1443)."""
+    for entry in entries:
+        swap_entry_free(k.swap_info_of(entry.type), entry)
+
+
+def free_swap_slot(k: Kernel, entry: SwapEntry) -> None:
+    """Return an unused slot (mm/swap_slots.c:272-300).
+
+    The kernel batches it in the CPU's return cache (swap_slots_cache, up to
+    SWAP_SLOTS_CACHE_SIZE 64 slots, its swap_map kept at SWAP_HAS_CACHE) and frees the batch
+    with swapcache_free_entries when the cache is full or being drained; the model frees it
+    at once, as the kernel does when the slots cache is inactive (swap_slots.c:297-298).
+    """
+    swapcache_free_entries(k, [entry])
+
+
+def __swap_entry_free(k: Kernel, p: SwapInfo, entry: SwapEntry) -> int:
+    """Drop one map reference; free the slot if unused (mm/swapfile.c:1299-1313)."""
+    usage = __swap_entry_free_locked(p, entry.offset, 1)
+    if not usage:
+        free_swap_slot(k, entry)
+    return usage
 
 
 def swapcache_clear(k: Kernel, sis: SwapInfo, entry: SwapEntry) -> None:
     """Drop SWAP_HAS_CACHE taken by ``swapcache_prepare`` (mm/swapfile.c:3393-3405)."""
-    sis.swap_map[entry.offset] &= ~SWAP_HAS_CACHE
-    _free_slot_if_unused(sis, entry.offset)
+    usage = __swap_entry_free_locked(sis, entry.offset, SWAP_HAS_CACHE)
+    if not usage:
+        free_swap_slot(k, entry)
 
 
 def put_swap_folio(k: Kernel, folio: Folio, entry: SwapEntry) -> None:
-    """The swap cache gives up the slot (mm/swapfile.c:1348-1390, order 0)."""
-    swapcache_clear(k, k.swap_info_of(entry.type), entry)
+    """The swap cache gives up the slot (mm/swapfile.c:1348-1390, order 0: 1383-1390)."""
+    si = k.swap_info_of(entry.type)  # _swap_info_get
+    if not __swap_entry_free_locked(si, entry.offset, SWAP_HAS_CACHE):
+        free_swap_slot(k, entry)
 
 
 def swap_free(k: Kernel, entry: SwapEntry) -> None:
     """Drop one map reference of a slot (mm/swapfile.c:1336-1346)."""
-    sis = k.swap_info_of(entry.type)
-    if not sis.swap_map[entry.offset] & ~SWAP_HAS_CACHE:
+    p = k.swap_info_of(entry.type)
+    if not p.swap_map[entry.offset] & ~SWAP_HAS_CACHE:
         raise KernelBug(f"swap_free of unused {entry}")  # "Unused swap offset entry"
-    sis.swap_map[entry.offset] -= 1
-    _free_slot_if_unused(sis, entry.offset)
+    __swap_entry_free(k, p, entry)
 
 
-def swap_duplicate(k: Kernel, entry: SwapEntry) -> None:
-    """One more PTE refers to the slot (mm/swapfile.c:3371-3380; fork, unmap)."""
-    k.swap_info_of(entry.type).swap_map[entry.offset] += 1
+def swap_duplicate(k: Kernel, entry: SwapEntry) -> int:
+    """One more PTE refers to the slot (mm/swapfile.c:3371-3380; fork, unmap).
+
+    No count continuations: add_swap_count_continuation is not modelled (-ENOMEM).
+    """
+    err = 0
+    while not err and __swap_duplicate(k, entry, 1) == -ENOMEM:
+        err = -ENOMEM  # add_swap_count_continuation(entry, GFP_ATOMIC) fails
+    return err
+
+
+def swap_range_alloc(si: SwapInfo, offset: int, nr_entries: int) -> None:
+    """The allocator's accounting of allocated slots (mm/swapfile.c:694-709, inuse_pages)."""
+    si.inuse_pages += nr_entries
+
+
+def scan_swap_map_slot(si: SwapInfo, offset: int, usage: int) -> SwapEntry:
+    """Take the free slot ``offset`` (the end of scan_swap_map_slots, swapfile.c:911-922)."""
+    if si.swap_map[offset]:
+        raise KernelBug(f"slot {offset} allocated with swap_map {si.swap_map[offset]:#x}")
+    si.swap_map[offset] = usage  # WRITE_ONCE(si->swap_map[offset], usage)
+    swap_range_alloc(si, offset, 1)
+    return SwapEntry(si.type, offset)
 
 
 def get_swap_page(k: Kernel, sis: SwapInfo) -> SwapEntry | None:
@@ -122,10 +237,8 @@ def get_swap_page(k: Kernel, sis: SwapInfo) -> SwapEntry | None:
     for i in range(sis.max - 1):
         offset = 1 + (sis.cluster_next - 1 + i) % (sis.max - 1)
         if sis.swap_map[offset] == 0:
-            sis.swap_map[offset] = SWAP_HAS_CACHE
-            sis.inuse_pages += 1
             sis.cluster_next = offset + 1 if offset + 1 < sis.max else 1
-            return SwapEntry(sis.type, offset)
+            return scan_swap_map_slot(sis, offset, SWAP_HAS_CACHE)
     return None
 
 
