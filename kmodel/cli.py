@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import kmodel
 
@@ -30,10 +32,37 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 
 
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns`` (Python 3.11 Lib/shutil.py:1398-1441), without
+    importing shutil (with bz2 and lzma: ~2 ms of every command's start-up)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0  # no terminal: shutil's fallback, 80 columns
+        columns = columns or 80
+    return columns
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help formatter is given its width (argparse imports shutil
+    to find it: Python 3.11 Lib/argparse.py:164-173; the same width, 2 less than the
+    terminal's). Its subparsers are ``_Parser`` too (argparse's ``parser_class`` default)."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # typeshed's _FormatterClass takes prog only; every argparse formatter takes width.
+        formatter = cast("type[argparse.HelpFormatter]", self.formatter_class)
+        return formatter(prog=self.prog, width=_columns() - 2)
+
+
 def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; ``commands`` (default: all) get their full parsers, the others
     a placeholder that only lists them in ``--help``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kmodel",
         description=f"Reference model of the Linux {kmodel.KERNEL_VERSION} swap I/O path.",
     )
