@@ -12,10 +12,12 @@ relative to the task's events. Everything the model then emits in the task's con
 functions, for which entries, with which flags, which bios at which sectors in which order,
 what each call returns — must be what the trace shows, event for event.
 
-Some inputs are not in a trace at all (the readahead hit history behind the window size, the
-page-cluster when the header does not say): those are tried over the values the model can
-produce, and the trace conforms when one of them makes the model produce it. A completion
-printed between two of the task's events may have happened anywhere between them (and,
+Some inputs are not in a trace at all (the page-cluster when the header does not say, the
+readahead state after a cut, the VMA readahead state, which PTEs around a fault were present
+pages): those are tried over the values the model can produce, and the trace conforms when
+one of them makes the model produce it. The cluster readahead state (G2) is the model's own,
+carried from one fault's replay to the next through an untrimmed trace (:attr:`Replayer.ra`).
+A completion printed between two of the task's events may have happened anywhere between them (and,
 with equal timestamps on two CPUs, on either side of them): the earliest and the latest such
 point are both tried. Its event is its entry; the page is unlocked at its end (mm/page_io.c:71),
 before the next event of its context (:attr:`Completion.until`), so the latest point is the
@@ -35,6 +37,7 @@ from kmodel.executor.base import Executor, PendingIO
 from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, BlkStatus
 from kmodel.include.linux.mm import VMFault, VmFault
 from kmodel.include.linux.mm_types import (
+    PAGE_SHIFT,
     PAGE_SIZE,
     STRUCT_PAGE_SIZE,
     SWP_OFFSET_MASK,
@@ -88,6 +91,7 @@ MEMO_MAX = 1 << 12
 UNTIL_OPEN = 1 << 62  # Completion.until before its context's next event is seen
 _TRACE_PFNS = 1 << 40
 _PG_READAHEAD = int(PageFlags.PG_readahead)
+_PMD_SHIFT = 21  # x86_64: arch/x86/include/asm/pgtable_64_types.h
 #: A readahead state (G2): ``swapin_readahead_hits``, swapin_nr_pages' ``prev_offset``
 #: (None: not known) and ``last_readahead_pages`` (mm/swap_state.c:62, 573-575).
 RaState = tuple[int, "int | None", int]
@@ -614,6 +618,8 @@ class Replayer:
         #: Per window: the states after it, from every state of ra_states' grid giving it.
         self._ra_resync: dict[int, frozenset[RaState]] = {}
         self._ra_memo: dict[tuple[object, ...], RaChange] = {}
+        #: VMA readahead's windows by the fault's room in its PMD (_vma_windows).
+        self._vma_memo: dict[tuple[int, int], dict[tuple[int, int], tuple[int, int, int]]] = {}
 
     def set_page_cluster(self, value: int) -> None:
         """``vm.page-cluster`` from the trace's header, unless the caller gave one."""
@@ -759,9 +765,12 @@ class Replayer:
         cached_at_lookup, rw_rets, frontswap, ra_kind = _fault_inputs(steps, entry)
         carry = self.ra_carry and ordered
         states = self.ra if carry else None
-        if ra_kind == "vma":
+        layout: dict[int, int] | None = None
+        if ra_kind == "vma":  # the global readahead state is not VMA readahead's (G6)
             self.ra_cut()
-            return None  # VMA readahead: the page table around the fault is not in a trace
+            layout = _vma_layout(steps, entry)
+            if layout is None:
+                return None  # the faulting entry is not among the PTEs it read
         if cached_at_lookup and (target is None or lookup(target) is None):
             self.ra_cut()
             return None
@@ -782,6 +791,8 @@ class Replayer:
                 (h, None if p is None else p - off, last) for h, p, last in states))
         elif cached_at_lookup:
             key = (*key, "h", mark, self.ra_cluster, states is not None)
+        elif layout is not None:
+            key = (*key, "vma", _pmd_room(first.int("address")))
         hit = self._memo.get(key)
         if hit is not None:  # the same fault at another place: the model's flags again
             verdict = Verdict(flags={pages[i]: f for i, f in hit.items()})
@@ -790,7 +801,7 @@ class Replayer:
         else:
             verdict, change = self._fault(steps, completions, lookup, target, entry, rw_rets,
                                           frontswap, rw_page, ra_kind, cached_at_lookup,
-                                          states, mark)
+                                          states, mark, layout)
             if verdict.ok:
                 index = {addr: i for i, addr in enumerate(pages)}
                 self._remember(key, {index[a]: f for a, f in verdict.flags.items()
@@ -817,8 +828,12 @@ class Replayer:
                lookup: PageLookup, target: int | None, entry: SwapEntry,
                rw_rets: dict[int, int], frontswap: set[int], rw_page: bool, ra_kind: str,
                cached_at_lookup: bool, states: frozenset[RaState] | None = None,
-               mark: bool | None = None) -> tuple[Verdict, RaChange]:
+               mark: bool | None = None,
+               layout: dict[int, int] | None = None) -> tuple[Verdict, RaChange]:
         off = entry.offset
+        if layout is not None:
+            return self._vma_fault(steps, completions, lookup, target, entry, rw_rets,
+                                   frontswap, rw_page, layout), None
         # The readahead states tried, each with what it becomes when the trace conforms.
         # (the state planted, PG_readahead of the page found, prev_offset not known, window)
         tries: list[tuple[tuple[int, int, int] | None, bool | None, bool, int]] = [
@@ -981,9 +996,12 @@ class Replayer:
                     lookup: PageLookup, target: int | None, entry: SwapEntry,
                     rw_rets: dict[int, int], frontswap: set[int], rw_page: bool,
                     ra: tuple[int, int, int] | None, late: bool, cached_at_lookup: bool,
-                    mark: bool | None = None) -> Verdict:
+                    mark: bool | None = None, vma_ra: tuple[int, int, int] | None = None,
+                    layout: dict[int, int] | None = None) -> Verdict:
         """One replay; ``ra``: the readahead state planted (hits, prev_offset, last window);
-        ``mark``: PG_readahead of the page the fault's lookup finds (None: as looked up)."""
+        ``mark``: PG_readahead of the page the fault's lookup finds (None: as looked up);
+        ``vma_ra``: the VMA's readahead state (hits, last fault's distance in pages, window)
+        and ``layout`` the swap PTEs around the fault (VMA readahead)."""
         run = _Run(self, steps, FAULT_EVENTS, completions, late, lookup)
         k = run.k
         first = steps[0]
@@ -1015,9 +1033,107 @@ class Replayer:
         mm.vmas.append(vma)
         address = first.int("address")
         orig_pte = first.int("orig_pte")
+        if layout is not None:
+            mm.ptes.update({address + d * PAGE_SIZE: pte for d, pte in layout.items()})
+        if vma_ra is not None:
+            vma.ra_hits, distance, vma.ra_win = vma_ra
+            vma.ra_addr = address + distance * PAGE_SIZE
         mm.ptes[address] = orig_pte
         vmf = VMFault(task, vma, address, first.int("fault_flags"), orig_pte)
         return self._run(run, lambda: memory.do_swap_page(k, vmf), task)
+
+    # -- VMA readahead (G6) -------------------------------------------------------------
+
+    def _vma_fault(self, steps: Sequence[Step], completions: Sequence[Completion],
+                   lookup: PageLookup, target: int | None, entry: SwapEntry,
+                   rw_rets: dict[int, int], frontswap: set[int], rw_page: bool,
+                   layout: dict[int, int]) -> Verdict:
+        """A fault through ``swap_vma_readahead``: the PTEs it read are laid out around the
+        fault in the trace's order (which other PTEs were present pages is not in a trace:
+        the fewest pages apart, the layout every window holding them holds), and the VMA's
+        readahead state is tried over the windows the model can read from there."""
+        windows = self._vma_windows(steps[0].int("address"))
+        if isinstance(windows, Verdict):
+            return windows
+        looped = sum(1 for s in steps if s.name == "__read_swap_cache_async") > 1
+        lo, hi = min(layout, default=0), max(layout, default=0)  # the fault's page: 0
+        tries = [state for (first, last), state in sorted(windows.items(), key=lambda w: (
+            w[0][1] - w[0][0], w[0])) if (first <= min(lo, 0) and max(hi, 0) <= last
+                                          if looped else first > last)]
+        best: list[Verdict] = []
+        for vma_ra in tries:
+            for late in (False, True):
+                verdict = self._fault_once(steps, completions, lookup, target, entry,
+                                           rw_rets, frontswap, rw_page, None, late, False,
+                                           None, vma_ra, layout)
+                if verdict.ok:
+                    return verdict
+                if not best or verdict.index > best[0].index:
+                    best = [verdict]
+                elif verdict.index == best[0].index:
+                    best.append(verdict)
+        if not best:
+            return Verdict(1, f"the model's swap_vma_readahead reads no window around this "
+                           f"fault holding the {len(layout) + 1 if looped else 0} PTEs the "
+                           f"trace reads (pages {min(lo, 0):+d}..{max(hi, 0):+d} of the "
+                           "fault) in any readahead state",
+                           ("a VMA readahead window",))
+        allowed = sorted({a for v in best for a in v.allowed}, key=_rank)
+        return Verdict(best[0].index, best[0].message, allowed, tie=any(v.tie for v in best),
+                       raised=best[0].raised, kind=best[0].kind)
+
+    def _vma_windows(self, address: int) -> dict[tuple[int, int], tuple[int, int, int]] | Verdict:
+        """For each window ``swap_vma_readahead`` can read around a fault at ``address`` (its
+        first and last page, relative to the fault's; (0, -1): none), a VMA readahead state
+        (hits, the last fault's distance in pages, window) giving it.
+
+        The state (``vma->swap_readahead_info``) is not in a trace: the model's own
+        ``swap_vma_readahead`` is run over the states it can be in, on a page table that
+        records which PTEs it reads. It depends on the fault's place in its PMD (clamped to
+        64 pages either way: a window is at most 32).
+        """
+        room = _pmd_room(address)
+        cached = self._vma_memo.get(room)
+        if cached is not None:
+            return cached
+        windows: dict[tuple[int, int], tuple[int, int, int]] = {}
+        left, right = room
+        faddr = (1 << 30) + ((left if left < 64 else 511 - right if right < 64 else 256)
+                             << PAGE_SHIFT)
+        fentry = SwapEntry(0, 1)
+        top = 1 << self.page_cluster
+        for hits in range(2 * top + 1):
+            for distance in (-1, 1, 1 << 10):
+                for win in [0] + [1 << i for i in range(self.page_cluster + 2)]:
+                    k = Kernel(executor=Executor(), page_cluster=self.page_cluster)
+                    self._area(k, fentry, False)
+                    reads: list[int] = []
+                    task = Task(pid=1, comm="replay", mm=MMStruct(ptes=_Recording(reads)))
+                    assert task.mm is not None
+                    vma = VMArea(0, 1 << 47, task.mm, ra_addr=faddr + distance * PAGE_SIZE,
+                                 ra_win=win, ra_hits=hits)
+                    vmf = VMFault(task, vma, faddr, 0, fentry.to_pte())
+                    try:
+                        with StepBudget(), k.running(task, ("handle_mm_fault",)):
+                            swap_state.swap_vma_readahead(k, fentry, vmf)
+                    except ModelRunaway as runaway:
+                        return Verdict(0, f"swap_vma_readahead in some readahead state: "
+                                       f"{runaway.message()}", ("a VMA readahead window",),
+                                       raised=True, kind=MODEL_RUNAWAY)
+                    except Exception as error:
+                        raised = model_raised(error)
+                        if raised is None:
+                            raise
+                        return Verdict(0, f"swap_vma_readahead in some readahead state: "
+                                       f"{raised.message()}", ("the model's code running to "
+                                                               "its end",), raised=True)
+                    pages = [(a - faddr) >> PAGE_SHIFT for a in reads]
+                    window = (min(pages), max(pages)) if pages else (0, -1)
+                    windows.setdefault(window, (hits, distance, win))
+        if len(self._vma_memo) >= MEMO_MAX:
+            self._vma_memo.clear()
+        self._vma_memo[room] = windows
+        return windows
 
     def _run(self, run: _Run, body: Callable[[], object], task: Task) -> Verdict:
         k = run.k
@@ -1202,3 +1318,35 @@ def _ra_text(states: frozenset[RaState], offset: int) -> str:
         f"swapin_readahead_hits={hits}, prev_offset="
         f"{'?' if prev is None else f'{prev:#x}'}, last_readahead_pages={last}"
         for hits, prev, last in sorted(states, key=repr)) + f" (the fault's offset {offset:#x})"
+
+
+class _Recording(dict[int, "Folio | int"]):
+    """A page table with no PTE that records the addresses looked up (_vma_windows)."""
+
+    def __init__(self, reads: list[int]) -> None:
+        super().__init__()
+        self.reads = reads
+
+    def get(self, key: int, default: object = None) -> Folio | int | None:  # type: ignore[override]
+        self.reads.append(key)
+        return None
+
+
+def _pmd_room(address: int) -> tuple[int, int]:
+    """Pages from a fault to the start and the end of its PMD, at most 64 (_vma_windows)."""
+    pfn = address >> PAGE_SHIFT
+    first = (address & ~((1 << _PMD_SHIFT) - 1)) >> PAGE_SHIFT
+    return min(pfn - first, 64), min(first + (1 << (_PMD_SHIFT - PAGE_SHIFT)) - 1 - pfn, 64)
+
+
+def _vma_layout(steps: Sequence[Step], entry: SwapEntry) -> dict[int, int] | None:
+    """The swap PTEs a VMA readahead read, by page relative to the fault, the fault's own
+    left out: the trace's lookups of the readahead loop in order, the faulting entry's at 0
+    (the last lookup is read_swap_cache_async's of the target). None: it is not among them."""
+    entries = [s.int("entry") for s in steps if s.name == "__read_swap_cache_async"][:-1]
+    if not entries:
+        return {}
+    if entries.count(entry.val) != 1:
+        return None
+    j = entries.index(entry.val)
+    return {i - j: SwapEntry.from_val(v).to_pte() for i, v in enumerate(entries) if i != j}

@@ -121,3 +121,51 @@ def test_lost_events_cut_the_state_and_the_next_windows_resynchronise(tmp_path: 
     # no longer at that fault (line 1943 + 1), at a later window of the re-synchronised state
     assert planted_report.divergences[0].lineno > 1944
     assert CARRIED in planted_report.divergences[0].message
+
+
+# -- G6: 6.1 VMA readahead (swap_vma_readahead) --------------------------------------------
+
+SSD = Path(__file__).parents[1] / "data" / "traces" / "ssd.trace.txt"
+
+#: swap_use_vma_readahead giving no answer (None, falsy): cluster readahead on an SSD.
+NO_VMA_READAHEAD = _mutant("no_vma_readahead", "swap_use_vma_readahead",
+                           "return k.enable_vma_readahead and not k.nr_rotate_swap",
+                           "return None")
+#: swap_ra_clamp_pfn without the PMD (swap_state.c:704-707): the window starts at the fault.
+NO_PMD_CLAMP = _mutant("no_pmd_clamp", "swap_vma_readahead",
+                       "pmd = faddr & ~((1 << PMD_SHIFT) - 1)", "pmd = faddr")
+
+
+def test_vma_readahead_faults_are_replayed() -> None:
+    report = check_trace(str(SSD))
+    assert report.conformant, report.verdict
+    # 41 before VMA readahead was replayed (every fault through swap_vma_readahead)
+    assert report.counts["unknown:fault-not-replayable"] == 5
+
+
+def test_cluster_readahead_on_an_ssd_diverges_at_the_first_vma_readahead() -> None:
+    with planted(NO_VMA_READAHEAD):
+        report = check_trace(str(SSD))
+    first = report.divergences[0]
+    assert (first.lineno, first.related) == (976, (974,))
+    assert "the model emits swap_cluster_readahead" in first.message
+
+
+def test_a_window_not_clamped_to_the_pmd_diverges() -> None:
+    with planted(NO_PMD_CLAMP):
+        report = check_trace(str(SSD))
+    first = report.divergences[0]
+    # a fault 36 pages before its PMD's end read the PTE before it (-1..+1)
+    assert (first.lineno, first.related) == (2095, (2094,))
+    assert "reads no window around this fault holding the 3 PTEs" in first.message
+
+
+def test_swap_ra_order_ceiling_deleted_is_a_model_raised_divergence(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kmodel.mm import swap_state
+
+    monkeypatch.delattr(swap_state, "SWAP_RA_ORDER_CEILING")
+    report = check_trace(str(SSD))
+    first = report.divergences[0]
+    assert first.lineno == 974 and first.kind == "model-raised"
+    assert "NameError" in first.message and "swap_vma_readahead" in first.message
