@@ -83,6 +83,8 @@ class Request:
     bios: list[Bio]
     cpu: int
     id: int = attrs.field(factory=lambda: next(_rq_ids))
+    #: ``req->bio``: the first bio ``blk_update_request`` has not ended yet (an index).
+    done: int = 0
 
     def describe(self) -> str:
         """One line for reports and reproducers."""
@@ -105,22 +107,90 @@ class Request:
         with k.softirq(self.bdev.irq_cpu, chain):
             self.end(k, self.default_status() if status is None else status)
 
-    def end(self, k: Kernel, status: BlkStatus) -> None:
-        """``blk_update_request`` in the current context (block/blk-mq.c:885-960)."""
-        if self.bdev.request_based:
-            err = blk_status_to_errno(status)
-            k.trace("block_rq_complete", dev=_devstr(self.bdev), rwbs=rwbs(self.op),
-                    sector=self.sector, nr_sector=self.nr_sectors, error=err)
-            if status:
-                blk_print_req_error(k, self, status)
-                k.trace("block_rq_error", dev=_devstr(self.bdev), rwbs=rwbs(self.op),
-                        sector=self.sector, nr_sector=self.nr_sectors, error=err)
-        for bio in self.bios:  # DEV-1: every merged bio gets the status
-            _transfer(bio, status)
-            bio.bi_status = status
-            if self.bdev.request_based:
-                bio.bi_size = 0  # bio_advance: the iterator is consumed, bi_sector kept
-            bio_endio(k, bio)
+    def end(self, k: Kernel, status: BlkStatus, good_bytes: int = 0) -> None:
+        """End the request in the current context with the device's ``status``.
+
+        ``blk_mq_end_request`` → ``blk_update_request`` over all its bytes (block/blk-mq.c:
+        1050-1055); an ``sd`` disk's failed command goes through ``scsi_io_completion``
+        instead, where ``good_bytes`` is what ``sd_done`` found transferred before the error.
+        """
+        if not self.bdev.request_based:
+            # A bio-based driver ends each bio itself (brd, zram: bio_endio in ->submit_bio).
+            for bio in self.bios:
+                _transfer(bio, status)
+                bio.bi_status = status
+                bio_endio(k, bio)
+            return
+        if status and self.bdev.driver == "sd":
+            scsi_io_completion(k, self, status, good_bytes)
+            return
+        blk_update_request(k, self, status, self.nr_sectors << 9)  # blk_mq_end_request
+
+
+def blk_update_request(k: Kernel, rq: Request, error: BlkStatus, nr_bytes: int) -> bool:
+    """Complete ``nr_bytes`` of the request's bios; True while bytes remain.
+
+    Linux 6.1.176 block/blk-mq.c:885-975. ``rq.done`` is ``req->bio``: the index of the first
+    bio not yet ended (the model keeps ``rq.bios`` whole).
+    """
+    err = blk_status_to_errno(error)
+    k.trace("block_rq_complete", dev=_devstr(rq.bdev), rwbs=rwbs(rq.op), sector=rq.sector,
+            nr_sector=nr_bytes >> 9, error=err)
+    if rq.done == len(rq.bios):
+        return False
+    if error:
+        blk_print_req_error(k, rq, error)
+        k.trace("block_rq_error", dev=_devstr(rq.bdev), rwbs=rwbs(rq.op), sector=rq.sector,
+                nr_sector=nr_bytes >> 9, error=err)
+    total_bytes = 0
+    while rq.done < len(rq.bios):  # DEV-1: every bio the bytes cover gets the status
+        bio = rq.bios[rq.done]
+        bio_bytes = min(bio.bi_size, nr_bytes)
+        if bio_bytes == bio.bi_size:
+            rq.done += 1
+        _req_bio_endio(k, bio, bio_bytes, error)
+        total_bytes += bio_bytes
+        nr_bytes -= bio_bytes
+        if not nr_bytes:
+            break
+    if rq.done == len(rq.bios):
+        return False
+    rq.sector += total_bytes >> 9
+    rq.nr_sectors -= total_bytes >> 9
+    return True
+
+
+def _req_bio_endio(k: Kernel, bio: Bio, nbytes: int, error: BlkStatus) -> None:
+    """``req_bio_endio`` (block/blk-mq.c:760-783) for the swap path's ops."""
+    if error:
+        bio.bi_status = error
+    if nbytes == bio.bi_size:
+        _transfer(bio, error)  # the model moves a bio's data when its last byte completes
+        bio.bi_size = 0  # bio_advance: the iterator is consumed, bi_sector kept
+    else:
+        bio.bi_sector += nbytes >> 9  # bio_advance_iter
+        bio.bi_size -= nbytes
+    if bio.bi_size == 0:
+        bio_endio(k, bio)
+
+
+def scsi_io_completion(k: Kernel, rq: Request, blk_stat: BlkStatus, good_bytes: int) -> None:
+    """A failed SCSI disk command ends its request in two steps (``scsi_io_completion``).
+
+    The ``good_bytes`` ``sd_done`` counted end with BLK_STS_OK first (``scsi_end_request``:
+    a ``block_rq_complete`` of ``good_bytes``, 0 when nothing was transferred); then
+    ``scsi_io_completion_action`` gives up (ACTION_FAIL) and ends the rest
+    (``scsi_rq_err_bytes``: all of it) with ``blk_stat``, the status it derived from the
+    result and the sense data. Retries (ACTION_RETRY and the like) are not modelled:
+    ``blk_stat`` is the final one.
+    """
+    # Linux 6.1.176 drivers/scsi/scsi_lib.c, scsi_io_completion (lines 973 to 1015: the first
+    # scsi_end_request at 994 to 997), scsi_io_completion_action (704 to 826, ACTION_FAIL at
+    # 840 to 862), scsi_rq_err_bytes (650 to 657); not under the citation test's extracted
+    # source directories (tests/ksrc.py CITED_DIRS).
+    if not blk_update_request(k, rq, BlkStatus.BLK_STS_OK, good_bytes):
+        return
+    blk_update_request(k, rq, blk_stat, rq.nr_sectors << 9)
 
 
 #: ``blk_errors[].name`` (block/blk-core.c:150-177) for the statuses devices return.
@@ -144,12 +214,12 @@ def blk_print_req_error(k: Kernel, rq: Request, status: BlkStatus) -> None:
     """``I/O error, dev vda, sector 320 op 0x0:(READ) ...`` (block/blk-mq.c:796-808)."""
     from kmodel.lib.ratelimit import printk_ratelimited
 
-    flags = rq.bios[0].bi_opf & ~0xFF
+    flags = rq.bios[rq.done].bi_opf & ~0xFF
     op = "WRITE" if rq.op == REQ_OP_WRITE else "READ"
     printk_ratelimited(
         k, "blk_print_req_error", "err",
         f"{_STATUS_NAME[status]} error, dev {rq.bdev.name}, sector {rq.sector} op "
-        f"{rq.op:#x}:({op}) flags {flags:#x} phys_seg {len(rq.bios)} prio class 2\n",
+        f"{rq.op:#x}:({op}) flags {flags:#x} phys_seg {len(rq.bios) - rq.done} prio class 2\n",
     )
 
 

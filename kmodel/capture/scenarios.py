@@ -273,6 +273,59 @@ SCENARIOS: tuple[Scenario, ...] = (
 #: What `kmodel capture` runs without --scenario.
 DEFAULT = tuple(s.name for s in SCENARIOS)
 
+# scsi_debug on CPU 1's workqueue (as readerr_scsi) and its sysfs knobs.
+_SDEBUG = (
+    "echo 2 > /sys/devices/virtual/workqueue/cpumask && insmod /mod/scsi_debug.ko"
+    " dev_size_mb=64 delay=-1"
+)
+_SDEBUG_DRV = "/sys/bus/pseudo/drivers/scsi_debug"
+_SDEBUG_WP = "/sys/module/scsi_debug/parameters/wp"
+_SDEBUG_RM = "rmmod scsi_debug; echo 3 > /sys/devices/virtual/workqueue/cpumask"
+# Write-protect the disk once it is swap (mkswap, run after setup, must still write) until
+# a failed request's console line shows, then lift it: a short window of failed swap-outs
+# (the requests in flight fail too), not a failure of them all (reclaim that can write
+# nothing ends in a memcg OOM kill).
+_WP_WINDOW = (
+    "(i=0; until grep -q '^/dev/sda ' /proc/swaps || [ $i -ge 3000 ]; do usleep 2000;"
+    f" i=$((i + 1)); done; echo 1 > {_SDEBUG_WP}; i=0;"
+    " until [ $(dmesg | grep -c 'critical target error, dev sda') -ge 1 ] || [ $i -ge 5000 ];"
+    f" do usleep 2000; i=$((i + 1)); done; echo 0 > {_SDEBUG_WP}) &"
+)
+
+#: Scenarios whose devices fail requests with block statuses other than BLK_STS_IOERR, so
+#: that the request completions' errno (``blk_status_to_errno``) and the console line's
+#: status name are compared for each (tests/data/traces/statuses/). Not in :data:`DEFAULT`.
+#: readerr_scsi_dif's injection fails writes too (Write-error lines): it runs last, so that
+#: no write-error scenario meets pr_alert_ratelimited's state it leaves (kt.sh waits per kind).
+STATUS_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "writeerr_scsi_wp",
+        "scsi_debug write-protected while swapping out (DATA PROTECT asc 0x27), lifted after "
+        "the first failed request: bi_status=5 (BLK_STS_TARGET)",
+        "/dev/sda",
+        Outcome.WRITE_ERROR,
+        irq_disk="",
+        rotational="1",
+        setup=f"{_SDEBUG} && {_WP_WINDOW}",
+        midway=f"echo 0 > {_SDEBUG_WP}",
+        teardown=_SDEBUG_RM,
+        expect=(r"end_swap_bio_write: .* bi_status=5", r"block_rq_error: .*\[-121\]"),
+    ),
+    Scenario(
+        "readerr_scsi_dif",
+        "scsi_debug injects a DIF guard-tag error into every 16th command after the fill "
+        "(ABORTED COMMAND asc 0x10): bi_status=8 (BLK_STS_PROTECTION)",
+        "/dev/sda",
+        Outcome.READ_ERROR,
+        irq_disk="",
+        rotational="1",
+        setup=_SDEBUG,
+        midway=f"echo 32 > {_SDEBUG_DRV}/opts && echo 16 > {_SDEBUG_DRV}/every_nth",
+        teardown=f"echo 0 > {_SDEBUG_DRV}/opts; echo 0 > {_SDEBUG_DRV}/every_nth; {_SDEBUG_RM}",
+        expect=(r"end_swap_bio_read: .* bi_status=8", r"block_rq_error: .*\[-84\]"),
+    ),
+)
+
 #: blkdebug rules per virtio disk serial: (iotype, first sector, sector count).
 BLKDEBUG_RULES: dict[str, tuple[str, int, int]] = {
     "ktrerr": ("read", 320, 64),
@@ -282,7 +335,7 @@ BLKDEBUG_RULES: dict[str, tuple[str, int, int]] = {
 
 def by_name(names: list[str], extra: tuple[Scenario, ...] = ()) -> list[Scenario]:
     """Return the scenarios named (built-in, then *extra*) in table order; unknown names raise."""
-    table = {s.name: s for s in SCENARIOS + extra}
+    table = {s.name: s for s in SCENARIOS + STATUS_SCENARIOS + extra}
     unknown = [n for n in names if n not in table]
     if unknown:
         raise KmodelError(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(table)}")

@@ -53,6 +53,10 @@ _REQ_ERROR = re.compile(
     r"(?P<op>0x[0-9a-f]+):\((?P<opname>[A-Z_]+)\) flags (?P<flags>0x[0-9a-f]+) "
     r"phys_seg (?P<phys_seg>\d+) prio class (?P<prio>\d+)$")
 _BRANCHES = ("DEV-1", "PR-1")
+#: The block majors of SCSI disks (``sd``, include/uapi/linux/major.h: SCSI_DISK0_MAJOR 8,
+#: SCSI_DISK1_MAJOR..SCSI_DISK7_MAJOR 65-71, SCSI_DISK8_MAJOR..SCSI_DISK15_MAJOR 128-135):
+#: the trace's device number says which driver ends the request (an input).
+_SCSI_DISK_MAJORS = frozenset((8, *range(65, 72), *range(128, 136)))
 _MAX_PENDING = 1 << 8
 
 
@@ -131,34 +135,56 @@ class RequestCheck:
         """The trace's request as a model one: ``nr_bios`` bios with the first swap bio's
         ``bi_opf``, from ``start`` (inputs); its op, status name and errno the model's."""
         dev = first.arg_int("dev")
-        bdev = BlockDevice(dev >> 20, dev & 0xFFFFF, name, 0, request_based=True)
+        bdev = BlockDevice(dev >> 20, dev & 0xFFFFF, name, 0, request_based=True,
+                           driver="sd" if dev >> 20 in _SCSI_DISK_MAJORS else "virtio_blk")
         opf = first.arg_int("opf")
         bios = [Bio(bi_bdev=bdev, bi_opf=opf, bi_sector=start + i * (PAGE_SIZE >> 9),
                     bi_size=PAGE_SIZE) for i in range(max(nr_bios, 1))]
         return Request(bdev, opf & REQ_OP_MASK, start, nr_sectors, bios, first.cpu)
 
+    def _good_bytes(self, pending: list[_Event], first: _Event,
+                    status: int) -> tuple[int, list[_Event]]:
+        """A SCSI disk's failed command ends its request in two blk_update_request calls
+        (the model's ``scsi_io_completion``), each with its ``block_rq_complete``: the good
+        bytes with error 0, then the rest, from the sector the first left, with the errno.
+        Return the good sectors (the driver's count: an input, as the status is) and the
+        request's events; events before them belong to another request (not compared).
+        Other devices, and a bio that succeeded, end in one call: (0, ``pending``)."""
+        dev = first.arg_int("dev")
+        completes = [i for i, e in enumerate(pending) if e.name == "block_rq_complete"]
+        if not status or dev >> 20 not in _SCSI_DISK_MAJORS or len(completes) < 2:
+            return 0, pending
+        ok, failed = pending[completes[-2]], pending[completes[-1]]
+        if (ok.arg_int("error") != 0 or failed.arg_int("error") == 0
+                or ok.arg_int("sector") + ok.arg_int("nr_sector") != failed.arg_int("sector")):
+            return 0, pending
+        self._not_swap(pending[:completes[-2]])
+        return ok.arg_int("nr_sector"), pending[completes[-2]:]
+
     def _complete(self, pending: list[_Event], first: _Event) -> None:
         """Run the model's ``blk_update_request`` on the trace's request; compare."""
+        status = first.arg_int("bi_status")
+        good, pending = self._good_bytes(pending, first, status)
         lines = [parse_req_error(e.args["msg"]) for e in pending if e.name == "console"]
         line = lines[0] if lines else None
         bio_sector = first.arg_int("sector")
         ranges = [(e.arg_int("sector"), e.arg_int("nr_sector")) for e in pending
                   if e.name != "console"]
         start, nr = ranges[0] if ranges else (bio_sector, PAGE_SIZE >> 9)
-        if (line is not None and int(line["sector"]) != bio_sector) or not (
+        nr += ranges[1][1] if good else 0
+        if (line is not None and int(line["sector"]) != start + good) or not (
                 start <= bio_sector < start + max(nr, 1)):
             # The request's first bio is no swap bio, or the trace dropped it (a trimmed
             # trace): which request this bio was in is not known.
             self._not_swap(pending)
             return
-        status = first.arg_int("bi_status")
         rq = self._model_request(first, line["dev"] if line is not None else "?", start, nr,
-                                 int(line["phys_seg"]) if line is not None else
-                                 max(nr >> 3, 1))
+                                 int(line["phys_seg"]) + good // (PAGE_SIZE >> 9)
+                                 if line is not None else max(nr >> 3, 1))
         k = self.k
         k.jiffies = first.ts_us * Kernel.HZ // 1_000_000 + 1
         self._events.clear()
-        rq.end(k, _status(status))
+        rq.end(k, _status(status), good << 9)
         k.printk_log.clear()
         model = [e for e in self._events if e.name != "bio_endio"]
         checker = self.checker

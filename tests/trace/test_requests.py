@@ -155,16 +155,17 @@ def test_request_error_errno_model_bug(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_request_error_event_model_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Survivor: Request.end's ``k.trace("block_rq_error", ...)`` deleted."""
+    """Survivor: Request.end's (now blk_update_request's) ``k.trace("block_rq_error", ...)``
+    deleted."""
     import inspect
     import textwrap
 
-    source = textwrap.dedent(inspect.getsource(blk_core.Request.end))
+    source = textwrap.dedent(inspect.getsource(blk_core.blk_update_request))
     call = source.index('k.trace("block_rq_error"')
     mutated = source[:call] + "pass  # " + source[call:].replace("\n", " ", 1)
     namespace: dict[str, object] = {}
     exec(compile(mutated, blk_core.__file__, "exec"), vars(blk_core), namespace)
-    monkeypatch.setattr(blk_core.Request, "end", namespace["end"])
+    monkeypatch.setattr(blk_core, "blk_update_request", namespace["blk_update_request"])
     trace = _unxz("readerr_blkdebug.bpftrace-run.trace.txt.xz", tmp_path)
     lineno = _line(trace, r"block_rq_error:")
     first = check_trace(trace, max_divergences=1).divergences
