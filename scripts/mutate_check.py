@@ -249,7 +249,7 @@ def make_copy(work: Path, rev: str) -> tuple[Path, list[str]]:
         profile = data / "fi" / f"{name}.kprobe_profile.txt"
         if profile.exists():
             shutil.copy2(profile, whole / profile.name)
-    paths = [str(p) for sub in ("", "conditions", "fi", "fi/whole")
+    paths = [str(p) for sub in ("", "conditions", "statuses", "fi", "fi/whole")
              for p in sorted((traces / sub).glob("*.trace.txt"))]
     return src, paths
 
