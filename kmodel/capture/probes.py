@@ -205,6 +205,22 @@ def kprobe_events(off: Offsets = DEBIAN_6_1_176) -> list[str]:
             " start_block=%cx:u64",
             "ret=$retval:s32",
         ),
+        # The swap-slot ledger (kmodel/trace/slots.py): every change of a slot's swap_map in
+        # 6.1 goes through one of these three (all out of line in Debian's build: swap_free,
+        # free_swap_and_cache, put_swap_folio and swapcache_clear call
+        # __swap_entry_free_locked; swap_duplicate and swapcache_prepare __swap_duplicate).
+        # mm/swap_slots.c:302 folio_alloc_swap(folio): the slot add_to_swap gets (0: none).
+        ("folio_alloc_swap", f"page=%di:x64 {page}", "entry=$retval:x64"),
+        # mm/swapfile.c:3293 __swap_duplicate(entry, usage): usage 1 (swap_duplicate: fork,
+        # try_to_unmap_one) or SWAP_HAS_CACHE 0x40 (swapcache_prepare); ret 0/-EEXIST/-ENOENT.
+        ("__swap_duplicate", "entry=%di:x64 usage=%si:u8", "ret=$retval:s32"),
+        # mm/swapfile.c:1184 __swap_entry_free_locked(p, offset, usage): usage 1 or
+        # SWAP_HAS_CACHE; ret is the slot's count | SWAP_HAS_CACHE after it (0: unused).
+        (
+            "__swap_entry_free_locked",
+            f"type=+{off.swap_info_type}(%di):u8 offset=%si:u64 usage=%dx:u8",
+            "ret=$retval:u8",
+        ),
     ]
     lines: list[str] = []
     for func, args, ret in entries:

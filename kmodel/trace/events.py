@@ -109,6 +109,13 @@ EVENT_ARGS: Mapping[str, tuple[str, ...]] = {
     "bdev_read_page_ret": _kretprobe("ret"),
     "bdev_write_page": _kprobe("bdev", "sector", "page", "dev"),
     "bdev_write_page_ret": _kretprobe("ret"),
+    # The swap-slot ledger's probes (kmodel/trace/slots.py).
+    "folio_alloc_swap": _kprobe("page", "pflags", "entry"),
+    "folio_alloc_swap_ret": _kretprobe("entry"),
+    "__swap_duplicate": _kprobe("entry", "usage"),
+    "__swap_duplicate_ret": _kretprobe("ret"),
+    "__swap_entry_free_locked": _kprobe("type", "offset", "usage"),
+    "__swap_entry_free_locked_ret": _kretprobe("ret"),
     # include/trace/events/signal.h: "sig=%d errno=%d code=%d comm=%s pid=%d grp=%d res=%d"
     "signal_generate": ("sig", "errno", "code", "comm", "pid", "grp", "res"),
     # include/trace/events/vmscan.h: "page=%p pfn=0x%lx flags=%s"
@@ -163,6 +170,12 @@ ARG_TYPES: Mapping[str, Mapping[str, str]] = {
     "bdev_read_page_ret": {"ret": "s32"},
     "bdev_write_page": {"bdev": "x64", "sector": "u64", "page": "x64", "dev": "x32"},
     "bdev_write_page_ret": {"ret": "s32"},
+    "folio_alloc_swap": {"page": "x64", "pflags": "x64", "entry": "x64"},
+    "folio_alloc_swap_ret": {"entry": "swp"},
+    "__swap_duplicate": {"entry": "swp", "usage": "u8"},
+    "__swap_duplicate_ret": {"ret": "s32"},
+    "__swap_entry_free_locked": {"type": "u8", "offset": "u64", "usage": "u8"},
+    "__swap_entry_free_locked_ret": {"ret": "u8"},
     "signal_generate": {"sig": "s32", "errno": "s32", "code": "s32", "pid": "s32",
                         "grp": "s32", "res": "s32"},
     "mm_vmscan_write_folio": {"pfn": "x64"},

@@ -194,6 +194,8 @@ EVENTS_ONLY_6_12 = frozenset({
 })
 EVENTS_ONLY_6_1 = frozenset({
     "__frontswap_load", "__frontswap_load_ret", "__frontswap_store", "__frontswap_store_ret",
+    "__swap_duplicate", "__swap_duplicate_ret", "__swap_entry_free_locked",
+    "__swap_entry_free_locked_ret", "folio_alloc_swap", "folio_alloc_swap_ret",
     "__swap_writepage_ret", "bdev_read_page", "bdev_read_page_ret", "bdev_write_page",
     "bdev_write_page_ret", "end_page_writeback", "swap_readpage", "swap_readpage_ret",
 })

@@ -1,0 +1,220 @@
+"""The swap-slot ledger (kmodel/trace/slots.py, G1) on real 6.1 captures with the slot probes.
+
+tests/data/traces/slots/ holds untrimmed captures of one boot with ``folio_alloc_swap``,
+``__swap_duplicate`` and ``__swap_entry_free_locked`` probed. Each planted bug of the model's
+slot accounting (kmodel/mm/swapfile.py) makes a trace diverge at the line the trace itself
+says it must (found here from the trace's text, not written down); a cut (lost events, missed
+hits of a slot probe) makes the slot unknown instead.
+"""
+
+from __future__ import annotations
+
+import lzma
+import re
+from pathlib import Path
+
+import pytest
+
+from kmodel.trace import check_trace
+from kmodel.trace.check import Checker
+from kmodel.trace.parse import LineScanner, read_kprobe_profile
+from kmodel.trace.report import CheckReport
+from kmodel.trace.slots import SLOT_PROBES
+from tests.trace.model_mutations import ModelMutation, planted
+
+TRACES = Path(__file__).resolve().parents[1] / "data" / "traces"
+SLOTS = TRACES / "slots"
+NAMES = ("basic", "fork", "zram", "swapfile", "hogs2", "ssd", "random")
+
+# The context of an event line: "task-pid (tgid) [cpu]".
+_CTX = re.compile(r"^\s*(.*?\[\d+\])")
+
+
+def _lines(name: str) -> list[str]:
+    with lzma.open(SLOTS / f"{name}.trace.txt.xz", "rt") as f:
+        return f.read().splitlines()
+
+
+def _check(name: str, lines: list[str] | None = None,
+           missed: dict[str, int] | None = None) -> tuple[CheckReport, Checker]:
+    """Check a slots trace (or its edited ``lines``) in process; the report and the checker."""
+    if missed is None:
+        missed = read_kprobe_profile(SLOTS / f"{name}.kprobe_profile.txt")
+    text = lines if lines is not None else _lines(name)
+    checker = Checker(f"{name}.trace.txt", missed=missed)
+    checker.feed_lines(LineScanner(f"{name}.trace.txt"), (line + "\n" for line in text))
+    return checker.finish(), checker
+
+
+def _ret_of(lines: list[str], i: int) -> int:
+    """The index of the kretprobe return of the call at ``lines[i]`` (same context)."""
+    ctx = _CTX.match(lines[i])
+    assert ctx is not None
+    func = lines[i].split(": (", 1)[0].rsplit(" ", 1)[-1]
+    for j in range(i + 1, len(lines)):
+        m = _CTX.match(lines[j])
+        if m is not None and m.group(1) == ctx.group(1) and f"<- {func})" in lines[j]:
+            return j
+    raise AssertionError(f"no return of line {i + 1}")
+
+
+def _first(lines: list[str], pattern: str) -> int:
+    rx = re.compile(pattern)
+    return next(i for i, line in enumerate(lines) if rx.search(line))
+
+
+def _first_free(lines: list[str], usage: int, caller: str, ret: str = r"\d+") -> int:
+    """The first ``__swap_entry_free_locked`` return of ``usage`` from ``caller``, by index."""
+    for i, line in enumerate(lines):
+        if " __swap_entry_free_locked: " in line and line.endswith(f" usage={usage}"):
+            j = _ret_of(lines, i)
+            if re.search(rf"\({caller}\+.* ret={ret}$", lines[j]):
+                return j
+    raise AssertionError(f"no free of usage {usage} from {caller}")
+
+
+# -- the planted bugs ------------------------------------------------------------------------
+
+#: __swap_entry_free_locked does not decrement the count (swap_free's map reference stays).
+NO_DECREMENT = ModelMutation(
+    "free_locked_no_decrement", "kmodel.mm.swapfile", "__swap_entry_free_locked",
+    "count -= 1", "pass", "a dropped map reference is not subtracted")
+#: swapcache_clear leaves an unused slot to nobody (no free_swap_slot).
+CLEAR_KEEPS = ModelMutation(
+    "swapcache_clear_keeps_slot", "kmodel.mm.swapfile", "swapcache_clear",
+    "free_swap_slot(k, entry)", "pass", "swapcache_clear does not free an unused slot")
+#: put_swap_folio leaves an unused slot to nobody (no free_swap_slot).
+PUT_KEEPS = ModelMutation(
+    "put_swap_folio_keeps_slot", "kmodel.mm.swapfile", "put_swap_folio",
+    "free_swap_slot(k, entry)", "pass", "put_swap_folio does not free an unused slot")
+#: __swap_duplicate does not add the new reference.
+DUP_NO_COUNT = ModelMutation(
+    "swap_duplicate_no_count", "kmodel.mm.swapfile", "__swap_duplicate",
+    "count += usage", "pass", "swap_duplicate does not count the new reference")
+#: The allocator hands out a slot without writing its swap_map.
+ALLOC_UNMARKED = ModelMutation(
+    "alloc_unmarked", "kmodel.mm.swapfile", "scan_swap_map_slot",
+    "si.swap_map[offset] = usage  # WRITE_ONCE(si->swap_map[offset], usage)", "pass",
+    "an allocated slot's swap_map is not set")
+#: swap_entry_free (the slots cache's flush) leaves the slot at SWAP_HAS_CACHE.
+FLUSH_KEEPS = ModelMutation(
+    "swap_entry_free_keeps_cache", "kmodel.mm.swapfile", "swap_entry_free",
+    "p.swap_map[offset] = 0", "pass", "a slot given back keeps SWAP_HAS_CACHE")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_slots_capture_is_conformant_with_the_ledger_on(name: str) -> None:
+    report, checker = _check(name)
+    assert report.conformant, [d.message for d in report.divergences]
+    assert checker.slots.active
+    assert not checker.slots.missed and not checker.slots.trimmed
+    # every allocation, duplicate, free and lookup of a known slot is compared
+    assert checker.slots.compared > 500, checker.slots.compared
+
+
+def test_a_trace_without_the_slot_probes_does_not_feed_the_ledger() -> None:
+    checker = Checker("basic.trace.txt")
+    with open(TRACES / "basic.trace.txt", encoding="ascii") as f:
+        checker.feed_lines(LineScanner("basic.trace.txt"), f)
+    report = checker.finish()
+    assert report.conformant
+    assert not checker.slots.active and checker.slots.compared == 0
+
+
+def _diverges_at(name: str, mutation: ModelMutation, index: int,
+                 lines: list[str] | None = None) -> None:
+    lines = lines if lines is not None else _lines(name)
+    with planted(mutation):
+        report, _checker = _check(name, lines)
+    assert not report.conformant, mutation.what
+    first = report.divergences[0]
+    assert first.lineno == index + 1, (first.lineno, first.line, first.message, index + 1)
+    assert first.message.startswith("swap slot "), first.message
+
+
+def test_a_map_reference_not_subtracted_diverges_at_the_first_swap_free() -> None:
+    lines = _lines("basic")
+    at = _first_free(lines, 1, "__swap_entry_free")  # do_swap_page's swap_free (or zap's)
+    _diverges_at("basic", NO_DECREMENT, at, lines)
+
+
+def test_swapcache_clear_not_freeing_diverges_where_the_kernel_frees() -> None:
+    lines = _lines("zram")  # SWP_SYNCHRONOUS_IO: do_swap_page's swapcache_clear (DS-1)
+    at = _first_free(lines, 64, "swapcache_clear", ret="0")
+    _diverges_at("zram", CLEAR_KEEPS, at, lines)
+
+
+def test_put_swap_folio_not_freeing_diverges_where_the_kernel_frees() -> None:
+    lines = _lines("basic")  # reclaim's delete_from_swap_cache of a clean page's slot
+    at = _first_free(lines, 64, "put_swap_folio", ret="0")
+    _diverges_at("basic", PUT_KEEPS, at, lines)
+
+
+def test_an_unmarked_allocation_diverges_at_the_slots_next_operation() -> None:
+    lines = _lines("basic")
+    alloc = _first(lines, r" folio_alloc_swap_ret: .* entry=0x[1-9a-f]")
+    entry = int(lines[alloc].rsplit("entry=", 1)[1], 16)
+    nxt = next(i for i in range(alloc + 1, len(lines))
+               if f" __swap_duplicate: (__swap_duplicate+0x0/0x200) entry={entry:#x} " in
+               lines[i] + " " or (" __swap_entry_free_locked: " in lines[i]
+                                  and f" offset={entry} " in lines[i]))
+    _diverges_at("basic", ALLOC_UNMARKED, _ret_of(lines, nxt), lines)
+
+
+def test_a_duplicate_not_counted_diverges_at_a_duplicated_slot() -> None:
+    lines = _lines("fork")
+    with planted(DUP_NO_COUNT):
+        report, _checker = _check("fork", lines)
+    assert not report.conformant
+    first = report.divergences[0]
+    assert first.message.startswith("swap slot "), first.message
+    slot = re.search(r"swap slot swp\((\d+):(0x[0-9a-f]+)\)", first.message)
+    assert slot is not None, first.message
+    entry = int(slot.group(2), 16)  # type 0: swp_entry_t.val is the offset
+    # a slot that some earlier swap_duplicate (fork, try_to_unmap_one) counted
+    assert any(f"entry={entry:#x} usage=1" in line for line in lines[:first.lineno]), entry
+
+
+def test_a_slot_given_back_with_its_cache_bit_diverges_at_its_reallocation() -> None:
+    lines = _lines("basic")
+    with planted(FLUSH_KEEPS):
+        report, _checker = _check("basic", lines)
+    assert not report.conformant
+    first = report.divergences[0]
+    # the first free the kernel reports as 0 (unused) after the model kept SWAP_HAS_CACHE:
+    # the slot's next free compares its value left, or its next allocation finds it in use
+    assert first.message.startswith("swap slot "), first.message
+    assert " folio_alloc_swap_ret: " in first.line or "__swap_entry_free_locked_ret" in (
+        first.line) or "__swap_duplicate_ret" in first.line, first.line
+
+
+def test_lost_events_make_the_slots_unknown_not_divergent() -> None:
+    lines = _lines("basic")
+    at = _first_free(lines, 1, "__swap_entry_free")
+    call = max(i for i in range(at) if " __swap_entry_free_locked: " in lines[i]
+               and _CTX.match(lines[i]) and _ret_of(lines, i) == at)
+    cut = [*lines[:call], "CPU:0 [LOST 3 EVENTS]", *lines[call:]]
+    with planted(NO_DECREMENT):
+        report, checker = _check("basic", cut)
+    # the slot was allocated before the cut: its free re-establishes it, no divergence there
+    assert all(d.lineno != at + 2 for d in report.divergences), report.divergences[:1]
+    assert report.counts.get("unknown:lost-markers") == 1
+    assert checker.slots.active
+
+
+@pytest.mark.parametrize("probe", ["__swap_entry_free_locked", "__swap_entry_free_locked_ret",
+                                   "folio_alloc_swap_ret", "__swap_duplicate"])
+def test_missed_hits_of_a_slot_probe_turn_the_comparisons_to_unknown(probe: str) -> None:
+    assert probe in SLOT_PROBES
+    missed = {**read_kprobe_profile(SLOTS / "basic.kprobe_profile.txt"), probe: 1}
+    with planted(NO_DECREMENT):
+        report, checker = _check("basic", missed=missed)
+    assert not any(d.message.startswith("swap slot ") for d in report.divergences)
+    assert checker.slots.compared == 0
+    assert report.counts.get(f"unknown:slot-ledger-missed-hit:{checker.slots.missed[0]}", 0) > 0
+
+
+def test_check_trace_reads_a_compressed_slots_capture() -> None:
+    report = check_trace(SLOTS / "basic.trace.txt.xz",
+                         missed=read_kprobe_profile(SLOTS / "basic.kprobe_profile.txt"))
+    assert report.conformant and report.counts["events"] > 10000
