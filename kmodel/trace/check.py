@@ -94,6 +94,13 @@ PG_uptodate = int(PageFlags.PG_uptodate)
 PG_writeback = int(PageFlags.PG_writeback)
 SUBMIT_FLAGS = PG_locked | PG_uptodate | PG_writeback
 PG_swapcache = int(PageFlags.PG_swapcache | PageFlags.PG_swapbacked)  # PageSwapCache: both
+PG_READAHEAD = int(PageFlags.PG_readahead)
+#: Probes whose missed hits may hide a change of the readahead state (G2): a fault, its
+#: readahead, a page read (which readahead marks PG_readahead).
+RA_PROBES = frozenset(("do_swap_page", "do_swap_page_ret", "swapin_readahead",
+                       "swapin_readahead_ret", "swap_cluster_readahead",
+                       "swap_cluster_readahead_ret", "__read_swap_cache_async",
+                       "__read_swap_cache_async_ret", "swap_readpage", "swap_readpage_ret"))
 FAULT_WRITE = int(FaultFlag.FAULT_FLAG_WRITE)
 FAULT_RETRY_NOWAIT = int(FaultFlag.FAULT_FLAG_RETRY_NOWAIT)
 MAX_PAGES = 1 << 15  # pages tracked at once (128 MiB of 4 KiB pages); the oldest are forgotten
@@ -220,7 +227,7 @@ class _Page:
     """A ``struct page *`` of the trace: the model's flags for it, its bio, its history."""
 
     __slots__ = ("addr", "bio", "completed", "early", "early_known", "entry", "flags",
-                 "history", "life", "prev_bio", "submitting", "unknown")
+                 "history", "life", "prev_bio", "ra", "submitting", "unknown")
 
     def __init__(self, addr: int) -> None:
         self.addr = addr
@@ -238,6 +245,8 @@ class _Page:
         #: Line numbers, the last HISTORY of which are reported. A list, not a
         #: deque(maxlen=HISTORY): a deque allocates a 64-slot block, ~7x the memory per page.
         self.history: list[int] = []
+        #: PG_readahead as the model's replay left it in this life (None: not known), G2.
+        self.ra: bool | None = None
 
     def observe(self, pflags: int, entry: int, ev: _Event | None = None) -> None:
         """A probe printed the page's flags and swap entry: a new life starts from them."""
@@ -251,6 +260,7 @@ class _Page:
         self.submitting = ""
         self.unknown = False
         self.completed = False
+        self.ra = None
         del self.history[:-HISTORY]
 
     def note(self, lineno: int) -> None:
@@ -333,6 +343,11 @@ class Checker:
         self.oracle = Oracle()
         #: Faults and swap-outs are run again on the model (kmodel/trace/replay.py).
         self.replayer = Replayer(page_cluster)
+        #: G2: the readahead state is carried from fault to fault unless a probe that shows
+        #: its changes missed hits (replay.Replayer.ra); the last fault replayed's return.
+        if any(probe in RA_PROBES for probe in self.missed):
+            self.replayer.ra_never("missed probe hits")
+        self._ra_last: _Event | None = None
         #: Faults returned, replayed when the timestamp moves on: (fault, its return).
         self._deferred: list[tuple[_Fault, _Event]] = []
         #: Read completions whose context printed nothing since their entry: each may
@@ -469,6 +484,8 @@ class Checker:
                     elif line.startswith(("# fault-inject:", "# kmodel trim:")):
                         if line.startswith("# kmodel trim:"):
                             self.slots.trimmed = True  # dropped slots' operations (slots.py)
+                        if line.startswith("# kmodel trim:"):  # other slots' faults dropped
+                            self.replayer.ra_never("trimmed")
                         if self.fi is None:
                             self.fi = FaultInject(path, self._fi_diverge, self._count_unknown)
                         self.fi.header(lineno, line)
@@ -725,14 +742,19 @@ class Checker:
                     fault = task.fault
                     if fault is not None:
                         fault.events.append(ev)
+                    elif ra_start:  # a readahead outside a fault (swapoff, shmem)
+                        self.replayer.ra_cut()
                 if in_write:
                     writing = task.write
                     if writing is not None:
                         writing.append(ev)
+            elif ra_start:
+                self.replayer.ra_cut()
             if checked:
                 handler(ev)
 
         checked = handler != self._ignore  # readahead events: only kept for the replay
+        ra_start = name in ("swapin_readahead", "swap_cluster_readahead")
         return record_call
 
     def _retry_first(self, flags: int) -> bool:
@@ -788,6 +810,7 @@ class Checker:
             for pid in list(tasks)[:excess]:
                 del tasks[pid]
             self._count_unknown("calls-forgotten-for-memory", excess)
+            self.replayer.ra_cut()  # faults among them go unreplayed
 
     def _count_skipped(self, name: str) -> None:
         """Count an event without a rule; beyond MAX_SKIPPED_NAMES names, as one other."""
@@ -867,6 +890,7 @@ class Checker:
         counts["lost-events"] = counts.get("lost-events", 0) + (lost.count or 0)
         self.ratelimit_known = False
         self._count_unknown("fault-cut-by-loss", len(self._deferred))
+        self.replayer.ra_cut()  # the lost events may hold faults: the readahead state
         self._deferred.clear()  # their completions may be among the lost events
         self._open.clear()  # their contexts' next events may be among the lost events
         for page in self._early:  # their submissions may be among the lost events
@@ -1497,7 +1521,10 @@ class Checker:
         target = self.cache.get(entry)
         if target is not None and target.entry != entry:
             target = None
-        fault = self._task(ev.pid).fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
+        task = self._task(ev.pid)
+        if task.fault is not None:  # the last fault's return is missing: never replayed
+            self.replayer.ra_cut()
+        fault = task.fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
         if target is not None:
             # A completion of the page that entered before the fault but may not have
             # unlocked it yet (Completion.until): the fault may find it either way.
@@ -1511,6 +1538,7 @@ class Checker:
         fault, task.fault = task.fault, None
         if fault is None:
             self._count_unknown("fault-return-without-entry")
+            self.replayer.ra_cut()
             return
         self._deferred.append((fault, ev))
 
@@ -1534,20 +1562,48 @@ class Checker:
     def _replay_fault(self, fault: _Fault, ev: _Event) -> None:
         """Run the fault again on the model, with the trace's inputs (replay.py)."""
         target = self.cache.get(fault.entry)
-        verdict = self.replayer.fault(
+        replayer = self.replayer
+        verdict = replayer.fault(
             fault.events, fault.completions,
             lambda addr: self._known(addr, fault),
-            target.addr if target is not None and target.entry == fault.entry else None)
+            target.addr if target is not None and target.entry == fault.entry else None,
+            self._ra_mark, replayer.ra_carry and self._ra_ordered(fault, ev))
         if verdict is None:
             self._count_unknown("fault-not-replayable")
             return
         self.checks += 1
         if verdict.ok:
+            if verdict.ra_carried:  # the window predicted exactly (G2), in this one check
+                counts = self.report.counts
+                counts["checks:readahead-state"] = counts.get("checks:readahead-state", 0) + 1
+            for addr, line in verdict.ra_lines.items():
+                page = self.pages.get(addr)
+                if page is not None and page.life is not None and page.life.lineno <= line:
+                    flags = verdict.flags.get(addr)
+                    page.ra = None if flags is None else bool(flags & PG_READAHEAD)
             self._adopt(verdict, ev.lineno)
             return
         self._replay_diverged(fault.events, verdict, fault.target,
                               f"do_swap_page of {SwapEntry.from_val(fault.entry)} (line "
                               f"{fault.event.lineno})", fault.event.lineno)
+
+    def _ra_ordered(self, fault: _Fault, ev: _Event) -> bool:
+        """Whether no other fault may have run during this one (returning at ``ev``): only
+        then is the readahead state it meets the one carried from the faults before (G2).
+        Faults are replayed in the order they returned; a tie may reverse two lines."""
+        last, self._ra_last = self._ra_last, ev
+        start = fault.event
+        if last is not None and (last.lineno > start.lineno or tie(
+                last.ts, last.context.cpu, start.ts, start.context.cpu)):
+            return False
+        lineno = ev.lineno
+        return not any(f.event.lineno < lineno for f, _ in self._deferred) and not any(
+            t.fault is not None and t.fault.event.lineno < lineno for t in self.tasks.values())
+
+    def _ra_mark(self, addr: int) -> bool | None:
+        """PG_readahead of a trace page as the model left it in this life (None: unknown)."""
+        page = self.pages.get(addr)
+        return None if page is None or page.unknown else page.ra
 
     def _known(self, addr: int, fault: _Fault) -> tuple[int, bool] | None:
         """A page as a fault found it in the swap cache: (model flags, a read in flight).
