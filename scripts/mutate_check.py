@@ -249,7 +249,11 @@ def make_copy(work: Path, rev: str) -> tuple[Path, list[str]]:
         profile = data / "fi" / f"{name}.kprobe_profile.txt"
         if profile.exists():
             shutil.copy2(profile, whole / profile.name)
-    paths = [str(p) for sub in ("", "conditions", "statuses", "fi", "fi/whole")
+    # The slot-ledger captures (G1): untrimmed, xz; their kprobe_profiles were copied above.
+    for xz in sorted((data / "slots").glob("*.trace.txt.xz")):
+        with lzma.open(xz, "rb") as f:
+            (traces / "slots" / xz.name.removesuffix(".xz")).write_bytes(f.read())
+    paths = [str(p) for sub in ("", "conditions", "statuses", "fi", "fi/whole", "slots")
              for p in sorted((traces / sub).glob("*.trace.txt"))]
     return src, paths
 
