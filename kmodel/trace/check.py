@@ -286,13 +286,17 @@ class _Read:
 class _Fault:
     """An open ``do_swap_page`` call."""
 
-    __slots__ = ("completions", "entry", "event", "events", "flags", "target")
+    __slots__ = ("completions", "end", "entry", "event", "events", "flags", "target")
 
     def __init__(self, event: _Event, entry: int, flags: int, target: _Page | None) -> None:
         self.event = event
         self.entry = entry
         self.flags = flags
         self.target = target
+        #: At its return: the page the swap cache held for the entry, and the pages of its
+        #: events: it is replayed when the timestamp moves on (_flush), or before one of
+        #: those pages begins a new life (_new_life), whichever comes first.
+        self.end: tuple[int | None, set[int]] | None = None
         self.events: list[_Event] = [event]  # the task's FAULT_EVENTS until the return
         self.completions: list[Completion] = []  # reads completed meanwhile (any context)
 
@@ -832,11 +836,30 @@ class Checker:
         """The page a probe just printed: it moves to the young end of the table."""
         if len(self.cache) > 2 * MAX_PAGES:  # entries of pages that moved on, or forgotten
             self.cache = {p.entry: p for p in self.pages.values()}
+        if self._deferred:
+            self._replay_before_new_life(addr)
         page = self.pages.pop(addr, None)
         if page is None:
             return self._page(addr)
         self.pages[addr] = page
         return page
+
+    def _replay_before_new_life(self, addr: int) -> None:
+        """Replay first the faults that used page ``addr`` in its last life, if no page of
+        theirs has a read in flight: their inputs are all printed. Else they wait for the
+        timestamp to move on (_flush): a completion still due may be printed later (a tie).
+        """
+        last = max((i for i, (fault, _) in enumerate(self._deferred)
+                    if fault.end is not None and addr in fault.end[1]), default=-1)
+        due = self._deferred[:last + 1]
+        for fault, _ in due:
+            for a in fault.end[1] if fault.end is not None else ():
+                page = self.pages.get(a)
+                if page is not None and page.bio is not None and not page.bio.done:
+                    return
+        del self._deferred[:last + 1]
+        for fault, ret in due:
+            self._replay_fault(fault, ret)
 
     def _forget(self, page: _Page) -> None:
         """The page's story is complete: keep memory flat."""
@@ -1540,6 +1563,12 @@ class Checker:
             self._count_unknown("fault-return-without-entry")
             self.replayer.ra_cut()
             return
+        target = self.cache.get(fault.entry)
+        addrs = {e.arg_int("page") for e in fault.events if "page" in e.args}
+        if target is not None and target.entry == fault.entry:
+            addrs.add(target.addr)
+        fault.end = (target.addr if target is not None and target.entry == fault.entry
+                     else None, addrs)
         self._deferred.append((fault, ev))
 
     def _flush(self, ts: int = -1) -> None:
@@ -1562,11 +1591,12 @@ class Checker:
     def _replay_fault(self, fault: _Fault, ev: _Event) -> None:
         """Run the fault again on the model, with the trace's inputs (replay.py)."""
         target = self.cache.get(fault.entry)
+        target_addr = target.addr if target is not None and target.entry == fault.entry else (
+            fault.end[0] if fault.end is not None else None)  # else as it was at the return
         replayer = self.replayer
         verdict = replayer.fault(
             fault.events, fault.completions,
-            lambda addr: self._known(addr, fault),
-            target.addr if target is not None and target.entry == fault.entry else None,
+            lambda addr: self._known(addr, fault), target_addr,
             self._ra_mark, replayer.ra_carry and self._ra_ordered(fault, ev))
         if verdict is None:
             self._count_unknown("fault-not-replayable")
