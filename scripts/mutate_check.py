@@ -406,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true",
                         help="run nothing new: report what the cache holds for the selection")
     parser.add_argument("--json-out", help="write the results as JSON here")
+    parser.add_argument("--shard", metavar="I/N", default="1/1",
+                        help="run only the I-th of N interleaved parts of the selection (N "
+                             "processes with N caches; --report over their merged cache)")
     parser.add_argument("--same-as", metavar="CACHE",
                         help="run the mutants an earlier run's cache holds (matched by file, "
                              "operator, change and line text, so a model file that changed "
@@ -464,7 +467,8 @@ def main(argv: list[str] | None = None) -> int:
                 share = max(1, round(args.sample * len(group) / len(reach)))
                 chosen += rng.sample(group, min(share, len(group)))
         verify = rng.sample(unreached, min(args.verify_unreached, len(unreached)))
-        todo = [m for m in chosen if m.key not in cache]
+        shard, shards = (int(x) for x in args.shard.split("/"))
+        todo = [m for m in chosen[shard - 1::shards] if m.key not in cache]
         rng.shuffle(todo)  # a --budget cut leaves an unbiased part of each file's sample
         todo = [m for m in verify if m.key not in cache] + todo
         if args.max_runs:
