@@ -27,6 +27,7 @@ and is not checked.
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import re
@@ -1280,9 +1281,7 @@ class Checker:
         if page.early is None:  # its submission may follow at this timestamp: _early_bio
             page.early = ev
             page.early_known = not page.unknown
-            self._early.append(page)
-            if page.unknown:
-                self._count_unknown("completion-of-unknown-page")
+            self._early.append(page)  # unknown only if no submission follows (_early_bio)
             return page, None
         if page.unknown:
             self._count_unknown("completion-of-unknown-page")
@@ -1293,7 +1292,8 @@ class Checker:
     def _completed_first(self, page: _Page, ev: _Event, task: _Task) -> None:
         """The bio just queued completed at ``ev``, printed earlier (a tie): its effects
         now — the fault that waits for it sees the completion, the page the model's flags
-        after it (a success's are memoized; an error's ratelimit state was used already)."""
+        after it (a success's are memoized; an error's ratelimit state was used already, at
+        the completion: a copy is used again, for the flags)."""
         status = ev.arg_int("bi_status")
         read = ev.name == "end_swap_bio_read"
         page.completed = True
@@ -1302,18 +1302,25 @@ class Checker:
                 ev.lineno, ev.ts, ev.context.cpu, page.addr, status,
                 ev.arg_int("pflags") & PAGEFLAGS_MASK, ev.arg_int("waiter") != 0,
                 _advanced(ev)))
-        if status or page.unknown:
-            page.unknown = True
+        if page.unknown:
             self._count_unknown("tied-completion-of-failed-io")
             return
-        args = (page.flags, 0, ev.arg_int("sector"), ev.arg_int("size"), ev.arg_int("opf"),
-                ev.arg_int("dev"))
+        # The flags its probe printed, as at any completion (_end_swap_bio_write): the
+        # model's from the swap-out's replay come at its return, after this bio's queueing.
+        args = (ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
+                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"))
+        k = self.oracle.k
+        ratelimits = k.ratelimits
+        if status:  # its alert was checked as printed: a copy of the state, used again
+            k.ratelimits = {site: copy.copy(rs) for site, rs in ratelimits.items()}
         try:
             page.flags = (self.oracle.complete_read(*args, None, ev.ts)[0] if read
                           else self.oracle.complete_write(*args, ev.ts)[0])
         except KernelBug:
             page.unknown = True
             self._count_unknown("tied-completion-of-failed-io")
+        finally:
+            k.ratelimits = ratelimits
 
     def _early_bio(self, page: _Page, queued: _Event | None = None) -> bool:
         """A completion printed before its bio's ``block_bio_queue`` (or with none): fine
@@ -1324,8 +1331,9 @@ class Checker:
         if queued is not None and tie(ev.ts, ev.context.cpu, queued.ts,
                                       queued.context.cpu):
             return True
-        if not page.early_known:
-            return False  # a completion of a page whose history was cut: nothing to say
+        if not page.early_known:  # a completion of a page whose history was cut
+            self._count_unknown("completion-of-unknown-page")
+            return False
         write = ev.name == "end_swap_bio_write"
         self.checks += 1
         submit = "WP-4" if write else "RD-10"
