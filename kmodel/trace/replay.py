@@ -99,6 +99,8 @@ RA_STATES_MAX = 32  # more states the kernel may be in than this: not known (a c
 #: How a fault changed the readahead state: ("set", states relative to its offset: a window
 #: was computed) or ("add", the hits it counted); None: unchanged.
 RaChange = tuple[str, frozenset[tuple[int, "int | None", int]] | frozenset[int]] | None
+# ("wins", the windows of the carried states the trace conformed to): before _ra_plan's
+# states after them are looked up (Replayer.fault).
 
 
 class Step:
@@ -618,6 +620,9 @@ class Replayer:
         #: Per window: the states after it, from every state of ra_states' grid giving it.
         self._ra_resync: dict[int, frozenset[RaState]] = {}
         self._ra_memo: dict[tuple[object, ...], RaChange] = {}
+        self._ra_k: Kernel | None = None  # the kernel _ra_plan runs swapin_nr_pages on
+        #: A carried state giving each (window, offset) of _ra_plan: the one replayed.
+        self._ra_planted: dict[tuple[int, int], tuple[int, int, int]] = {}
         #: VMA readahead's windows by the fault's room in its PMD (_vma_windows).
         self._vma_memo: dict[tuple[int, int], dict[tuple[int, int], tuple[int, int, int]]] = {}
 
@@ -744,6 +749,47 @@ class Replayer:
                    for d in cast("frozenset[int]", values)}
         self.ra = frozenset(new) if 0 < len(new) <= RA_STATES_MAX else None
 
+    def _ra_plan(self, states: frozenset[RaState], offset: int
+                 ) -> dict[int, set[RaState]] | Verdict:
+        """The window the model's ``swapin_nr_pages`` gives a fault at ``offset`` from each
+        carried state, and the states it leaves (relative to ``offset``), by window.
+
+        A prev_offset not known is tried next to the fault and far from it. The replay then
+        runs once per window, from one of the states giving it (:attr:`_ra_planted`).
+        """
+        k = self._ra_k
+        if k is None:
+            k = self._ra_k = Kernel(executor=Executor(), page_cluster=self.page_cluster)
+        plan: dict[int, set[RaState]] = {}
+        if len(self._ra_planted) >= MEMO_MAX:
+            self._ra_planted.clear()
+        for hits, prev, last in sorted(states, key=repr):
+            for p in (prev,) if prev is not None else (offset - 1, offset - (1 << 10)):
+                k.swapin_readahead_hits, k.ra_prev_offset, k.ra_last_pages = hits, p, last
+                try:
+                    with StepBudget():
+                        win = swap_state.swapin_nr_pages(k, offset)
+                except ModelRunaway as runaway:
+                    return Verdict(0, f"swapin_nr_pages in the carried readahead state: "
+                                   f"{runaway.message()}", ("a readahead window",),
+                                   raised=True, kind=MODEL_RUNAWAY)
+                except Exception as error:
+                    raised = model_raised(error)
+                    if raised is None:
+                        raise
+                    return Verdict(0, raised.message(), ("the model's code running to its "
+                                                         "end",), raised=True)
+                if not isinstance(win, int):
+                    return Verdict(0, f"the model's swapin_nr_pages returns {win!r} in the "
+                                   "carried readahead state, no window",
+                                   ("a readahead window",))
+                moved = k.ra_prev_offset
+                plan.setdefault(win, set()).add((
+                    k.swapin_readahead_hits,
+                    None if prev is None and moved == p else moved - offset, k.ra_last_pages))
+                self._ra_planted.setdefault((win, offset), (hits, p, last))
+        return plan
+
     # -- faults -----------------------------------------------------------------------
 
     def fault(self, steps: Sequence[Step], completions: Sequence[Completion],
@@ -786,9 +832,15 @@ class Replayer:
             self.ra_cut()
             return Verdict(0, str(no), ("a sector",))
         off = entry.offset
-        if ra_kind == "cluster":
-            key = (*key, "w", None if states is None else frozenset(
-                (h, None if p is None else p - off, last) for h, p, last in states))
+        plan: dict[int, set[RaState]] | None = None
+        if ra_kind == "cluster" and states is not None:
+            planned = self._ra_plan(states, off)
+            if isinstance(planned, Verdict):
+                self.ra_cut()
+                return planned
+            plan = planned
+        if ra_kind == "cluster":  # the windows the carried states give (None: any)
+            key = (*key, "w", None if plan is None else tuple(sorted(plan)))
         elif cached_at_lookup:
             key = (*key, "h", mark, self.ra_cluster, states is not None)
         elif layout is not None:
@@ -797,11 +849,11 @@ class Replayer:
         if hit is not None:  # the same fault at another place: the model's flags again
             verdict = Verdict(flags={pages[i]: f for i, f in hit.items()})
             change = self._ra_memo.get(key)
-            verdict.ra_carried = ra_kind == "cluster" and states is not None
+            verdict.ra_carried = plan is not None
         else:
             verdict, change = self._fault(steps, completions, lookup, target, entry, rw_rets,
                                           frontswap, rw_page, ra_kind, cached_at_lookup,
-                                          states, mark, layout)
+                                          states, mark, layout, plan)
             if verdict.ok:
                 index = {addr: i for i, addr in enumerate(pages)}
                 self._remember(key, {index[a]: f for a, f in verdict.flags.items()
@@ -812,6 +864,10 @@ class Replayer:
         if not verdict.ok:
             self.ra_cut()
             return verdict
+        if change is not None and change[0] == "wins":  # the carried states' windows taken
+            assert plan is not None
+            change = ("set", frozenset(after for win in cast("frozenset[int]", change[1])
+                                       for after in plan[win]))
         if self.ra_carry:
             if carry:
                 self._ra_step(verdict, change, states, off)
@@ -828,20 +884,19 @@ class Replayer:
                lookup: PageLookup, target: int | None, entry: SwapEntry,
                rw_rets: dict[int, int], frontswap: set[int], rw_page: bool, ra_kind: str,
                cached_at_lookup: bool, states: frozenset[RaState] | None = None,
-               mark: bool | None = None,
-               layout: dict[int, int] | None = None) -> tuple[Verdict, RaChange]:
+               mark: bool | None = None, layout: dict[int, int] | None = None,
+               plan: dict[int, set[RaState]] | None = None) -> tuple[Verdict, RaChange]:
         off = entry.offset
         if layout is not None:
             return self._vma_fault(steps, completions, lookup, target, entry, rw_rets,
                                    frontswap, rw_page, layout), None
-        # The readahead states tried, each with what it becomes when the trace conforms.
-        # (the state planted, PG_readahead of the page found, prev_offset not known, window)
-        tries: list[tuple[tuple[int, int, int] | None, bool | None, bool, int]] = [
-            (None, mark, False, 0)]
-        if ra_kind == "cluster" and states is not None:  # G2: the carried state decides
-            tries = [((hits, p, last), None, prev is None, 0) for hits, prev, last in sorted(
-                states, key=repr) for p in ((prev,) if prev is not None else (
-                    off - 1, off - (1 << 10)))]  # prev_offset unknown: adjacent, or not
+        # What is tried: (the readahead state planted, PG_readahead of the page found, the
+        # window that state gives).
+        tries: list[tuple[tuple[int, int, int] | None, bool | None, int]] = [(None, mark, 0)]
+        if plan is not None:  # G2: the windows of the carried states, one replay each
+            loop = sum(1 for s in steps if s.name == "__read_swap_cache_async") - 1
+            tries = [(self._ra_planted[(win, off)], None, win) for win in sorted(
+                plan, key=lambda w: (w < loop, w - loop))]
         elif ra_kind == "cluster":  # the window the trace's loop suggests first (speed only)
             loop = sum(1 for s in steps if s.name == "__read_swap_cache_async") - 1
             windows = sorted(self.ra_states(), key=lambda w: (w < loop, w - loop))
@@ -857,15 +912,16 @@ class Replayer:
             tries = []
             for win in windows:
                 hits, delta, last = ra_states[win]
-                tries.append(((hits, off - delta, last), None, True, win))
+                tries.append(((hits, off - delta, last), None, win))
         elif cached_at_lookup and states is not None and mark is None:
             # PG_readahead of the page found not known: the model decides either way.
-            tries = [(None, True, False, 0), (None, False, False, 0)]
+            tries = [(None, True, 0), (None, False, 0)]
         best: list[Verdict] = []
         ok: Verdict | None = None
         after: set[tuple[int, int | None, int]] = set()
         deltas: set[int] = set()
-        for ra, page_mark, unknown_prev, win in tries:
+        wins: set[int] = set()
+        for ra, page_mark, win in tries:
             for late in (False, True):
                 verdict = self._fault_once(steps, completions, lookup, target, entry,
                                            rw_rets, frontswap, rw_page, ra, late,
@@ -873,14 +929,12 @@ class Replayer:
                 if verdict.ok:
                     ok = ok or verdict
                     assert verdict.ra is not None
-                    hits, prev, last = verdict.ra
                     if ra is None:
-                        deltas.add(hits)
-                    elif states is None:  # enumerated: every state giving this window
+                        deltas.add(verdict.ra[0])  # the hits it counted
+                    elif plan is None:  # enumerated: every state giving this window
                         after |= self._ra_resync.get(win, frozenset())
                     else:
-                        after.add((hits, None if unknown_prev and prev == ra[1]
-                                   else prev - off, last))
+                        wins.add(win)
                     break
                 if not best or verdict.index > best[0].index:
                     best = [verdict]
@@ -889,7 +943,9 @@ class Replayer:
             if ok is not None and states is None:
                 break  # enumerated, or the one replay of a fault without a window
         if ok is not None:
-            ok.ra_carried = ra_kind == "cluster" and states is not None
+            ok.ra_carried = plan is not None
+            if plan is not None:
+                return ok, ("wins", frozenset(wins))
             if ra_kind == "cluster":
                 return ok, ("set", frozenset(after))
             if cached_at_lookup and states is not None:
@@ -897,7 +953,7 @@ class Replayer:
             return ok, None
         allowed = sorted({a for v in best for a in v.allowed}, key=_rank)
         message = best[0].message
-        if ra_kind == "cluster" and states is not None and not best[0].raised:
+        if plan is not None and states is not None and not best[0].raised:
             message = (f"{message} (the readahead window of the model's swapin_nr_pages from "
                        f"the state carried through the trace: {_ra_text(states, off)})")
         return Verdict(best[0].index, message, allowed, tie=any(v.tie for v in best),
