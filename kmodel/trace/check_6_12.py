@@ -56,7 +56,9 @@ folios (mTHP) are not replayed (``unknown:not-replayed-6.12:<event>``);
 
 from __future__ import annotations
 
+import copy
 import itertools
+import math
 import os
 import re
 import time
@@ -71,6 +73,7 @@ from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, Bio
 from kmodel.include.linux.mm_types import SWP_TYPE_SHIFT, Folio, SwapEntry
 from kmodel.include.linux.swap import SwapExtent
 from kmodel.kernel import Kernel, ModelEvent
+from kmodel.lib.ratelimit import RatelimitState
 from kmodel.mm.filemap import folio_end_writeback
 from kmodel.trace import parse as _parse
 from kmodel.trace.events import (
@@ -307,6 +310,8 @@ class Oracle612(Oracle):
         self.k.tracer = self._events_append
         self._rq_bdevs: dict[int, BlockDevice] = {}
         self.extent_ret = 0
+        #: The jiffies a completion runs at, instead of its timestamp's (Checker612._alt).
+        self.jiffies: int | None = None
 
     def extents(self, type_: int) -> list[SwapExtent]:
         """The extents of swap type ``type_`` as the trace gave them (else from block 0)."""
@@ -320,7 +325,8 @@ class Oracle612(Oracle):
         return swap_folio_sector(self.k, self._probe)
 
     def _run_end_io(self, bio: Bio, ts_us: int, read: bool) -> tuple[ModelEvent, ...]:
-        self.k.jiffies = ts_us * Kernel.HZ // 1_000_000 + 1
+        self.k.jiffies = ts_us * Kernel.HZ // 1_000_000 + 1 if self.jiffies is None \
+            else self.jiffies
         self._events.clear()
         _end_io(self.k, bio, read)
         self.k.printk_log.clear()
@@ -454,6 +460,12 @@ class Checker612:
         #: Read completions whose context printed nothing since their entry, by CPU: the
         #: context and their folios (each may still hold its folio locked, _close).
         self._open: dict[int, tuple[CtxKey, list[_Folio]]] = {}
+        #: The other side of a ratelimit decision at the clock's resolution of its edge, by
+        #: the completion's context: its predicted events and ratelimit state (_alt).
+        self._alt: dict[CtxKey, tuple[list[ModelEvent], dict[str, RatelimitState]]] = {}
+        #: The clock's resolution (µs): the gcd of the timestamps' distances to the first.
+        self._ts0: int | None = None
+        self._res_us = 0
         #: Faults returned while their folio's read was in flight, replayed when the
         #: timestamp moves on (_flush_faults), with the folio they worked on.
         self._deferred_faults: list[tuple[FaultCall, _Folio | None]] = []
@@ -570,6 +582,10 @@ class Checker612:
 
     def _process(self, ev: TraceEvent, line: str) -> None:
         self._last = (ev.lineno, line)
+        if self._ts0 is None:
+            self._ts0 = ev.ts_us
+        elif self._res_us != 1:
+            self._res_us = math.gcd(self._res_us, ev.ts_us - self._ts0)
         try:
             if self._deferred_faults and ev.ts_us != self._deferred_faults[0][0].events[-1].ts_us:
                 self._flush_faults()
@@ -1029,6 +1045,7 @@ class Checker612:
         for _, _, predicted in self.expect.values():
             self._count_unknown("prediction-cut-by-lost-events", len(predicted))
         self.expect.clear()
+        self._alt.clear()
         for done in self.rq_done.values():
             self._count_unknown("request-without-swap-bio", sum(e is not None for e in done))
         self.rq_done.clear()
@@ -1210,11 +1227,27 @@ class Checker612:
         if folio.unknown:
             return
         status = ev.arg_int("bi_status")
-        try:
-            after, predicted = self.oracle.complete(
-                ev.arg_int("pflags"), status, ev.arg_int("sector"), ev.arg_int("size"),
+        args = (ev.arg_int("pflags"), status, ev.arg_int("sector"), ev.arg_int("size"),
                 REQ_OP_READ if read else ev.arg_int("opf") or REQ_OP_WRITE, ev.arg_int("dev"),
-                ev.ts_us, read=read)
+                ev.ts_us)
+        key = _ctx(ev.context)
+        self._alt.pop(key, None)
+        other = self._ratelimit_edge(ev) if status else None
+        if other is not None:  # the other side of the edge, on a copy of the state
+            k = self.oracle.k
+            ratelimits = k.ratelimits
+            k.ratelimits = {site: copy.copy(rs) for site, rs in ratelimits.items()}
+            self.oracle.jiffies = other
+            try:
+                alt = self.oracle.complete(*args, read=read)[1]
+                self._alt[key] = (_predicted(alt), k.ratelimits)
+            except KernelBug:
+                pass  # the same refusal follows below
+            finally:
+                self.oracle.jiffies = None
+                k.ratelimits = ratelimits
+        try:
+            after, predicted = self.oracle.complete(*args, read=read)
         except KernelBug as bug:
             self._diverge(ev, line, f"the 6.12 model's {ev.name} refuses this folio: {bug}",
                           [], ("ER-3",) if read else ("EW-3",), folio)
@@ -1224,18 +1257,49 @@ class Checker612:
         else:
             folio.lookup_race = any(entry == folio.entry and pid != ev.pid
                                     for pid, entry in self.faults.items())
-        wanted = [e for e in predicted if e.name in ("console", "folio_end_writeback")]
-        if wanted:
-            self.expect[_ctx(ev.context)] = (ev, folio, wanted)
+        wanted = _predicted(predicted)
+        alt_ = self._alt.get(key)
+        if alt_ is not None and [_show(e) for e in alt_[0]] == [_show(e) for e in wanted]:
+            del self._alt[key]  # both sides of the edge print the same
+        if wanted or key in self._alt:
+            self.expect[key] = (ev, folio, wanted)
+
+    def _ratelimit_edge(self, ev: TraceEvent) -> int | None:
+        """The jiffies on the other side of the ratelimit's interval edge (printk's 5 s,
+        lib/ratelimit.c:42) when completion ``ev``'s alert decision falls within the clock's
+        resolution of it: the trace's jiffies, and those of the interval's start, are known
+        only to that resolution, so either side may be the kernel's (Checker612._alt). None:
+        the decision is clear, or the clock is fine (under _COARSE_US)."""
+        if self._res_us < _COARSE_US:
+            return None
+        rs = self.oracle.k.ratelimits.get(ev.name)  # the call site: pr_alert_ratelimited's
+        if rs is None or not rs.begin or not rs.interval:
+            return None
+        jiffies = ev.ts_us * Kernel.HZ // 1_000_000 + 1
+        slack = 2 * -(-self._res_us * Kernel.HZ // 1_000_000) + 1  # its and begin's
+        edge = rs.begin + rs.interval  # reset when edge < jiffies (time_is_before_jiffies)
+        if abs(jiffies - edge) > slack:
+            return None
+        return edge if jiffies > edge else edge + 1
 
     def _match_expected(self, key: CtxKey, ev: TraceEvent, line: str) -> bool:
         """The next event of a completion's context: the model's next prediction?"""
         done, folio, predicted = self.expect[key]
+        if ev.name == "console" and not _swap_alert(ev.args["msg"]):
+            return True  # another console line: not an outcome
+        alt = self._alt.pop(key, None)
+        if alt is not None and not _agrees(predicted, ev) and _agrees(alt[0], ev):
+            # The alert decision fell within the clock's resolution of the ratelimit
+            # interval's edge (_ratelimit_edge): the trace shows the other side.
+            predicted[:] = alt[0]
+            self.oracle.k.ratelimits = alt[1]
+            self._count_unknown("ratelimit-decision-at-clock-edge")
+        if not predicted:  # the side without an alert or end: the event is not one of them
+            del self.expect[key]
+            return False
         head = predicted[0]
         branches = ("ER-1", "PR-1") if done.name == "__end_swap_bio_read" else \
             ("EW-1", "PR-1") if head.name == "console" else ("EW-3",)
-        if ev.name == "console" and not _swap_alert(ev.args["msg"]):
-            return True  # another console line: not an outcome
         if not self.ratelimit_known and (head.name == "console") != (ev.name == "console"):
             # Lost events cut the ratelimit's history: an alert's presence is unknown.
             self._count_unknown("alert-after-lost-events")
@@ -1506,6 +1570,29 @@ class Checker612:
                       "printed in this context", ["no alert"], (branch, "PR-1"))
 
 
+def _agrees(predicted: Sequence[ModelEvent], ev: TraceEvent) -> bool:
+    """Whether ``ev`` is the next of the ``predicted`` events (an alert line, with its text),
+    or no alert or writeback end when none is predicted."""
+    if not predicted:
+        return ev.name not in _PREDICTED
+    head = predicted[0]
+    return ev.name == head.name and (
+        ev.name != "console" or ev.args["msg"].rstrip() == str(head.arg("msg")).rstrip())
+
+
+def _predicted(events: Sequence[ModelEvent]) -> list[ModelEvent]:
+    """What of the model's events after a completion its context's next events must be: its
+    alert and writeback end. Not the ratelimit's "N callbacks suppressed" line, which the
+    trace's side skips as another console line (_swap_alert)."""
+    return [e for e in events if e.name in _PREDICTED and not (
+        e.name == "console" and str(e.arg("msg")).rstrip().endswith(" callbacks suppressed"))]
+
+
+#: The events a completion's context prints next that its model predicts.
+_PREDICTED = ("console", "folio_end_writeback")
+#: A clock whose timestamps are multiples of this (µs) or more is coarse: a ratelimit
+#: decision within its resolution of the interval's edge is unknown (_ratelimit_edge).
+_COARSE_US = 100
 _ERRNO_OF = {"block_bio_complete": "blk_status_to_errno"}
 _BIO_ENDS = frozenset({"end_swap_bio_read", "end_swap_bio_write", "__end_swap_bio_read",
                        "__end_swap_bio_write"})

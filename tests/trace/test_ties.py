@@ -169,3 +169,80 @@ def test_trace_mutation_still_flagged_on_a_coarse_trace(tmp_path: Path) -> None:
     report = check_trace(mutant.write(tmp_path), max_divergences=5)
     assert any(d.lineno == mutant.lineno and "DS-7" in d.branches for d in report.divergences), (
         report.format())
+
+
+def _write_errors(times_us: list[int], alerts: list[list[str]]) -> list[str]:
+    """A 6.12 trace of failed swap-out writes: completion ``i`` at ``times_us[i]`` prints the
+    console lines ``alerts[i]`` (its submission 4 ms before, on the other CPU)."""
+    head = ["# kernel: 6.12.118\n", "# page-cluster: 3\n",
+            "# zswap: enabled=N compressor=lzo zpool=zsmalloc max_pool_percent=20\n",
+            "# tracer: nop\n"]
+    lines: list[str] = []
+
+    def line(task: str, cpu: int, flags: str, us: int, text: str) -> None:
+        lines.append(f"{task:>16} ({'   1086' if cpu else '-------'}) [{cpu:03d}] {flags} "
+                     f"{us // 1_000_000:5d}.{us % 1_000_000:06d}: {text}\n")
+
+    for i, (us, printed) in enumerate(zip(times_us, alerts, strict=True)):
+        folio, entry = 0xFFFFEA0000100000 + 0x40 * i, 0x10 + i
+        sector = entry * 8
+        sub = us - 4000
+        line("memhog-1086", 1, ".....", sub, f"swap_writepage: (swap_writepage+0x4/0x310) "
+             f"page={folio:#x} wbc=0xffffc9000096b470 pflags=0xfffffc0030409 entry={entry:#x} "
+             "sync_mode=0 wbc_bits=0x8")
+        line("memhog-1086", 1, ".....", sub, f"zswap_store: (zswap_store+0x4/0x980) "
+             f"folio={folio:#x} pflags=0xfffffc0030409 entry={entry:#x}")
+        line("memhog-1086", 1, ".....", sub, "zswap_store_ret: (swap_writepage+0x114/0x310 <- "
+             "zswap_store) ret=0")
+        line("memhog-1086", 1, ".....", sub, f"__swap_writepage: (__swap_writepage+0x4/0x3d0) "
+             f"folio={folio:#x} pflags=0xfffffc0030409 entry={entry:#x} "
+             "wbc=0xffffc9000096b470")
+        line("memhog-1086", 1, ".....", sub, f"block_bio_queue: 254,48 W {sector} + 8 [memhog]")
+        line("memhog-1086", 1, ".....", sub, "swap_writepage_ret: (pageout+0x126/0x270 <- "
+             "swap_writepage) ret=0")
+        bio = (f"bio=0xffff888004885{i:03x} bi_status=10 sector={sector} size=0 opf=0x1000001 "
+               f"dev=0xfe00030 page={folio:#x} pflags=0xfffffd003042a")
+        line("<idle>-0", 0, "..s1.", us, f"end_swap_bio_write: (end_swap_bio_write+0x4/0x20) "
+             f"{bio}")
+        line("<idle>-0", 0, "..s1.", us, f"__end_swap_bio_write: (__end_swap_bio_write+0x0/"
+             f"0xa0) {bio}")
+        for msg in printed:
+            line("<idle>-0", 0, "d.s1.", us, f"console: {msg}")
+        line("<idle>-0", 0, "..s1.", us, f"folio_end_writeback: (folio_end_writeback+0x4/0x80)"
+             f" folio={folio:#x} pflags=0xfffffd002043a entry={entry:#x}")
+    return head + lines
+
+
+def _alert(i: int) -> str:
+    return f"Write-error on swap-device (254:48:{(0x10 + i) * 8})"
+
+
+@pytest.mark.parametrize(("last_us", "conforms"), [
+    # jiffy 3753 at HZ=250, the interval's end (5 s after the first alert's jiffy 2502) is
+    # 3752: the model resets and prints; the trace's 4 ms clock cannot tell 3752 from 3753
+    (15_008_000, True),
+    (15_200_000, False),  # 49 jiffies past the edge: the model's print is certain
+    (15_008_001, False),  # a microsecond clock: the trace's jiffies are exact
+], ids=["coarse-at-edge", "coarse-far", "fine-at-edge"])
+def test_ratelimit_decision_within_the_clock_resolution_of_its_edge_is_unknown(
+        last_us: int, conforms: bool, tmp_path: Path) -> None:
+    # ten alerts, the eleventh error suppressed (burst 10), then one more near the edge,
+    # which the trace shows suppressed as well
+    times = [10_004_000 + 8000 * i for i in range(11)] + [last_us]
+    alerts = [[_alert(i)] for i in range(10)] + [[], []]
+    path = tmp_path / "ratelimit.trace.txt"
+    path.write_text("".join(_write_errors(times, alerts)))
+    report = check_trace(path, kernel="6.12")
+    edge = report.counts.get("unknown:ratelimit-decision-at-clock-edge", 0)
+    if conforms:
+        assert report.divergences == [] and edge == 1, report.format()
+    else:
+        assert edge == 0, report.format()
+        assert [d.branches for d in report.divergences][:1] == [("EW-1", "PR-1")], (
+            report.format())
+    # the model's own side, printed as the model says, conforms whatever the clock
+    printed = alerts[:-1] + [["__end_swap_bio_write: 1 callbacks suppressed", _alert(11)]]
+    path.write_text("".join(_write_errors(times, printed)))
+    ok = check_trace(path, kernel="6.12")
+    assert ok.divergences == [] and not ok.counts.get(
+        "unknown:ratelimit-decision-at-clock-edge"), ok.format()
