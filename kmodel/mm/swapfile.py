@@ -82,10 +82,12 @@ def __swap_duplicate(k: Kernel, entry: SwapEntry, usage: int) -> int:
     Linux 6.1.176 mm/swapfile.c:3293-3349. No count continuation pages are modelled
     (add_swap_count_continuation): a count at SWAP_MAP_MAX gives -ENOMEM.
     """
+    k.trace("__swap_duplicate", entry=entry.val, usage=usage)
     p = k.swap_info_of(entry.type)  # get_swap_device
     offset = entry.offset
     count = p.swap_map[offset]
     if count & ~SWAP_HAS_CACHE == SWAP_MAP_BAD:  # swap_count(count) == SWAP_MAP_BAD
+        k.trace("__swap_duplicate_ret", ret=-ENOENT)
         return -ENOENT
     has_cache = count & SWAP_HAS_CACHE
     count &= ~SWAP_HAS_CACHE
@@ -107,6 +109,7 @@ def __swap_duplicate(k: Kernel, entry: SwapEntry, usage: int) -> int:
     else:
         err = -ENOENT  # unused swap entry
     p.swap_map[offset] = count | has_cache  # WRITE_ONCE
+    k.trace("__swap_duplicate_ret", ret=err)
     return err
 
 
@@ -116,15 +119,17 @@ def swapcache_prepare(k: Kernel, entry: SwapEntry) -> int:
     Linux 6.1.176 mm/swapfile.c:3388-3391: -EEXIST if another task holds it, -ENOENT if
     the slot is free.
     """
-    return __swap_duplicate(k, entry, SWAP_HAS_CACHE)
+    with k.call("swapcache_prepare"):  # inlined in 6.1's build: a return lands in its caller
+        return __swap_duplicate(k, entry, SWAP_HAS_CACHE)
 
 
-def __swap_entry_free_locked(p: SwapInfo, offset: int, usage: int) -> int:
+def __swap_entry_free_locked(k: Kernel, p: SwapInfo, offset: int, usage: int) -> int:
     """Drop ``usage`` (1 or SWAP_HAS_CACHE) of a slot; return what is left.
 
     Linux 6.1.176 mm/swapfile.c:1184-1222. A slot left unused keeps SWAP_HAS_CACHE in
     swap_map until ``free_swap_slot`` gives it back (the caller calls it on a 0 return).
     """
+    k.trace("__swap_entry_free_locked", type=p.type, offset=offset, usage=usage)
     count = p.swap_map[offset]
     has_cache = count & SWAP_HAS_CACHE
     count &= ~SWAP_HAS_CACHE
@@ -139,6 +144,7 @@ def __swap_entry_free_locked(p: SwapInfo, offset: int, usage: int) -> int:
         p.swap_map[offset] = usage
     else:
         p.swap_map[offset] = SWAP_HAS_CACHE
+    k.trace("__swap_entry_free_locked_ret", ret=usage)
     return usage
 
 
@@ -176,24 +182,27 @@ def free_swap_slot(k: Kernel, entry: SwapEntry) -> None:
 
 def __swap_entry_free(k: Kernel, p: SwapInfo, entry: SwapEntry) -> int:
     """Drop one map reference; free the slot if unused (mm/swapfile.c:1299-1313)."""
-    usage = __swap_entry_free_locked(p, entry.offset, 1)
-    if not usage:
-        free_swap_slot(k, entry)
+    with k.call("__swap_entry_free"):
+        usage = __swap_entry_free_locked(k, p, entry.offset, 1)
+        if not usage:
+            free_swap_slot(k, entry)
     return usage
 
 
 def swapcache_clear(k: Kernel, sis: SwapInfo, entry: SwapEntry) -> None:
     """Drop SWAP_HAS_CACHE taken by ``swapcache_prepare`` (mm/swapfile.c:3393-3405)."""
-    usage = __swap_entry_free_locked(sis, entry.offset, SWAP_HAS_CACHE)
-    if not usage:
-        free_swap_slot(k, entry)
+    with k.call("swapcache_clear"):
+        usage = __swap_entry_free_locked(k, sis, entry.offset, SWAP_HAS_CACHE)
+        if not usage:
+            free_swap_slot(k, entry)
 
 
 def put_swap_folio(k: Kernel, folio: Folio, entry: SwapEntry) -> None:
     """The swap cache gives up the slot (mm/swapfile.c:1348-1390, order 0: 1383-1390)."""
     si = k.swap_info_of(entry.type)  # _swap_info_get
-    if not __swap_entry_free_locked(si, entry.offset, SWAP_HAS_CACHE):
-        free_swap_slot(k, entry)
+    with k.call("put_swap_folio"):
+        if not __swap_entry_free_locked(k, si, entry.offset, SWAP_HAS_CACHE):
+            free_swap_slot(k, entry)
 
 
 def swap_free(k: Kernel, entry: SwapEntry) -> None:
@@ -210,8 +219,9 @@ def swap_duplicate(k: Kernel, entry: SwapEntry) -> int:
     No count continuations: add_swap_count_continuation is not modelled (-ENOMEM).
     """
     err = 0
-    while not err and __swap_duplicate(k, entry, 1) == -ENOMEM:
-        err = -ENOMEM  # add_swap_count_continuation(entry, GFP_ATOMIC) fails
+    with k.call("swap_duplicate"):
+        while not err and __swap_duplicate(k, entry, 1) == -ENOMEM:
+            err = -ENOMEM  # add_swap_count_continuation(entry, GFP_ATOMIC) fails
     return err
 
 

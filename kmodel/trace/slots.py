@@ -283,7 +283,8 @@ class SlotLedger:
             elif caller.startswith("__swap_entry_free") and usage == 1:
                 swapfile.__dict__["__swap_entry_free"](k, sis, entry)
             else:
-                left = swapfile.__dict__["__swap_entry_free_locked"](sis, entry.offset, usage)
+                left = swapfile.__dict__["__swap_entry_free_locked"](k, sis, entry.offset,
+                                                                     usage)
                 if not left:
                     swapfile.free_swap_slot(k, entry)
         except KernelBug as bug:
