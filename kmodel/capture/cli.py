@@ -34,9 +34,11 @@ def default_cache() -> Path:
 
 
 def _list() -> int:
-    width = max(len(s.name) for s in scenarios.SCENARIOS)
-    for s in scenarios.SCENARIOS:
-        print(f"{s.name:<{width}}  {s.outcome.value:<11}  {s.summary}")
+    every = scenarios.SCENARIOS + scenarios.STATUS_SCENARIOS
+    width = max(len(s.name) for s in every)
+    for s in every:
+        extra = "" if s.name in scenarios.DEFAULT else "  (--scenario only: not in the default set)"
+        print(f"{s.name:<{width}}  {s.outcome.value:<11}  {s.summary}{extra}")
     return 0
 
 

@@ -23,6 +23,10 @@ def test_list_prints_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for s in scenarios.SCENARIOS:
         assert s.name in out
+    lines = out.splitlines()
+    for s in scenarios.STATUS_SCENARIOS:  # listed, and said to be outside the default set
+        line = next(line for line in lines if line.startswith(s.name + " "))
+        assert "not in the default set" in line
 
 
 def test_unknown_scenario_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
