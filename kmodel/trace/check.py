@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 import os
 import re
 import time
@@ -43,12 +44,13 @@ from kmodel.errors import KernelBug, TraceFormatError
 from kmodel.include.linux.mm import FaultFlag, VmFault, fault_flag_allow_retry_first
 from kmodel.include.linux.mm_types import Folio, SwapEntry
 from kmodel.include.linux.page_flags import PAGEFLAGS_MASK, PageFlags, decode_page_flags
-from kmodel.kernel import ModelEvent
+from kmodel.kernel import Kernel, ModelEvent
+from kmodel.lib.ratelimit import RatelimitState
 from kmodel.mm.filemap import end_page_writeback
 from kmodel.trace.emit import format_event
 from kmodel.trace.events import LostEvents, TaskContext, TraceEvent, explained_by_missed
 from kmodel.trace.faultinject import FaultInject
-from kmodel.trace.oracle import UNKNOWN_END_IO, EndIoMismatch, Oracle
+from kmodel.trace.oracle import UNKNOWN_END_IO, EndIoMismatch, Oracle, Outcome
 from kmodel.trace.parse import (
     UNREADABLE,
     LineScanner,
@@ -192,6 +194,22 @@ def _vm_fault(ret: int) -> str:
         return "0x0"
     names = [f.name[9:] for f in VmFault if f & ret and f.name]
     return f"{ret:#x} ({'|'.join(names)})"
+
+
+HZ = Kernel.HZ
+#: A clock whose timestamps are multiples of this (µs) or more is coarse: a ratelimit
+#: decision within its resolution of the interval's edge is unknown (Checker._other_side).
+COARSE_US = 100
+
+
+def _agrees(predicted: Iterable[ModelEvent], ev: _Event) -> bool:
+    """Whether ``ev`` is the next of the ``predicted`` events (an alert line, with its text),
+    or no alert or writeback end when none is predicted."""
+    head = next(iter(predicted), None)
+    if head is None:
+        return ev.name not in ("console", "end_page_writeback")
+    return ev.name == head.name and (
+        ev.name != "console" or ev.args["msg"] == str(head.arg("msg")))
 
 
 def _swap_alert(msg: str) -> bool:
@@ -381,6 +399,12 @@ class Checker:
         self.expect: dict[CtxKey, _Expect] = {}
         self.last_completion: dict[CtxKey, _Event] = {}
         self.ratelimit_known = True
+        #: The other side of a ratelimit decision at the clock's resolution of its edge, by
+        #: the completion's context: the model's events and ratelimit state (_other_side);
+        #: the clock's resolution (µs): the gcd of the completions' distances to the first.
+        self._alt: dict[CtxKey, tuple[list[ModelEvent], dict[str, RatelimitState]]] = {}
+        self._ts0: int | None = None
+        self._res_us = 0
         #: The trace's clock counts (counter, uptime, x86-tsc): timestamps print as integers.
         self.counting = False
         self.stopped = False
@@ -927,6 +951,7 @@ class Checker:
         self.slots.lost()
         counts = self.report.counts
         counts["lost-events"] = counts.get("lost-events", 0) + (lost.count or 0)
+        self._alt.clear()
         self.ratelimit_known = False
         self._count_unknown("fault-cut-by-loss", len(self._deferred))
         self.replayer.ra_cut()  # the lost events may hold faults: the readahead state
@@ -996,6 +1021,15 @@ class Checker:
         exp = self.expect.get(key)
         if exp is None:
             return False
+        if self._alt and key in self._alt and (ev.name != "console"
+                                               or _swap_alert(ev.args["msg"])):
+            other, state = self._alt.pop(key)
+            if not _agrees(exp.predicted, ev) and _agrees(other, ev):
+                self._take_other_side(state)
+                if not other:  # the side without an alert or end: not one of them
+                    del self.expect[key]
+                    return False
+                exp.predicted = deque(other)
         want = exp.predicted[0]
         if ev.name != want.name:
             if ev.name == "console" and not _swap_alert(ev.args["msg"]):
@@ -1036,6 +1070,48 @@ class Checker:
         elif exp.status == 0 and not exp.page.unknown:
             self._forget(exp.page)
         return True
+
+    def _other_side(self, ev: _Event, status: int, run: Callable[[], Outcome]) -> None:
+        """A completion's alert decision within the clock's resolution of its ratelimit
+        interval's edge (printk's 5 s, lib/ratelimit.c:42): the trace's jiffies, and those
+        of the interval's start, are known only to that resolution, so either side may be
+        the kernel's. The other side is run (``run``, the model's completion) on a copy of
+        the ratelimit state whose interval began a jiffy across the edge, and kept by
+        context (_alt) for the trace's next events there to choose (as check_6_12's)."""
+        key = _ctx(ev)
+        self._alt.pop(key, None)
+        ts = ev.ts
+        if self._ts0 is None:
+            self._ts0 = ts
+        elif self._res_us != 1:
+            self._res_us = math.gcd(self._res_us, ts - self._ts0)
+        if not status or self._res_us < COARSE_US or self.counting:
+            return
+        k = self.oracle.k
+        rs = k.ratelimits.get(ev.name)  # the call site: pr_alert_ratelimited's
+        if rs is None or not rs.begin or not rs.interval:
+            return
+        jiffies = ts * HZ // 1_000_000 + 1
+        slack = 2 * -(-self._res_us * HZ // 1_000_000) + 1  # its and the start's
+        edge = rs.begin + rs.interval  # reset when edge < jiffies (time_is_before_jiffies)
+        if abs(jiffies - edge) > slack:
+            return
+        ratelimits = k.ratelimits
+        other = {site: copy.copy(r) for site, r in ratelimits.items()}
+        other[ev.name].begin = jiffies - rs.interval - (0 if jiffies > edge else 1)
+        k.ratelimits = other
+        try:
+            predicted = list(run()[1])
+        except (KernelBug, EndIoMismatch):
+            return  # the same refusal follows
+        finally:
+            k.ratelimits = ratelimits
+        self._alt[key] = (predicted, other)
+
+    def _take_other_side(self, state: dict[str, RatelimitState]) -> None:
+        """The trace shows the other side of a decision at the edge (_other_side)."""
+        self.oracle.k.ratelimits = state
+        self._count_unknown("ratelimit-decision-at-clock-edge")
 
     def _missed(self, exp: _Expect, ev: _Event) -> None:
         want = exp.predicted[0]
@@ -1080,6 +1156,15 @@ class Checker:
         status = cause.arg_int("bi_status")
         if status and not self.ratelimit_known:
             self._count_unknown("ratelimit-state")
+            return
+        other = self._alt.pop(_ctx(ev), None) if self._alt else None
+        if other is not None and _agrees(other[0], ev):  # the model's side printed nothing
+            self._take_other_side(other[1])
+            page = self.pages.get(cause.arg_int("page"))
+            if page is not None:
+                self._expect(cause, page, other[0], ("EW-1" if not read else "ER-1", "PR-1"),
+                             status, False)
+                self._match_expected(ev)
             return
         why = (f"bi_status={status}: the model took "
                + ("ER-2" if read else "EW-2") + " and prints nothing" if not status else
@@ -1372,11 +1457,16 @@ class Checker:
             self._check_submitted(ev, page, "__swap_writepage", ("WP-4",))
         branches = ("EW-1", "PR-1") if status else ("EW-2",)
         fresh = ev.name not in self.oracle.k.ratelimits
-        try:
-            page.flags, predicted = self.oracle.complete_write(
+        end_io = UNKNOWN_END_IO if bio is None else bio.end_io
+
+        def run() -> Outcome:
+            return self.oracle.complete_write(
                 ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
-                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), ev.ts,
-                UNKNOWN_END_IO if bio is None else bio.end_io)
+                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), ev.ts, end_io)
+
+        self._other_side(ev, status, run)
+        try:
+            page.flags, predicted = run()
         except KernelBug as bug:
             self._diverge(ev, f"the model forbids this completion: {bug}",
                           ["a page under writeback"], ("EW-3", "FM-3"), page)
@@ -1548,10 +1638,15 @@ class Checker:
                     [f"waiter={'<the submitting task>' if bio.sync else '0x0'}"],
                     ("RD-8", "ER-4") if bio.sync else ("RD-9", "ER-5"), page, (sub.lineno,))
         fresh = ev.name not in self.oracle.k.ratelimits
-        try:
-            page.flags, predicted = self.oracle.complete_read(
+
+        def run() -> Outcome:
+            return self.oracle.complete_read(
                 ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
                 ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), waiter, ev.ts)
+
+        self._other_side(ev, status, run)
+        try:
+            page.flags, predicted = run()
         except KernelBug as bug:
             self._diverge(ev, f"the model forbids this completion: {bug}",
                           ["a locked page under read"], ("ER-3",), page)

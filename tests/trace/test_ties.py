@@ -246,3 +246,46 @@ def test_ratelimit_decision_within_the_clock_resolution_of_its_edge_is_unknown(
     ok = check_trace(path, kernel="6.12")
     assert ok.divergences == [] and not ok.counts.get(
         "unknown:ratelimit-decision-at-clock-edge"), ok.format()
+
+
+def _write_errors_6_1(times_us: list[int], alerts: list[list[str]]) -> list[str]:
+    """A 6.1 trace of failed swap-out write completions (``alerts[i]``: the console lines of
+    completion ``i``, at ``times_us[i]``)."""
+    lines = ["# tracer: nop\n"]
+    for i, (us, printed) in enumerate(zip(times_us, alerts, strict=True)):
+        page, entry = 0xFFFFEA0000100000 + 0x40 * i, 0x10 + i
+        stamp = f"          <idle>-0       (-------) [000] {{}} {us // 1_000_000:5d}." \
+                f"{us % 1_000_000:06d}: "
+        lines.append(stamp.format("..s1.") + "end_swap_bio_write: (end_swap_bio_write+0x0/"
+                     f"0xf0) bio=0xffff88800594b{i:03x} bi_status=10 sector={entry * 8} "
+                     f"size=0 opf=0x2000001 dev=0xfe00030 page={page:#x} "
+                     "pflags=0xfffffc00c8414\n")
+        lines += [stamp.format("d.s1.") + f"console: {msg}\n" for msg in printed]
+        lines.append(stamp.format("..s1.") + "end_page_writeback: (end_page_writeback+0x0/"
+                     f"0x40) page={page:#x} pflags=0xfffffc008851c entry={entry:#x}\n")
+    return lines
+
+
+@pytest.mark.parametrize(("last_us", "conforms"), [
+    (15_008_000, True), (15_200_000, False), (15_008_001, False)],
+    ids=["coarse-at-edge", "coarse-far", "fine-at-edge"])
+def test_ratelimit_decision_at_the_edge_6_1(last_us: int, conforms: bool,
+                                             tmp_path: Path) -> None:
+    """As on 6.12 (above): ten alerts, one suppressed, one more near the edge, suppressed."""
+    times = [10_004_000 + 8000 * i for i in range(11)] + [last_us]
+    alerts = [[_alert(i)] for i in range(10)] + [[], []]
+    path = tmp_path / "ratelimit.trace.txt"
+    path.write_text("".join(_write_errors_6_1(times, alerts)))
+    report = check_trace(path, kernel="6.1")
+    edge = report.counts.get("unknown:ratelimit-decision-at-clock-edge", 0)
+    if conforms:
+        assert report.divergences == [] and edge == 1, report.format()
+    else:
+        assert edge == 0, report.format()
+        assert report.divergences and set(report.divergences[0].branches) >= {"EW-1", "PR-1"}, (
+            report.format())
+    printed = alerts[:-1] + [["end_swap_bio_write: 1 callbacks suppressed", _alert(11)]]
+    path.write_text("".join(_write_errors_6_1(times, printed)))
+    ok = check_trace(path, kernel="6.1")
+    assert ok.divergences == [] and not ok.counts.get(
+        "unknown:ratelimit-decision-at-clock-edge"), ok.format()
