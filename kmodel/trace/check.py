@@ -1085,8 +1085,8 @@ class Checker:
             self._ts0 = ts
         elif self._res_us != 1:
             self._res_us = math.gcd(self._res_us, ts - self._ts0)
-        if not status or self._res_us < COARSE_US or self.counting:
-            return
+        if not status or self._res_us < COARSE_US or not self.ratelimit_known:
+            return  # a counting clock, lost events: the state is unknown already
         k = self.oracle.k
         rs = k.ratelimits.get(ev.name)  # the call site: pr_alert_ratelimited's
         if rs is None or not rs.begin or not rs.interval:

@@ -1270,7 +1270,7 @@ class Checker612:
         resolution of it: the trace's jiffies, and those of the interval's start, are known
         only to that resolution, so either side may be the kernel's (Checker612._alt). None:
         the decision is clear, or the clock is fine (under _COARSE_US)."""
-        if self._res_us < _COARSE_US:
+        if self._res_us < _COARSE_US or not self.ratelimit_known:  # unknown already
             return None
         rs = self.oracle.k.ratelimits.get(ev.name)  # the call site: pr_alert_ratelimited's
         if rs is None or not rs.begin or not rs.interval:
