@@ -69,6 +69,7 @@ from kmodel.trace.replay import (
     swap_entry,
     tie,
 )
+from kmodel.trace.replay import SLOT_EVENTS as REPLAY_SLOT_EVENTS
 from kmodel.trace.report import (
     DIVERGED,
     MODEL_RAISED,
@@ -320,7 +321,8 @@ class _Read:
 class _Fault:
     """An open ``do_swap_page`` call."""
 
-    __slots__ = ("completions", "end", "entry", "event", "events", "flags", "target")
+    __slots__ = ("completions", "end", "entry", "event", "events", "flags", "slot_skip", "slots",
+                 "target")
 
     def __init__(self, event: _Event, entry: int, flags: int, target: _Page | None) -> None:
         self.event = event
@@ -333,6 +335,9 @@ class _Fault:
         self.end: tuple[int | None, set[int]] | None = None
         self.events: list[_Event] = [event]  # the task's FAULT_EVENTS until the return
         self.completions: list[Completion] = []  # reads completed meanwhile (any context)
+        #: G2: the slot counts the fault met, by line (slots.py SlotLedger.fault_seed).
+        self.slots: dict[int, int | None] = {}
+        self.slot_skip = ""  # the return of a slot call not the fault's own (reclaim's)
 
 
 class _Task:
@@ -827,10 +832,51 @@ class Checker:
 
         def slot_event(ev: _Event) -> None:
             feed(ev, _ctx(ev))
+            if self.slots.active:
+                self._fault_slot(ev)
             if handler is not None:
                 handler(ev)
 
         return slot_event
+
+    def _fault_slot(self, ev: _Event) -> None:
+        """A slot event in an open fault of its task (G2): kept for its replay, with the slot
+        count the ledger knows before it (replay.py compares the model's slot operations)."""
+        task = self.tasks.get(ev.pid)
+        fault = task.fault if task is not None else None
+        if fault is None or ev.context.flags[2:3] not in ".":  # not in process context
+            return
+        name = ev.name
+        if name == fault.slot_skip:
+            fault.slot_skip = ""
+            return
+        if name in ("__swap_duplicate", "__swap_entry_free_locked") and not self.slots.fault_own(
+                ev, fault.entry, fault.events):
+            fault.slot_skip = name + "_ret"  # reclaim's, inside the fault's allocation
+            return
+        seeded, count = self.slots.fault_seed(ev)
+        if seeded:
+            fault.slots[ev.lineno] = count
+        if ev.name in REPLAY_SLOT_EVENTS:
+            fault.events.append(ev)
+
+    def _fault_slots(self, fault: _Fault) -> dict[int, int] | None:
+        """The slot counts a fault's replay is seeded with, if its slot operations are
+        compared (G2): the trace has the slot probes and the ledger knew every count the
+        fault met; else its slot events are dropped from the replay. Either is counted
+        (checks:fault-slots, checks:fault-slots-not-known) within the fault's one check: the
+        fault itself is replayed and checked either way."""
+        if not self.slots.active:
+            return None  # a trace without the slot probes (or none of them seen yet)
+        seeds = fault.slots
+        counts = self.report.counts
+        if fault.event.lineno in seeds and None not in seeds.values():
+            counts["checks:fault-slots"] = counts.get("checks:fault-slots", 0) + 1
+            return cast("dict[int, int]", seeds)
+        key = "checks:fault-slots-not-known"
+        counts[key] = counts.get(key, 0) + 1
+        fault.events = [e for e in fault.events if e.name not in REPLAY_SLOT_EVENTS]
+        return None
 
     def _count_unknown(self, why: str, n: int = 1) -> None:
         self._unknown[why] = self._unknown.get(why, 0) + n
@@ -1666,6 +1712,8 @@ class Checker:
         if task.fault is not None:  # the last fault's return is missing: never replayed
             self.replayer.ra_cut()
         fault = task.fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
+        if self.slots.active:  # the slot count the fault meets (G2)
+            fault.slots[ev.lineno] = self.slots.seed(SwapEntry.from_val(entry))
         if target is not None:
             # A completion of the page that entered before the fault but may not have
             # unlocked it yet (Completion.until): the fault may find it either way.
@@ -1712,10 +1760,11 @@ class Checker:
         target_addr = target.addr if target is not None and target.entry == fault.entry else (
             fault.end[0] if fault.end is not None else None)  # else as it was at the return
         replayer = self.replayer
+        seeds = self._fault_slots(fault)
         verdict = replayer.fault(
             fault.events, fault.completions,
             lambda addr: self._known(addr, fault), target_addr,
-            self._ra_mark, replayer.ra_carry and self._ra_ordered(fault, ev))
+            self._ra_mark, replayer.ra_carry and self._ra_ordered(fault, ev), seeds)
         if verdict is None:
             self._count_unknown("fault-not-replayable")
             return

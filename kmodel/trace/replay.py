@@ -35,7 +35,7 @@ from kmodel.block.blk_core import Request, blk_flush_plug
 from kmodel.errors import KernelBug
 from kmodel.executor.base import Executor, PendingIO
 from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, BlkStatus
-from kmodel.include.linux.mm import VMFault, VmFault
+from kmodel.include.linux.mm import FaultFlag, VMFault, VmFault
 from kmodel.include.linux.mm_types import (
     PAGE_SHIFT,
     PAGE_SIZE,
@@ -64,7 +64,8 @@ from kmodel.trace.report import (
     model_raised,
 )
 
-__all__ = ["FAULT_EVENTS", "WRITE_EVENTS", "Completion", "Replayer", "Step", "Verdict"]
+__all__ = ["FAULT_EVENTS", "FAULT_SLOT_EVENTS", "SLOT_EVENTS", "WRITE_EVENTS", "Completion",
+           "Replayer", "Step", "Verdict"]
 
 #: The events of a fault the model emits in the faulting task's context.
 FAULT_EVENTS = frozenset((
@@ -73,6 +74,18 @@ FAULT_EVENTS = frozenset((
     "__read_swap_cache_async_ret", "swap_readpage", "swap_readpage_ret", "bdev_read_page",
     "bdev_read_page_ret", "block_bio_queue",
 ))
+#: The slot operations of a fault (G2): swapcache_prepare's ``__swap_duplicate`` (in
+#: __read_swap_cache_async, and in do_swap_page for SWP_SYNCHRONOUS_IO), swap_free's,
+#: put_swap_folio's (folio_free_swap) and swapcache_clear's ``__swap_entry_free_locked``.
+#: Compared only in a trace with the slot probes, each slot's count before each operation
+#: seeded from the checker's slot ledger (kmodel/trace/slots.py): :meth:`Replayer.fault`.
+SLOT_EVENTS = frozenset(("__swap_duplicate", "__swap_duplicate_ret", "__swap_entry_free_locked",
+                         "__swap_entry_free_locked_ret"))
+FAULT_SLOT_EVENTS = FAULT_EVENTS | SLOT_EVENTS
+#: A slot operation's call (its kprobe) and the slot it names.
+_SLOT_CALLS = ("__swap_duplicate", "__swap_entry_free_locked")
+#: Callers of the slot functions inlined in Debian's 6.1 build: a return lands in theirs.
+_SLOT_INLINED = frozenset(("swapcache_prepare",))
 #: The events of a swap-out the model emits in the writing task's context.
 WRITE_EVENTS = frozenset((
     "swap_writepage", "swap_writepage_ret", "__swap_writepage", "__swap_writepage_ret",
@@ -274,8 +287,12 @@ class _Run:
 
     def __init__(self, replayer: Replayer, steps: Sequence[Step], names: frozenset[str],
                  completions: Sequence[Completion], late: bool,
-                 lookup: PageLookup | None = None) -> None:
+                 lookup: PageLookup | None = None,
+                 seeds: Mapping[int, int] | None = None) -> None:
         self.steps = steps
+        #: G2: each slot's count before a step (by line), from the slot ledger; None: the
+        #: fault's slot operations are not compared (names has no SLOT_EVENTS).
+        self.seeds = seeds
         self.lookup = lookup
         self.task: Task | None = None
         self.applying: Completion | None = None  # the completion being run
@@ -316,7 +333,7 @@ class _Run:
                                 f"end_swap_bio_read: size={ev.arg('size')}")
         if ev.softirq or ev.name not in self.names:
             return
-        if ev.name == "block_bio_queue" and self.names is FAULT_EVENTS and "W" in str(
+        if ev.name == "block_bio_queue" and self.names is not WRITE_EVENTS and "W" in str(
                 ev.arg("rwbs")):
             return  # writes of reclaim inside a fault are checked as swap-outs
         if self.late:
@@ -327,6 +344,8 @@ class _Run:
                             _show(ev))
         if ev.name == "__read_swap_cache_async" and self.steps[i].name == ev.name:
             self._slot(i, SwapEntry.from_val(int(ev.arg("entry"))))
+        if self.seeds is not None and ev.name in SLOT_EVENTS:
+            self._slot_op(i, ev)
         self._compare(i, ev, self.steps[i])
         self.matched = i + 1
         if not self.late:
@@ -374,6 +393,30 @@ class _Run:
                 raise _Diverged(i, f"the model's {ev.name} has {key}={_value(key, value)}, the "
                                 f"trace's {key}={seen}", _show(ev))
 
+    def _slot_op(self, i: int, ev: ModelEvent) -> None:
+        """A slot operation of the model (G2): its caller must be the trace's (the kretprobe's
+        return site tells swap_free from put_swap_folio and swapcache_clear); before its call,
+        the slot's count is the ledger's (other tasks' operations since are inputs)."""
+        step = self.steps[i]
+        if step.name != ev.name:
+            return  # _compare reports it
+        if ev.name in _SLOT_CALLS:
+            seed = self.seeds.get(step.lineno) if self.seeds is not None else None
+            if seed is not None:
+                if ev.name == "__swap_duplicate":
+                    slot = SwapEntry.from_val(int(ev.arg("entry")))
+                    type_, offset = slot.type, slot.offset
+                else:
+                    type_, offset = int(ev.arg("type")), int(ev.arg("offset"))
+                if len(self.k.swap_info) > type_:
+                    self.k.swap_info[type_].swap_map[offset] = seed
+            return
+        caller = next((f for f in reversed(ev.chain) if f not in _SLOT_INLINED), "")
+        seen = step.args.get("caller")
+        if seen is not None and seen != caller:
+            raise _Diverged(i, f"the model's {ev.name[:-4]} returns to {caller or 'nothing'}, "
+                            f"the trace's to {seen}", f"{ev.name}: caller={caller}")
+
     # -- inputs at their time --------------------------------------------------------
 
     def _slot(self, i: int, entry: SwapEntry) -> None:
@@ -383,17 +426,22 @@ class _Run:
         lookup found (nothing, a free slot, a page) is an input, applied just before it.
         """
         steps, k = self.steps, self.k
-        ret = steps[i + 1] if i + 1 < len(steps) else None
+        j = i + 1
+        if self.seeds is not None:  # its swapcache_prepare's slot events come first (G2)
+            while j < len(steps) and steps[j].name in SLOT_EVENTS:
+                j += 1
+        ret = steps[j] if j < len(steps) else None
         if ret is None or ret.name != "__read_swap_cache_async_ret":
             return
         page = ret.int("page")
-        nxt = steps[i + 2] if i + 2 < len(steps) else None
+        nxt = steps[j + 1] if j + 1 < len(steps) else None
         si = k.swap_info_of(entry.type)
         key = (entry.type, entry.offset)
         folio = k.swap_cache.get(key)
         if not page:  # RA-2: the slot is free
             if folio is None:
                 si.swap_map[entry.offset] = 0
+            self._seed(i, si, entry)
             return
         if nxt is not None and nxt.name == "swap_readpage" and nxt.int("page") == page:
             # A new page: the slot is in use and not cached (reclaim freed a clean page,
@@ -403,10 +451,19 @@ class _Run:
             if folio is not None and not folio.flags & _BUSY:
                 swap_state.delete_from_swap_cache(k, folio)
             si.swap_map[entry.offset] = (si.swap_map[entry.offset] & ~0x40) or 1
+            self._seed(i, si, entry)
             return
         if folio is not None and self.pages.get(folio.addr) == page:
             return  # RA-1 on the page the model has
         self.insert(entry, page)
+        self._seed(i, si, entry)
+
+    def _seed(self, i: int, si: SwapInfo, entry: SwapEntry) -> None:
+        """The slot's count at the lookup, from the ledger (G2), over what the lookup's
+        outcome suggests."""
+        seed = self.seeds.get(self.steps[i].lineno) if self.seeds is not None else None
+        if seed is not None:
+            si.swap_map[entry.offset] = seed
 
     def insert(self, entry: SwapEntry, page: int) -> Folio:
         """Put the trace's ``page`` in the swap cache for ``entry``, in its known state."""
@@ -511,6 +568,10 @@ _COMPARED: dict[str, tuple[str, ...]] = {
     "block_bio_queue": ("rwbs", "sector", "nr_sector"),
     "swap_writepage": ("page", "pflags", "entry"),
     "swap_writepage_ret": ("ret",),
+    "__swap_duplicate": ("entry", "usage"),
+    "__swap_duplicate_ret": ("ret",),
+    "__swap_entry_free_locked": ("type", "offset", "usage"),
+    "__swap_entry_free_locked_ret": ("ret",),
     "__swap_writepage": ("page", "pflags", "entry"),
     "__swap_writepage_ret": ("ret",),
 }
@@ -522,11 +583,14 @@ _KEY_ARGS: dict[str, tuple[str, ...]] = {
     "do_swap_page": ("fault_flags", "orig_pte"),
     "swap_writepage": ("page", "pflags", "entry", "sync_mode"),
     "__swap_writepage": ("page", "pflags", "entry"),
+    "__swap_duplicate_ret": ("ret", "caller"),
+    "__swap_entry_free_locked_ret": ("ret", "caller"),
 }
 
 
-_PAGE, _ENTRY, _SECTOR, _PTE = 1, 2, 3, 4
-_KINDS = {"page": _PAGE, "entry": _ENTRY, "sector": _SECTOR, "orig_pte": _PTE}
+_PAGE, _ENTRY, _SECTOR, _PTE, _OFFSET = 1, 2, 3, 4, 5
+_KINDS = {"page": _PAGE, "entry": _ENTRY, "sector": _SECTOR, "orig_pte": _PTE,
+          "offset": _OFFSET}
 #: _KEY_ARGS with how each arg enters the key (0: its text).
 _KEY_KINDS: dict[str, tuple[tuple[str, int], ...]] = {
     name: tuple((k, _KINDS.get(k, 0)) for k in keys) for name, keys in _KEY_ARGS.items()}
@@ -623,6 +687,10 @@ class Replayer:
         self._ra_k: Kernel | None = None  # the kernel _ra_plan runs swapin_nr_pages on
         #: A carried state giving each (window, offset) of _ra_plan: the one replayed.
         self._ra_planted: dict[tuple[int, int], tuple[int, int, int]] = {}
+        #: G2: the fault being replayed: each slot's count before a step (by line), from the
+        #: slot ledger (None: its slot operations are not compared).
+        self._seeds: Mapping[int, int] | None = None
+        self._pinned = False  # the page found in the swap cache has one more reference
         #: VMA readahead's windows by the fault's room in its PMD (_vma_windows).
         self._vma_memo: dict[tuple[int, int], dict[tuple[int, int], tuple[int, int, int]]] = {}
 
@@ -796,7 +864,8 @@ class Replayer:
     def fault(self, steps: Sequence[Step], completions: Sequence[Completion],
               lookup: PageLookup, target: int | None,
               ra_mark: Callable[[int], bool | None] | None = None,
-              ordered: bool = False) -> Verdict | None:
+              ordered: bool = False, seeds: Mapping[int, int] | None = None
+              ) -> Verdict | None:
         """Replay one fault; None when its inputs are not all known.
 
         ``steps``: the task's events from ``do_swap_page`` to ``do_swap_page_ret`` (of
@@ -805,8 +874,21 @@ class Replayer:
         the entry by the end of the fault, if any; ``ra_mark``: whether a trace page has
         PG_readahead as the model left it (None: not known); ``ordered``: no other fault
         may have run at the same time, so the readahead state carried through the trace
-        (:attr:`ra`) is the one this fault meets.
+        (:attr:`ra`) is the one this fault meets; ``seeds``: the trace has the slot probes
+        and the fault's slot operations (:data:`SLOT_EVENTS`, among ``steps``) are compared,
+        each slot's count before the fault (line of ``do_swap_page``), a lookup or a slot
+        operation being the checker's slot ledger's (G2).
         """
+        self._seeds = seeds
+        try:
+            return self._fault_seeded(steps, completions, lookup, target, ra_mark, ordered)
+        finally:
+            self._seeds = None
+
+    def _fault_seeded(self, steps: Sequence[Step], completions: Sequence[Completion],
+                      lookup: PageLookup, target: int | None,
+                      ra_mark: Callable[[int], bool | None] | None,
+                      ordered: bool) -> Verdict | None:
         first = steps[0]
         entry = swap_entry(first.int("orig_pte"), pte=True)
         cached_at_lookup, rw_rets, frontswap, ra_kind = _fault_inputs(steps, entry)
@@ -833,6 +915,9 @@ class Replayer:
             self.ra_cut()
             return Verdict(0, str(no), ("a sector",))
         off = entry.offset
+        seeds = self._seeds
+        if seeds is not None:  # the slot counts the fault met (G2)
+            key = (*key, "slots", tuple(seeds.get(s.lineno) for s in steps))
         plan: dict[int, set[RaState]] | None = None
         if ra_kind == "cluster" and states is not None:
             planned = self._ra_plan(states, off)
@@ -922,11 +1007,20 @@ class Replayer:
         after: set[tuple[int, int | None, int]] = set()
         deltas: set[int] = set()
         wins: set[int] = set()
+        lates: list[tuple[bool, bool]] = [(False, False), (True, False)]
+        if self._seeds is not None and cached_at_lookup and target is not None and (
+                steps[0].int("fault_flags") & FaultFlag.FAULT_FLAG_WRITE):
+            # G2: a write fault on a page found in the swap cache frees its slot only if its
+            # refcount is 2 (should_try_to_free_swap, mm/memory.c:3709-3711): whether another
+            # task maps it (or an LRU batch holds it) is not in the trace; both are tried.
+            lates += [(False, True), (True, True)]
         for ra, page_mark, win in tries:
-            for late in (False, True):
+            for late, pinned in lates:
+                self._pinned = pinned
                 verdict = self._fault_once(steps, completions, lookup, target, entry,
                                            rw_rets, frontswap, rw_page, ra, late,
                                            cached_at_lookup, page_mark)
+                self._pinned = False
                 if verdict.ok:
                     ok = ok or verdict
                     assert verdict.ra is not None
@@ -1019,6 +1113,8 @@ class Replayer:
                         append(n - val)
                     elif kind == _SECTOR:
                         append(n - base)
+                    elif kind == _OFFSET:
+                        append(n - entry.offset)
                     else:
                         append(pte_swp_exclusive(n))
         for c in completions:
@@ -1059,14 +1155,22 @@ class Replayer:
         ``mark``: PG_readahead of the page the fault's lookup finds (None: as looked up);
         ``vma_ra``: the VMA's readahead state (hits, last fault's distance in pages, window)
         and ``layout`` the swap PTEs around the fault (VMA readahead)."""
-        run = _Run(self, steps, FAULT_EVENTS, completions, late, lookup)
+        seeds = self._seeds
+        run = _Run(self, steps, FAULT_EVENTS if seeds is None else FAULT_SLOT_EVENTS,
+                   completions, late, lookup, seeds)
         k = run.k
         first = steps[0]
         si = self._area(k, entry, rw_page)
-        si.swap_map[entry.offset] = 2 if (rw_page and any(
-            s.name == "swapin_readahead" for s in steps)) else 1
+        seed = seeds.get(first.lineno) if seeds is not None else None
+        if seed is not None:  # the slot ledger's count (G2)
+            si.swap_map[entry.offset] = seed
+        else:
+            si.swap_map[entry.offset] = 2 if (rw_page and any(
+                s.name == "swapin_readahead" for s in steps)) else 1
         if cached_at_lookup and target is not None:
             found = run.insert(entry, target)
+            if self._pinned:  # another mapping's reference (G2: _fault)
+                found.refcount += 1
             if mark is not None:  # as the model's readahead left it (G2)
                 found.flags = (found.flags & ~_PG_READAHEAD) | (_PG_READAHEAD if mark else 0)
         for page, ret in rw_rets.items():

@@ -32,7 +32,7 @@ of one may find the kernel's SWAP_HAS_CACHE (-EEXIST) or the flushed 0 (-ENOENT)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from kmodel.errors import KernelBug
@@ -152,6 +152,49 @@ class SlotLedger:
     def _mismatch(self, ev: _Event, entry: SwapEntry, message: str, allowed: str) -> None:
         self._forget(entry)
         self._diverge(ev, f"swap slot {entry}: {message}", (allowed,), ())
+
+    # -- a fault's own slot operations (G2) -------------------------------------------------
+
+    def seed(self, entry: SwapEntry, lookup: bool = False) -> int | None:
+        """The slot's swap_map as the kernel has it now, if the ledger knows it exactly: the
+        count a replayed fault (replay.py) meets. None: not known (or comparisons off). A slot
+        returned to the slots cache is SWAP_HAS_CACHE or 0 in the kernel: for a lookup
+        (``lookup``), whose outcome depends on its count of 0 only, it is 0."""
+        if self.trimmed or self.missed or not self.is_known(entry):
+            return None
+        if (entry.type, entry.offset) in self.returned and not lookup:
+            return None
+        return self._area(entry.type).swap_map[entry.offset]
+
+    def fault_seed(self, ev: _Event) -> tuple[bool, int | None]:
+        """For an event in a fault: whether it is one the fault's replay seeds its slot count
+        at, and that count (None: not known, the fault's slot operations are then not
+        compared)."""
+        name = ev.name
+        if name == "__read_swap_cache_async":
+            return True, self.seed(SwapEntry.from_val(ev.arg_int("entry")), lookup=True)
+        if name == "__swap_duplicate":
+            return True, self.seed(SwapEntry.from_val(ev.arg_int("entry")))
+        if name == "__swap_entry_free_locked":
+            return True, self.seed(SwapEntry(ev.arg_int("type"), ev.arg_int("offset")))
+        return False, None
+
+    @staticmethod
+    def fault_own(ev: _Event, entry: int, events: Sequence[_Event]) -> bool:
+        """Whether a slot call inside a fault (its task's, between ``do_swap_page`` and its
+        return) is one of the fault's own operations: swapcache_prepare (usage SWAP_HAS_CACHE)
+        of a slot it looks up (``__read_swap_cache_async``) or of its entry, a free of one of
+        those. Others are reclaim's, in the fault's page allocation or memcg charge
+        (try_to_unmap_one's swap_duplicate, __remove_mapping's put_swap_folio): the ledger
+        has them; the replayed fault, which does not reclaim, not."""
+        if ev.name == "__swap_duplicate":
+            if ev.arg_int("usage") != SWAP_HAS_CACHE:
+                return False
+            val = ev.arg_int("entry")
+        else:
+            val = SwapEntry(ev.arg_int("type"), ev.arg_int("offset")).val
+        return val == entry or any(e.name == "__read_swap_cache_async" and
+                                   e.arg_int("entry") == val for e in events)
 
     # -- cuts ------------------------------------------------------------------------------
 

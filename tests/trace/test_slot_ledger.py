@@ -218,3 +218,150 @@ def test_check_trace_reads_a_compressed_slots_capture() -> None:
     report = check_trace(SLOTS / "basic.trace.txt.xz",
                          missed=read_kprobe_profile(SLOTS / "basic.kprobe_profile.txt"))
     assert report.conformant and report.counts["events"] > 10000
+
+
+# -- a fault's own slot operations (G2): the model's, compared in the fault's replay -----------
+
+#: _do_swap_page without its swap_free: the PTE's map reference is never dropped.
+NO_SWAP_FREE = ModelMutation(
+    "do_swap_page_no_swap_free", "kmodel.mm.memory", "_do_swap_page",
+    "    swap_free(k, entry)\n", "    pass\n", "do_swap_page does not call swap_free")
+#: _do_swap_page never frees the slot of a page it maps (no folio_free_swap).
+NO_FOLIO_FREE_SWAP = ModelMutation(
+    "do_swap_page_no_folio_free_swap", "kmodel.mm.memory", "_do_swap_page",
+    "        folio_free_swap(k, folio)\n", "        pass\n",
+    "do_swap_page does not call folio_free_swap")
+#: should_try_to_free_swap takes swap for full when it is not (mem_cgroup_swap_full flipped).
+SWAP_FULL_FLIPPED = ModelMutation(
+    "swap_full_flipped", "kmodel.mm.memory", "should_try_to_free_swap",
+    "sis.inuse_pages * 2 > sis.pages", "sis.inuse_pages * 2 <= sis.pages",
+    "should_try_to_free_swap's half-full test flipped")
+#: should_try_to_free_swap frees on a read fault too (FAULT_FLAG_WRITE not tested).
+ANY_FAULT_FREES = ModelMutation(
+    "free_swap_on_read_fault", "kmodel.mm.memory", "should_try_to_free_swap",
+    "bool(fault_flags & FaultFlag.FAULT_FLAG_WRITE) and ", "",
+    "should_try_to_free_swap ignores FAULT_FLAG_WRITE")
+#: should_try_to_free_swap's refcount test inverted.
+REFCOUNT_FLIPPED = ModelMutation(
+    "free_swap_refcount_flipped", "kmodel.mm.memory", "should_try_to_free_swap",
+    "folio.refcount == 2", "folio.refcount != 2", "should_try_to_free_swap's refcount flipped")
+#: do_swap_page's SWP_SYNCHRONOUS_IO path never drops the SWAP_HAS_CACHE it took.
+NO_CLEAR_CACHE = ModelMutation(
+    "need_clear_cache_never_set", "kmodel.mm.memory", "_do_swap_page",
+    "need_clear_cache = True", "need_clear_cache = False", "need_clear_cache never set")
+
+
+def _fault_frees(lines: list[str]) -> list[tuple[int, int, str, int, int]]:
+    """The ``__swap_entry_free_locked`` calls inside faults (between a context's
+    ``do_swap_page`` and its return), in order: (call index, return index, the return's
+    caller, its value left, the index of the context's next event after the return)."""
+    open_faults: dict[str, int] = {}
+    out: list[tuple[int, int, str, int, int]] = []
+    for i, line in enumerate(lines):
+        m = _CTX.match(line)
+        if m is None or "..s" in line[:80]:
+            continue
+        ctx = m.group(1)
+        if " do_swap_page: " in line:
+            open_faults[ctx] = i
+        elif " do_swap_page_ret: " in line:
+            open_faults.pop(ctx, None)
+        elif " __swap_entry_free_locked: " in line and ctx in open_faults:
+            j = _ret_of(lines, i)
+            caller = re.search(r"\((\w+)\+", lines[j])
+            assert caller is not None
+            nxt = next(n for n in range(j + 1, len(lines))
+                       if (c := _CTX.match(lines[n])) is not None and c.group(1) == ctx)
+            out.append((i, j, caller.group(1), int(lines[j].rsplit("ret=", 1)[1]), nxt))
+    return out
+
+
+def _fault_diverges_at(name: str, mutation: ModelMutation, index: int) -> None:
+    """The planted model makes the fault's replay diverge at ``lines[index]``."""
+    with planted(mutation):
+        report, checker = _check(name)
+    assert not report.conformant, mutation.what
+    first = report.divergences[0]
+    assert first.lineno == index + 1, (first.lineno, first.line, first.message, index + 1)
+    assert first.message.startswith("do_swap_page of "), first.message
+    assert checker.slots.active
+
+
+@pytest.mark.parametrize("name", ["basic", "zram", "fork"])
+def test_do_swap_page_without_swap_free_diverges_at_the_kernels_swap_free(name: str) -> None:
+    lines = _lines(name)
+    at = next(i for i, _j, caller, _r, _n in _fault_frees(lines) if caller == "__swap_entry_free")
+    _fault_diverges_at(name, NO_SWAP_FREE, at)
+
+
+@pytest.mark.parametrize("name", ["basic", "fork"])
+@pytest.mark.parametrize("mutation", [SWAP_FULL_FLIPPED, ANY_FAULT_FREES],
+                         ids=lambda m: m.name)
+def test_a_slot_freed_where_the_kernel_keeps_it_diverges_at_the_faults_return(
+        name: str, mutation: ModelMutation) -> None:
+    # the first swap_free leaving only SWAP_HAS_CACHE (no other PTE: folio_free_swap would
+    # free it) after which the kernel returns without put_swap_folio
+    lines = _lines(name)
+    at = next(n for _i, _j, caller, ret, n in _fault_frees(lines)
+              if caller == "__swap_entry_free" and ret == 64 and " do_swap_page_ret: " in lines[n])
+    _fault_diverges_at(name, mutation, at)
+
+
+@pytest.mark.parametrize("name", ["basic", "fork"])
+def test_do_swap_page_without_folio_free_swap_diverges_at_the_kernels_put_swap_folio(
+        name: str) -> None:
+    lines = _lines(name)
+    frees = _fault_frees(lines)
+    at = next(frees[k + 1][0] for k in range(len(frees) - 1)
+              if frees[k][2] == "__swap_entry_free" and frees[k + 1][2] == "put_swap_folio"
+              and frees[k + 1][0] == frees[k][4])
+    _fault_diverges_at(name, NO_FOLIO_FREE_SWAP, at)
+
+
+def test_a_refcount_test_flipped_diverges_at_the_kernels_put_swap_folio() -> None:
+    # fork: a write fault on a page read into the swap cache by its own readahead (refcount
+    # 2, the model's own) frees its slot; the flipped test keeps it
+    lines = _lines("fork")
+    frees = _fault_frees(lines)
+    at = next(frees[k + 1][0] for k in range(len(frees) - 1)
+              if frees[k][2] == "__swap_entry_free" and frees[k + 1][2] == "put_swap_folio"
+              and frees[k + 1][0] == frees[k][4])
+    _fault_diverges_at("fork", REFCOUNT_FLIPPED, at)
+
+
+def test_need_clear_cache_never_set_diverges_at_the_kernels_swapcache_clear() -> None:
+    lines = _lines("zram")  # SWP_SYNCHRONOUS_IO: DS-1 takes SWAP_HAS_CACHE, then drops it
+    at = next(i for i, _j, caller, _r, _n in _fault_frees(lines) if caller == "swapcache_clear")
+    _fault_diverges_at("zram", NO_CLEAR_CACHE, at)
+
+
+def test_the_faults_slot_operations_are_compared_only_with_the_slot_probes() -> None:
+    # a trace without the slot probes: the model's slot events are not in it and are ignored
+    checker = Checker("basic.trace.txt")
+    with open(TRACES / "basic.trace.txt", encoding="ascii") as f:
+        checker.feed_lines(LineScanner("basic.trace.txt"), f)
+    assert checker.finish().conformant
+    with planted(NO_SWAP_FREE):
+        checker = Checker("basic.trace.txt")
+        with open(TRACES / "basic.trace.txt", encoding="ascii") as f:
+            checker.feed_lines(LineScanner("basic.trace.txt"), f)
+        report = checker.finish()
+    assert not any("__swap_entry_free_locked" in d.message for d in report.divergences)
+
+
+def test_a_fault_whose_slot_count_is_unknown_skips_its_slot_comparisons() -> None:
+    # lost events before the first fault: every slot unknown until the ledger learns it
+    # again; such faults drop their slot events (counted) instead of diverging
+    lines = _lines("basic")
+    whole, _checker = _check("basic")
+    assert whole.counts["checks:fault-slots"] > 100
+    assert "checks:fault-slots-not-known" not in whole.counts
+    first = _first(lines, r" do_swap_page: ")
+    cut = [*lines[:first], "CPU:0 [LOST 3 EVENTS]", *lines[first:]]
+    report, _checker = _check("basic", cut)
+    assert report.conformant, [d.message for d in report.divergences[:2]]
+    assert report.counts.get("checks:fault-slots-not-known", 0) > 0
+    assert report.counts["checks:fault-slots"] < whole.counts["checks:fault-slots"]
+    with planted(NO_SWAP_FREE):
+        report, _checker = _check("basic", cut)
+    assert not report.conformant  # the slots known again are compared
