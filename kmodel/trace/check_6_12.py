@@ -1350,9 +1350,7 @@ class Checker612:
         """Only of a folio under writeback, once per ``__swap_writepage`` (FM-3). ``life``:
         the life of the folio its completion ended (the last one, in a tie)."""
         addr = ev.arg_int("folio")
-        folio = self.folios.get(addr)
-        if life is not None and folio is not None and life is folio.prev:
-            folio = life
+        folio = self.folios.get(addr) if life is None else life
         if folio is None or folio.unknown or not folio.write:
             self._count_unknown("not-mapped-6.12:folio_end_writeback")
             return
