@@ -21,6 +21,7 @@ from kmodel.trace.parse import read_kprobe_profile
 from kmodel.trace.report import CheckReport
 from tests.trace.model_mutations import MODEL_MUTATIONS, ModelMutation, planted
 from tests.trace.mutations import MUTATIONS
+from tests.trace.test_counting_clock import counting
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = ROOT / "tests" / "data" / "traces"
@@ -289,3 +290,16 @@ def test_ratelimit_decision_at_the_edge_6_1(last_us: int, conforms: bool,
     ok = check_trace(path, kernel="6.1")
     assert ok.divergences == [] and not ok.counts.get(
         "unknown:ratelimit-decision-at-clock-edge"), ok.format()
+
+
+@pytest.mark.parametrize("name", ["conditions/hogs2", "v6_12/hogs2", "v6_12/writeerr_blkdebug"])
+def test_jiffy_counts_with_ties_conform(name: str, tmp_path: Path) -> None:
+    """trace_clock=uptime prints jiffies as integers (a counting clock): the coarse trace at
+    HZ=250 in that form conforms too (two busy CPUs; write errors held by ties)."""
+    coarse, ties = _coarse(TRACES / f"{name}.trace.txt", tmp_path, 4000)
+    jiffies = counting(coarse, tmp_path / f"uptime-{coarse.name}", tick_us=4000)
+    shutil.copy(_profile(coarse), _profile(jiffies))
+    report = _check(jiffies)
+    assert ties >= 0.9 and report.counts["events"] == _check_events(TRACES / f"{name}.trace.txt")
+    assert report.divergences == [], report.format()
+    assert report.counts["checks"] > report.counts["events"] // 4
