@@ -62,7 +62,7 @@ def run(workdir: Path, base_events: int, copies: list[int]) -> list[str]:
         child = worker("check", path)
         rows.append((n, child.maxrss_mb, child.cpu))
     lines = [f"[adversarial] many pids: {n} copies x ~{base_events:,} events, each under new "
-             f"pids: peak RSS {rss:.0f} MB, {cpu:.1f} s CPU" for n, rss, cpu in rows]
+             f"pids: peak RSS {rss:.1f} MB, {cpu:.1f} s CPU" for n, rss, cpu in rows]
     lines.append(f"[adversarial] ratio peak RSS {rows[-1][0]} vs {rows[0][0]} copies = "
                  f"{rows[-1][1] / rows[0][1]:.2f}x (target within 20%)")
     lines.append("[adversarial] many swap types: not generated (one swap area in the "

@@ -32,14 +32,14 @@ def run(workdir: Path, sizes: list[int]) -> list[str]:
         if made is not None:
             lines.append(
                 f"[scaling] simulate {n:>11,} events: {n / made.cpu:9,.0f} events/s, "
-                f"peak RSS {made.maxrss_mb:6.0f} MB"
+                f"peak RSS {made.maxrss_mb:6.1f} MB"
             )
         child = worker("check", path)
         rows.append((n, max(0.0, child.cpu - startup) / n * 1e6, child.maxrss_mb))
         lines.append(
             f"[scaling] {child.stdout.split()[1]:<12} {n:>11,} events: "
             f"{child.cpu:8.2f} s CPU  {rows[-1][1]:6.2f} us/event  "
-            f"peak RSS {child.maxrss_mb:6.0f} MB"
+            f"peak RSS {child.maxrss_mb:6.1f} MB"
         )
     n0, us0, rss0 = rows[0]
     for n, us, rss in rows[1:]:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,8 +87,14 @@ def count_lines(path: Path) -> int:
 
 
 def worker(mode: str, path: Path) -> Child:
-    """Run one worker mode (check, parse, bare) over ``path`` in a fresh process."""
-    return run_child(python(str(WORKER), mode, str(path)))
+    """Run one worker mode (check, parse, bare) over ``path`` in a fresh process; its peak
+    RSS is the one it read from /proc (``VmHWM``, see ``worker.peak_rss_kb``), not the
+    ``ru_maxrss`` that ``os.wait4`` gives, which is at least this process' own RSS."""
+    child = run_child(python(str(WORKER), mode, str(path)))
+    for word in child.stdout.split():
+        if word.startswith("hwm_kb="):
+            return replace(child, maxrss_mb=int(word[len("hwm_kb="):]) / 1024)
+    return child
 
 
 def events_of(child: Child) -> int:

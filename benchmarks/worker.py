@@ -69,10 +69,28 @@ def check(path: Path) -> int:
     return 0  # the caller counts the file's events: counting here would be timed
 
 
+def peak_rss_kb() -> int | None:
+    """This process' own peak RSS (``VmHWM``), or None where /proc has no such line.
+
+    Not ``ru_maxrss``: Linux keeps the high-water mark across fork and exec (in the
+    signal struct, fs/exec.c ``exec_mmap``), so a child's ``ru_maxrss`` is at least its
+    parent's RSS when it forked: run_all's own ~34 MB hid the checker's below that."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def main() -> None:
     mode, path = sys.argv[1], Path(sys.argv[2])
     n = {"bare": bare, "parse": parse, "check": check}[mode](path)
-    print(n, checker().replace(" ", "_") if mode == "check" else mode)
+    hwm = peak_rss_kb()
+    print(n, checker().replace(" ", "_") if mode == "check" else mode,
+          *(() if hwm is None else (f"hwm_kb={hwm}",)))
 
 
 if __name__ == "__main__":
