@@ -397,6 +397,10 @@ class Checker:
         #: still hold its page locked (Completion.until).
         self._open: dict[int, tuple[CtxKey, list[Completion]]] = {}  # by CPU
         self._early: list[_Page] = []  # pages with a completion before any bio (_early_bio)
+        #: Further completions of such a page at the same timestamp, each awaiting a later
+        #: submission (a page written again within one tick of a coarse clock), in order:
+        #: the event and whether the page was known (as _Page.early, early_known).
+        self._early_more: dict[int, list[tuple[_Event, bool]]] = {}
         self._past_writeback: set[int] = set()  # pages whose last life's write just ended
         self.pages: dict[int, _Page] = {}
         self.cache: dict[int, _Page] = {}  # swap entry -> the page last seen for it
@@ -1007,6 +1011,7 @@ class Checker:
             page.early = None
             page.unknown = True
         self._early.clear()
+        self._early_more.clear()
         if lost.cpu is None:  # the oldest events were overwritten: nothing is known yet
             return
         for page in self.pages.values():
@@ -1362,6 +1367,8 @@ class Checker:
             done = page.early
             if self._early_bio(page, ev):
                 self._completed_first(page, done, task)
+            if self._early_more:
+                self._next_early(page)
         page.note(ev.lineno)
         if read is not None and not write:
             read.bio = bio
@@ -1432,8 +1439,21 @@ class Checker:
         if page.unknown:
             self._count_unknown("completion-of-unknown-page")
             return page, None
+        if ev.ts == page.early.ts:  # a later life's, its submission after the first's
+            self._early_more.setdefault(page.addr, []).append((ev, True))
+            return page, None
         self._early_bio(page)
         return page, None
+
+    def _next_early(self, page: _Page) -> None:
+        """The page's first early completion is settled: the next one at its timestamp
+        (_early_more) awaits its submission now."""
+        more = self._early_more.get(page.addr)
+        if more and page.early is None:
+            page.early, page.early_known = more.pop(0)
+            if not more:
+                del self._early_more[page.addr]
+            self._early.append(page)
 
     def _completed_first(self, page: _Page, ev: _Event, task: _Task) -> None:
         """The bio just queued completed at ``ev``, printed earlier (a tie): its effects
@@ -1747,8 +1767,12 @@ class Checker:
                     continue
                 if ts >= 0 and page.early.ts >= ts:
                     self._early.append(page)
-                else:
+                    continue
+                while page.early is not None:  # and the ones queued after it
                     self._early_bio(page)
+                    self._next_early(page)
+                    if page.early is not None:
+                        self._early.remove(page)  # judged here, not kept
         deferred = self._deferred
         while deferred and (ts < 0 or deferred[0][1].ts < ts):
             fault, ev = deferred.pop(0)
