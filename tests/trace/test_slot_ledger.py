@@ -17,6 +17,7 @@ import pytest
 
 from kmodel.trace import check_trace
 from kmodel.trace.check import Checker
+from kmodel.trace.events import TraceEvent
 from kmodel.trace.parse import LineScanner, read_kprobe_profile
 from kmodel.trace.report import CheckReport
 from kmodel.trace.slots import SLOT_PROBES
@@ -365,3 +366,61 @@ def test_a_fault_whose_slot_count_is_unknown_skips_its_slot_comparisons() -> Non
     with planted(NO_SWAP_FREE):
         report, _checker = _check("basic", cut)
     assert not report.conformant  # the slots known again are compared
+
+
+def _slot_ops(names_args: list[tuple[str, dict[str, str]]]) -> list[tuple[str, str]]:
+    """A fault's slot events as (event, what identifies it apart from the slot)."""
+    out = []
+    for name, args in names_args:
+        if name in ("__swap_duplicate", "__swap_entry_free_locked"):
+            out.append((name, f"usage={args['usage']}"))
+        elif name in ("__swap_duplicate_ret", "__swap_entry_free_locked_ret"):
+            out.append((name, f"ret={args['ret']} caller={args['caller']}"))
+    return out
+
+
+def test_the_models_synchronous_fault_makes_the_kernels_slot_operations() -> None:
+    # the first DS-1 fault of the real zram capture (swapcache_prepare inlined in
+    # do_swap_page, swap_free, swapcache_clear) against the model's own on a zram machine
+    from kmodel.trace.simulate import TraceWriter
+    from tests.helpers import swapped_out
+
+    lines = _lines("zram")
+    start = _first(lines, r" do_swap_page: .*fault_flags=0x[0-9a-f]*[02468ace] ")  # a read
+    ctx = _CTX.match(lines[start])
+    assert ctx is not None
+    end = next(i for i in range(start, len(lines)) if " do_swap_page_ret: " in lines[i]
+               and lines[i].startswith(ctx.group(0)))
+    window = _events_of(lines[start:end + 1])
+    events = [e for e in window if e.context.pid == window[0].context.pid]
+    kernel = _slot_ops([(e.name, dict(e.args)) for e in events])
+    assert [n for n, _ in kernel] == ["__swap_duplicate", "__swap_duplicate_ret",
+                                      "__swap_entry_free_locked", "__swap_entry_free_locked_ret",
+                                      "__swap_entry_free_locked", "__swap_entry_free_locked_ret"]
+    m, t, addr, rec = swapped_out(8, disk="zram")
+    m.load(t, addr)
+    model = [(e.name, {k: str(v) for k, v in e.args} | {
+        "caller": TraceWriter._caller(e) if e.name.endswith("_ret") else ""})
+        for e in rec.events]
+    # the model's callers as the kretprobe prints them (swapcache_prepare is inlined)
+    model = [(n, a | {"caller": a["caller"].replace("swapcache_prepare", "do_swap_page")})
+             for n, a in model]
+    assert _slot_ops(model) == kernel
+
+
+def _events_of(lines: list[str]) -> list[TraceEvent]:
+    from kmodel.trace.parse import parse_event_line
+
+    return [parse_event_line(line, "zram.trace.txt", n + 1) for n, line in enumerate(lines)]
+
+
+def test_kmodel_simulate_leaves_the_models_slot_events_out() -> None:
+    import io
+
+    from kmodel.trace.simulate import simulate
+
+    out = io.StringIO()
+    simulate("basic", out, events=400)
+    text = out.getvalue()
+    assert " do_swap_page: " in text
+    assert "__swap_duplicate" not in text and "__swap_entry_free_locked" not in text
