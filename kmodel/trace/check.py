@@ -687,6 +687,7 @@ class Checker:
             try:
                 self._flush()
                 self.requests.finish()
+                self.slots.finish()
                 if self.fi is not None:
                     self.fi.finish()
             except Exception as error:  # the model's, or the checker's bug

@@ -24,6 +24,14 @@ of one of these probes (kprobe_profile) and a trimmed trace (its dropped slots' 
 it) turn the comparisons off: they are counted as unknown, never divergent. A trace without
 these probes never feeds the ledger: it checks exactly as before.
 
+Concurrency: ``__swap_duplicate`` takes the slot's lock inside the probed call, so two calls on
+one slot from two contexts whose probed spans overlap (a span from the call's timestamp to its
+return's; equal timestamps overlap, as a coarse clock's ties do) may have taken the lock in
+either order, whatever order tracefs printed them in. The ledger then forgets the slot (counted
+``unknown:slot-ledger-concurrent``) rather than judge one order; a mismatch is reported only
+once the trace's time has moved past its operation with no such overlapping operation printed
+after it.
+
 The kernel's swap-slots cache (mm/swap_slots.c) keeps a slot freed to it at SWAP_HAS_CACHE until
 its CPU's return cache is flushed by swapcache_free_entries (not probed); the model frees it at
 once (``free_swap_slot``). The ledger remembers such slots as *returned*: a ``__swap_duplicate``
@@ -74,12 +82,13 @@ class _Lookup:
     """An open ``__read_swap_cache_async``: its entry, the slot before it, whether a
     swapcache_prepare of that entry ran inside it."""
 
-    __slots__ = ("before", "entry", "prepared")
+    __slots__ = ("before", "entry", "prepared", "ts")
 
-    def __init__(self, entry: SwapEntry, before: tuple[bool, int, bool]) -> None:
+    def __init__(self, entry: SwapEntry, before: tuple[bool, int, bool], ts: int) -> None:
         self.entry = entry
         self.before = before
         self.prepared = False
+        self.ts = ts
 
 
 class SlotLedger:
@@ -105,9 +114,17 @@ class SlotLedger:
         #: Slots freed to the swap-slots cache: the kernel's swap_map is SWAP_HAS_CACHE until
         #: its return cache is flushed, the model's 0.
         self.returned: set[tuple[int, int]] = set()
-        #: Open calls, by context: (name, entry or (type, offset), usage) and lookups.
-        self._calls: dict[object, list[tuple[str, SwapEntry, int]]] = {}
+        #: Open calls, by context: (name, entry or (type, offset), usage, timestamp) and
+        #: lookups.
+        self._calls: dict[object, list[tuple[str, SwapEntry, int, int]]] = {}
         self._lookups: dict[object, list[_Lookup]] = {}
+        #: Each slot's last operation: its context and its return's timestamp.
+        self._last: dict[tuple[int, int], tuple[object, int]] = {}
+        #: Mismatches held until the trace's time moves past them (an operation of another
+        #: context printed after one may have come first): (event, entry, message, allowed,
+        #: context, start, end).
+        self._held: list[tuple[_Event, SwapEntry, str, str, object, int, int]] = []
+        self._op: tuple[object, int, int] = (None, 0, 0)  # the operation being fed
 
     # -- the model's areas and what is known ---------------------------------------------
 
@@ -150,8 +167,43 @@ class SlotLedger:
         return True
 
     def _mismatch(self, ev: _Event, entry: SwapEntry, message: str, allowed: str) -> None:
+        """A difference: held until the time moves on (:meth:`_concurrent`, :meth:`finish`)."""
         self._forget(entry)
-        self._diverge(ev, f"swap slot {entry}: {message}", (allowed,), ())
+        ctx, start, end = self._op
+        self._held.append((ev, entry, message, allowed, ctx, start, end))
+
+    def _release(self, now: int | None) -> None:
+        """Report the held mismatches whose operation ended before ``now`` (None: all)."""
+        keep = []
+        for held in self._held:
+            if now is None or held[6] < now:
+                ev, entry, message, allowed = held[:4]
+                self._diverge(ev, f"swap slot {entry}: {message}", (allowed,), ())
+            else:
+                keep.append(held)
+        self._held = keep
+
+    def finish(self) -> None:
+        """The trace's end: the held mismatches are divergences."""
+        self._release(None)
+
+    def _concurrent(self, entry: SwapEntry, ctx: object, start: int, end: int) -> bool:
+        """Whether the operation of ``ctx`` on ``entry`` spanning ``start``..``end`` may have
+        come before the slot's previous one (another context's, ending at or after ``start``),
+        or a held mismatch's operation after it: then the slot is forgotten, not judged."""
+        key = (entry.type, entry.offset)
+        self._op = (ctx, start, end)
+        last = self._last.get(key)
+        self._last[key] = (ctx, end)
+        overlap = last is not None and last[0] != ctx and last[1] >= start
+        held = [h for h in self._held if h[1] == entry and h[4] != ctx and h[6] >= start]
+        if held:
+            self._held = [h for h in self._held if h not in held]
+            self._unknown("slot-ledger-concurrent")
+        if overlap:
+            self._forget(entry)
+            self._unknown("slot-ledger-concurrent")
+        return overlap
 
     # -- a fault's own slot operations (G2) -------------------------------------------------
 
@@ -226,32 +278,44 @@ class SlotLedger:
         name = ev.name
         if name in SLOT_EVENTS:
             self.active = True
+        if self._held:
+            self._release(ev.ts)
         if name == "folio_alloc_swap_ret":
-            self._alloc(ev, SwapEntry.from_val(ev.arg_int("entry")))
+            entry = SwapEntry.from_val(ev.arg_int("entry"))
+            if not self._concurrent(entry, ctx, ev.ts, ev.ts):
+                self._alloc(ev, entry)
         elif name == "__swap_duplicate":
             self._calls.setdefault(ctx, []).append(
-                (name, SwapEntry.from_val(ev.arg_int("entry")), ev.arg_int("usage")))
+                (name, SwapEntry.from_val(ev.arg_int("entry")), ev.arg_int("usage"), ev.ts))
         elif name == "__swap_entry_free_locked":
             entry = SwapEntry(ev.arg_int("type"), ev.arg_int("offset"))
-            self._calls.setdefault(ctx, []).append((name, entry, ev.arg_int("usage")))
+            self._calls.setdefault(ctx, []).append((name, entry, ev.arg_int("usage"), ev.ts))
         elif name in ("__swap_duplicate_ret", "__swap_entry_free_locked_ret"):
             stack = self._calls.get(ctx)
             call = name[:-4]
             if not stack or stack[-1][0] != call:  # its call is not in the trace (trimmed)
                 self._unknown("slot-ledger-return-without-call")
                 return
-            _name, entry, usage = stack.pop()
+            _name, entry, usage, start = stack.pop()
+            if self._concurrent(entry, ctx, start, ev.ts):
+                if usage == SWAP_HAS_CACHE:  # the lookup's own swapcache_prepare: judged
+                    for lookup in self._lookups.get(ctx, ()):
+                        if lookup.entry == entry:
+                            lookup.prepared = True
+                return
             if name == "__swap_duplicate_ret":
                 self._duplicate(ev, ctx, entry, usage, ev.arg_int("ret"))
             else:
                 self._entry_free(ev, entry, usage, ev.arg_int("ret"), ev.args.get("caller", ""))
         elif name == "__read_swap_cache_async" and self.active:
             entry = SwapEntry.from_val(ev.arg_int("entry"))
-            self._lookups.setdefault(ctx, []).append(_Lookup(entry, self._state(entry)))
+            self._lookups.setdefault(ctx, []).append(_Lookup(entry, self._state(entry), ev.ts))
         elif name == "__read_swap_cache_async_ret" and self.active:
             lookups = self._lookups.get(ctx)
             if lookups:
-                self._lookup(ev, lookups.pop(), ev.arg_int("page"))
+                lookup = lookups.pop()
+                if not self._concurrent(lookup.entry, ctx, lookup.ts, ev.ts):
+                    self._lookup(ev, lookup, ev.arg_int("page"))
 
     def _state(self, entry: SwapEntry) -> tuple[bool, int, bool]:
         """Known, the model's swap_map value, returned to the slots cache."""
