@@ -277,13 +277,15 @@ class Run:
 
 
 def check(src: Path, traces: list[str], timeout: float, write_bytecode: bool = False,
-          cover: Path | None = None) -> Run:
-    """One ``python -m kmodel check --json`` over all traces, from a neutral directory."""
+          cover: Path | None = None, first: bool = False) -> Run:
+    """One ``python -m kmodel check --json`` over all traces, from a neutral directory;
+    with ``first``, each trace's check stops at its first divergence."""
     head = [sys.executable, "-m"]
     if cover is not None:
         head += ["coverage", "run", f"--data-file={cover}",
                  "--source=" + ",".join(str(src / p) for p in PACKAGES), "-m"]
-    cmd = [*head, "kmodel", "check", "--json", *traces]
+    cmd = [*head, "kmodel", "check", "--json", *(["--max-divergences", "1"] if first else []),
+           *traces]
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=src.parent, env=_env(src, write_bytecode),
@@ -406,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true",
                         help="run nothing new: report what the cache holds for the selection")
     parser.add_argument("--json-out", help="write the results as JSON here")
+    parser.add_argument("--first-divergence", action="store_true",
+                        help="stop each trace's check at its first divergence (the same kills "
+                             "when the unmutated traces are all conformant, which is checked)")
     parser.add_argument("--shard", metavar="I/N", default="1/1",
                         help="run only the I-th of N interleaved parts of the selection (N "
                              "processes with N caches; --report over their merged cache)")
@@ -442,6 +447,10 @@ def main(argv: list[str] | None = None) -> int:
             print("the coverage run's verdicts differ from the plain run's", file=sys.stderr)
             return 2
         lines = executed_lines(cover, src)
+        if args.first_divergence and any(v[1] for v in base.files.values()):
+            print("--first-divergence needs an unmutated run without divergences",
+                  file=sys.stderr)
+            return 2
         timeout = args.timeout or max(60.0, 10 * base.seconds)
         print(f"commit {args.rev}; unmutated: {len(traces)} traces, {base.seconds:.1f} s, "
               f"{sum(1 for v in base.files.values() if v[0] != 'conformant')} not conformant "
@@ -488,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(m.source)
             os.utime(target, (1, 1))  # never the pyc's recorded mtime: always recompiled
             try:
-                run = check(src, traces, timeout)
+                run = check(src, traces, timeout, first=args.first_divergence)
             finally:
                 shutil.copy2(pristine[m.path], target)  # mtime too: the pyc stays valid
             if run.outcome == "baseline":
