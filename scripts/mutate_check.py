@@ -277,14 +277,14 @@ class Run:
 
 
 def check(src: Path, traces: list[str], timeout: float, write_bytecode: bool = False,
-          cover: Path | None = None, first: bool = False) -> Run:
+          cover: Path | None = None, stop_first: bool = False) -> Run:
     """One ``python -m kmodel check --json`` over all traces, from a neutral directory;
-    with ``first``, each trace's check stops at its first divergence."""
+    with ``stop_first``, each trace's check stops at its first divergence."""
     head = [sys.executable, "-m"]
     if cover is not None:
         head += ["coverage", "run", f"--data-file={cover}",
                  "--source=" + ",".join(str(src / p) for p in PACKAGES), "-m"]
-    cmd = [*head, "kmodel", "check", "--json", *(["--max-divergences", "1"] if first else []),
+    cmd = [*head, "kmodel", "check", "--json", *(["--max-divergences", "1"] if stop_first else []),
            *traces]
     start = time.monotonic()
     try:
@@ -497,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(m.source)
             os.utime(target, (1, 1))  # never the pyc's recorded mtime: always recompiled
             try:
-                run = check(src, traces, timeout, first=args.first_divergence)
+                run = check(src, traces, timeout, stop_first=args.first_divergence)
             finally:
                 shutil.copy2(pristine[m.path], target)  # mtime too: the pyc stays valid
             if run.outcome == "baseline":
