@@ -1185,8 +1185,14 @@ class Replayer:
         if ra is not None:
             k.swapin_readahead_hits, k.ra_prev_offset, k.ra_last_pages = ra
             k.nr_rotate_swap = 1
-        elif self.ra_cluster:  # cluster readahead: a hit counts in swapin_readahead_hits
-            k.nr_rotate_swap = 1
+        else:
+            # No state planted: a fault computing no window, whose hits _fault adds to the
+            # carried states (the "add" change), so they are counted from 0 here — never from
+            # the model Kernel's boot value (swap_state.c:62's 4), which a trace starting or
+            # cut mid-run does not show (issue 10).
+            k.swapin_readahead_hits = 0
+            if self.ra_cluster:  # cluster readahead: a hit counts in swapin_readahead_hits
+                k.nr_rotate_swap = 1
         task = Task(pid=1, comm="replay", mm=MMStruct())
         mm = task.mm
         assert mm is not None
