@@ -12,6 +12,7 @@ def chain(event: object) -> tuple[str, ...]:
 
 def test_swap_in_chain_from_the_page_fault_to_swap_readpage() -> None:
     m, t, addr, rec = swapped_out(4, page_cluster=3)
+    m.k.swapin_readahead_hits = 0  # no hits yet (swap_state.c:62 boots them at 4)
     m.load(t, addr + 2 * PAGE)  # not next to the last fault: a window of one, CR-1
     (read,) = rec.of("swap_readpage")
     assert chain(read) == (

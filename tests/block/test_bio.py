@@ -56,6 +56,7 @@ def test_bio_endio_calls_end_io_exactly_once_BIO_2() -> None:
 @branch("DEV-1")
 def test_merged_bios_fail_together_DEV_1() -> None:
     m, t, addr, rec = swapped_out(8)
+    m.k.swapin_readahead_hits = 0  # no hits yet (swap_state.c:62 boots them at 4): a window of 1
     m.load(t, addr)  # window [1]; prev_offset 1
     m.k.swapin_readahead_hits = 2  # window of 4: slots [4..7] in one plugged request
     rec.events.clear()

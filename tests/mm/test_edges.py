@@ -124,6 +124,7 @@ def test_vma_readahead_skips_present_pages() -> None:
 
 def test_readahead_allocation_failure_skips_the_page() -> None:
     m, t, addr, rec = swapped_out(4)
+    m.k.swapin_readahead_hits = 0  # no hits yet (swap_state.c:62 boots them at 4): a window of 1
     m.load(t, addr)
     m.k.fail_page_alloc.attr = FaultAttr(probability=100, times=1, verbose=0)
     m.k.fail_page_alloc.relax()  # order 0, GFP_HIGHUSER_MOVABLE: past the default filters

@@ -135,6 +135,7 @@ def swapped_fs(nr: int, mode: str = "sync", **kw: object) -> tuple[Machine, Fake
 def test_readahead_from_a_swap_file_uses_one_iocb_RF_2_RF_4() -> None:
     m, f, addr = swapped_fs(8)
     t = m.fs_task  # type: ignore[attr-defined]
+    m.k.swapin_readahead_hits = 0  # no hits yet (swap_state.c:62 boots them at 4): a window of 1
     assert m.load(t, addr) == pattern(0)
     assert m.load(t, addr + PAGE) == pattern(1)
     # The second fault reads the aligned window [2, 3] through one plugged iocb.

@@ -29,6 +29,7 @@ def test_read_error_gives_sigbus_after_retry_ER_1_DS_5_DS_7() -> None:
     m, t, addr, rec = swapped_out(8)
     slot = slot_of(m, t, addr + 3 * PAGE)
     read_error(m, slot)
+    m.k.swapin_readahead_hits = 0  # no hits yet (swap_state.c:62 boots them at 4): a window of 1
     # Sequential faults grow the readahead window (hits), so page 3 is read
     # asynchronously as part of a 4-page request, as in the real readerr trace.
     for i in range(3):

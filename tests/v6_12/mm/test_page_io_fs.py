@@ -101,6 +101,7 @@ def test_queued_swap_file_write_completes_later_WU_2() -> None:
 def test_readahead_from_a_swap_file_uses_one_iocb_RF_2_RF_4() -> None:
     m, f, addr = swapped_fs(8)
     t = m.fs_task  # type: ignore[attr-defined]
+    m.k.swapin_readahead_hits = 0  # no hits yet (6.12's swap_state.c:65 boots them at 4)
     assert m.load(t, addr) == pattern(0)
     assert m.load(t, addr + PAGE) == pattern(1)
     assert f.calls[-1] == (False, 2 * PAGE, 2)
