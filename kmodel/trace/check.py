@@ -391,6 +391,9 @@ class Checker:
         if any(probe in RA_PROBES for probe in self.missed):
             self.replayer.ra_never("missed probe hits")
         self._ra_last: _Event | None = None
+        #: The timestamp of each CPU's last fault event (do_swap_page, its readahead, its
+        #: lookups and reads): another CPU's fault inside a fault's span is concurrent.
+        self._fault_ts: dict[int, int] = {}
         #: Faults returned, replayed when the timestamp moves on: (fault, its return).
         self._deferred: list[tuple[_Fault, _Event]] = []
         #: Read completions whose context printed nothing since their entry: each may
@@ -791,6 +794,8 @@ class Checker:
             if self._deferred or self._early:
                 self._flush(ev.ts)
             task = tasks.get(ev.pid)
+            if in_fault:  # for _ra_ordered: the last fault event of each CPU
+                fault_ts[ev.context.cpu] = ev.ts
             if task is not None and ev.context.flags[2:3] in ".":  # process context
                 if in_fault:
                     fault = task.fault
@@ -809,6 +814,7 @@ class Checker:
 
         checked = handler != self._ignore  # readahead events: only kept for the replay
         ra_start = name in ("swapin_readahead", "swap_cluster_readahead")
+        fault_ts = self._fault_ts
         return record_call
 
     def _retry_first(self, flags: int) -> bool:
@@ -1817,6 +1823,12 @@ class Checker:
         start = fault.event
         if last is not None and (last.lineno > start.lineno or tie(
                 last.ts, last.context.cpu, start.ts, start.context.cpu)):
+            return False
+        # Another CPU faulted within this fault's span (equal timestamps included: a coarse
+        # clock prints a jiffy's events CPU by CPU, whatever their order): its hit or
+        # readahead may have come first.
+        cpu = start.context.cpu
+        if any(c != cpu and ts >= start.ts for c, ts in self._fault_ts.items()):
             return False
         lineno = ev.lineno
         return not any(f.event.lineno < lineno for f, _ in self._deferred) and not any(
