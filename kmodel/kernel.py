@@ -108,8 +108,9 @@ class Kernel:
     nr_rotate_swap: int = 0
     enable_vma_readahead: bool = True
     swap_slot_cache_enabled: bool = True
-    #: ``swapin_readahead_hits`` and swapin_nr_pages' statics (swap_state.c:62, 573-575).
-    swapin_readahead_hits: int = 0
+    #: ``swapin_readahead_hits`` and swapin_nr_pages' statics (swap_state.c:62, 573-575): the
+    #: hits boot at 4, ``ATOMIC_INIT(4)`` (6.12's swap_state.c:65 the same).
+    swapin_readahead_hits: int = 4
     ra_prev_offset: int = 0
     ra_last_pages: int = 0
     #: ``arch_prepare_to_swap`` result (x86 returns 0; arm64 MTE may fail with -ENOMEM).

@@ -540,8 +540,7 @@ class Checker:
                     elif line.startswith(("# fault-inject:", "# kmodel trim:")):
                         if line.startswith("# kmodel trim:"):
                             self.slots.trimmed = True  # dropped slots' operations (slots.py)
-                        if line.startswith("# kmodel trim:"):  # other slots' faults dropped
-                            self.replayer.ra_never("trimmed")
+                            self.replayer.ra_never("trimmed")  # other slots' faults dropped
                         if self.fi is None:
                             self.fi = FaultInject(path, self._fi_diverge, self._count_unknown)
                         self.fi.header(lineno, line)
