@@ -188,6 +188,21 @@ class Verdict:
         return self.index < 0
 
 
+def _model_stopped(error: BaseException, index: int, where: str, instead: str, *,
+                   tie: bool = False, prefix_raised: bool = True) -> Verdict:
+    """The verdict at step ``index`` of a model run (``where``: what it ran, the message's
+    prefix) that ran away (``instead``: what was allowed) or raised; what is not the
+    model's (the replay's own code: a checker bug, or bad input) is raised again."""
+    if isinstance(error, ModelRunaway):
+        return Verdict(index, f"{where}{error.message()}", (instead,), tie=tie, raised=True,
+                       kind=MODEL_RUNAWAY)
+    raised = model_raised(error) if isinstance(error, Exception) else None
+    if raised is None:
+        raise error
+    return Verdict(index, f"{where if prefix_raised else ''}{raised.message()}",
+                   ("the model's code running to its end",), tie=tie, raised=True)
+
+
 class _Diverged(Exception):
     def __init__(self, index: int, message: str, allowed: str) -> None:
         super().__init__(message)
@@ -838,16 +853,9 @@ class Replayer:
                 try:
                     with StepBudget():
                         win = swap_state.swapin_nr_pages(k, offset)
-                except ModelRunaway as runaway:
-                    return Verdict(0, f"swapin_nr_pages in the carried readahead state: "
-                                   f"{runaway.message()}", ("a readahead window",),
-                                   raised=True, kind=MODEL_RUNAWAY)
-                except Exception as error:
-                    raised = model_raised(error)
-                    if raised is None:
-                        raise
-                    return Verdict(0, raised.message(), ("the model's code running to its "
-                                                         "end",), raised=True)
+                except (ModelRunaway, Exception) as error:
+                    return _model_stopped(error, 0, "swapin_nr_pages in the carried readahead "
+                                          "state: ", "a readahead window", prefix_raised=False)
                 if not isinstance(win, int):
                     return Verdict(0, f"the model's swapin_nr_pages returns {win!r} in the "
                                    "carried readahead state, no window",
@@ -1283,17 +1291,9 @@ class Replayer:
                     try:
                         with StepBudget(), k.running(task, ("handle_mm_fault",)):
                             swap_state.swap_vma_readahead(k, fentry, vmf)
-                    except ModelRunaway as runaway:
-                        return Verdict(0, f"swap_vma_readahead in some readahead state: "
-                                       f"{runaway.message()}", ("a VMA readahead window",),
-                                       raised=True, kind=MODEL_RUNAWAY)
-                    except Exception as error:
-                        raised = model_raised(error)
-                        if raised is None:
-                            raise
-                        return Verdict(0, f"swap_vma_readahead in some readahead state: "
-                                       f"{raised.message()}", ("the model's code running to "
-                                                               "its end",), raised=True)
+                    except (ModelRunaway, Exception) as error:
+                        return _model_stopped(error, 0, "swap_vma_readahead in some readahead "
+                                              "state: ", "a VMA readahead window")
                     pages = [(a - faddr) >> PAGE_SHIFT for a in reads]
                     window = (min(pages), max(pages)) if pages else (0, -1)
                     windows.setdefault(window, (hits, distance, win))
@@ -1320,16 +1320,9 @@ class Replayer:
         except KernelBug as bug:
             return Verdict(run.matched, f"the model forbids this: {bug}",
                            ("a state the model allows",), tie=run.tie)
-        except ModelRunaway as runaway:  # a loop of the model that never ends
-            return Verdict(run.matched, runaway.message(),
-                           ("the model's call ending within its step budget",), tie=run.tie,
-                           raised=True, kind=MODEL_RUNAWAY)
-        except Exception as error:  # the model's code raised, or a checker bug
-            raised = model_raised(error)
-            if raised is None:
-                raise  # the replay's own code (a checker bug) or bad input: not a divergence
-            return Verdict(run.matched, raised.message(),
-                           ("the model's code running to its end",), tie=run.tie, raised=True)
+        except (ModelRunaway, Exception) as error:  # a model loop that never ends, or raised
+            return _model_stopped(error, run.matched, "", "the model's call ending within its "
+                                  "step budget", tie=run.tie)
         flags: dict[int, int] = {}
         for model_addr, trace_addr in run.pages.items():
             folio = _find(k, model_addr)
