@@ -370,6 +370,29 @@ class _Expect:
         self.fresh = fresh
 
 
+
+def _reclaims_cache(events: list[_Event], ret: _Event) -> bool:
+    """Whether the ``__swap_entry_free_locked`` that ``ret`` returns from (the last of a
+    fault's ``events``) dropped a slot's SWAP_HAS_CACHE for reclaim inside the fault's page
+    allocation (__remove_mapping's put_swap_folio) rather than for the fault: the fault's own
+    put_swap_folio (folio_free_swap -> delete_from_swap_cache, mm/memory.c:4038-4040) follows
+    its swap_free of the same slot; a put_swap_folio that does not is reclaim's."""
+    if not str(ret.args.get("caller", "")).startswith("put_swap_folio"):
+        return False
+    call = events[-1] if events else None
+    if call is None or call.name != "__swap_entry_free_locked":
+        return False
+    offset = call.arg_int("offset")
+    before = next((e for e in reversed(events[:-1]) if e.name in (
+        "__swap_entry_free_locked_ret", "__swap_duplicate_ret", "__read_swap_cache_async")),
+        None)
+    if before is None or before.name != "__swap_entry_free_locked_ret":
+        return True
+    own = next((e for e in reversed(events[:-1]) if e.name == "__swap_entry_free_locked"), None)
+    return not (own is not None and own.arg_int("offset") == offset
+                and own.arg_int("usage") == 1)
+
+
 class Checker:
     """Feed events in trace order; :meth:`finish` returns the :class:`CheckReport`."""
 
@@ -863,6 +886,12 @@ class Checker:
         if name in ("__swap_duplicate", "__swap_entry_free_locked") and not self.slots.fault_own(
                 ev, fault.entry, fault.events):
             fault.slot_skip = name + "_ret"  # reclaim's, inside the fault's allocation
+            fault.slots[-1] = None  # reclaim ran in the fault: its slot operations not compared
+            return
+        if name == "__swap_entry_free_locked_ret" and _reclaims_cache(fault.events, ev):
+            call = fault.events.pop()  # reclaim's put_swap_folio, not the fault's
+            fault.slots.pop(call.lineno, None)
+            fault.slots[-1] = None  # reclaim ran in the fault: its slot operations not compared
             return
         seeded, count = self.slots.fault_seed(ev)
         if seeded:

@@ -356,12 +356,13 @@ def test_a_fault_whose_slot_count_is_unknown_skips_its_slot_comparisons() -> Non
     lines = _lines("basic")
     whole, _checker = _check("basic")
     assert whole.counts["checks:fault-slots"] > 100
-    assert "checks:fault-slots-not-known" not in whole.counts
+    # faults with reclaim's slot operations inside them are left to the ledger too
+    reclaimed = whole.counts.get("checks:fault-slots-not-known", 0)
     first = _first(lines, r" do_swap_page: ")
     cut = [*lines[:first], "CPU:0 [LOST 3 EVENTS]", *lines[first:]]
     report, _checker = _check("basic", cut)
     assert report.conformant, [d.message for d in report.divergences[:2]]
-    assert report.counts.get("checks:fault-slots-not-known", 0) > 0
+    assert report.counts.get("checks:fault-slots-not-known", 0) > reclaimed
     assert report.counts["checks:fault-slots"] < whole.counts["checks:fault-slots"]
     with planted(NO_SWAP_FREE):
         report, _checker = _check("basic", cut)
@@ -436,5 +437,20 @@ def test_a_coarse_clock_makes_overlapping_slot_operations_unknown_not_divergent(
     assert report.divergences == [], report.format()
     assert report.counts["unknown:slot-ledger-concurrent"] > 0
     assert report.counts["events"] > 10_000
+    with planted(NO_DECREMENT):
+        assert check_trace(path, max_divergences=1).divergences
+
+
+def test_reclaim_inside_a_fault_is_not_taken_for_the_faults_own_slot_operations() -> None:
+    """A live readerr_scsi capture (CI, whole, slot probes): reclaim inside a fault's page
+    allocation drops the SWAP_HAS_CACHE of the fault's own slot (put_swap_folio, line 5580's
+    fault). It was compared as the fault's own folio_free_swap and diverged; a put_swap_folio
+    not after the fault's swap_free of that slot is reclaim's, and a fault with reclaim in it
+    has its slot operations left to the ledger. A planted slot bug still diverges."""
+    path = SLOTS / "readerr_scsi_reclaim.trace.txt.xz"
+    report = check_trace(path)
+    assert report.divergences == [], report.format()
+    assert report.counts["checks:fault-slots-not-known"] > 0
+    assert report.counts["checks:fault-slots"] > 40
     with planted(NO_DECREMENT):
         assert check_trace(path, max_divergences=1).divergences
