@@ -1333,7 +1333,7 @@ class Checker:
         verdict = self.replayer.write(events, store)
         self.checks += 1
         if verdict.ok:
-            self._adopt(verdict, ev.lineno)
+            self._adopt(verdict, ev.lineno, events)
             for addr, end_io in verdict.end_io.items():
                 bio = self.pages[addr].bio if addr in self.pages else None
                 if bio is not None and bio.write and not bio.done:
@@ -1837,7 +1837,7 @@ class Checker:
                 if page is not None and page.life is not None and page.life.lineno <= line:
                     flags = verdict.flags.get(addr)
                     page.ra = None if flags is None else bool(flags & PG_READAHEAD)
-            self._adopt(verdict, ev.lineno)
+            self._adopt(verdict, ev.lineno, fault.events)
             return
         self._replay_diverged(fault.events, verdict, fault.target,
                               f"do_swap_page of {SwapEntry.from_val(fault.entry)} (line "
@@ -1881,13 +1881,19 @@ class Checker:
                 return (c.pflags, True)
         return (page.flags, page.bio is not None and not page.bio.write and not page.bio.done)
 
-    def _adopt(self, verdict: Verdict, lineno: int) -> None:
-        """After a conformant replay, the pages have the model's flags."""
+    def _adopt(self, verdict: Verdict, lineno: int, events: Sequence[_Event] = ()) -> None:
+        """After a conformant replay of the call of ``events``, returned at ``lineno``, the
+        pages have the model's flags."""
+        start = events[0].lineno if events else 0
         for addr, flags in verdict.flags.items():
             page = self.pages.get(addr)
             if page is None or page.unknown or page.completed or (
                     page.history and page.history[-1] > lineno):
                 continue  # unknown, completed (the trace's flags), or moved on since (_flush)
+            life = page.life
+            if life is not None and life.lineno > start and not any(
+                    e.lineno == life.lineno for e in events):
+                continue  # freed and begun anew by another task during the call
             page.note(lineno)
             page.flags = flags
             if page.bio is not None and not page.bio.done:
