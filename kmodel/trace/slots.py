@@ -263,13 +263,18 @@ class SlotLedger:
         self.returned = {key for key in self.returned if key[0] != type_}
 
     def lost(self) -> None:
-        """Lost events: any slot may have changed unseen."""
+        """Lost events: any slot may have changed unseen — also by an operation overlapping a
+        held mismatch's (:meth:`_concurrent`), which is then unknown, not a divergence."""
         self.area_known.clear()
         self.known.clear()
         self.cut.clear()
         self.returned.clear()
         self._calls.clear()
         self._lookups.clear()
+        for _held in self._held:
+            self._unknown("slot-ledger-concurrent")
+        self._held.clear()
+        self._last.clear()
 
     # -- events ----------------------------------------------------------------------------
 

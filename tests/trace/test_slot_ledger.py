@@ -454,3 +454,19 @@ def test_reclaim_inside_a_fault_is_not_taken_for_the_faults_own_slot_operations(
     assert report.counts["checks:fault-slots"] > 40
     with planted(NO_DECREMENT):
         assert check_trace(path, max_divergences=1).divergences
+
+
+def test_lost_events_right_after_a_mismatch_make_it_unknown() -> None:
+    """A mismatch is held until the trace's time moves past it (another context's operation
+    printed after it may have come first); events lost before then may have held just such an
+    operation: the mismatch is then unknown, not a divergence."""
+    lines = _lines("basic")
+    at = _first_free(lines, 1, "__swap_entry_free")  # NO_DECREMENT's first divergence
+    with planted(NO_DECREMENT):
+        judged, _checker = _check("basic")
+    assert judged.divergences[0].lineno == at + 1
+    cut = [*lines[:at + 1], "CPU:1 [LOST 3 EVENTS]", *lines[at + 1:]]
+    with planted(NO_DECREMENT):
+        report, _checker = _check("basic", cut)
+    assert all(d.lineno != at + 1 for d in report.divergences)
+    assert report.counts["unknown:slot-ledger-concurrent"] >= 1
