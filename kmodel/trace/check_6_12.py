@@ -84,7 +84,7 @@ from kmodel.trace.events import (
     explained_by_missed,
 )
 from kmodel.trace.faultinject import FaultInject
-from kmodel.trace.oracle import Oracle, Outcome, _status
+from kmodel.trace.oracle import Oracle, Outcome, blk_status_of
 from kmodel.trace.parse import UNREADABLE, LineScanner, Source, open_trace
 from kmodel.trace.replay import tie
 from kmodel.trace.replay_6_12 import (
@@ -342,7 +342,7 @@ class Oracle612(Oracle):
         if hit is None:
             folio = Folio(flags=model_page_flags(pflags))
             bio = Bio(bi_bdev=self.bdev(dev), bi_opf=opf, bi_sector=sector, bi_size=size,
-                      bi_status=_status(status), bi_cnt=1, page=folio)
+                      bi_status=blk_status_of(status), bi_cnt=1, page=folio)
             hit = self._complete(key, bio, folio, status, ts_us, read=read)
         flags, events = hit
         return kernel_page_flags(flags), events
@@ -372,7 +372,7 @@ class Oracle612(Oracle):
         op = REQ_OP_WRITE if write else REQ_OP_READ
         bio = Bio(bi_bdev=bdev, bi_opf=op, bi_sector=sector, bi_size=nr_sector << 9)
         self._events.clear()
-        Request(bdev, op, sector, nr_sector, [bio], 0).end(self.k, _status(status))
+        Request(bdev, op, sector, nr_sector, [bio], 0).end(self.k, blk_status_of(status))
         self.k.printk_log.clear()
         error = next(int(e.arg("error")) for e in self._events if e.name == "block_rq_complete")
         return error, any(e.name == "block_rq_error" for e in self._events)
@@ -1538,7 +1538,7 @@ class Checker612:
         status = ev.arg_int("bi_status")
         if rq.name == "block_bio_complete":  # bio_endio of a bio-based device (zram, brd,
             # dm): trace_block_bio_complete(bio) prints blk_status_to_errno(bio->bi_status)
-            error, fails = blk_status_to_errno(_status(status)), False  # block/bio.c:1701
+            error, fails = blk_status_to_errno(blk_status_of(status)), False  # block/bio.c:1701
         else:
             error, fails = self.oracle.request_end(major << 20 | minor,
                                                    "W" in rq.args["rwbs"], start, nr, status)

@@ -42,7 +42,7 @@ SECTORS_MAX = 1 << 16
 Outcome = tuple[int, tuple[ModelEvent, ...]]
 
 
-def _status(value: int) -> BlkStatus:
+def blk_status_of(value: int) -> BlkStatus:
     """``blk_status_t`` of a trace's ``bi_status`` (an unknown failure counts as an I/O error)."""
     try:
         return BlkStatus(value)
@@ -199,7 +199,7 @@ class Oracle:
             waiter.usage = 2
         folio = Folio(flags=flags)
         bio = Bio(bi_bdev=self.bdev(dev), bi_opf=opf, bi_sector=sector, bi_size=size,
-                  bi_status=_status(status), bi_private=waiter, bi_cnt=2, page=folio)
+                  bi_status=blk_status_of(status), bi_private=waiter, bi_cnt=2, page=folio)
         return self._complete(key, bio, folio, status, ts_us, read=True)
 
     def complete_write(self, flags: int, status: int, sector: int, size: int, opf: int,
@@ -219,7 +219,7 @@ class Oracle:
                 return hit
         folio = Folio(flags=flags)
         bio = Bio(bi_bdev=self.bdev(dev), bi_opf=opf, bi_sector=sector, bi_size=size,
-                  bi_status=_status(status), bi_cnt=1, page=folio)
+                  bi_status=blk_status_of(status), bi_cnt=1, page=folio)
         return self._complete(key, bio, folio, status, ts_us, read=False, end_io=end_io)
 
     def _complete(self, key: tuple[object, ...], bio: Bio, folio: Folio, status: int,

@@ -34,7 +34,7 @@ from kmodel.block.bio import bio_add_page, bio_alloc
 from kmodel.block.blk_core import Request, blk_flush_plug
 from kmodel.errors import KernelBug
 from kmodel.executor.base import Executor, PendingIO
-from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE, BlkStatus
+from kmodel.include.linux.blk_types import REQ_OP_READ, REQ_OP_WRITE
 from kmodel.include.linux.mm import FaultFlag, VMFault, VmFault
 from kmodel.include.linux.mm_types import (
     PAGE_SHIFT,
@@ -55,6 +55,7 @@ from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm import memory, page_io, swap_state, swapfile
 from kmodel.trace.faultinject import fail_injected_reads, injected_reads
+from kmodel.trace.oracle import blk_status_of
 from kmodel.trace.report import (
     MODEL_RAISED,
     MODEL_RUNAWAY,
@@ -288,13 +289,6 @@ def _folio(addr: int, flags: int, entry: int) -> Folio:
     """
     return Folio(flags=flags, private=entry,
                  pfn=((addr - VMEMMAP_START) // STRUCT_PAGE_SIZE) | _TRACE_PFNS)
-
-
-def _status(value: int) -> BlkStatus:
-    try:
-        return BlkStatus(value)
-    except ValueError:
-        return BlkStatus.BLK_STS_IOERR
 
 
 class _Run:
@@ -534,7 +528,7 @@ class _Run:
                     self.done.add(id(c))
                     self.applying = c
                     Request(io.bdev, io.op, bio.bi_sector, bio.bi_size >> 9, [bio],
-                            io.cpu).complete(self.k, _status(c.status))
+                            io.cpu).complete(self.k, blk_status_of(c.status))
                     self.applying = None
                     return True
         return False

@@ -46,7 +46,7 @@ from kmodel.block.blk_core import Request
 from kmodel.errors import KernelBug
 from kmodel.executor.base import Executor, PendingIO
 from kmodel.executor.inline import InlineExecutor
-from kmodel.include.linux.blk_types import REQ_OP_READ, BlkStatus
+from kmodel.include.linux.blk_types import REQ_OP_READ
 from kmodel.include.linux.mm import VMFault, VmFault
 from kmodel.include.linux.mm_types import (
     PAGE_SIZE,
@@ -68,6 +68,7 @@ from kmodel.mm.swap_state import (  # 6.12's are 6.1's (swap_state.c:317, 745)
     swap_use_vma_readahead,
 )
 from kmodel.trace.events import TraceEvent
+from kmodel.trace.oracle import blk_status_of
 from kmodel.trace.report import (
     MODEL_RAISED,
     MODEL_RUNAWAY,
@@ -329,12 +330,7 @@ class _FaultIO(Executor):
 
     def complete_one(self, k: Kernel) -> None:
         """Complete the oldest queued I/O with the trace's status."""
-        io = self.queue.pop(0)
-        try:
-            status = BlkStatus(self.status)
-        except ValueError:
-            status = BlkStatus.BLK_STS_IOERR
-        io.complete(k, status)
+        self.queue.pop(0).complete(k, blk_status_of(self.status))
 
     @property
     def pending(self) -> list[PendingIO]:

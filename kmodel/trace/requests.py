@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING
 from kmodel.block.bdev import BlockDevice
 from kmodel.block.blk_core import Request
 from kmodel.executor.inline import InlineExecutor
-from kmodel.include.linux.blk_types import REQ_OP_MASK, Bio, BlkStatus
+from kmodel.include.linux.blk_types import REQ_OP_MASK, Bio
 from kmodel.include.linux.mm_types import PAGE_SIZE
 from kmodel.kernel import Kernel, ModelEvent
+from kmodel.trace.oracle import blk_status_of
 
 if TYPE_CHECKING:
     from kmodel.trace.check import Checker, CtxKey, _Event
@@ -64,13 +65,6 @@ def parse_req_error(msg: str) -> dict[str, str] | None:
     """The fields of a ``blk_print_req_error`` console line, or None for another message."""
     m = _REQ_ERROR.match(msg)
     return m.groupdict() if m else None
-
-
-def _status(value: int) -> BlkStatus:
-    try:
-        return BlkStatus(value)
-    except ValueError:
-        return BlkStatus.BLK_STS_IOERR
 
 
 class RequestCheck:
@@ -184,7 +178,7 @@ class RequestCheck:
         k = self.k
         k.jiffies = first.ts_us * Kernel.HZ // 1_000_000 + 1
         self._events.clear()
-        rq.end(k, _status(status), good << 9)
+        rq.end(k, blk_status_of(status), good << 9)
         k.printk_log.clear()
         model = [e for e in self._events if e.name != "bio_endio"]
         checker = self.checker
