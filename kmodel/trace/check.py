@@ -44,13 +44,13 @@ from kmodel.errors import KernelBug, TraceFormatError
 from kmodel.include.linux.mm import FaultFlag, VmFault, fault_flag_allow_retry_first
 from kmodel.include.linux.mm_types import Folio, SwapEntry
 from kmodel.include.linux.page_flags import PAGEFLAGS_MASK, PageFlags, decode_page_flags
-from kmodel.kernel import Kernel, ModelEvent
+from kmodel.kernel import ModelEvent
 from kmodel.lib.ratelimit import RatelimitState
 from kmodel.mm.filemap import end_page_writeback
 from kmodel.trace.emit import format_event
 from kmodel.trace.events import LostEvents, TaskContext, TraceEvent, explained_by_missed
 from kmodel.trace.faultinject import FaultInject
-from kmodel.trace.oracle import UNKNOWN_END_IO, EndIoMismatch, Oracle, Outcome
+from kmodel.trace.oracle import UNKNOWN_END_IO, EndIoMismatch, Oracle, Outcome, ratelimit_edge
 from kmodel.trace.parse import (
     UNREADABLE,
     LineScanner,
@@ -195,12 +195,6 @@ def _vm_fault(ret: int) -> str:
         return "0x0"
     names = [f.name[9:] for f in VmFault if f & ret and f.name]
     return f"{ret:#x} ({'|'.join(names)})"
-
-
-HZ = Kernel.HZ
-#: A clock whose timestamps are multiples of this (µs) or more is coarse: a ratelimit
-#: decision within its resolution of the interval's edge is unknown (Checker._other_side).
-COARSE_US = 100
 
 
 def _agrees(predicted: Iterable[ModelEvent], ev: _Event) -> bool:
@@ -1171,17 +1165,14 @@ class Checker:
             self._ts0 = ts
         elif self._res_us != 1:
             self._res_us = math.gcd(self._res_us, ts - self._ts0)
-        if not status or self._res_us < COARSE_US or not self.ratelimit_known:
+        if not status or not self.ratelimit_known:
             return  # a counting clock, lost events: the state is unknown already
         k = self.oracle.k
         rs = k.ratelimits.get(ev.name)  # the call site: pr_alert_ratelimited's
-        if rs is None or not rs.begin or not rs.interval:
+        at_edge = ratelimit_edge(rs, ts, self._res_us)
+        if rs is None or at_edge is None:
             return
-        jiffies = ts * HZ // 1_000_000 + 1
-        slack = 2 * -(-self._res_us * HZ // 1_000_000) + 1  # its and the start's
-        edge = rs.begin + rs.interval  # reset when edge < jiffies (time_is_before_jiffies)
-        if abs(jiffies - edge) > slack:
-            return
+        jiffies, edge = at_edge
         ratelimits = k.ratelimits
         other = {site: copy.copy(r) for site, r in ratelimits.items()}
         other[ev.name].begin = jiffies - rs.interval - (0 if jiffies > edge else 1)

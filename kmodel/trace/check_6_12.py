@@ -84,7 +84,7 @@ from kmodel.trace.events import (
     explained_by_missed,
 )
 from kmodel.trace.faultinject import FaultInject
-from kmodel.trace.oracle import Oracle, Outcome, blk_status_of
+from kmodel.trace.oracle import Oracle, Outcome, blk_status_of, ratelimit_edge
 from kmodel.trace.parse import UNREADABLE, LineScanner, Source, open_trace
 from kmodel.trace.replay import tie
 from kmodel.trace.replay_6_12 import (
@@ -1269,17 +1269,14 @@ class Checker612:
         lib/ratelimit.c:42) when completion ``ev``'s alert decision falls within the clock's
         resolution of it: the trace's jiffies, and those of the interval's start, are known
         only to that resolution, so either side may be the kernel's (Checker612._alt). None:
-        the decision is clear, or the clock is fine (under _COARSE_US)."""
-        if self._res_us < _COARSE_US or not self.ratelimit_known:  # unknown already
+        the decision is clear, or the clock is fine (oracle.ratelimit_edge)."""
+        if not self.ratelimit_known:  # unknown already
             return None
-        rs = self.oracle.k.ratelimits.get(ev.name)  # the call site: pr_alert_ratelimited's
-        if rs is None or not rs.begin or not rs.interval:
+        at_edge = ratelimit_edge(self.oracle.k.ratelimits.get(ev.name),  # its call site's
+                                 ev.ts_us, self._res_us)
+        if at_edge is None:
             return None
-        jiffies = ev.ts_us * Kernel.HZ // 1_000_000 + 1
-        slack = 2 * -(-self._res_us * Kernel.HZ // 1_000_000) + 1  # its and begin's
-        edge = rs.begin + rs.interval  # reset when edge < jiffies (time_is_before_jiffies)
-        if abs(jiffies - edge) > slack:
-            return None
+        jiffies, edge = at_edge
         return edge if jiffies > edge else edge + 1
 
     def _match_expected(self, key: CtxKey, ev: TraceEvent, line: str) -> bool:
@@ -1588,9 +1585,6 @@ def _predicted(events: Sequence[ModelEvent]) -> list[ModelEvent]:
 
 #: The events a completion's context prints next that its model predicts.
 _PREDICTED = ("console", "folio_end_writeback")
-#: A clock whose timestamps are multiples of this (µs) or more is coarse: a ratelimit
-#: decision within its resolution of the interval's edge is unknown (_ratelimit_edge).
-_COARSE_US = 100
 _ERRNO_OF = {"block_bio_complete": "blk_status_to_errno"}
 _BIO_ENDS = frozenset({"end_swap_bio_read", "end_swap_bio_write", "__end_swap_bio_read",
                        "__end_swap_bio_write"})

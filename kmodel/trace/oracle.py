@@ -21,6 +21,7 @@ from kmodel.include.linux.mm_types import SWP_OFFSET_MASK, SWP_TYPE_SHIFT, Folio
 from kmodel.include.linux.sched import Task, TaskState
 from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.kernel import Kernel, ModelEvent
+from kmodel.lib.ratelimit import RatelimitState
 from kmodel.mm.page_io import end_swap_bio_read, end_swap_bio_write
 from kmodel.mm.swapfile import add_swap_extent, offset_to_swap_extent, swap_page_sector
 
@@ -48,6 +49,25 @@ def blk_status_of(value: int) -> BlkStatus:
         return BlkStatus(value)
     except ValueError:
         return BlkStatus.BLK_STS_IOERR
+
+
+#: A clock whose timestamps are multiples of this (µs) or more is coarse: a ratelimit
+#: decision within its resolution of the interval's edge is unknown (ratelimit_edge).
+COARSE_US = 100
+
+
+def ratelimit_edge(rs: RatelimitState | None, ts_us: int, res_us: int) -> tuple[int, int] | None:
+    """(the jiffies of ``ts_us``, the edge of ``rs``'s interval) when an alert decision there
+    falls within the clock's resolution ``res_us`` of that edge (printk's 5 s,
+    lib/ratelimit.c:42): the trace's jiffies, and those of the interval's start, are known
+    only to that resolution, so either side may be the kernel's. None: the decision is clear,
+    the clock fine (under COARSE_US), or no interval has begun."""
+    if res_us < COARSE_US or rs is None or not rs.begin or not rs.interval:
+        return None
+    jiffies = ts_us * Kernel.HZ // 1_000_000 + 1
+    slack = 2 * -(-res_us * Kernel.HZ // 1_000_000) + 1  # its and the start's
+    edge = rs.begin + rs.interval  # reset when edge < jiffies (time_is_before_jiffies)
+    return None if abs(jiffies - edge) > slack else (jiffies, edge)
 
 
 class Oracle:
