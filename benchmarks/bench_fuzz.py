@@ -4,17 +4,29 @@ The trivial machine has one rule per action of `SwapIOMachine` (its ``ACTIONS``,
 its one ``step`` rule draws from), each drawing one small integer and doing nothing, so
 the ratio says how much of a step the model and its invariants cost over Hypothesis' own
 bookkeeping. Target: the main machine at >= 50% of the trivial one's steps/s.
+
+``run_budget``: `kmodel fuzz --seconds N` (the default machine, seed 0, no example database)
+in a fresh process, for the 6.1 and the 6.12 model, against target 4's "ends within N + 1 s":
+its wall time, and the overrun: that wall time less N less the start-up of a fresh
+``python -m kmodel --version`` (the interpreter and the CLI, before ``kmodel fuzz`` starts
+its clock; median of 3). The overrun is then what the budget did not cover: the example
+running when it ran out, the report, the exit.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
+import statistics
 import time
 from typing import Any, ClassVar
 
+from common import python, run_child
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+_FUZZ_REPORT = re.compile(r"^(\d+) rounds, (\d+) examples, (\d+) steps in ([\d.]+)s", re.M)
 
 
 def _rule_names(machine: type[RuleBasedStateMachine]) -> list[str]:
@@ -97,3 +109,25 @@ def run(examples: int, steps: int, repeat: int = 1) -> list[str]:
         f"[fuzz] per back-to-back pair: median {pairs[len(pairs) // 2]:.0%}, range "
         f"{pairs[0]:.0%}-{pairs[-1]:.0%}",
     ]
+
+
+def run_budget(seconds: float, kernels: tuple[str, ...] = ("6.1", "6.12")) -> list[str]:
+    """`kmodel fuzz --seconds N` of each kernel's model: wall time and overrun vs N + 1 s."""
+    startup = statistics.median(
+        run_child(python("-m", "kmodel", "--version")).wall for _ in range(3))
+    lines = [f"[fuzz --seconds] start-up of a fresh `python -m kmodel --version`: "
+             f"{startup * 1000:.0f} ms wall (median of 3)"]
+    for kernel in kernels:
+        child = run_child(python("-m", "kmodel", "fuzz", "--seconds", f"{seconds:g}",
+                                 "--seed", "0", "--no-db", "--kernel", kernel), check=False)
+        m = _FUZZ_REPORT.search(child.stdout)
+        said = (f"{m[1]} rounds, {m[2]} examples, {int(m[3]):,} steps in {m[4]} s by its "
+                f"own clock" if m else "no report line")
+        status = "" if child.status == 0 else f"; exited {child.status} (a failure found: " \
+            "shrinking is not bounded by the budget)"
+        lines.append(f"[fuzz --seconds] kmodel fuzz --kernel {kernel} --seconds {seconds:g}: "
+                     f"{child.wall:.2f} s wall ({said}){status}")
+        lines.append(f"[fuzz --seconds] {kernel}: wall - N = {child.wall - seconds:+.2f} s, "
+                     f"less start-up = {child.wall - seconds - startup:+.2f} s overrun "
+                     f"(target: ends within N + 1 s, i.e. wall <= {seconds + 1:g} s)")
+    return lines

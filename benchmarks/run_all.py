@@ -6,13 +6,19 @@
 0. start-up: `kmodel --version` vs `python -c pass`, `kmodel check` of a 5,000-event trace;
 1. `kmodel check` vs a bare regex tokenizer, CPU, at 1M events (and 10M, full run only);
 2. scaling of the checker over 100k, 1M and 10M events: time per event and peak RSS;
-   2b. adversarial memory: the same trace repeated under ever new pids;
+   2b. adversarial memory: the same trace repeated under ever new pids, and one copy per
+   swap area on ever more swap types (each report verified conformant, every copy checked);
 3. fuzzing: steps/s of `SwapIOMachine` vs a trivial machine with one rule per action;
-4. the model vs the real kernel (`kmodel capture`) on `readerr_blkdebug`;
+   3b. `kmodel fuzz --seconds N` of the 6.1 and 6.12 models: wall time vs N + 1 s;
+4. the model alone on `readerr_blkdebug` (its kernel comparison is in section 6);
 5. `kmodel check -j 2` vs `-j 1` on 8 files ("not available" without `-j`);
-6. the capture's boot and per-scenario split, from a saved `kmodel capture` output.
+6. `kmodel capture` of all the default scenarios of 6.1, then of 6.12 (one QEMU boot each,
+   ~35-90 s each): prepare, boot, per-scenario and power-off split, the total vs <= 60 s
+   warm, and per scenario the kernel vs `kmodel simulate` of as many events. With
+   `--capture-log FILE` (repeatable: one saved `kmodel capture` output per kernel) the
+   outputs are read instead of run.
 
-`--quick` shrinks everything for a smoke run (under a minute) and skips the QEMU capture;
+`--quick` shrinks everything for a smoke run (under a minute) and starts no QEMU capture;
 `--scale` multiplies every size (the tests use a small one); `--max-events` drops the sizes
 above N (a 10M-event trace takes ~10 min to make). Traces are cached in the work directory
 (default ~/.cache/kmodel/bench). Nothing is asserted: the targets are printed beside the
@@ -51,13 +57,16 @@ class Plan:
     fuzz_examples: int
     fuzz_steps: int
     fuzz_repeat: int
+    fuzz_seconds: float
+    swap_types: list[int]
     model: int
     repeat: int
 
 
 FULL = Plan(20, [1_000_000, 10_000_000], [100_000, 1_000_000, 10_000_000], 10_000,
-            [10, 100], 100_000, 50, 50, 5, 20_000, 3)
-QUICK = Plan(3, [20_000], [5_000, 20_000, 50_000], 2_000, [2, 5], 5_000, 5, 30, 1, 5_000, 1)
+            [10, 100], 100_000, 50, 50, 5, 5.0, [2, 8, 25], 20_000, 3)
+QUICK = Plan(3, [20_000], [5_000, 20_000, 50_000], 2_000, [2, 5], 5_000, 5, 30, 1, 1.0,
+             [2, 5], 5_000, 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,9 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-events", type=int, default=None, metavar="N",
                         help="skip trace sizes above N events")
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache/kmodel/bench")
-    parser.add_argument("--no-capture", action="store_true", help="skip the QEMU comparison")
-    parser.add_argument("--capture-log", type=Path, default=None, metavar="FILE",
-                        help="saved output of `kmodel capture`: print its boot/scenario split")
+    parser.add_argument("--no-capture", action="store_true",
+                        help="start no QEMU capture (sections 4 and 6)")
+    parser.add_argument("--capture-log", type=Path, action="append", default=None,
+                        metavar="FILE",
+                        help="saved output of `kmodel capture` (repeatable, one per kernel): "
+                        "read its split instead of running the captures")
     options = parser.parse_args(argv)
     plan = QUICK if options.quick else FULL
 
@@ -91,12 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         ("2. scaling", lambda: bench_scaling.run(work, sizes(plan.scaling))),
         ("2b. adversarial memory",
          lambda: bench_adversarial.run(work, size(plan.adversarial_base),
-                                       plan.adversarial_copies)),
+                                       plan.adversarial_copies, plan.swap_types)),
         ("3. fuzzing", lambda: bench_fuzz.run(examples, plan.fuzz_steps, plan.fuzz_repeat)),
+        ("3b. kmodel fuzz --seconds", lambda: bench_fuzz.run_budget(plan.fuzz_seconds)),
         ("4. model vs real kernel",
          lambda: bench_model_vs_kernel.run(size(plan.model), capture=capture)),
         ("5. kmodel check -j", lambda: bench_parallel.run(work, size(plan.parallel))),
-        ("6. capture split", lambda: bench_capture.run(options.capture_log)),
+        ("6. capture split and model vs kernel per scenario",
+         lambda: bench_capture.run(options.capture_log, capture_now=capture)),
     ]  # fmt: skip
     failed = 0
     for title, run in sections:
