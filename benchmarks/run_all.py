@@ -1,7 +1,7 @@
 """Run every benchmark of issue 12 and print each figure beside its target, in one run.
 
     python benchmarks/run_all.py [--quick] [--scale F] [--max-events N] [--workdir DIR]
-                                 [--no-capture] [--capture-log FILE]
+                                 [--no-capture] [--capture-log FILE] [--only 2b,3b,6]
 
 0. start-up: `kmodel --version` vs `python -c pass`, `kmodel check` of a 5,000-event trace;
 1. `kmodel check` vs a bare regex tokenizer, CPU, at 1M events (and 10M, full run only);
@@ -69,6 +69,15 @@ QUICK = Plan(3, [20_000], [5_000, 20_000, 50_000], 2_000, [2, 5], 5_000, 5, 30, 
              [2, 5], 5_000, 1)
 
 
+def _load() -> str:
+    """', load average 1.2 1.5 1.7' (1, 5, 15 min) where /proc/loadavg exists, else ''."""
+    try:
+        with open("/proc/loadavg") as f:
+            return ", load average " + " ".join(f.read().split()[:3])
+    except OSError:
+        return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, no QEMU capture")
@@ -82,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                         metavar="FILE",
                         help="saved output of `kmodel capture` (repeatable, one per kernel): "
                         "read its split instead of running the captures")
+    parser.add_argument("--only", default=None, metavar="LIST",
+                        help="run only these sections, e.g. 2b,3b,6 (default: all)")
     options = parser.parse_args(argv)
     plan = QUICK if options.quick else FULL
 
@@ -112,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         ("6. capture split and model vs kernel per scenario",
          lambda: bench_capture.run(options.capture_log, capture_now=capture)),
     ]  # fmt: skip
+    if options.only is not None:
+        wanted = {w.strip() for w in options.only.split(",") if w.strip()}
+        unknown = wanted - {title.split(".", 1)[0] for title, _ in sections}
+        if unknown:
+            parser.error(f"--only: no section {', '.join(sorted(unknown))}")
+        sections = [(t, r) for t, r in sections if t.split(".", 1)[0] in wanted]
     failed = 0
     for title, run in sections:
         start = time.perf_counter()
@@ -124,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             lines = [f"[{title.split(' ', 1)[1]}] FAILED: {last}"]
         for line in lines:
             print(line, flush=True)
-        print(f"   ({time.perf_counter() - start:.1f} s)", flush=True)
+        print(f"   ({time.perf_counter() - start:.1f} s{_load()})", flush=True)
     return 1 if failed else 0
 
 

@@ -48,6 +48,17 @@ def test_quick_run_prints_every_ratio(tmp_path: Path) -> None:
     assert result.returncode == (1 if "FAILED: " in out else 0), out + result.stderr
 
 
+def test_only_runs_the_sections_named(tmp_path: Path) -> None:
+    argv = [sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--quick", "--scale",
+            "0.02", "--workdir", str(tmp_path)]
+    out = subprocess.run([*argv, "--only", "4,6"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120, check=True).stdout
+    assert re.findall(r"^== (\S+)", out, re.M) == ["4.", "6."], out
+    bad = subprocess.run([*argv, "--only", "4,9"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120, check=False)
+    assert bad.returncode == 2 and "--only: no section 9" in bad.stderr, bad.stderr
+
+
 def _capture_report(*logs: Path) -> str:
     code = ("import sys; sys.path.insert(0, 'benchmarks'); import bench_capture; "
             "from pathlib import Path; "
