@@ -20,6 +20,7 @@ here: it is one of the scenarios compared, in the same boot as the others.
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,10 @@ def report(cap: Capture) -> list[str]:
     tag = f"[capture {kernel}]"
     total = _TOTAL.search(cap.text)
     if total is None:
-        why = "" if cap.child is None else f" (exited {cap.child.status})"
+        why = ""
+        if cap.child is not None:
+            last = (cap.child.stderr.strip().splitlines() or [""])[-1]
+            why = f" (exited {cap.child.status}{': ' + last if last else ''})"
         return [f"{tag} {cap.source}: no 'prepare: ... boot and run: ...' line{why}"]
     prepare, boot_run, init, scen, tail = map(float, total.groups())
     named = _KERNEL.search(cap.text)
@@ -124,6 +128,8 @@ def run(logs: list[Path] | None = None, *, capture_now: bool = False) -> list[st
     if not capture_now:
         return ["[capture] not measured (--quick or --no-capture): run without them, or give "
                 "--capture-log FILE (the saved output of `kmodel capture`)"]
+    if shutil.which("qemu-system-x86_64") is None:
+        return ["[capture] not measured: qemu-system-x86_64 not found"]
     lines: list[str] = []
     for kernel in KERNELS:
         with tempfile.TemporaryDirectory() as tmp:

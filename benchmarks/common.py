@@ -27,6 +27,7 @@ class Child:
     maxrss_mb: float
     stdout: str
     status: int
+    stderr: str = ""
 
 
 def run_child(argv: list[str], *, check: bool = True) -> Child:
@@ -42,7 +43,8 @@ def run_child(argv: list[str], *, check: bool = True) -> Child:
         stdout, stderr = out.read(), err.read()
     if check and code != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {code}:\n{stderr[-2000:]}")
-    return Child(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, code)
+    return Child(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, code,
+                 stderr)
 
 
 def python(*args: str) -> list[str]:

@@ -106,6 +106,20 @@ def test_capture_report_says_when_a_log_has_no_split(tmp_path: Path) -> None:
         _capture_report(log)
 
 
+def test_a_failed_capture_is_reported_with_its_error(tmp_path: Path) -> None:
+    """A `kmodel capture` that fails before QEMU (an unknown scenario): its exit status and
+    its error's last line are in the section's line, not a traceback."""
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); import bench_capture; "
+            "from common import python, run_child; "
+            "c = run_child(python('-m', 'kmodel', 'capture', '--scenario', 'nosuch', '-o', "
+            "sys.argv[1]), check=False); "
+            "print(bench_capture.report(bench_capture.Capture('kmodel capture', c.stdout, c)))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120, check=True).stdout
+    assert "[capture 6.1] kmodel capture: no 'prepare: ... boot and run: ...' line (exited 2: " \
+        "kmodel capture: error: unknown scenario(s): nosuch" in out, out
+
+
 def test_swap_type_rewrite_keeps_the_slot_and_moves_the_area() -> None:
     """An entry, a swap pte and a device of the simulated trace (type 0, 254:0) moved onto
     swap type 7 and device 254:7: decoded by the model, the same slot on the new area."""
