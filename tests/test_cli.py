@@ -52,6 +52,37 @@ def test_check_loads_neither_the_qemu_harness_nor_hypothesis() -> None:
     assert not {m for m in loaded if m.startswith(("kmodel.testing", "hypothesis"))}
 
 
+def _collector_after(argv: list[str]) -> str:
+    """``kmodel ARGV`` run as a process's command (``main()`` reads ``sys.argv``): whether
+    the garbage collector is on after it, whether start-up's objects were frozen, whether
+    the checker was imported at start-up."""
+    code = ("import gc, sys\nfrom kmodel.cli import main\n"
+            "sys.argv[1:] = sys.argv[2:]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(gc.isenabled(), gc.get_freeze_count() > 1000, "
+            "'kmodel.trace.check' in sys.modules, file=sys.stderr)")
+    return subprocess.run([sys.executable, "-c", code, "kmodel", *argv], capture_output=True,
+                          text=True, check=True, cwd=ROOT).stderr.split("\n")[-2]
+
+
+@pytest.mark.parametrize("argv", [["check", str(TRACE)], ["check", "--help"], ["--version"],
+                                  ["check", "/nonexistent.trace.txt"]])
+def test_the_collector_is_on_again_after_start_up(argv: list[str]) -> None:
+    """The collector is off during start-up only; a check's modules are imported then."""
+    enabled, frozen, checker = _collector_after(argv).split()
+    assert enabled == "True"
+    assert frozen == "True"
+    assert checker == str(argv[0] == "check" and argv[1] != "--help")
+
+
+def test_main_called_in_process_leaves_the_collector_alone() -> None:
+    import gc
+
+    before = gc.get_freeze_count()
+    assert main(["check", "--max-divergences", "1", str(TRACE)]) == 0
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == before
+
+
 def test_simulate_loads_the_emitter_not_the_checker(tmp_path: Path) -> None:
     loaded = _modules_after(["simulate", "--scenario", "basic", "--events", "100", "-o",
                              str(tmp_path / "t.txt")])

@@ -89,7 +89,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
                         help="check N files at a time in separate processes (same reports, "
                              "same order)")
-    parser.set_defaults(func=run_check)
+    # Imported at start-up, with the garbage collector off (kmodel.cli.main): every check
+    # imports them (recorders: a file's format is sniffed, standard input converted).
+    parser.set_defaults(func=run_check, imports=("kmodel.trace.check", "kmodel.trace.recorders"))
 
 
 def _positive(text: str) -> int:
