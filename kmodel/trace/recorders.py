@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
 # json, shutil, subprocess and kmodel.capture.probes are imported where they are used: every
 # `kmodel check` of a file imports this module to sniff its kind, and a text trace needs none
-# of them (~8 ms of start-up).
+# of them (~8 ms of start-up). Likewise the regexes of the converters (trace-cmd, bpftrace)
+# are kept as text and compiled on first use (``re.compile``'s cache): a text trace's check
+# compiles only _REPORT_HEAD and _EVENT_NAME (~1 ms of start-up for the 19 others).
 
 __all__ = [
     "EVENTS_ONLY_6_1",
@@ -380,7 +382,7 @@ IOPRIO_CLASSES = {0: "none", 1: "rt", 2: "be", 3: "idle", 7: "invalid"}
 # A 6.12 request event's ioprio as libtraceevent 1.7.1 (Debian 12's trace-cmd 3.1.6) prints
 # it: the class's __print_symbolic names enum constants it cannot resolve, so it prints the
 # value in hex (``0x2,0,4``) where tracefs prints ``be,0,4``.
-_HEX_IOPRIO_CLASS = re.compile(r"( \d+ \+ \d+ )0x([0-9a-f]+)(,\d+,\d+ \[)")
+_HEX_IOPRIO_CLASS = r"( \d+ \+ \d+ )0x([0-9a-f]+)(,\d+,\d+ \[)"
 
 
 def _ioprio_class(m: re.Match[str]) -> str:
@@ -390,7 +392,7 @@ def _ioprio_class(m: re.Match[str]) -> str:
 
 # A probe's location as libtraceevent prints the kprobe's print_fmt: "(%lx)" of __probe_ip,
 # a kretprobe's "(%lx <- %lx)" of __probe_func, __probe_ret_ip.
-_HEX_PROBE = re.compile(r"(: \S+: +)\(([0-9a-f]{8,16})(?: <- ([0-9a-f]{8,16}))?\)")
+_HEX_PROBE = r"(: \S+: +)\(([0-9a-f]{8,16})(?: <- ([0-9a-f]{8,16}))?\)"
 
 
 def _probe_symbols(m: re.Match[str], symbols: Symbols) -> str:
@@ -410,18 +412,19 @@ def report_lines(lines: Iterable[str], symbols: Symbols | None = None) -> Iterat
     ioprio class by name (``be``) where libtraceevent printed its value (``0x2``); with
     *symbols* (a ``trace.dat``'s kallsyms) probe locations by name, a kretprobe's caller
     first, as tracefs prints them (trace-cmd prints addresses, the function first)."""
+    ioprio_sub, probe_sub = re.compile(_HEX_IOPRIO_CLASS).sub, re.compile(_HEX_PROBE).sub
     for line in lines:
         if ": block_rq_" in line:
-            line = _HEX_IOPRIO_CLASS.sub(_ioprio_class, line, count=1)
+            line = ioprio_sub(_ioprio_class, line, count=1)
         elif symbols is not None:
-            line = _HEX_PROBE.sub(lambda m: _probe_symbols(m, symbols), line, count=1)
+            line = probe_sub(lambda m: _probe_symbols(m, symbols), line, count=1)
         yield line
 
 
 # -- trace-cmd report -R -----------------------------------------------------------------------
 
 # comm-pid [cpu] (flags) timestamp: event-name (padded): the raw fields.
-_REPORT_LINE = re.compile(r"(.*?\[\d{1,6}\].*?\s\d{1,12}\.\d{6,9}: )([^\s:]+):\s*(.*?)\n?\Z")
+_REPORT_LINE = r"(.*?\[\d{1,6}\].*?\s\d{1,12}\.\d{6,9}: )([^\s:]+):\s*(.*?)\n?\Z"
 
 
 def _dev(text: str) -> str:
@@ -430,15 +433,15 @@ def _dev(text: str) -> str:
     return f"{value >> 20},{value & 0xFFFFF}"
 
 
-def _fields(*names: str) -> re.Pattern[str]:
+def _fields(*names: str) -> str:
     """A regex taking the raw `names=value` fields in order (values may hold spaces)."""
-    return re.compile(" ".join(rf"{n}=(?P<{n}>.*?)" for n in names) + r"\Z")
+    return " ".join(rf"{n}=(?P<{n}>.*?)" for n in names) + r"\Z"
 
 
 # Tracepoints as trace-cmd -R prints them (fields in TP_STRUCT__entry order) and the
 # print format tracefs uses (include/trace/events/block.h, signal.h, printk.h).
 _BIO = _fields("dev", "sector", "nr_sector", "rwbs", "comm")
-_RAW_TRACEPOINTS: dict[str, tuple[re.Pattern[str], str]] = {
+_RAW_TRACEPOINTS: dict[str, tuple[str, str]] = {
     "block_bio_queue": (_BIO, "{dev} {rwbs} {sector} + {nr_sector} [{comm}]"),
     "block_bio_backmerge": (_BIO, "{dev} {rwbs} {sector} + {nr_sector} [{comm}]"),
     "block_bio_frontmerge": (_BIO, "{dev} {rwbs} {sector} + {nr_sector} [{comm}]"),
@@ -479,18 +482,17 @@ _RAW_TRACEPOINTS: dict[str, tuple[re.Pattern[str], str]] = {
 #: mm_vmscan_write_folio prints page=%p of pfn_to_page(pfn), a hashed kernel pointer.
 RAW_DROPPED = frozenset(("mm_vmscan_write_folio",))
 
-_KPROBE = re.compile(r"__probe_ip=([0-9a-f]{1,16})(?: (.*))?\Z")
-_KRETPROBE = re.compile(r"__probe_func=([0-9a-f]{1,16}) __probe_ret_ip=([0-9a-f]{1,16})"
-                        r"(?: (.*))?\Z")
+_KPROBE = r"__probe_ip=([0-9a-f]{1,16})(?: (.*))?\Z"
+_KRETPROBE = r"__probe_func=([0-9a-f]{1,16}) __probe_ret_ip=([0-9a-f]{1,16})(?: (.*))?\Z"
 
 
 def _raw_args(name: str, fields: str) -> str | None:
     """The tracefs args text of raw `fields` of event `name`; None to drop the event."""
-    kprobe = _KPROBE.match(fields)
+    kprobe = re.match(_KPROBE, fields)
     if kprobe is not None:  # trace_probe.c: "(%lx)" then the args' own formats
         ip, rest = kprobe.groups()
         return f"({ip}) {rest}" if rest else f"({ip})"
-    kretprobe = _KRETPROBE.match(fields)
+    kretprobe = re.match(_KRETPROBE, fields)
     if kretprobe is not None:  # "(%lx <- %lx)" of __probe_func, __probe_ret_ip
         func, ret_ip, rest = kretprobe.groups()
         return f"({func} <- {ret_ip}) {rest}" if rest else f"({func} <- {ret_ip})"
@@ -502,9 +504,9 @@ def _raw_args(name: str, fields: str) -> str | None:
     if " ioprio=" in fields and f"{name} 6.12" in _RAW_TRACEPOINTS:
         known = _RAW_TRACEPOINTS[f"{name} 6.12"]
     pattern, fmt = known
-    m = pattern.match(fields)
+    m = re.match(pattern, fields)
     if m is None:
-        raise ValueError(f"expected the raw fields {pattern.pattern!r}")
+        raise ValueError(f"expected the raw fields {pattern!r}")
     values = m.groupdict()
     for key in ("dev", "old_dev"):
         if key in values:
@@ -519,8 +521,9 @@ def _raw_args(name: str, fields: str) -> str | None:
 
 def raw_report_lines(lines: Iterable[str], name: str) -> Iterator[str]:
     """``trace-cmd report -R`` lines as ``trace-cmd report`` prints them (others unchanged)."""
+    report_line = re.compile(_REPORT_LINE).match
     for lineno, line in enumerate(lines, 1):
-        m = _REPORT_LINE.match(line)
+        m = report_line(line)
         if m is None:
             yield line
             continue
@@ -541,7 +544,7 @@ _TYPES = {"u8": ("uint8", "%u"), "u16": ("uint16", "%u"), "u32": ("uint32", "%u"
           "u64": ("uint64", "%llu"), "s8": ("int8", "%d"), "s16": ("int16", "%d"),
           "s32": ("int32", "%d"), "s64": ("int64", "%lld"), "x8": ("uint8", "0x%x"),
           "x16": ("uint16", "0x%x"), "x32": ("uint32", "0x%x"), "x64": ("uint64", "0x%llx")}
-_DEREF = re.compile(r"\+(\d+)\((.*)\)\Z")
+_DEREF = r"\+(\d+)\((.*)\)\Z"
 
 # Tracepoints the checker reads, printed in their tracefs print formats (block.h, printk.h).
 # A request completion's cmd is always "" (include/trace/events/block.h: 6.1.176 :125,
@@ -573,7 +576,7 @@ _BPF_TRACEPOINTS_612 = {
 def _fetch(expr: str, ftype: str | None) -> str:
     """The bpftrace expression of a kprobe fetch arg (`ftype` None: an address, 64 bits)."""
     bpf_type = _TYPES[ftype][0] if ftype else "uint64"
-    deref = _DEREF.match(expr)
+    deref = re.match(_DEREF, expr)
     if deref is not None:
         offset, inner = deref.groups()
         return f"*({bpf_type} *)({_fetch(inner, None)} + {offset})"
@@ -640,7 +643,7 @@ def _bpf_event(data: str) -> tuple[int, str] | None:
     _, ns, cpu, tid, tgid, comm = parts
     ns_int = int(ns)
     if body.startswith("block_rq_"):
-        body = _HEX_IOPRIO_CLASS.sub(_ioprio_class, body, count=1)
+        body = re.sub(_HEX_IOPRIO_CLASS, _ioprio_class, body, count=1)
     return ns_int, (f"{comm:>16}-{tid:<7} ({tgid:>7}) [{int(cpu):03d}] "
                     f"{ns_int // 1_000_000_000:5d}.{ns_int // 1000 % 1_000_000:06d}: {body}\n")
 
