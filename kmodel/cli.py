@@ -15,7 +15,6 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from typing import cast
 
 import kmodel
 
@@ -56,7 +55,8 @@ class _Parser(argparse.ArgumentParser):
 
     def _get_formatter(self) -> argparse.HelpFormatter:
         # typeshed's _FormatterClass takes prog only; every argparse formatter takes width.
-        formatter = cast("type[argparse.HelpFormatter]", self.formatter_class)
+        # (No typing.cast: importing typing costs ~2 ms of ``kmodel --version``.)
+        formatter: type[argparse.HelpFormatter] = self.formatter_class  # type: ignore[assignment]
         return formatter(prog=self.prog, width=_columns() - 2)
 
 

@@ -43,6 +43,16 @@ def test_version_imports_no_layer() -> None:
     assert _modules_after(["--version"]) == {"kmodel", "kmodel.cli"}
 
 
+def test_version_imports_neither_typing_nor_shutil() -> None:
+    """~2 ms each of ``kmodel --version`` (issue 12's start-up ratio)."""
+    code = ("import sys\nfrom kmodel.cli import main\ntry:\n    main(['--version'])\n"
+            "except SystemExit:\n    pass\n"
+            "print([m for m in ('typing', 'shutil') if m in sys.modules], file=sys.stderr)")
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stderr
+    assert err.splitlines()[-1] == "[]"
+
+
 def test_check_loads_neither_the_qemu_harness_nor_hypothesis() -> None:
     loaded = _modules_after(["check", str(TRACE)])
     assert "kmodel.trace.check" in loaded
