@@ -11,7 +11,10 @@ own (prepare + boot and run, as `kmodel capture` prints it); the wall time of th
 command, which also checks each trace with `kmodel check` after the boot, is printed beside
 it. "Warm": the kernel image and the workload are in the cache (~/.cache/kmodel); a run
 whose prepare took more than WARM_PREPARE_S built or fetched something and is run again,
-the second run measured.
+the second run measured. The captured files stay in the work directory (capture-6.1/,
+capture-6.12/, emptied first): a scenario that failed, or a trace that `kmodel check` did
+not find conformant, is named with its first problem and the check's verdict, and its files
+are there to look at.
 
 The readerr_blkdebug comparison that section 4 once made in a boot of its own is folded in
 here: it is one of the scenarios compared, in the same boot as the others.
@@ -47,6 +50,7 @@ class Capture:
     text: str
     child: Child | None = None
     note: str = ""
+    out: Path | None = None  # where the files are, when run here
 
 
 def _simulated() -> set[str]:
@@ -73,7 +77,7 @@ def capture(kernel: str, out: Path) -> Capture:
                 "measured a second run")
         child = run_child(argv, check=False)
     return Capture(f"kmodel capture{' --kernel ' + kernel if kernel != '6.1' else ''}",
-                   child.stdout, child, note)
+                   child.stdout, child, note, out)
 
 
 def report(cap: Capture) -> list[str]:
@@ -92,6 +96,8 @@ def report(cap: Capture) -> list[str]:
     lines = [f"{tag} {cap.source} ({named.group(1) if named else 'kernel not named'}): "
              f"prepare {prepare:.1f} s, boot to /init {init:.1f} s, scenarios {scen:.1f} s, "
              f"results and power-off {tail:.1f} s"]
+    saved = re.search(r"; files in (\S+)$", cap.text, re.M)
+    files = str(cap.out) if cap.out is not None else saved.group(1) if saved else ""
     if cap.note:
         lines.append(f"{tag} {cap.note}")
     known = _simulated()
@@ -111,9 +117,12 @@ def report(cap: Capture) -> list[str]:
                          f"{float(wall) / model.wall:5.1f}x")
                 compared += 1
             lines.append(line)
+            if status != "ok":
+                lines.append(f"{tag}     {name}: {_why(cap.text, name)}")
     lines.append(f"{tag} {len(found)} scenarios, {compared} of them compared with the model "
                  f"(the simulator knows {len(known)}); kmodel check of the traces: "
-                 f"{verdicts.count('conformant')} conformant of {len(verdicts)}")
+                 f"{verdicts.count('conformant')} conformant of {len(verdicts)}"
+                 f"{'; files in ' + files if files else ''}")
     wall = "" if cap.child is None else \
         f"; the whole command {cap.child.wall:.1f} s wall (with kmodel check of each trace)"
     lines.append(f"{tag} total prepare + boot and run = {prepare + boot_run:.1f} s "
@@ -121,8 +130,21 @@ def report(cap: Capture) -> list[str]:
     return lines
 
 
-def run(logs: list[Path] | None = None, *, capture_now: bool = False) -> list[str]:
-    """From saved outputs (``logs``), else from captures run now (``capture_now``)."""
+def _why(text: str, name: str) -> str:
+    """A failed scenario's first problem and its traces' check verdict, from its block of
+    `kmodel capture`'s output (the lines below its own, up to the next scenario's)."""
+    block = re.search(rf"^  {re.escape(name)} .*\n((?:    .*\n?)*)", text, re.M)
+    body = block.group(1) if block else ""
+    problem = re.search(r"^      - (.*)$", body, re.M)
+    verdict = re.search(r"^      kmodel check: (?:\S+: )?(\w+)", body, re.M)
+    return "; ".join([f"problem: {problem.group(1)}" if problem else "no problem listed",
+                      f"kmodel check: {verdict.group(1) if verdict else 'not run'}"])
+
+
+def run(logs: list[Path] | None = None, *, capture_now: bool = False,
+        workdir: Path | None = None) -> list[str]:
+    """From saved outputs (``logs``), else from captures run now (``capture_now``) into
+    ``workdir``/capture-KERNEL (a temporary directory without ``workdir``)."""
     if logs:
         return [line for log in logs for line in report(Capture(log.name, log.read_text()))]
     if not capture_now:
@@ -132,6 +154,12 @@ def run(logs: list[Path] | None = None, *, capture_now: bool = False) -> list[st
         return ["[capture] not measured: qemu-system-x86_64 not found"]
     lines: list[str] = []
     for kernel in KERNELS:
-        with tempfile.TemporaryDirectory() as tmp:
-            lines += report(capture(kernel, Path(tmp)))
+        if workdir is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                lines += report(capture(kernel, Path(tmp)))
+            continue
+        out = workdir / f"capture-{kernel}"
+        shutil.rmtree(out, ignore_errors=True)  # the bench's own directory: no stale files
+        out.mkdir(parents=True)
+        lines += report(capture(kernel, out))
     return lines

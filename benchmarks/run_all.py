@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
          lambda: bench_model_vs_kernel.run(size(plan.model), capture=capture)),
         ("5. kmodel check -j", lambda: bench_parallel.run(work, size(plan.parallel))),
         ("6. capture split and model vs kernel per scenario",
-         lambda: bench_capture.run(options.capture_log, capture_now=capture)),
+         lambda: bench_capture.run(options.capture_log, capture_now=capture, workdir=work)),
     ]  # fmt: skip
     if options.only is not None:
         wanted = {w.strip() for w in options.only.split(",") if w.strip()}

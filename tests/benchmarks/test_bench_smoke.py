@@ -77,26 +77,32 @@ def test_capture_split_reads_a_saved_capture_output(tmp_path: Path) -> None:
         "and power-off 1.0 s)\n"
         "  basic                1.50 s guest   1.60 s wall     400 events  clock ties 0/1 (0.0%)  ok\n"
         "      kmodel check: /x/basic.trace.txt: conformant: 400 events read, 200 outcomes\n"
-        "  swapfile             8.70 s guest   8.70 s wall    6672 events  clock ties 0/1 (0.0%)  ok\n"
-        "      kmodel check: /x/swapfile.trace.txt: divergent: 6672 events read, 20 outcomes\n")
+        "  swapfile             8.70 s guest   8.70 s wall    6672 events  clock ties 0/1 (0.0%)  FAILED\n"
+        "      - swapoff did not run\n"
+        "      kmodel check: /x/swapfile.trace.txt: divergent: 6672 events read, 20 outcomes\n"
+        "        /x/swapfile.trace.txt:12: divergence [RD-1]\n")
     log612 = tmp_path / "capture612.log"
     log612.write_text(
         "kernel: linux-image-6.12.118+deb13-amd64 6.12.118-1\n"
         "prepare: 0.3 s, boot and run: 36.0 s (to /init 4.4 s, scenarios 29.7 s, results "
         "and power-off 0.4 s)\n"
-        "  zram                 1.19 s guest   1.21 s wall     300 events  clock ties 0/47 (0.0%)  ok\n")
+        "  zram                 1.19 s guest   1.21 s wall     300 events  clock ties 0/47 (0.0%)  ok\n"
+        "all 1 6.12 scenario(s) as expected; files in /x/612\n")
     out = _capture_report(log, log612)
     assert "[capture 6.1] capture.log (linux-image-6.1.0-50-amd64 6.1.176-1): prepare 2.5 s, " \
         "boot to /init 15.0 s, scenarios 24.0 s" in out
     assert re.search(r"^\[capture 6.1\]   basic .* 400 events ok; model +[\d.]+ s wall: "
                      r"kernel/model +[\d.]+x$", out, re.M)
-    assert re.search(r"^\[capture 6.1\]   swapfile .* 6672 events ok$", out, re.M)  # no model
+    assert re.search(r"^\[capture 6.1\]   swapfile .* 6672 events FAILED$", out, re.M)  # no model
+    assert "[capture 6.1]     swapfile: problem: swapoff did not run; kmodel check: divergent\n" \
+        in out
     assert "[capture 6.1] 2 scenarios, 1 of them compared with the model" in out
     assert "kmodel check of the traces: 1 conformant of 2" in out
     assert "[capture 6.1] total prepare + boot and run = 42.5 s (target <= 60 s warm)\n" in out
     assert re.search(r"^\[capture 6.12\]   zram .* 300 events ok; model +[\d.]+ s wall: "
                      r"kernel/model +[\d.]+x$", out, re.M)
     assert "[capture 6.12] total prepare + boot and run = 36.3 s (target <= 60 s warm)" in out
+    assert "conformant of 0; files in /x/612\n" in out
 
 
 def test_capture_report_says_when_a_log_has_no_split(tmp_path: Path) -> None:
