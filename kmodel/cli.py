@@ -8,7 +8,6 @@ the packages register.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import importlib
 import os
@@ -17,6 +16,12 @@ import time
 from collections.abc import Iterable, Sequence
 
 import kmodel
+
+# argparse is imported by build_parser: ``kmodel --version`` needs none of it (~4 ms with
+# gettext, locale and textwrap). Not ``from typing import TYPE_CHECKING``: see kmodel/__init__.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
 #: Subcommand → (the module whose ``register(subparsers)`` adds it and sets ``func``, its
 #: one-line help), in ``kmodel --help`` order.
@@ -48,28 +53,59 @@ def _columns() -> int:
     return columns
 
 
-class _Parser(argparse.ArgumentParser):
+def _parser_class() -> type[argparse.ArgumentParser]:
     """An ArgumentParser whose help formatter is given its width (argparse imports shutil
     to find it: Python 3.11 Lib/argparse.py:164-173; the same width, 2 less than the
-    terminal's). Its subparsers are ``_Parser`` too (argparse's ``parser_class`` default)."""
+    terminal's). Its subparsers are of this class too (argparse's ``parser_class`` default).
+    Defined on first use, with argparse imported then."""
+    global _PARSER
+    if _PARSER is not None:
+        return _PARSER
+    import argparse
 
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        # typeshed's _FormatterClass takes prog only; every argparse formatter takes width.
-        # (No typing.cast: importing typing costs ~2 ms of ``kmodel --version``.)
-        formatter: type[argparse.HelpFormatter] = self.formatter_class  # type: ignore[assignment]
-        return formatter(prog=self.prog, width=_columns() - 2)
+    class _Parser(argparse.ArgumentParser):
+        def _get_formatter(self) -> argparse.HelpFormatter:
+            # typeshed's _FormatterClass takes prog only; every argparse formatter takes
+            # width. (No typing.cast: importing typing costs ~2 ms of ``kmodel --version``.)
+            formatter: type[argparse.HelpFormatter] = self.formatter_class  # type: ignore[assignment]
+            return formatter(prog=self.prog, width=_columns() - 2)
+
+    _PARSER = _Parser
+    return _Parser
+
+
+_PARSER: type[argparse.ArgumentParser] | None = None
+
+
+def _version() -> str:
+    return f"kmodel {kmodel.__version__} (models Linux {kmodel.KERNEL_VERSION})"
+
+
+def _print_version(args_in: Sequence[str]) -> bool:
+    """``kmodel --version`` alone, printed as argparse's version action prints it
+    (Python 3.11 Lib/argparse.py:1139-1146: the text filled to the formatter's width,
+    :506-511, 659-664, a newline, written as :2603-2609 does, exit status 0) without
+    argparse; False (nothing printed) when the text would be wrapped, or for any other
+    command line: argparse does it."""
+    text = _version()
+    if list(args_in) != ["--version"] or len(text) > max(_columns() - 2, 11):
+        return False
+    try:  # noqa: SIM105 (argparse's _print_message; contextlib is one more import)
+        sys.stdout.write(text + "\n")
+    except (AttributeError, OSError):
+        pass
+    return True
 
 
 def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; ``commands`` (default: all) get their full parsers, the others
     a placeholder that only lists them in ``--help``."""
-    parser = _Parser(
+    parser = _parser_class()(
         prog="kmodel",
         description=f"Reference model of the Linux {kmodel.KERNEL_VERSION} swap I/O path.",
     )
     parser.add_argument(
-        "--version", action="version",
-        version=f"kmodel {kmodel.__version__} (models Linux {kmodel.KERNEL_VERSION})",
+        "--version", action="version", version=_version(),
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = set(COMMANDS if commands is None else commands)
@@ -107,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.disable()
     try:
         args_in = sys.argv[1:] if argv is None else list(argv)
+        if _print_version(args_in):
+            sys.exit(0)  # as argparse's version action exits
         command = _command(args_in)
         parser = build_parser(() if command is None else (command,))
         args = parser.parse_args(args_in)

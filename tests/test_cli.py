@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import kmodel
 from kmodel.cli import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +62,41 @@ def test_check_loads_neither_the_qemu_harness_nor_hypothesis() -> None:
                "kmodel.capture.initramfs", "kmodel.capture.kernel"}
     assert not loaded & harness
     assert not {m for m in loaded if m.startswith(("kmodel.testing", "hypothesis"))}
+
+
+@pytest.mark.parametrize("columns", [None, "11", "37", "38", "39", "200"])
+def test_version_without_argparse_prints_what_argparse_prints(columns: str | None) -> None:
+    """``kmodel --version`` (no argparse) and argparse's version action: the same output
+    and exit status at every width, the text wrapped (by argparse) or not."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    runs = []
+    for call in ("main(['--version'])", "build_parser(()).parse_args(['--version'])"):
+        code = ("import sys\nfrom kmodel.cli import build_parser, main\n"
+                f"try:\n    {call}\nexcept SystemExit as e:\n    sys.exit(e.code)\n"
+                "sys.exit(9)")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, cwd=ROOT, check=False)
+        runs.append((done.returncode, done.stdout, done.stderr))
+    assert runs[0] == runs[1]
+    assert runs[0][0] == 0
+    version = f"kmodel {kmodel.__version__} (models Linux {kmodel.KERNEL_VERSION})"
+    wrapped = columns is not None and int(columns) - 2 < len(version)
+    assert (runs[0][1] == version + "\n") == (not wrapped)
+
+
+def test_version_alone_imports_no_argparse() -> None:
+    assert "argparse" not in _stdlib_after(["--version"])
+    assert "argparse" in _stdlib_after(["--vers"])  # an abbreviation: argparse's
+
+
+def _stdlib_after(argv: list[str]) -> set[str]:
+    code = ("import sys\nfrom kmodel.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit:\n    pass\nprint(' '.join(sys.modules), file=sys.stderr)")
+    err = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stderr
+    return set(err.split())
 
 
 def _collector_after(argv: list[str]) -> str:
