@@ -60,7 +60,9 @@ from kmodel.trace.parse import (
     parse_event_line,
 )
 from kmodel.trace.replay import (
+    _INTS,
     FAULT_EVENTS,
+    INTS_MAX,
     WRITE_EVENTS,
     Completion,
     Replayer,
@@ -120,8 +122,9 @@ Source = str | os.PathLike[str] | TextIO
 CtxKey = tuple[int, int, str]
 
 
-INTS_MAX = 1 << 13  # arg texts whose int value is memoized (~1 MiB at most)
-_INTS: dict[str, int] = {}
+# Arg texts' int values are memoized in replay's _INTS (imported above), one memo for both:
+# the checker's and the replay's look-ups are of the same texts (a fault's pages, entries,
+# flags), and two memos held the same ~8,192 texts twice (~1 MB at 1M events).
 
 
 class _Event(Step):
@@ -238,24 +241,19 @@ class _Bio:
         self.early_ret: _Event | None = None
 
 
-class _Life:
-    """What a page keeps of the event that began its life: its line, time and CPU. The
-    `_Event` itself, with its args, held ~0.8 KiB per page: ~7 MB of the checker's memory
-    at the 9,000 pages a 1M-event simulated trace keeps, the most of its growth from 100k."""
-
-    __slots__ = ("cpu", "lineno", "ts")
-
-    def __init__(self, ev: _Event) -> None:
-        self.lineno = ev.lineno
-        self.ts = ev.ts
-        self.cpu = ev.context.cpu
-
-
 class _Page:
-    """A ``struct page *`` of the trace: the model's flags for it, its bio, its history."""
+    """A ``struct page *`` of the trace: the model's flags for it, its bio, its history.
+
+    One is kept per page address seen (up to MAX_PAGES: the simulator's pool of 16,384
+    frames fills it), so what it holds is kept small: of the event that began its life only
+    the line, time and CPU (``life_*``; the `_Event` with its args was ~0.8 KiB, a `_Life`
+    object of the three 56 B), no list per page for the bios of past lives (an empty tuple,
+    shared), its history in an array of machine ints.
+    """
 
     __slots__ = ("addr", "bio", "completed", "early", "early_known", "entry", "flags",
-                 "history", "life", "prev_bio", "ra", "submitting", "unknown")
+                 "history", "life_cpu", "life_lineno", "life_ts", "prev_bio", "ra",
+                 "submitting", "unknown", "wb_ended")
 
     def __init__(self, addr: int) -> None:
         self.addr = addr
@@ -267,24 +265,32 @@ class _Page:
         self.early: _Event | None = None  # a completion printed before any bio of it
         self.early_known = False  # ... and the page was known then
         self.completed = False  # its I/O of this life completed (its flags follow from that)
-        self.life: _Life | None = None  # the event that started this life
+        #: The line, time and CPU of the event that began this life (-1: none yet).
+        self.life_lineno = -1
+        self.life_ts = 0
+        self.life_cpu = 0
         #: Bios of the last lives, in flight when the next began (newest first).
-        self.prev_bio: list[_Bio] = []
+        self.prev_bio: tuple[_Bio, ...] = ()
         #: Line numbers, the last HISTORY of which are reported. An array of machine ints,
         #: not a list of int objects (~3x the memory per page) nor a deque(maxlen=HISTORY)
         #: (a 64-slot block, ~7x).
         self.history = array("q")
         #: PG_readahead as the model's replay left it in this life (None: not known), G2.
         self.ra: bool | None = None
+        #: The line its writeback last ended at, until swap_writepage starts another (FM-3):
+        #: Checker._wb_ended's entry of this address while the page is in Checker.pages.
+        self.wb_ended: int | None = None
 
     def observe(self, pflags: int, entry: int, ev: _Event | None = None) -> None:
         """A probe printed the page's flags and swap entry: a new life starts from them."""
         self.flags = pflags & PAGEFLAGS_MASK
         self.entry = entry
         if ev is not None and self.bio is not None and not self.bio.done:
-            self.prev_bio = [self.bio, *self.prev_bio][:3]  # may complete later: a tie
+            self.prev_bio = (self.bio, *self.prev_bio)[:3]  # may complete later: a tie
         if ev is not None:
-            self.life = _Life(ev)
+            self.life_lineno = ev.lineno
+            self.life_ts = ev.ts
+            self.life_cpu = ev.context.cpu
         self.bio = None
         self.submitting = ""
         self.unknown = False
@@ -440,7 +446,12 @@ class Checker:
         self.events = 0
         self.checks = 0
         self._flagged: set[int] = set()
-        #: Pages whose writeback ended, by line, until swap_writepage starts another (FM-3).
+        #: Pages whose writeback ended, by line, until swap_writepage starts another (FM-3):
+        #: those not in `pages`; a page in `pages` holds its own (_Page.wb_ended), taken from
+        #: here when it enters and put back when it is forgotten (_page, _forget). Kept apart,
+        #: this table held an entry per page address ever written (16,384 at 1M simulated
+        #: events, the pool) and, popped and set again at every swap-out, resized at ~3x
+        #: that: 2.4 MB, and a copy of its table at each resize.
         self._wb_ended: dict[int, int] = {}
         #: The last RECENT events (or their lines, from :meth:`feed_lines`) and their line
         #: numbers, for the history of a divergence (older lines: read back at finish).
@@ -949,6 +960,8 @@ class Checker:
                 self._forget(next(iter(self.pages.values())))
                 self._count_unknown("pages-forgotten-for-memory")
             page = self.pages[addr] = _Page(addr)
+            if self._wb_ended:
+                page.wb_ended = self._wb_ended.pop(addr, None)
         return page
 
     def _new_life(self, addr: int) -> _Page:
@@ -980,11 +993,28 @@ class Checker:
         for fault, ret in due:
             self._replay_fault(fault, ret)
 
+    def _wb_started(self, addr: int) -> None:
+        """swap_writepage starts the page's writeback: no end of it is known (FM-3)."""
+        page = self.pages.get(addr)
+        if page is not None:
+            page.wb_ended = None
+        elif self._wb_ended:
+            self._wb_ended.pop(addr, None)
+
+    def _set_wb_ended(self, addr: int, lineno: int) -> None:
+        """The writeback of a page not in `pages` ended at ``lineno``; at most MAX_PAGES are
+        kept, the oldest forgotten."""
+        if len(self._wb_ended) >= MAX_PAGES:
+            del self._wb_ended[next(iter(self._wb_ended))]
+        self._wb_ended[addr] = lineno
+
     def _forget(self, page: _Page) -> None:
         """The page's story is complete: keep memory flat."""
         if page.early is not None or self.pages.get(page.addr) is not page:
             return  # its submission is still due (_early_bio), or it is a past life
         self.pages.pop(page.addr, None)
+        if page.wb_ended is not None:
+            self._set_wb_ended(page.addr, page.wb_ended)
         if self.cache.get(page.entry) is page:
             del self.cache[page.entry]
 
@@ -1256,7 +1286,7 @@ class Checker:
 
     def _swap_writepage(self, ev: _Event) -> None:
         addr = ev.arg_int("page")
-        self._wb_ended.pop(addr, None)
+        self._wb_started(addr)
         if self._open:
             self._unlocked(addr, ev.lineno)
         page = self._new_life(addr)
@@ -1285,7 +1315,7 @@ class Checker:
 
     def _swap_writepage_inner(self, ev: _Event) -> None:
         addr = ev.arg_int("page")
-        self._wb_ended.pop(addr, None)
+        self._wb_started(addr)
         page = self._page(addr)
         page.observe(ev.arg_int("pflags"), ev.arg_int("entry"))
         page.note(ev.lineno)
@@ -1421,15 +1451,15 @@ class Checker:
                 if sector != bio.sector:
                     self._check_sector(ev, page, sector, ev.name)
             return page, bio
-        life = page.life
         if prev is None:
             prev = next((b for b in page.prev_bio if b.write == write and not b.done), None)
-        if prev is not None and life is not None and (
-                tie(life.ts, life.cpu, ev.ts, ev.context.cpu)):
+        if prev is not None and page.life_lineno >= 0 and (
+                tie(page.life_ts, page.life_cpu, ev.ts, ev.context.cpu)):
             # A last life's bio, completing at the timestamp this life began (a tie): it is
             # checked on a page of its own; this life goes on untouched.
             prev.done = True
-            page.prev_bio.remove(prev)
+            i = page.prev_bio.index(prev)
+            page.prev_bio = page.prev_bio[:i] + page.prev_bio[i + 1:]
             if write:
                 self._past_writeback.add(page.addr)  # its end_page_writeback is that life's
             past = _Page(page.addr)
@@ -1596,15 +1626,16 @@ class Checker:
             self._past_writeback.discard(addr)
             return False
         pflags = ev.arg_int("pflags") & PAGEFLAGS_MASK
-        ended = self._wb_ended.get(addr)
         early = self.pages.get(addr)
+        ended = self._wb_ended.get(addr) if early is None else early.wb_ended
         if early is not None and early.early is not None:
             return False  # its bio's submission is printed after it (a tie, _early_bio)
         if pflags & PG_writeback and (ended is None or pflags & PG_swapcache != PG_swapcache):
             if pflags & PG_swapcache == PG_swapcache:
-                if len(self._wb_ended) >= MAX_PAGES:
-                    del self._wb_ended[next(iter(self._wb_ended))]
-                self._wb_ended[addr] = ev.lineno
+                if early is not None:
+                    early.wb_ended = ev.lineno
+                else:
+                    self._set_wb_ended(addr, ev.lineno)
             return False
         flags = pflags & ~PG_writeback  # the model's page: its writeback ended at `ended`
         try:
@@ -1825,7 +1856,7 @@ class Checker:
                 counts["checks:readahead-state"] = counts.get("checks:readahead-state", 0) + 1
             for addr, line in verdict.ra_lines.items():
                 page = self.pages.get(addr)
-                if page is not None and page.life is not None and page.life.lineno <= line:
+                if page is not None and 0 <= page.life_lineno <= line:
                     flags = verdict.flags.get(addr)
                     page.ra = None if flags is None else bool(flags & PG_READAHEAD)
             self._adopt(verdict, ev.lineno, fault.events)
@@ -1881,9 +1912,8 @@ class Checker:
             if page is None or page.unknown or page.completed or (
                     page.history and page.history[-1] > lineno):
                 continue  # unknown, completed (the trace's flags), or moved on since (_flush)
-            life = page.life
-            if life is not None and life.lineno > start and not any(
-                    e.lineno == life.lineno for e in events):
+            life = page.life_lineno
+            if life >= 0 and life > start and not any(e.lineno == life for e in events):
                 continue  # freed and begun anew by another task during the call
             page.note(lineno)
             page.flags = flags
