@@ -702,6 +702,7 @@ class Replayer:
         #: slot ledger (None: its slot operations are not compared).
         self._seeds: Mapping[int, int] | None = None
         self._pinned = False  # the page found in the swap cache has one more reference
+        self._full = False  # mem_cgroup_swap_full: the fault frees its slot (_fault)
         #: VMA readahead's windows by the fault's room in its PMD (_vma_windows).
         self._vma_memo: dict[tuple[int, int], dict[tuple[int, int], tuple[int, int, int]]] = {}
 
@@ -1018,13 +1019,27 @@ class Replayer:
             # refcount is 2 (should_try_to_free_swap, mm/memory.c:3709-3711): whether another
             # task maps it (or an LRU batch holds it) is not in the trace; both are tried.
             lates += [(False, True), (True, True)]
+        fulls = [False]
+        if self._seeds is not None and not (
+                steps[0].int("fault_flags") & FaultFlag.FAULT_FLAG_WRITE) and any(
+                s.name == "__swap_entry_free_locked_ret" and str(s.args.get("caller", ""))
+                .startswith(("put_swap_folio", "[unknown")) for s in steps):
+            # The fault's own slot operations are compared (G2) and a read fault freed its
+            # slot (folio_free_swap's put_swap_folio): should_try_to_free_swap says so only
+            # when mem_cgroup_swap_full (mm/memory.c:3701-3703, mm/memcontrol.c:7516-7541),
+            # half of the global swap or of a memcg's swap.max in use. Neither count is in
+            # the trace (the ledger's is not seeded, memcg charges are not probed): "full" is
+            # tried after "not full" when a read fault freed, never when the slot was kept
+            # (a write fault that frees is the refcount test's, tried above).
+            fulls.append(True)
         for ra, page_mark, win in tries:
-            for late, pinned in lates:
+            for full, (late, pinned) in ((f, lp) for f in fulls for lp in lates):
                 self._pinned = pinned
+                self._full = full
                 verdict = self._fault_once(steps, completions, lookup, target, entry,
                                            rw_rets, frontswap, rw_page, ra, late,
                                            cached_at_lookup, page_mark)
-                self._pinned = False
+                self._pinned = self._full = False
                 if verdict.ok:
                     ok = ok or verdict
                     assert verdict.ra is not None
@@ -1171,6 +1186,8 @@ class Replayer:
         else:
             si.swap_map[entry.offset] = 2 if (rw_page and any(
                 s.name == "swapin_readahead" for s in steps)) else 1
+        if self._full:  # more than half of the swap in use (_fault)
+            si.inuse_pages = si.pages
         if cached_at_lookup and target is not None:
             found = run.insert(entry, target)
             if self._pinned:  # another mapping's reference (G2: _fault)

@@ -18,14 +18,14 @@ import pytest
 from kmodel.trace import check_trace
 from kmodel.trace.check import Checker
 from kmodel.trace.events import TraceEvent
-from kmodel.trace.parse import LineScanner, read_kprobe_profile
+from kmodel.trace.parse import LineScanner, _marked_lines, read_kprobe_profile
 from kmodel.trace.report import CheckReport
 from kmodel.trace.slots import SLOT_PROBES
 from tests.trace.model_mutations import ModelMutation, planted
 
 TRACES = Path(__file__).resolve().parents[1] / "data" / "traces"
 SLOTS = TRACES / "slots"
-NAMES = ("basic", "fork", "zram", "swapfile", "hogs2", "ssd", "random")
+NAMES = ("basic", "fork", "zram", "swapfile", "hogs2", "ssd", "random", "oom")
 
 # The context of an event line: "task-pid (tgid) [cpu]".
 _CTX = re.compile(r"^\s*(.*?\[\d+\])")
@@ -43,7 +43,9 @@ def _check(name: str, lines: list[str] | None = None,
         missed = read_kprobe_profile(SLOTS / f"{name}.kprobe_profile.txt")
     text = lines if lines is not None else _lines(name)
     checker = Checker(f"{name}.trace.txt", missed=missed)
-    checker.feed_lines(LineScanner(f"{name}.trace.txt"), (line + "\n" for line in text))
+    # the lines continuing a multi-line printk marked as open_trace marks them (oom's report)
+    checker.feed_lines(LineScanner(f"{name}.trace.txt"),
+                       _marked_lines((line + "\n" for line in text), f"{name}.trace.txt"))
     return checker.finish(), checker
 
 
@@ -485,3 +487,32 @@ def test_a_caller_hidden_by_another_tracers_kretprobe_is_not_compared() -> None:
     assert report.counts["checks:fault-slots"] >= 1
     with planted(NO_DECREMENT):  # the ledger still holds the kernel to the model
         assert check_trace(path, max_divergences=1).divergences
+
+
+#: should_try_to_free_swap never finds swap full (mem_cgroup_swap_full always false).
+NEVER_FULL = ModelMutation(
+    "swap_never_full", "kmodel.mm.memory", "should_try_to_free_swap",
+    "sis.inuse_pages * 2 > sis.pages", "False",
+    "should_try_to_free_swap never takes swap for half full")
+
+
+def test_a_read_fault_freeing_its_slot_under_a_full_memcg_is_the_models_swap_full() -> None:
+    # oom: memory.swap.max=1M, so mem_cgroup_swap_full holds once 128 of the memcg's pages are
+    # in swap and read faults free their slots (folio_free_swap's put_swap_folio). Neither
+    # count is in the trace: the replay tries "full" after "not full" for a read fault that
+    # freed (a live capture diverged here before). A model that never finds swap full must
+    # still diverge there, at the kernel's put_swap_folio.
+    lines = _lines("oom")
+    frees = _fault_frees(lines)
+    fault_of = {}
+    start = -1
+    for i, line in enumerate(lines):
+        if " do_swap_page: " in line:
+            start = i
+        fault_of[i] = start
+    at = next(frees[k + 1][0] for k in range(len(frees) - 1)
+              if frees[k][2] == "__swap_entry_free" and frees[k + 1][2] == "put_swap_folio"
+              and frees[k + 1][0] == frees[k][4]
+              and not int(re.search(r"fault_flags=(0x[0-9a-f]+)",
+                                    lines[fault_of[frees[k][0]]]).group(1), 16) & 1)
+    _fault_diverges_at("oom", NEVER_FULL, at)
