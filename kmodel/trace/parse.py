@@ -10,15 +10,13 @@ never anything else.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
-import lzma
 import os
 import re
 import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import BinaryIO, TextIO, cast
+from typing import TYPE_CHECKING, BinaryIO, TextIO, cast
 
 from kmodel.errors import TraceFormatError
 from kmodel.trace.events import (
@@ -735,7 +733,7 @@ def _events(
                 held = TraceEvent(path, lineno, context, ts, name, args)
                 continue
             yield TraceEvent(path, lineno, context, ts, name, args)
-    except UNREADABLE as e:
+    except unreadable() as e:
         raise _unreadable(path, lineno, e) from None
     if held is not None:
         yield held
@@ -837,7 +835,7 @@ class LineScanner:
                     self.other(lineno, line)
                 else:
                     events += 1
-        except UNREADABLE as e:
+        except unreadable() as e:
             raise _unreadable(self.path, lineno, e) from None
         return events
 
@@ -866,9 +864,31 @@ def _unreadable(path: str, lineno: int, error: Exception) -> TraceFormatError:
     return TraceFormatError(path, lineno + 1, f"unreadable input after this line: {error}")
 
 
-#: What reading a trace may raise past its last good line (`LineScanner.unreadable`).
-UNREADABLE = (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError,
-              _LineError)
+_UNREADABLE: tuple[type[Exception], ...] | None = None
+if TYPE_CHECKING:  # at run time, module __getattr__ below
+    UNREADABLE: tuple[type[Exception], ...]
+
+
+def unreadable() -> tuple[type[Exception], ...]:
+    """What reading a trace may raise past its last good line (`LineScanner.unreadable`),
+    for ``except unreadable()``: evaluated only when an exception is being handled, so
+    gzip and lzma (~1 ms of start-up) are imported only then or to open a compressed file
+    (their errors come only from a file they opened)."""
+    global _UNREADABLE
+    if _UNREADABLE is None:
+        import gzip
+        import lzma
+
+        _UNREADABLE = (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile,
+                       lzma.LZMAError, _LineError)
+    return _UNREADABLE
+
+
+def __getattr__(name: str) -> object:
+    """``UNREADABLE``, the tuple of :func:`unreadable` (imported by name by check_6_12)."""
+    if name == "UNREADABLE":
+        return unreadable()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _PROFILE_LINE = re.compile(r"\s*(\S{1,256})\s+(\d{1,20})\s+(\d{1,20})\s*", re.ASCII)
@@ -1095,8 +1115,12 @@ def open_compressed(path: str) -> BinaryIO:
     """A regular file's bytes, decompressed when it is gzip or xz (:func:`compression`)."""
     kind = compression(path)
     if kind == "gzip":
+        import gzip
+
         return cast(BinaryIO, gzip.open(path, "rb"))
     if kind == "xz":
+        import lzma
+
         return cast(BinaryIO, lzma.open(path, "rb"))
     return open(path, "rb")
 
