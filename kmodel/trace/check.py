@@ -52,12 +52,12 @@ from kmodel.trace.events import LostEvents, TaskContext, TraceEvent, explained_b
 from kmodel.trace.faultinject import FaultInject
 from kmodel.trace.oracle import UNKNOWN_END_IO, EndIoMismatch, Oracle, Outcome, ratelimit_edge
 from kmodel.trace.parse import (
-    UNREADABLE,
     LineScanner,
     compression,
     open_compressed,
     open_trace,
     parse_event_line,
+    unreadable,
 )
 from kmodel.trace.replay import (
     _INTS,
@@ -641,7 +641,7 @@ class Checker:
                 if self.stopped:
                     self.report.stopped_at = lineno
                     return
-        except UNREADABLE as e:
+        except unreadable() as e:
             raise scanner.unreadable(lineno, e) from None
         except Exception as error:  # the model's, or the checker's bug
             self.events = n
@@ -1447,7 +1447,6 @@ class Checker:
             page.completed = True
             if not page.unknown:
                 self.checks += 1
-                sector = ev.arg_int("sector")
                 if sector != bio.sector:
                     self._check_sector(ev, page, sector, ev.name)
             return page, bio
@@ -1581,10 +1580,12 @@ class Checker:
         fresh = ev.name not in self.oracle.k.ratelimits
         end_io = UNKNOWN_END_IO if bio is None else bio.end_io
 
-        def run() -> Outcome:
-            return self.oracle.complete_write(
-                ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
+        # The completion's args, converted once: run() may be called twice (_other_side).
+        args = (ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
                 ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), ev.ts, end_io)
+
+        def run() -> Outcome:
+            return self.oracle.complete_write(*args)
 
         self._other_side(ev, status, run)
         try:
@@ -1732,9 +1733,9 @@ class Checker:
             self._early_return(ev, page, bio)
         status = ev.arg_int("bi_status")
         waiter_ptr = ev.arg_int("waiter")
-        done = Completion(ev.lineno, ts, ev.context.cpu, page.addr, status,
-                          ev.arg_int("pflags") & PAGEFLAGS_MASK, waiter_ptr != 0,
-                          _advanced(ev))
+        pflags = ev.arg_int("pflags") & PAGEFLAGS_MASK
+        done = Completion(ev.lineno, ts, ev.context.cpu, page.addr, status, pflags,
+                          waiter_ptr != 0, _advanced(ev))
         for task in self.tasks.values():
             if task.fault is not None:
                 task.fault.completions.append(done)
@@ -1762,10 +1763,12 @@ class Checker:
                     ("RD-8", "ER-4") if bio.sync else ("RD-9", "ER-5"), page, (sub.lineno,))
         fresh = ev.name not in self.oracle.k.ratelimits
 
+        # The completion's args, converted once: run() may be called twice (_other_side).
+        args = (pflags, status, ev.arg_int("sector"), ev.arg_int("size"), ev.arg_int("opf"),
+                ev.arg_int("dev"), waiter, ev.ts)
+
         def run() -> Outcome:
-            return self.oracle.complete_read(
-                ev.arg_int("pflags") & PAGEFLAGS_MASK, status, ev.arg_int("sector"),
-                ev.arg_int("size"), ev.arg_int("opf"), ev.arg_int("dev"), waiter, ev.ts)
+            return self.oracle.complete_read(*args)
 
         self._other_side(ev, status, run)
         try:
