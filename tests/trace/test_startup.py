@@ -19,7 +19,7 @@ TRACES = Path(__file__).resolve().parent.parent / "data" / "traces"
 
 #: Modules a check of a 6.1 text trace does not use (recordings, bundled traces, 6.12).
 NOT_NEEDED = ("kmodel.trace.check_6_12", "subprocess", "kmodel.capture.probes",
-              "importlib.resources")
+              "importlib.resources", "gzip", "lzma")
 
 
 def test_the_header_shortcut_reads_the_header_as_check_6_12_does() -> None:
