@@ -22,7 +22,12 @@ from kmodel.include.linux.page_flags import (
     SetPageError,
     SetPageUptodate,
 )
-from kmodel.include.linux.sched import TaskState, set_current_state, wake_up_process
+from kmodel.include.linux.sched import (
+    TaskState,
+    set_current_state,
+    signal_pending_state,
+    wake_up_process,
+)
 
 if TYPE_CHECKING:
     from kmodel.include.linux.mm_types import Folio
@@ -45,15 +50,23 @@ def folio_wake_bit(k: Kernel, folio: Folio, bit: int) -> None:
         folio.flags &= ~PageFlags.PG_waiters
 
 
-def folio_wait_bit_common(k: Kernel, folio: Folio, bit: int, *, exclusive: bool) -> None:
+#: include/uapi/asm-generic/errno-base.h:8.
+EINTR = 4
+
+
+def folio_wait_bit_common(k: Kernel, folio: Folio, bit: int, *, exclusive: bool,
+                          state: TaskState = TaskState.TASK_UNINTERRUPTIBLE) -> int:
     """Sleep until ``bit`` is clear; with ``exclusive`` (lock), take it. filemap.c:1245-1380.
 
-    This is where a task gives control to the executor (``io_schedule``).
+    This is where a task gives control to the executor (``io_schedule``). A killable sleep
+    (``state`` TASK_KILLABLE) ends without the bit when SIGKILL is pending (1319-1321):
+    0, or -EINTR then (1374-1378).
     """
     task = k.current
+    ret = 0
     with k.call("folio_wait_bit_common"):
         while True:
-            set_current_state(k, TaskState.TASK_UNINTERRUPTIBLE)
+            set_current_state(k, state)
             if not folio.flags & bit:
                 if not exclusive:
                     break
@@ -62,11 +75,16 @@ def folio_wait_bit_common(k: Kernel, folio: Folio, bit: int, *, exclusive: bool)
             if (task, bit) not in folio.waiters:
                 folio.waiters.append((task, bit))
             folio.flags |= PageFlags.PG_waiters
+            if signal_pending_state(state, task):  # not woken, interrupted: finish_wait
+                folio.waiters.remove((task, bit))  # PG_waiters stays, as in the kernel
+                ret = -EINTR
+                break
             with k.call("io_schedule"):
                 sched_submit_work(k)
                 k.executor.schedule(k, task)
         # finish_wait: folio_wake_bit already took the woken task off the queue.
         set_current_state(k, TaskState.TASK_RUNNING)
+    return ret
 
 
 def folio_trylock(folio: Folio) -> bool:
@@ -88,10 +106,24 @@ def folio_lock(k: Kernel, folio: Folio) -> None:
         __folio_lock(k, folio)
 
 
+def __folio_lock_killable(k: Kernel, folio: Folio) -> int:
+    """Sleep for the lock unless SIGKILL comes (filemap.c:1692-1696): 0 or -EINTR."""
+    return folio_wait_bit_common(k, folio, PG_locked, exclusive=True,
+                                 state=TaskState.TASK_KILLABLE)
+
+
 def folio_wait_locked(k: Kernel, folio: Folio) -> None:
     """Wait for the folio to be unlocked without taking the lock (pagemap.h:1056-1060)."""
     if PageLocked(folio):
         folio_wait_bit_common(k, folio, PG_locked, exclusive=False)
+
+
+def folio_wait_locked_killable(k: Kernel, folio: Folio) -> int:
+    """``folio_wait_locked``, ended by SIGKILL (pagemap.h:1062-1067): 0 or -EINTR."""
+    if not PageLocked(folio):
+        return 0
+    return folio_wait_bit_common(k, folio, PG_locked, exclusive=False,
+                                 state=TaskState.TASK_KILLABLE)
 
 
 def folio_unlock(k: Kernel, folio: Folio) -> None:
@@ -115,9 +147,17 @@ def __folio_lock_or_retry(k: Kernel, folio: Folio, flags: int) -> bool:
     if fault_flag_allow_retry_first(flags):  # FM-2
         if flags & FaultFlag.FAULT_FLAG_RETRY_NOWAIT:
             return False
-        folio_wait_locked(k, folio)  # mmap_read_unlock(mm) first, in the kernel
+        # mmap_read_unlock(mm) first, in the kernel
+        if flags & FaultFlag.FAULT_FLAG_KILLABLE:
+            folio_wait_locked_killable(k, folio)  # SIGKILL pending: back without waiting
+        else:
+            folio_wait_locked(k, folio)
         return False
-    __folio_lock(k, folio)  # the killable variant: no fatal signals in the model
+    if flags & FaultFlag.FAULT_FLAG_KILLABLE:
+        if __folio_lock_killable(k, folio):
+            return False  # mmap_read_unlock(mm), in the kernel
+    else:
+        __folio_lock(k, folio)
     return True
 
 

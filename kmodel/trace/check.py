@@ -321,8 +321,8 @@ class _Read:
 class _Fault:
     """An open ``do_swap_page`` call."""
 
-    __slots__ = ("completions", "end", "entry", "event", "events", "flags", "slot_skip", "slots",
-                 "target")
+    __slots__ = ("completions", "end", "entry", "event", "events", "flags", "killed",
+                 "slot_skip", "slots", "target")
 
     def __init__(self, event: _Event, entry: int, flags: int, target: _Page | None) -> None:
         self.event = event
@@ -338,6 +338,7 @@ class _Fault:
         #: G2: the slot counts the fault met, by line (slots.py SlotLedger.fault_seed).
         self.slots: dict[int, int | None] = {}
         self.slot_skip = ""  # the return of a slot call not the fault's own (reclaim's)
+        self.killed = False  # a SIGKILL for its task was generated during it (_signal_generate)
 
 
 class _Task:
@@ -1236,6 +1237,15 @@ class Checker:
     def _signal_generate(self, ev: _Event) -> None:
         if self.fi is not None:
             self.fi.signal(ev)
+        if ev.args.get("sig") == "9" and ev.args.get("res") in ("0", "2"):
+            # SIGKILL delivered or already pending (TRACE_SIGNAL_DELIVERED/ALREADY_PENDING,
+            # include/trace/events/signal.h:27-33): a fatal signal is every thread's of the
+            # group (complete_signal, kernel/signal.c:1044-1066), an input of their faults.
+            pid = ev.arg_int("pid")
+            for task_pid, task in self.tasks.items():
+                fault = task.fault
+                if fault is not None and (task_pid == pid or fault.event.context.tgid == pid):
+                    fault.killed = True
 
     def _fi_diverge(self, ev: _Event, message: str, allowed: list[str],
                     branches: tuple[str, ...]) -> None:
@@ -1848,7 +1858,8 @@ class Checker:
         verdict = replayer.fault(
             fault.events, fault.completions,
             lambda addr: self._known(addr, fault), target_addr,
-            self._ra_mark, replayer.ra_carry and self._ra_ordered(fault, ev), seeds)
+            self._ra_mark, replayer.ra_carry and self._ra_ordered(fault, ev), seeds,
+            fault.killed)
         if verdict is None:
             self._count_unknown("fault-not-replayable")
             return

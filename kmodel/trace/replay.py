@@ -49,7 +49,7 @@ from kmodel.include.linux.mm_types import (
     pte_swp_exclusive,
 )
 from kmodel.include.linux.page_flags import PageFlags
-from kmodel.include.linux.sched import Task, TaskState
+from kmodel.include.linux.sched import SIGKILL, Task, TaskState
 from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
@@ -703,6 +703,8 @@ class Replayer:
         self._seeds: Mapping[int, int] | None = None
         self._pinned = False  # the page found in the swap cache has one more reference
         self._full = False  # mem_cgroup_swap_full: the fault frees its slot (_fault)
+        self._killed = False  # the fault's task was sent SIGKILL during it (fault)
+        self._kill = False  # ... and it is pending from the fault's start (_fault)
         #: VMA readahead's windows by the fault's room in its PMD (_vma_windows).
         self._vma_memo: dict[tuple[int, int], dict[tuple[int, int], tuple[int, int, int]]] = {}
 
@@ -869,8 +871,8 @@ class Replayer:
     def fault(self, steps: Sequence[Step], completions: Sequence[Completion],
               lookup: PageLookup, target: int | None,
               ra_mark: Callable[[int], bool | None] | None = None,
-              ordered: bool = False, seeds: Mapping[int, int] | None = None
-              ) -> Verdict | None:
+              ordered: bool = False, seeds: Mapping[int, int] | None = None,
+              killed: bool = False) -> Verdict | None:
         """Replay one fault; None when its inputs are not all known.
 
         ``steps``: the task's events from ``do_swap_page`` to ``do_swap_page_ret`` (of
@@ -882,13 +884,17 @@ class Replayer:
         (:attr:`ra`) is the one this fault meets; ``seeds``: the trace has the slot probes
         and the fault's slot operations (:data:`SLOT_EVENTS`, among ``steps``) are compared,
         each slot's count before the fault (line of ``do_swap_page``), a lookup or a slot
-        operation being the checker's slot ledger's (G2).
+        operation being the checker's slot ledger's (G2); ``killed``: a SIGKILL for the
+        task was generated while the fault ran (``signal_generate``, an input: when it
+        became pending is not known, so the fault is tried without it first).
         """
         self._seeds = seeds
+        self._killed = killed
         try:
             return self._fault_seeded(steps, completions, lookup, target, ra_mark, ordered)
         finally:
             self._seeds = None
+            self._killed = False
 
     def _fault_seeded(self, steps: Sequence[Step], completions: Sequence[Completion],
                       lookup: PageLookup, target: int | None,
@@ -923,6 +929,8 @@ class Replayer:
         seeds = self._seeds
         if seeds is not None:  # the slot counts the fault met (G2)
             key = (*key, "slots", tuple(seeds.get(s.lineno) for s in steps))
+        if self._killed:
+            key = (*key, "killed")
         plan: dict[int, set[RaState]] | None = None
         if ra_kind == "cluster" and states is not None:
             planned = self._ra_plan(states, off)
@@ -1032,14 +1040,21 @@ class Replayer:
             # tried after "not full" when a read fault freed, never when the slot was kept
             # (a write fault that frees is the refcount test's, tried above).
             fulls.append(True)
+        # A SIGKILL generated during the fault (the memcg OOM killer's, in the fault's own
+        # allocation, or another task's kill) ends its killable wait for the page lock
+        # (__folio_lock_or_retry, mm/filemap.c:1746-1760) if it came before the wait:
+        # tried after the fault without it.
+        kills = [False, True] if self._killed else [False]
         for ra, page_mark, win in tries:
-            for full, (late, pinned) in ((f, lp) for f in fulls for lp in lates):
+            for kill, full, (late, pinned) in (
+                    (s, f, lp) for s in kills for f in fulls for lp in lates):
                 self._pinned = pinned
                 self._full = full
+                self._kill = kill
                 verdict = self._fault_once(steps, completions, lookup, target, entry,
                                            rw_rets, frontswap, rw_page, ra, late,
                                            cached_at_lookup, page_mark)
-                self._pinned = self._full = False
+                self._pinned = self._full = self._kill = False
                 if verdict.ok:
                     ok = ok or verdict
                     assert verdict.ra is not None
@@ -1215,6 +1230,8 @@ class Replayer:
             if self.ra_cluster:  # cluster readahead: a hit counts in swapin_readahead_hits
                 k.nr_rotate_swap = 1
         task = Task(pid=1, comm="replay", mm=MMStruct())
+        if self._kill:  # pending: the OOM killer's SIGKILL (SEND_SIG_PRIV: SI_KERNEL)
+            task.signals.append((SIGKILL, 0x80, 0))
         mm = task.mm
         assert mm is not None
         vma = VMArea(0, 1 << 47, mm)

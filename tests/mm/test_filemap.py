@@ -19,6 +19,7 @@ from kmodel import (
     folio_unlock,
     handle_mm_fault,
 )
+from kmodel.include.linux.sched import SIGKILL
 from kmodel.mm.filemap import folio_wait_writeback
 from tests.helpers import PAGE, cached, pattern, slot_of, swapped_out
 
@@ -72,6 +73,48 @@ def test_without_allow_retry_the_fault_sleeps_for_the_lock_FM_2() -> None:
         ret = handle_mm_fault(m.k, t, addr, FaultFlag.FAULT_FLAG_USER)
     assert ret == 0x4  # MAJOR: locked after sleeping, no retry
     assert m.load(t, addr) == pattern(0)
+
+
+_KILLABLE_RETRY = (FaultFlag.FAULT_FLAG_ALLOW_RETRY | FaultFlag.FAULT_FLAG_KILLABLE
+                   | FaultFlag.FAULT_FLAG_USER)
+
+
+@branch("FM-2")
+def test_a_pending_sigkill_ends_the_killable_wait_for_the_unlock_FM_2() -> None:
+    # the memcg OOM killer's SIGKILL came during the fault (a real 6.1 capture: 0x404)
+    ex = DeterministicExecutor()
+    m, t, addr, rec = swapped_out(2, executor=ex)
+    t.signals.append((SIGKILL, 0x80, 0))
+    with m.k.running(t), m.k.lock:
+        ret = handle_mm_fault(m.k, t, addr, _KILLABLE_RETRY)
+    assert ret == 0x404  # MAJOR | RETRY, back without sleeping
+    assert ex.pending and t.wakeups == 0 and t.state == TaskState.TASK_RUNNING
+    # the wait queued, set PG_waiters, and left the queue (finish_wait): the bit stays
+    (folio,) = [f for f in m.k.swap_cache.values() if f.flags & PageFlags.PG_waiters]
+    assert folio.flags & PageFlags.PG_locked and not folio.waiters
+    with m.k.lock:
+        ex.complete_all(m.k)
+    assert not folio.flags & (PageFlags.PG_locked | PageFlags.PG_waiters)  # the unlock's wake
+
+
+@branch("FM-2")
+def test_a_pending_sigkill_makes_the_killable_lock_fail_without_allow_retry_FM_2() -> None:
+    m, t, addr, rec = swapped_out(2, executor=DeterministicExecutor())
+    t.signals.append((SIGKILL, 0x80, 0))
+    flags = FaultFlag.FAULT_FLAG_KILLABLE | FaultFlag.FAULT_FLAG_USER
+    with m.k.running(t), m.k.lock:
+        ret = handle_mm_fault(m.k, t, addr, flags)
+    assert ret == 0x404  # __folio_lock_killable: -EINTR, so RETRY
+
+
+@branch("FM-2")
+def test_a_signal_that_is_not_fatal_does_not_end_the_killable_wait_FM_2() -> None:
+    m, t, addr, rec = swapped_out(2)
+    t.signals.append((7, 0, 0))  # a SIGBUS of an earlier fault, not SIGKILL
+    with m.k.running(t), m.k.lock:
+        ret = handle_mm_fault(m.k, t, addr, _KILLABLE_RETRY)
+    assert ret == 0x404  # slept for the unlock, then RETRY as ALLOW_RETRY says
+    assert t.wakeups == 1
 
 
 @branch("FM-3", "EW-3")

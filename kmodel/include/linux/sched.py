@@ -1,7 +1,8 @@
 """``struct task_struct``: state, reference count, wakeups.
 
 Linux 6.1.176 include/linux/sched.h:737-1540 (task_struct), include/linux/sched/task.h:109-130
-(get_task_struct/put_task_struct), kernel/sched/core.c:4360-4364 (wake_up_process).
+(get_task_struct/put_task_struct), kernel/sched/core.c:4360-4364 (wake_up_process),
+include/linux/sched/signal.h:404-422 (fatal_signal_pending, signal_pending_state).
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ class TaskState(enum.IntEnum):
     TASK_RUNNING = 0x0000
     TASK_INTERRUPTIBLE = 0x0001
     TASK_UNINTERRUPTIBLE = 0x0002
+    TASK_WAKEKILL = 0x0100
+    TASK_KILLABLE = 0x0102  # TASK_WAKEKILL | TASK_UNINTERRUPTIBLE (sched.h:115)
+
+
+#: include/uapi/asm-generic/signal.h:15.
+SIGKILL = 9
 
 
 @attrs.define(eq=False)
@@ -56,6 +63,22 @@ class Task:
 
     def __repr__(self) -> str:
         return f"<Task {self.comm}-{self.pid} {self.state.name} usage={self.usage}>"
+
+
+def fatal_signal_pending(task: Task) -> bool:
+    """SIGKILL is pending (``__fatal_signal_pending``, include/linux/sched/signal.h:404-407):
+    the model keeps a task's signals in ``Task.signals``, never delivered while it runs in
+    the kernel."""
+    return any(signo == SIGKILL for signo, _code, _addr in task.signals)
+
+
+def signal_pending_state(state: int, task: Task) -> bool:
+    """Whether a sleep in ``state`` ends for a pending signal (sched/signal.h:414-422)."""
+    if not state & (TaskState.TASK_INTERRUPTIBLE | TaskState.TASK_WAKEKILL):
+        return False
+    if not task.signals:  # signal_pending
+        return False
+    return bool(state & TaskState.TASK_INTERRUPTIBLE) or fatal_signal_pending(task)
 
 
 def get_task_struct(task: Task) -> Task:
