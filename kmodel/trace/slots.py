@@ -118,8 +118,11 @@ class SlotLedger:
         #: lookups.
         self._calls: dict[object, list[tuple[str, SwapEntry, int, int]]] = {}
         self._lookups: dict[object, list[_Lookup]] = {}
-        #: Each slot's last operation: its context and its return's timestamp.
-        self._last: dict[tuple[int, int], tuple[object, int]] = {}
+        #: Per slot, the last operation's context and end, and the last one's of another
+        #: context before it: a coarse clock prints a tick's events CPU by CPU, so an
+        #: operation may have come before any earlier-printed one of its tick, not only the
+        #: last.
+        self._last: dict[tuple[int, int], tuple[object, int, object, int]] = {}
         #: Mismatches held until the trace's time moves past them (an operation of another
         #: context printed after one may have come first): (event, entry, message, allowed,
         #: context, start, end).
@@ -194,8 +197,14 @@ class SlotLedger:
         key = (entry.type, entry.offset)
         self._op = (ctx, start, end)
         last = self._last.get(key)
-        self._last[key] = (ctx, end)
-        overlap = last is not None and last[0] != ctx and last[1] >= start
+        if last is None:
+            self._last[key] = (ctx, end, None, -1)
+            overlap = False
+        else:
+            ctx1, end1, ctx2, end2 = last
+            overlap = (ctx1 != ctx and end1 >= start) or (
+                ctx2 is not None and ctx2 != ctx and end2 >= start)
+            self._last[key] = (ctx, end, ctx2, end2) if ctx1 == ctx else (ctx, end, ctx1, end1)
         held = [h for h in self._held if h[1] == entry and h[4] != ctx and h[6] >= start]
         if held:
             self._held = [h for h in self._held if h not in held]
