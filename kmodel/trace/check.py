@@ -1449,8 +1449,12 @@ class Checker:
         sector = ev.arg_int("sector")
         prev = next((b for b in page.prev_bio
                      if b.write == write and not b.done and b.sector == sector), None)
-        if prev is not None and bio is not None and bio.sector != sector:
-            bio = None  # a last life's bio (below), not this life's
+        if prev is not None and bio is not None and (bio.sector != sector or (
+                not write and tie(page.life_ts, page.life_cpu, ev.ts, ev.context.cpu))):
+            # a last life's bio (below), not this life's: of another sector, or a read of
+            # this sector completing at the tick this life began (a coarse clock prints a
+            # tick CPU by CPU; a page is locked while it is read: that read ended first)
+            bio = None
         if bio is not None and bio.write == write and not bio.done:
             bio.done = True
             page.bio = None
