@@ -79,13 +79,29 @@ def out_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(keep) if keep else tmp_path_factory.mktemp("recorders")
 
 
+#: Boots per recorder until the scenario's kernel-side outcome happens. On 6.12 the memcg's
+#: 768K (scenarios612) leaves pages under writeback in memory on a slow TCG disk: in 1 of 4
+#: boots of a day the read-back found slots 40..47 in the swap cache and read none of them
+#: from the disk (pswpin 10 of 256; exit 0, no read error). That run says nothing of the
+#: recorders; a disagreement of the recorder and tracefs is never retried.
+ATTEMPTS = 3
+
+
+def _outcome_missed(report: run.Report) -> bool:
+    """The run's problems are all the kernel's outcome, none a recorder's disagreement."""
+    return bool(report.problems) and not any("disagree" in p for p in report.problems)
+
+
 @pytest.fixture(scope="module")
 def captures(out_root: Path) -> dict[str, run.Report]:
     reports = {}
     for recorder in RECORDERS:
-        result = run.capture([_scenario()], out_root / recorder,
-                             cli.default_cache(), recorder=recorder, line=_line())
-        (reports[recorder],) = result.reports
+        for _attempt in range(ATTEMPTS):
+            result = run.capture([_scenario()], out_root / recorder,
+                                 cli.default_cache(), recorder=recorder, line=_line())
+            (reports[recorder],) = result.reports
+            if not _outcome_missed(reports[recorder]):
+                break
     return reports
 
 
