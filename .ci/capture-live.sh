@@ -25,8 +25,22 @@ command -v qemu-system-x86_64 > /dev/null \
 
 mkdir -p "$out"
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-status=0
-"${PYTHON:-python3}" -m kmodel.capture capture --kernel "$kernel" --scenario "$scenarios" -o "$out" || status=$?
+# A boot whose only failures are the kernel-side outcomes (a read-back that found its slots
+# in the swap cache and read no failing slot: 6.12's memcg at 768K on a slow TCG disk), with
+# no trace divergent under kmodel check, is booted again, at most twice; a divergence never is.
+for attempt in 1 2 3; do
+    status=0
+    "${PYTHON:-python3}" -m kmodel.capture capture --kernel "$kernel" --scenario "$scenarios" \
+        -o "$out" 2> "$out/capture.stderr" || status=$?
+    cat "$out/capture.stderr" >&2
+    if [ "$status" = 1 ] && [ "$attempt" -lt 3 ] \
+        && grep -q "scenario(s) failed, 0 trace(s) divergent" "$out/capture.stderr"; then
+        echo "capture-live: attempt $attempt: a kernel-side outcome did not happen, no divergence: booting again" >&2
+        continue
+    fi
+    break
+done
+rm -f "$out/capture.stderr"
 case $status in
     0) ;;
     1) fail "a scenario's kernel-side outcome was not as expected (details above; files in $out)" ;;
