@@ -139,17 +139,19 @@ def _measure(paths: list[tuple[int, Path]]) -> list[tuple[int, float, float, int
 def run(workdir: Path, base_events: int, copies: list[int],
         types: list[int] | None = None) -> list[str]:
     types = types or [2, 8, MAX_TYPES]
-    lines = []
-    rows = _measure([(n, many_pids(workdir, base_events, n)) for n in copies])
-    lines += [f"[adversarial] many pids: {n} copies x ~{base_events:,} events, each under new "
-              f"pids: peak RSS {rss:.1f} MB, {cpu:.1f} s CPU, {checks:,} outcomes checked"
-              f"{bad}" for n, rss, cpu, checks, bad in rows]
-    lines.append(f"[adversarial] ratio peak RSS {rows[-1][0]} vs {rows[0][0]} copies = "
-                 f"{rows[-1][1] / rows[0][1]:.2f}x (target within 20%)")
-    rows = _measure([(n, many_swap_types(workdir, base_events, n)) for n in types])
-    lines += [f"[adversarial] many swap types: {n} swap areas x ~{base_events:,} events "
-              f"(copy i on type i, device 254:i): peak RSS {rss:.1f} MB, {cpu:.1f} s CPU, "
-              f"{checks:,} outcomes checked{bad}" for n, rss, cpu, checks, bad in rows]
-    lines.append(f"[adversarial] ratio peak RSS {rows[-1][0]} vs {rows[0][0]} swap types = "
+    pids = _measure([(n, many_pids(workdir, base_events, n)) for n in copies])
+    areas = _measure([(n, many_swap_types(workdir, base_events, n)) for n in types])
+    return [*_report("many pids", pids, "copies",
+                     f"copies x ~{base_events:,} events, each under new pids"),
+            *_report("many swap types", areas, "swap types",
+                     f"swap areas x ~{base_events:,} events (copy i on type i, device 254:i)")]
+
+
+def _report(what: str, rows: list[tuple[int, float, float, int, str]], unit: str,
+            each: str) -> list[str]:
+    """One line per size (``{n} {each}``) and the ratio of the largest to the smallest."""
+    lines = [f"[adversarial] {what}: {n} {each}: peak RSS {rss:.1f} MB, {cpu:.1f} s CPU, "
+             f"{checks:,} outcomes checked{bad}" for n, rss, cpu, checks, bad in rows]
+    lines.append(f"[adversarial] ratio peak RSS {rows[-1][0]} vs {rows[0][0]} {unit} = "
                  f"{rows[-1][1] / rows[0][1]:.2f}x (target within 20%)")
     return lines
