@@ -13,6 +13,7 @@ from kmodel.errors import TraceFormatError
 from kmodel.trace import check_trace
 from kmodel.trace.parse import parse_trace, read_kprobe_profile
 from tests.trace.model_mutations import MODEL_MUTATIONS, planted
+from tests.trace.test_slot_ledger import NO_SWAP_FREE
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = ROOT / "tests" / "data" / "traces"
@@ -140,3 +141,36 @@ def test_real_counting_clock_captures_conform(path: Path) -> None:
     assert report.divergences == [], report.format()
     assert report.unknown <= report.counts["events"] * 5 // 100
     assert report.counts["checks"] > report.counts["events"] // 4
+
+
+# -- a fault's order against another CPU's events within a jiffy ---------------------------
+
+
+@pytest.mark.parametrize("name", ["fork_uptime_whole2", "hogs2_uptime_whole3"])
+def test_a_fault_diverging_only_in_a_ticks_order_is_unknown_at_uptime(name: str) -> None:
+    # Live captures at uptime (jiffies) where another CPU's operation on the fault's slot or
+    # page in the same tick may have come first: not a divergence (both diverged before).
+    report = check_trace(TRACES / "clocks" / f"{name}.trace.txt.xz")
+    assert report.conformant, [d.message for d in report.divergences]
+    assert report.counts.get("unknown:fault-order-within-a-tick", 0) >= 1
+
+
+@pytest.mark.parametrize("name", ["fork_uptime_whole2", "hogs2_uptime_whole3",
+                                  "hogs2_uptime_whole"])
+def test_a_planted_fault_bug_still_diverges_at_uptime(name: str) -> None:
+    # The rule is narrow: only a fault with another CPU's event naming its slot or one of
+    # its pages in its ticks; a model without do_swap_page's swap_free still diverges.
+    with planted(NO_SWAP_FREE):
+        report = check_trace(TRACES / "clocks" / f"{name}.trace.txt.xz")
+    assert not report.conformant
+    unknown = report.counts.get("unknown:fault-order-within-a-tick", 0)
+    assert unknown < len(report.divergences), (unknown, len(report.divergences))
+
+
+def test_the_tick_rule_is_not_taken_at_the_counter_clock() -> None:
+    # counter counts about one per event: no two CPUs' events share a count, nothing is
+    # unknown for a tick's order, and a planted bug diverges as at a microsecond clock
+    with planted(NO_SWAP_FREE):
+        report = check_trace(TRACES / "clocks" / "fork_counter.trace.txt.xz")
+    assert not report.conformant
+    assert "unknown:fault-order-within-a-tick" not in report.counts
