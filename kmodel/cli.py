@@ -159,7 +159,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    status: int = func(args)
+    try:
+        status: int = func(args)
+    except BrokenPipeError:
+        # The reader of our output went away (``kmodel check T | head``): no traceback. The
+        # rest of the output goes nowhere (else the interpreter's flush at exit raises
+        # again); 141 is what a shell reports for a command killed by SIGPIPE (128 + 13).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
     return status
 
 

@@ -157,3 +157,19 @@ def test_unknown_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 def test_no_subcommand_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+def test_a_reader_gone_away_is_no_traceback() -> None:
+    # `kmodel check T | head`: the read end of the output pipe is closed before kmodel
+    # writes (closed here before it starts, so the write fails whatever the timing)
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kmodel", "check",
+             str(ROOT / "tests" / "data" / "traces" / "basic.trace.txt")],
+            stdout=w, stderr=subprocess.PIPE, check=False, timeout=120)
+    finally:
+        os.close(w)
+    assert proc.returncode == 141  # 128 + SIGPIPE, as a shell reports a command it killed
+    assert b"Traceback" not in proc.stderr and b"Error" not in proc.stderr, proc.stderr
