@@ -109,6 +109,10 @@ recorder_save() {
     /usr/bin/trace-cmd extract -o $out.trace.dat >> $log 2>&1 ||
         echo "KT: trace-cmd extract failed" >> $log
     stamp "trace-cmd extracted"
+    # trace-cmd disables every event as it exits: probes_install enabled the probes and the
+    # non-block tracepoints once, at boot, so the next scenario would record block events only.
+    echo 1 > $T/events/kt/enable
+    for tp in $(grep -v '^block/' /tracepoints.txt); do echo 1 > $T/events/$tp/enable; done
 }
 """
 

@@ -173,6 +173,24 @@ def test_kt_sh_calls_the_hooks_where_the_recordings_must_start_and_stop() -> Non
     assert kt.index("recorder_save() { :; }") < kt.index(". /lib/kt-recorder.sh")
 
 
+def test_trace_cmd_enables_again_after_its_extract_what_probes_install_enabled() -> None:
+    # trace-cmd disables every event as it exits; the probes and non-block tracepoints are
+    # enabled once per boot (probes_install), so without this every scenario after the first
+    # of a boot recorded block events only (a live 6-scenario trace-cmd boot: 1,077 events
+    # of writeerr_blkdebug's ~12,000, its scenario outcome unseen).
+    kt = (ROOT / "kmodel" / "capture" / "kt.sh").read_text()
+    install = kt[kt.index("probes_install() {"):]
+    install = install[:install.index("\n}\n")]
+    enables = [line.strip() for line in install.splitlines() if "enable" in line
+               and "echo 1" in line]
+    assert len(enables) == 2, enables
+    save = recorders._TRACE_CMD_SH
+    save = save[save.index("recorder_save() {"):]
+    extract = save.index("trace-cmd extract -o")
+    for line in enables:
+        assert line in save and save.index(line) > extract, line
+
+
 _FAKE_BPFTRACE = r"""#!/bin/sh
 # bpftrace 0.17 with -c: fork the child, attach the probes, then let the child run; exit with it.
 while [ "$1" != "-c" ]; do shift; done
