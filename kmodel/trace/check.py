@@ -1952,8 +1952,9 @@ class Checker:
         as it was before any completion of it meanwhile. None: its state is unknown.
         """
         page = self.pages.get(addr)
-        if page is None or page.unknown:
-            return None
+        if page is None or page.unknown or page.life_lineno > fault.events[-1].lineno:
+            return None  # unknown, or begun anew since the fault returned (a replay deferred
+            # to the timestamp's end meets the page's later life: a jiffy's hundreds of lines)
         for c in fault.completions:
             if c.page == addr:
                 return (c.pflags, True)

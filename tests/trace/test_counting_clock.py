@@ -12,6 +12,7 @@ import pytest
 from kmodel.errors import TraceFormatError
 from kmodel.trace import check_trace
 from kmodel.trace.parse import parse_trace, read_kprobe_profile
+from kmodel.trace.report import CheckReport
 from tests.trace.model_mutations import MODEL_MUTATIONS, planted
 from tests.trace.test_slot_ledger import NO_SWAP_FREE
 
@@ -146,22 +147,29 @@ def test_real_counting_clock_captures_conform(path: Path) -> None:
 # -- a fault's order against another CPU's events within a jiffy ---------------------------
 
 
-@pytest.mark.parametrize("name", ["fork_uptime_whole2", "hogs2_uptime_whole3"])
+def _with_profile(name: str) -> CheckReport:
+    profile = TRACES / "clocks" / f"{name}.kprobe_profile.txt"
+    return check_trace(TRACES / "clocks" / f"{name}.trace.txt.xz",
+                       missed=read_kprobe_profile(str(profile)))
+
+
+@pytest.mark.parametrize("name", ["fork_uptime_whole2", "hogs2_uptime_whole2"])
 def test_a_fault_diverging_only_in_a_ticks_order_is_unknown_at_uptime(name: str) -> None:
     # Live captures at uptime (jiffies) where another CPU's operation on the fault's slot or
-    # page in the same tick may have come first: not a divergence (both diverged before).
-    report = check_trace(TRACES / "clocks" / f"{name}.trace.txt.xz")
+    # page in the same tick may have come first: not a divergence (a fork child holding the
+    # page's lock; the other hog's slot operation)
+    report = _with_profile(name)
     assert report.conformant, [d.message for d in report.divergences]
     assert report.counts.get("unknown:fault-order-within-a-tick", 0) >= 1
 
 
 @pytest.mark.parametrize("name", ["fork_uptime_whole2", "hogs2_uptime_whole3",
-                                  "hogs2_uptime_whole"])
+                                  "hogs2_uptime_whole", "writeerr_flakey_uptime_whole"])
 def test_a_planted_fault_bug_still_diverges_at_uptime(name: str) -> None:
     # The rule is narrow: only a fault with another CPU's event naming its slot or one of
     # its pages in its ticks; a model without do_swap_page's swap_free still diverges.
     with planted(NO_SWAP_FREE):
-        report = check_trace(TRACES / "clocks" / f"{name}.trace.txt.xz")
+        report = _with_profile(name)
     assert not report.conformant
     unknown = report.counts.get("unknown:fault-order-within-a-tick", 0)
     assert unknown < len(report.divergences), (unknown, len(report.divergences))
@@ -175,9 +183,3 @@ def test_the_tick_rule_is_not_taken_at_the_counter_clock() -> None:
     assert not report.conformant
     assert "unknown:fault-order-within-a-tick" not in report.counts
 
-
-@pytest.mark.xfail(strict=True, reason="an open false divergence at uptime: "
-                   "tests/data/traces/clocks/open/README.md")
-def test_an_open_false_divergence_at_uptime_conforms() -> None:
-    report = check_trace(TRACES / "clocks" / "open" / "writeerr_flakey_uptime.trace.txt.xz")
-    assert report.conformant, [d.message for d in report.divergences]

@@ -496,6 +496,12 @@ NEVER_FULL = ModelMutation(
     "should_try_to_free_swap never takes swap for half full")
 
 
+def _fault_flags(line: str) -> int:
+    m = re.search(r"fault_flags=(0x[0-9a-f]+)", line)
+    assert m is not None, line
+    return int(m[1], 16)
+
+
 def test_a_read_fault_freeing_its_slot_under_a_full_memcg_is_the_models_swap_full() -> None:
     # oom: memory.swap.max=1M, so mem_cgroup_swap_full holds once 128 of the memcg's pages are
     # in swap and read faults free their slots (folio_free_swap's put_swap_folio). Neither
@@ -504,7 +510,7 @@ def test_a_read_fault_freeing_its_slot_under_a_full_memcg_is_the_models_swap_ful
     # still diverge there, at the kernel's put_swap_folio.
     lines = _lines("oom")
     frees = _fault_frees(lines)
-    fault_of = {}
+    fault_of: dict[int, int] = {}
     start = -1
     for i, line in enumerate(lines):
         if " do_swap_page: " in line:
@@ -513,6 +519,5 @@ def test_a_read_fault_freeing_its_slot_under_a_full_memcg_is_the_models_swap_ful
     at = next(frees[k + 1][0] for k in range(len(frees) - 1)
               if frees[k][2] == "__swap_entry_free" and frees[k + 1][2] == "put_swap_folio"
               and frees[k + 1][0] == frees[k][4]
-              and not int(re.search(r"fault_flags=(0x[0-9a-f]+)",
-                                    lines[fault_of[frees[k][0]]]).group(1), 16) & 1)
+              and not _fault_flags(lines[fault_of[frees[k][0]]]) & 1)
     _fault_diverges_at("oom", NEVER_FULL, at)
