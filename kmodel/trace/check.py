@@ -68,6 +68,7 @@ from kmodel.trace.replay import (
     Replayer,
     Step,
     Verdict,
+    frees_cache,
     swap_entry,
     tie,
 )
@@ -380,8 +381,8 @@ def _reclaims_cache(events: list[_Event], ret: _Event) -> bool:
     allocation (__remove_mapping's put_swap_folio) rather than for the fault: the fault's own
     put_swap_folio (folio_free_swap -> delete_from_swap_cache, mm/memory.c:4038-4040) follows
     its swap_free of the same slot; a put_swap_folio that does not is reclaim's."""
-    if not str(ret.args.get("caller", "")).startswith(("put_swap_folio", "[unknown")):
-        return False  # an unknown caller ([unknown/kretprobe'd]) may be put_swap_folio
+    if not frees_cache(ret):
+        return False
     call = events[-1] if events else None
     if call is None or call.name != "__swap_entry_free_locked":
         return False

@@ -254,6 +254,13 @@ class _SwapMap(dict[int, int]):
         return 0
 
 
+def frees_cache(ret: Step) -> bool:
+    """Whether the ``__swap_entry_free_locked`` return ``ret`` may be put_swap_folio's (the
+    drop of a slot's SWAP_HAS_CACHE): its caller says so, or is hidden by another tracer's
+    kretprobe (``[unknown/kretprobe'd]``)."""
+    return str(ret.args.get("caller", "")).startswith(("put_swap_folio", "[unknown"))
+
+
 def tie(first_ts: int, first_cpu: int, then_ts: int, then_cpu: int) -> bool:
     """Whether two events printed in this order may have happened the other way round.
 
@@ -1034,8 +1041,7 @@ class Replayer:
         fulls = [False]
         if self._seeds is not None and not (
                 steps[0].int("fault_flags") & FaultFlag.FAULT_FLAG_WRITE) and any(
-                s.name == "__swap_entry_free_locked_ret" and str(s.args.get("caller", ""))
-                .startswith(("put_swap_folio", "[unknown")) for s in steps):
+                s.name == "__swap_entry_free_locked_ret" and frees_cache(s) for s in steps):
             # The fault's own slot operations are compared (G2) and a read fault freed its
             # slot (folio_free_swap's put_swap_folio): should_try_to_free_swap says so only
             # when mem_cgroup_swap_full (mm/memory.c:3701-3703, mm/memcontrol.c:7516-7541),
