@@ -429,18 +429,24 @@ def test_kmodel_simulate_leaves_the_models_slot_events_out() -> None:
     assert "__swap_duplicate" not in text and "__swap_entry_free_locked" not in text
 
 
+def _conforms_yet_a_slot_bug_diverges(path: Path) -> CheckReport:
+    """``path``'s report, conformant; a planted slot bug (NO_DECREMENT) still diverges."""
+    report = check_trace(path)
+    assert report.divergences == [], report.format()
+    with planted(NO_DECREMENT):
+        assert check_trace(path, max_divergences=1).divergences
+    return report
+
+
 def test_a_coarse_clock_makes_overlapping_slot_operations_unknown_not_divergent() -> None:
     """A real 6.1 fork capture at trace_clock uptime (jiffies: 33 % of cross-CPU neighbours
     tie), whole, with the slot probes: two contexts' operations on one slot within one jiffy
     may have taken its lock in either order, so the slot is forgotten there, never judged on
     print order; a planted slot bug still diverges."""
-    path = TRACES / "clocks" / "fork_uptime_whole.trace.txt.xz"
-    report = check_trace(path)
-    assert report.divergences == [], report.format()
+    report = _conforms_yet_a_slot_bug_diverges(TRACES / "clocks" /
+                                               "fork_uptime_whole.trace.txt.xz")
     assert report.counts["unknown:slot-ledger-concurrent"] > 0
     assert report.counts["events"] > 10_000
-    with planted(NO_DECREMENT):
-        assert check_trace(path, max_divergences=1).divergences
 
 
 def test_reclaim_inside_a_fault_is_not_taken_for_the_faults_own_slot_operations() -> None:
@@ -449,13 +455,9 @@ def test_reclaim_inside_a_fault_is_not_taken_for_the_faults_own_slot_operations(
     fault). It was compared as the fault's own folio_free_swap and diverged; a put_swap_folio
     not after the fault's swap_free of that slot is reclaim's, and a fault with reclaim in it
     has its slot operations left to the ledger. A planted slot bug still diverges."""
-    path = SLOTS / "readerr_scsi_reclaim.trace.txt.xz"
-    report = check_trace(path)
-    assert report.divergences == [], report.format()
+    report = _conforms_yet_a_slot_bug_diverges(SLOTS / "readerr_scsi_reclaim.trace.txt.xz")
     assert report.counts["checks:fault-slots-not-known"] > 0
     assert report.counts["checks:fault-slots"] > 40
-    with planted(NO_DECREMENT):
-        assert check_trace(path, max_divergences=1).divergences
 
 
 def test_lost_events_right_after_a_mismatch_make_it_unknown() -> None:
@@ -482,11 +484,8 @@ def test_a_caller_hidden_by_another_tracers_kretprobe_is_not_compared() -> None:
     path = SLOTS / "readerr_blkdebug_with_bpftrace.trace.txt.xz"
     with lzma.open(path, "rt") as f:
         assert "[unknown/kretprobe'd] <- __swap_duplicate)" in f.read()
-    report = check_trace(path)
-    assert report.divergences == [], report.format()
+    report = _conforms_yet_a_slot_bug_diverges(path)  # the ledger still holds the kernel
     assert report.counts["checks:fault-slots"] >= 1
-    with planted(NO_DECREMENT):  # the ledger still holds the kernel to the model
-        assert check_trace(path, max_divergences=1).divergences
 
 
 #: should_try_to_free_swap never finds swap full (mem_cgroup_swap_full always false).
