@@ -325,11 +325,27 @@ class _Run:
         # Completions: the earliest and latest number of task steps before each.
         self.completions: list[tuple[int, int, Completion]] = []
         self.tie = False
+        #: Completions of an earlier life of a page the task reads (by the step index of
+        #: that read): a struct page freed and reused while the task ran.
+        self.expire: dict[int, list[Completion]] = {}
+        reads: dict[int, list[int]] | None = None
         for c in completions:
             early, late_n = place(steps, c)
             if early != late_n:
                 self.tie = True
             self.completions.append((early, late_n, c))
+            if reads is None:
+                reads = {}
+                for j, s in enumerate(steps):
+                    if s.name == "swap_readpage":
+                        reads.setdefault(s.int("page"), []).append(j)
+            for j in reads.get(c.page, ()):
+                s = steps[j]
+                if s.lineno > c.lineno and not (s.ts == c.ts and c.cpu < s.cpu):
+                    # Printed before the task's read of its page, and not a tie with it:
+                    # it ended a read of the page's earlier life, never this one's bio.
+                    self.expire.setdefault(j, []).append(c)
+                    break
         self.done: set[int] = set()
 
     # -- matching the model's events with the trace's ------------------------------------
@@ -364,6 +380,9 @@ class _Run:
             self._slot_op(i, ev)
         self._compare(i, ev, self.steps[i])
         self.matched = i + 1
+        if self.expire:
+            for c in self.expire.get(i, ()):
+                self.done.add(id(c))
         if not self.late:
             self._complete_due(after=self.matched)
 

@@ -183,12 +183,3 @@ def test_the_tick_rule_is_not_taken_at_the_counter_clock() -> None:
     assert not report.conformant
     assert "unknown:fault-order-within-a-tick" not in report.counts
 
-
-
-@pytest.mark.xfail(strict=True, reason="an open false divergence at the counter clock: "
-                   "tests/data/traces/clocks/open/README.md")
-def test_an_open_false_divergence_at_counter_conforms() -> None:
-    path = TRACES / "clocks" / "open" / "fork_counter_eexist.trace.txt.xz"
-    report = check_trace(path, missed=read_kprobe_profile(
-        str(TRACES / "clocks" / "open" / "fork_counter_eexist.kprobe_profile.txt")))
-    assert report.conformant, [d.message for d in report.divergences]

@@ -1,0 +1,67 @@
+"""A struct page freed and reused while a fault ran: its earlier life's completion is not
+the fault's.
+
+A fault's replay gets every ``end_swap_bio_read`` printed during its span. One of a page
+the fault reads, printed before the fault's ``swap_readpage`` of that page, ended a read of
+the page's earlier life (another task's, before the page was freed and allocated again): it
+cannot complete the bio the fault submits later. Only a tie (equal timestamps, the
+completion's CPU the lower: ftrace's merge order) leaves it in doubt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kmodel.trace import check_trace
+from kmodel.trace.parse import read_kprobe_profile
+from kmodel.trace.replay import FAULT_EVENTS, Completion, Replayer, Step, _Run
+from tests.trace.model_mutations import MODEL_MUTATIONS, planted
+
+CLOCKS = Path(__file__).resolve().parents[1] / "data" / "traces" / "clocks"
+PAGE = 0xFFFFEA00007A58C0
+
+
+def test_a_completion_of_a_reused_pages_earlier_life_is_not_the_faults() -> None:
+    # CI's live fork capture at counter: the fault of line 6334 slept in
+    # __read_swap_cache_async's -EEXIST retry while the other process read, used and freed
+    # struct page ...58c0 (its read's completion at line 6618), then read its slot into that
+    # same page (line 7540) and, its read in flight as swapin_readahead returned, waited for
+    # the unlock: MAJOR|RETRY at line 7584. Taking line 6618 for the fault's own read had
+    # the model find the page unlocked (MAJOR). A model that never retries diverges there
+    # (and at the trace's other RETRYs).
+    path = CLOCKS / "fork_counter_eexist.trace.txt.xz"
+    missed = read_kprobe_profile(str(CLOCKS / "fork_counter_eexist.kprobe_profile.txt"))
+    report = check_trace(path, missed=missed)
+    assert report.conformant, [d.message for d in report.divergences]
+    with planted(MODEL_MUTATIONS["ds_retry_without_flag"]):
+        report = check_trace(path, missed=missed)
+    assert 7584 in {d.lineno for d in report.divergences}, report.format()
+
+
+def _steps(read_ts: int, read_cpu: int) -> list[Step]:
+    return [Step(10, 100, 0, "do_swap_page", {}),
+            Step(20, read_ts, read_cpu, "swap_readpage", {"page": hex(PAGE)}),
+            Step(30, 300, 0, "do_swap_page_ret", {"ret": "0x404"})]
+
+
+def _expired(steps: list[Step], completion: Completion) -> dict[int, list[Completion]]:
+    return _Run(Replayer(), steps, FAULT_EVENTS, [completion], late=False).expire
+
+
+def test_a_completion_printed_before_the_read_of_its_page_expires_with_the_read() -> None:
+    earlier = Completion(15, 150, 1, PAGE, 0, 0)
+    assert _expired(_steps(200, 0), earlier) == {1: [earlier]}
+    later = Completion(25, 250, 1, PAGE, 0, 0)  # after the read: may be the fault's own
+    assert _expired(_steps(200, 0), later) == {}
+    other = Completion(15, 150, 1, PAGE + 0x40, 0, 0)  # another page
+    assert _expired(_steps(200, 0), other) == {}
+
+
+def test_a_completion_tied_with_the_read_of_its_page_may_be_its_own() -> None:
+    # Equal timestamps, the completion on the lower CPU: ftrace prints it first whichever
+    # came first, so it may be the end of the fault's own read.
+    tied = Completion(15, 200, 0, PAGE, 0, 0)
+    assert _expired(_steps(200, 1), tied) == {}
+    # The completion on the higher CPU would have been printed after the read: no tie.
+    untied = Completion(15, 200, 1, PAGE, 0, 0)
+    assert _expired(_steps(200, 0), untied) == {1: [untied]}
