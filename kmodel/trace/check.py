@@ -105,6 +105,8 @@ PG_writeback = int(PageFlags.PG_writeback)
 SUBMIT_FLAGS = PG_locked | PG_uptodate | PG_writeback
 PG_swapcache = int(PageFlags.PG_swapcache | PageFlags.PG_swapbacked)  # PageSwapCache: both
 PG_READAHEAD = int(PageFlags.PG_readahead)
+_PG_RECLAIM = int(PageFlags.PG_reclaim)
+_PG_ACTIVE = int(PageFlags.PG_active)
 #: Probes whose missed hits may hide a change of the readahead state (G2): a fault, its
 #: readahead, a page read (which readahead marks PG_readahead).
 RA_PROBES = frozenset(("do_swap_page", "do_swap_page_ret", "swapin_readahead",
@@ -1205,8 +1207,17 @@ class Checker:
         exp.page.note(ev.lineno)
         self._writeback_ended(ev)
         predicted = int(want.arg("pflags")) & WRITE_END_FLAGS
-        seen = ev.arg_int("pflags") & WRITE_END_FLAGS
-        if predicted != seen:
+        pflags = ev.arg_int("pflags")
+        seen = pflags & WRITE_END_FLAGS
+        if predicted ^ seen == _PG_RECLAIM and seen & _PG_RECLAIM and (
+                pflags & PG_locked or pflags & ~exp.event.arg_int("pflags") & _PG_ACTIVE):
+            # After the error path's ClearPageReclaim (mm/page_io.c:49), reclaim on another
+            # CPU met the folio still under writeback: folio_set_reclaim under the folio's
+            # lock (mm/vmscan.c:1781, shrink_folio_list's case 2), then activate_locked's
+            # PG_active (mm/vmscan.c:2076). No event tells it; the probe shows the lock it
+            # holds or the activation it made.
+            self._count_unknown("reclaim-set-by-concurrent-reclaim")
+        elif predicted != seen:
             self._diverge(
                 ev, f"end_page_writeback sees {_flags(seen)}; after end_swap_bio_write "
                 f"bi_status={exp.status} (line {exp.event.lineno}) the model has "

@@ -1332,6 +1332,16 @@ class Checker612:
             # swap_cache_get_folio on another CPU clears it without the folio lock
             # (mm/swap_state.c:368), here between the completion's entry and this event.
             self._count_unknown("reclaim-cleared-by-a-concurrent-fault")
+        elif (pflags ^ want) & _MODEL_BITS == PageFlags612.PG_reclaim \
+                and pflags & PageFlags612.PG_reclaim and (
+                    pflags & PageFlags612.PG_locked
+                    or pflags & ~done.arg_int("pflags") & PageFlags612.PG_active):
+            # After the error path's folio_clear_reclaim (mm/page_io.c:47), reclaim on
+            # another CPU met the folio still under writeback: folio_set_reclaim under the
+            # folio's lock (mm/vmscan.c:1206, shrink_folio_list's case 2), then
+            # activate_locked's PG_active (mm/vmscan.c:1526); the probe shows the lock it
+            # holds or the activation it made (as the 6.1 checker's).
+            self._count_unknown("reclaim-set-by-concurrent-reclaim")
         elif pflags & _MODEL_BITS != want & _MODEL_BITS:
             self._diverge(ev, line, f"folio_end_writeback sees "
                           f"{decode_page_flags_6_12(pflags & _MODEL_BITS)}, but after "

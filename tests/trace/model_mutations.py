@@ -163,6 +163,9 @@ ALL_MUTATIONS: dict[str, ModelMutation] = {m.name: m for m in (
     _m("write_end_no_redirty", "mm.page_io", "end_swap_bio_write",
        "set_page_dirty(k, page)  # re-dirty", "pass  # re-dirty",
        "a failed write does not re-dirty the page"),
+    _m("write_end_keeps_reclaim", "mm.page_io", "end_swap_bio_write",
+       "            ClearPageReclaim(page)\n", "            pass\n",
+       "a failed write leaves PG_reclaim set (no ClearPageReclaim)"),
     # the write bio and sectors
     _m("write_no_unlock", "mm.page_io", "_swap_writepage_body",
        "unlock_page(k, folio)\n    submit_bio(k, bio)", "submit_bio(k, bio)",
