@@ -10,6 +10,8 @@ out=${1:?usage: .ci/capture-live.sh OUTPUT_DIR}
 root=$(cd "$(dirname "$0")/.." && pwd)
 # KMODEL_CAPTURE_KERNEL=6.12: Debian 13's 6.12.118 image (kmodel capture --kernel 6.12).
 kernel=${KMODEL_CAPTURE_KERNEL:-6.1}
+# KMODEL_CAPTURE_ARGS: more `kmodel capture` options, e.g. "--trace-clock counter".
+read -r -a extra <<< "${KMODEL_CAPTURE_ARGS:-}"
 scenarios=${KMODEL_CAPTURE_SCENARIOS:-basic,readerr_blkdebug,writeerr_flakey}
 
 fail() {
@@ -31,7 +33,7 @@ export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
 for attempt in 1 2 3; do
     status=0
     "${PYTHON:-python3}" -m kmodel.capture capture --kernel "$kernel" --scenario "$scenarios" \
-        -o "$out" 2> "$out/capture.stderr" || status=$?
+        ${extra[@]+"${extra[@]}"} -o "$out" 2> "$out/capture.stderr" || status=$?
     cat "$out/capture.stderr" >&2
     if [ "$status" = 1 ] && [ "$attempt" -lt 3 ] \
         && grep -q "scenario(s) failed, 0 trace(s) divergent" "$out/capture.stderr"; then
@@ -46,4 +48,4 @@ case $status in
     1) fail "a scenario's kernel-side outcome was not as expected (details above; files in $out)" ;;
     *) fail "the capture could not run (exit $status; message above)" ;;
 esac
-echo "capture-live: ok: $kernel $scenarios in $(( $(date +%s) - start )) s; files in $out"
+echo "capture-live: ok: $kernel $scenarios ${KMODEL_CAPTURE_ARGS:+$KMODEL_CAPTURE_ARGS }in $(( $(date +%s) - start )) s; files in $out"
