@@ -48,10 +48,18 @@ if TYPE_CHECKING:
     from kmodel.include.linux.mm import FaultFlag, VMFault, VmFault
     from kmodel.include.linux.mm_types import Folio, MMStruct, SwapEntry, VMArea
     from kmodel.include.linux.page_flags import PageFlags, decode_page_flags
-    from kmodel.include.linux.sched import Task, TaskState, get_task_struct, put_task_struct
+    from kmodel.include.linux.sched import (
+        SignalStruct,
+        Task,
+        TaskState,
+        fatal_signal_pending,
+        get_task_struct,
+        put_task_struct,
+    )
     from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
     from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
     from kmodel.kernel import Kernel, ModelEvent
+    from kmodel.kernel.signal import complete_signal, send_signal_locked
     from kmodel.lib.fault_inject import FaultAttr, should_fail, should_fail_ex
     from kmodel.lib.ratelimit import RatelimitState, pr_alert_ratelimited
     from kmodel.mm.filemap import (
@@ -115,10 +123,12 @@ _EXPORTS: dict[str, str] = {
         ("kmodel.include.linux.mm", "FaultFlag VMFault VmFault"),
         ("kmodel.include.linux.mm_types", "Folio MMStruct SwapEntry VMArea"),
         ("kmodel.include.linux.page_flags", "PageFlags decode_page_flags"),
-        ("kmodel.include.linux.sched", "Task TaskState get_task_struct put_task_struct"),
+        ("kmodel.include.linux.sched", "SignalStruct Task TaskState fatal_signal_pending "
+         "get_task_struct put_task_struct"),
         ("kmodel.include.linux.swap", "SwapExtent SwapInfo SwpFlags"),
         ("kmodel.include.linux.writeback", "WbSyncMode WritebackControl"),
         ("kmodel.kernel", "Kernel ModelEvent"),
+        ("kmodel.kernel.signal", "complete_signal send_signal_locked"),
         ("kmodel.lib.fault_inject", "FaultAttr should_fail should_fail_ex"),
         ("kmodel.lib.ratelimit", "RatelimitState pr_alert_ratelimited"),
         ("kmodel.mm.filemap", "end_page_writeback folio_end_writeback folio_lock "
@@ -190,6 +200,7 @@ __all__ = [
     "PendingIO",
     "RatelimitState",
     "Request",
+    "SignalStruct",
     "SwapEntry",
     "SwapExtent",
     "SwapFileInode",
@@ -223,6 +234,7 @@ __all__ = [
     "blk_io_schedule",
     "blk_start_plug",
     "check_trace",
+    "complete_signal",
     "count_swpout_vm_event",
     "decode_page_flags",
     "do_swap_page",
@@ -230,6 +242,7 @@ __all__ = [
     "end_page_writeback",
     "end_swap_bio_read",
     "end_swap_bio_write",
+    "fatal_signal_pending",
     "folio_end_writeback",
     "folio_free_swap",
     "folio_lock",
@@ -250,6 +263,7 @@ __all__ = [
     "put_task_struct",
     "read_header",
     "read_swap_cache_async",
+    "send_signal_locked",
     "should_fail",
     "should_fail_bio",
     "should_fail_ex",

@@ -19,6 +19,7 @@ PREFIX = "linux-source-6.1/"
 #: Directories the model cites; extracted together on first use.
 CITED_DIRS = ("mm/", "block/", "lib/", "include/linux/", "include/uapi/linux/",
               "arch/x86/mm/", "arch/x86/include/asm/", "kernel/sched/", "kernel/signal.c",
+              "include/trace/events/signal.h",
               "drivers/block/brd.c", "drivers/block/zram/zram_drv.c", "drivers/md/dm-flakey.c",
               "Makefile")
 

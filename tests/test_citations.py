@@ -26,7 +26,7 @@ from tests import ksrc
 ROOT = Path(__file__).resolve().parent.parent
 KMODEL = ROOT / "kmodel"
 LOCK = ROOT / "spec" / "citations.lock.json"
-MODEL_DIRS = ("mm", "block", "lib", "include", "arch", "executor")
+MODEL_DIRS = ("mm", "block", "lib", "include", "arch", "executor", "kernel")
 CITE = re.compile(r"\b((?:[\w-]+/)*[\w-]+\.[ch]):(\d+)(?:-(\d+))?")
 IDENT = re.compile(r"``(?:\w+->)?(\w+)(?:\(.*?\))?``")
 SEARCH = ("", "mm/", "block/", "lib/", "include/linux/", "include/linux/sched/",

@@ -1285,14 +1285,41 @@ class Checker:
         if self.fi is not None:
             self.fi.signal(ev)
         if ev.args.get("sig") == "9" and ev.args.get("res") in ("0", "2"):
-            # SIGKILL delivered or already pending (TRACE_SIGNAL_DELIVERED/ALREADY_PENDING,
-            # include/trace/events/signal.h:27-33): a fatal signal is every thread's of the
-            # group (complete_signal, kernel/signal.c:1044-1066), an input of their faults.
-            pid = ev.arg_int("pid")
-            for task_pid, task in self.tasks.items():
-                fault = task.fault
-                if fault is not None and (task_pid == pid or fault.event.context.tgid == pid):
-                    fault.killed = True
+            self._sigkill(ev)
+
+    def _sigkill(self, ev: _Event) -> None:
+        """A SIGKILL delivered, or already pending (TRACE_SIGNAL_DELIVERED, _ALREADY_PENDING:
+        an earlier delivery, perhaps before the trace, did what this one would): an input of
+        the faults open now. Which of their tasks it reaches is the model's: the target and
+        the open faults' tasks of its thread group (by the trace's tgid column) are mapped to
+        model tasks of one group, the model's ``__send_signal_locked`` sends it, and a fault
+        whose task then has it pending replays with it (FM-2's killable wait)."""
+        from kmodel.executor.base import Executor
+        from kmodel.include.linux.sched import SignalStruct, Task, fatal_signal_pending
+        from kmodel.kernel import Kernel
+        from kmodel.kernel.signal import PidType, send_signal_locked
+
+        pid = ev.arg_int("pid")
+        faults = {task_pid: task.fault for task_pid, task in self.tasks.items()
+                  if task.fault is not None}
+        if not faults:
+            return
+        own = faults.get(pid)
+        tgid = own.event.context.tgid if own is not None else pid
+        group = SignalStruct()
+        target = Task(pid=pid, comm=ev.args.get("comm", ""), tgid=tgid or pid, signal=group)
+        tasks = {pid: target}
+        for task_pid, fault in faults.items():
+            context = fault.event.context
+            if task_pid != pid and tgid is not None and context.tgid == tgid:
+                tasks[task_pid] = Task(pid=task_pid, comm=context.comm, tgid=tgid,
+                                       signal=group)
+        grp = PidType.PIDTYPE_TGID if ev.args.get("grp", "1") != "0" else PidType.PIDTYPE_PID
+        send_signal_locked(Kernel(executor=Executor()), 9, target, grp)
+        for task_pid, task in tasks.items():
+            killed = faults.get(task_pid)
+            if killed is not None and fatal_signal_pending(task):
+                killed.killed = True
 
     def _fi_diverge(self, ev: _Event, message: str, allowed: list[str],
                     branches: tuple[str, ...]) -> None:

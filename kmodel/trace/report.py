@@ -96,7 +96,7 @@ MODEL_RAISED = "model-raised"
 #: The model's code did not end within a `StepBudget` (a loop of the model that never ends).
 MODEL_RUNAWAY = "model-runaway"
 
-#: The model: the subpackages (and ``kmodel/kernel.py``) whose code the checkers run. An
+#: The model: the subpackages (``kmodel/kernel`` among them) whose code the checkers run. An
 #: exception whose innermost kmodel frame is in one of them is the model's; one raised in
 #: ``kmodel.trace`` (the checkers' mapping of trace objects to model objects) is a checker bug.
 MODEL_PACKAGES = frozenset(("mm", "block", "lib", "include", "kernel", "executor", "arch",
@@ -177,12 +177,13 @@ def _loops(code: CodeType) -> bool:
 
 def _where(frame: FrameType | None) -> tuple[str, str]:
     """(function, kmodel/...:line) of the innermost model frame from ``frame`` outwards
-    (a frame running with a model module's globals; kernel.py's call chain is skipped)."""
+    (a frame running with a model module's globals; ``kmodel.kernel``'s call chain is
+    skipped)."""
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         parts = module.split(".") if isinstance(module, str) else []
         if len(parts) >= 2 and parts[0] == "kmodel" and parts[1] in MODEL_PACKAGES and (
-                parts[1] != "kernel"):
+                module != "kmodel.kernel"):
             return frame.f_code.co_name, f"kmodel/{'/'.join(parts[1:])}.py:{frame.f_lineno}"
         frame = frame.f_back
     return "?", "?"
@@ -355,7 +356,7 @@ def raised_divergence(error: Exception | ModelRunaway, path: str, lineno: int, l
                       model: str = "") -> Divergence:
     """The divergence of an exception out of checking line ``lineno``, for both checkers.
 
-    Raised in the model's own code (kmodel/mm, block, lib, include, v6_12, kernel.py, ...) as
+    Raised in the model's own code (kmodel/mm, block, lib, include, kernel, v6_12, ...) as
     the checker ran it on the trace's inputs: a divergence of kind ``model-raised`` at that
     line (``model`` names the model in its message), or of kind ``model-runaway`` for a
     `ModelRunaway`; the checker stops there, as the model's

@@ -1,8 +1,9 @@
-"""``struct task_struct``: state, reference count, wakeups.
+"""``struct task_struct``: state, reference count, wakeups; its thread group's ``signal_struct``.
 
 Linux 6.1.176 include/linux/sched.h:737-1540 (task_struct), include/linux/sched/task.h:109-130
 (get_task_struct/put_task_struct), kernel/sched/core.c:4360-4364 (wake_up_process),
-include/linux/sched/signal.h:404-422 (fatal_signal_pending, signal_pending_state).
+include/linux/sched/signal.h:93-255 (signal_struct, SIGNAL_GROUP_EXIT), 404-422
+(fatal_signal_pending, signal_pending_state), 727-730 (thread_group_empty).
 """
 
 from __future__ import annotations
@@ -32,6 +33,22 @@ class TaskState(enum.IntEnum):
 
 #: include/uapi/asm-generic/signal.h:15.
 SIGKILL = 9
+#: include/linux/sched/signal.h:255: group exit in progress.
+SIGNAL_GROUP_EXIT = 0x00000004
+
+
+@attrs.define(eq=False)
+class SignalStruct:
+    """``struct signal_struct`` (include/linux/sched/signal.h:93): what a thread group shares.
+
+    ``threads`` is ``thread_head`` (the group's tasks, the leader first); ``shared_pending``
+    the signal numbers of ``shared_pending`` (a signal sent to the group, PIDTYPE_TGID).
+    """
+
+    threads: list[Task] = attrs.field(factory=list)
+    flags: int = 0
+    group_exit_code: int = 0
+    shared_pending: set[int] = attrs.field(factory=set)
 
 
 @attrs.define(eq=False)
@@ -56,10 +73,18 @@ class Task:
     plug: BlkPlug | None = None
     #: Signals generated for this task: (signo, si_code, address).
     signals: list[tuple[int, int, int]] = attrs.field(factory=list)
+    #: ``task->signal``: its thread group's (a group of its own unless given one).
+    signal: SignalStruct | None = None
+    #: TIF_SIGPENDING: set by ``signal_wake_up_state`` (kmodel.kernel.signal).
+    sigpending: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not self.tgid:
             self.tgid = self.pid
+        if self.signal is None:
+            self.signal = SignalStruct([self])
+        elif self not in self.signal.threads:
+            self.signal.threads.append(self)  # copy_process's list_add_tail_rcu of a thread
 
     def __repr__(self) -> str:
         return f"<Task {self.comm}-{self.pid} {self.state.name} usage={self.usage}>"
@@ -70,6 +95,11 @@ def fatal_signal_pending(task: Task) -> bool:
     the model keeps a task's signals in ``Task.signals``, never delivered while it runs in
     the kernel."""
     return any(signo == SIGKILL for signo, _code, _addr in task.signals)
+
+
+def thread_group_empty(p: Task) -> bool:
+    """Whether ``p`` is its group's only thread (include/linux/sched/signal.h:727-730)."""
+    return p.signal is None or len(p.signal.threads) <= 1
 
 
 def signal_pending_state(state: int, task: Task) -> bool:
