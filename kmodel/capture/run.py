@@ -251,14 +251,18 @@ def upstream_version(version: str) -> str:
     return match.group(0) if match else version
 
 
-def check(trace: Path) -> Checked:
-    """Run ``kmodel check`` (the public ``check_trace``) on a captured trace; summarise it."""
+def check(trace: Path, profile: Path | None = None) -> Checked:
+    """Run ``kmodel check`` (the public ``check_trace``) on a captured trace; summarise it.
+
+    ``profile``: the run's kprobe_profile (default: the scenario's beside ``trace``, as
+    `kmodel check` reads it): what a missed probe hit may explain is unknown, not divergent.
+    A recorder's recording of the run is checked with the same profile (one set of kprobes).
+    """
     from kmodel.trace import check_trace  # the checker is only needed once traces exist
     from kmodel.trace.parse import read_kprobe_profile
 
-    # The scenario's kprobe_profile beside its trace, as `kmodel check` reads it: what a
-    # missed probe hit may explain is unknown, not divergent.
-    profile = trace.with_name(trace.name.removesuffix(".trace.txt") + ".kprobe_profile.txt")
+    if profile is None:
+        profile = trace.with_name(trace.name.removesuffix(".trace.txt") + ".kprobe_profile.txt")
     try:
         missed = read_kprobe_profile(str(profile)) if profile.is_file() else None
         report = check_trace(trace, max_divergences=CHECK_MAX_DIVERGENCES, missed=missed)
@@ -360,7 +364,7 @@ def capture(
                 problems += bad
                 if run_check and text is not None:
                     say(f"checking {text.name} with kmodel check")
-                    recorded = check(text)
+                    recorded = check(text, out_dir / f"{s.name}.kprobe_profile.txt")
                     if checked is not None:
                         problems += recorders.disagreement(rec, checked, recorded)
             reports.append(

@@ -73,7 +73,8 @@ def register(subparsers: Any) -> None:
         "--kprobe-profile", metavar="FILE",
         help="the tracefs kprobe_profile of the (single) trace's capture: what its missed "
              "hits may explain is unknown, not divergent (default: NAME.kprobe_profile.txt "
-             "beside NAME.trace.txt, if present)",
+             "beside NAME.trace.txt, or beside kmodel capture's NAME.trace-cmd.txt, "
+             "NAME.trace.dat, NAME.bpftrace.txt, NAME.ndjson, if present)",
     )
     parser.add_argument(
         "--kernel", choices=("6.1", "6.12"), default=None,
@@ -158,10 +159,16 @@ class Outcome:
     path: str = ""
 
 
+#: What ``kmodel capture`` names a scenario's trace (tracefs) and its recorders' recordings
+#: (``--recorder trace-cmd``, ``bpftrace``): one run, one ``NAME.kprobe_profile.txt``.
+_SIDECAR_SUFFIXES = (".trace.txt", ".trace.txt.gz", ".trace.txt.xz", ".trace-cmd.txt",
+                     ".trace.dat", ".bpftrace.txt", ".ndjson")
+
+
 def _sidecar_profile(path: str) -> str | None:
-    """``NAME.kprobe_profile.txt`` beside ``NAME.trace.txt[.gz|.xz]``, as ``kmodel capture``
-    writes it, if it exists."""
-    for suffix in (".trace.txt", ".trace.txt.gz", ".trace.txt.xz"):
+    """``NAME.kprobe_profile.txt`` beside ``NAME.trace.txt[.gz|.xz]`` (or a recorder's
+    recording of the same run), as ``kmodel capture`` writes it, if it exists."""
+    for suffix in _SIDECAR_SUFFIXES:
         if path.endswith(suffix):
             profile = path[: -len(suffix)] + ".kprobe_profile.txt"
             return profile if os.path.isfile(profile) else None

@@ -78,3 +78,10 @@ def test_check_reads_the_scenarios_kprobe_profile_beside_the_trace(tmp_path: Pat
     with_profile = run.check(trace)
     assert with_profile.conformant and with_profile.divergences == 0
     assert with_profile.unknown > without.unknown
+    # A recorder's recording of the same run (trace-cmd's text) is checked with that run's
+    # profile: a live hogs2 boot's trace-cmd recording diverged 30 times without it.
+    recording = tmp_path / "basic.trace-cmd.txt"
+    recording.write_text(trace.read_text())
+    assert not run.check(recording).conformant
+    recorded = run.check(recording, tmp_path / "basic.kprobe_profile.txt")
+    assert (recorded.conformant, recorded.unknown) == (True, with_profile.unknown)

@@ -318,13 +318,15 @@ def test_lost_probe_hits_diverge_without_the_profile(tmp_path: Path,
     assert "divergence [" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("how", ["beside", "--kprobe-profile"])
+@pytest.mark.parametrize("how", ["beside", "beside-trace-cmd", "--kprobe-profile"])
 def test_missed_probe_hits_are_unknown_not_divergent(how: str, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     path, _ = _drop_writeback_ends(tmp_path, 3)
     profile = _missed_profile(tmp_path / "basic.kprobe_profile.txt", "end_page_writeback", 3)
-    if how == "beside":
+    if how.startswith("beside"):
         (tmp_path / "basic.kprobe_profile.txt").write_text(profile)
+        if how == "beside-trace-cmd":  # kmodel capture --recorder trace-cmd's text, one run
+            path = path.rename(tmp_path / "basic.trace-cmd.txt")
         args = [str(path)]
     else:
         given = tmp_path / "profile.txt"
