@@ -337,6 +337,27 @@ def _groups(m: re.Match[str] | None) -> dict[str, str] | None:
     return None if m is None else m.groupdict()
 
 
+#: The kretprobe trampoline's symbols (rethook on x86 since 5.19; kretprobe before): a
+#: return address there is another kretprobe's on the caller. tracefs prints it as
+#: ``[unknown/kretprobe'd]`` (Linux 6.1.176 kernel/trace/trace_output.c:352-353);
+#: trace-cmd's report and other symbolisers print the trampoline's name.
+_TRAMPOLINES = frozenset(("arch_rethook_trampoline", "rethook_trampoline",
+                          "kretprobe_trampoline", "__kretprobe_trampoline"))
+UNKNOWN_CALLER = "[unknown/kretprobe'd]"
+
+
+def _untrampolined(parse: ArgsParser) -> ArgsParser:
+    """A kretprobe's args with a trampoline caller read as tracefs prints it."""
+
+    def parse_caller(text: str) -> dict[str, str]:
+        args = parse(text)
+        if args["caller"] in _TRAMPOLINES:
+            args = {**args, "caller": UNKNOWN_CALLER, "caller_offset": ""}
+        return args
+
+    return parse_caller
+
+
 def _memo(parse: ArgsParser) -> ArgsParser:
     """Reuse the args of a text seen before (kretprobes repeat: `(pageout+0xd1/0x250 <- ...`)."""
     seen: dict[str, dict[str, str]] = {}
@@ -395,7 +416,7 @@ def _build(name: str) -> Built:
         )
         shape = f"(caller+offset/size <- callee) {_key_text(keys[3:])}"
         message = f"{name}: expected '{shape}'"
-        parse = _memo(_known(name, keys, pattern, message, _probe_args, types)[0])
+        parse = _memo(_untrampolined(_known(name, keys, pattern, message, _probe_args, types)[0]))
         return parse, parse, None
     message = f"{name}: expected '{_key_text(keys)}'"
     return _known(name, keys, _values(keys, types), message, lambda text: _kv(text, {}), types)

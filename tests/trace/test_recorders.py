@@ -51,6 +51,7 @@ from kmodel.trace.recorders import (
 from kmodel.trace.requests import RequestCheck
 
 TRACES = Path(__file__).parents[2] / "kmodel" / "data" / "traces"
+SLOTS = Path(__file__).parents[1] / "data" / "traces" / "slots"
 ERROR_SCENARIOS = ["readerr_blkdebug", "writeerr_flakey"]
 
 _TEXT = re.compile(r".*?\d\.\d{6}: ([^:\s]+): ?(.*)\Z")
@@ -684,3 +685,27 @@ def test_live_6_12_bpftrace_ndjson_checks_like_the_tracefs_trace_of_its_run(
     assert direct.conformant and 3000 < direct.counts["checks"] < got.counts["checks"]
     status, out, err = _pipe_check(ndjson.read_bytes())
     assert (status, out, err) == (*_file_check(ndjson), "")
+
+
+# -- a kretprobe trampoline named -------------------------------------------------------------
+
+
+def test_a_trampoline_caller_reads_as_tracefs_prints_it(tmp_path: Path) -> None:
+    # tracefs prints a return address in the kretprobe trampoline (another kretprobe on the
+    # caller) as "[unknown/kretprobe'd]"; trace-cmd's report names the symbol (a live 6.1
+    # trace-cmd boot: arch_rethook_trampoline+0x0/0x60 for 660 of hogs2's returns). The slot
+    # ledger's caller of a slot free is then unknown, not a put_swap_folio the model lacks.
+    real = SLOTS / "basic.trace.txt.xz"
+    text = lzma.decompress(real.read_bytes()).decode()
+    assert text.count("(put_swap_folio+0xc1/0x370 <- ") > 100
+    reports = []
+    for caller in ("arch_rethook_trampoline+0x0/0x60", "[unknown/kretprobe'd]"):
+        path = tmp_path / f"{caller[:5]}.trace.txt"
+        path.write_text(text.replace("(put_swap_folio+0xc1/0x370 <- ", f"({caller} <- "))
+        reports.append(check_trace(path))
+    named, unknown = reports
+    assert named.conformant and named.counts == unknown.counts
+    line = ("memhog-262 (262) [000] ...1. 38.599101: __swap_entry_free_locked_ret: "
+            "(arch_rethook_trampoline+0x0/0x60 <- __swap_entry_free_locked) ret=1")
+    event = parse_event_line(line)
+    assert event.args["caller"] == "[unknown/kretprobe'd]" and event.args["caller_offset"] == ""
