@@ -323,10 +323,13 @@ class _Read:
         self.bio: _Bio | None = None
 
 
+#: Slot operations (their calls): another task's on an open fault's slot is its input (_held).
+_SLOT_CALLS = frozenset(("__swap_duplicate", "__swap_entry_free_locked"))
+
 class _Fault:
     """An open ``do_swap_page`` call."""
 
-    __slots__ = ("completions", "end", "entry", "event", "events", "flags", "killed",
+    __slots__ = ("completions", "end", "entry", "event", "events", "flags", "held", "killed",
                  "slot_skip", "slots", "target")
 
     def __init__(self, event: _Event, entry: int, flags: int, target: _Page | None) -> None:
@@ -344,6 +347,9 @@ class _Fault:
         self.slots: dict[int, int | None] = {}
         self.slot_skip = ""  # the return of a slot call not the fault's own (reclaim's)
         self.killed = False  # a SIGKILL for its task was generated during it (_signal_generate)
+        #: Another task operated on its slot during it (_slot_event): that task may have
+        #: held the page's lock when the fault looked the page up (replay.py: held).
+        self.held = False
 
 
 class _Task:
@@ -437,6 +443,9 @@ class Checker:
         self.pages: dict[int, _Page] = {}
         self.cache: dict[int, _Page] = {}  # swap entry -> the page last seen for it
         self.tasks: dict[int, _Task] = {}
+        #: The open faults by their slot (swap entry value): another task's slot operation
+        #: there is an input of theirs (_held).
+        self.fault_entries: dict[int, list[_Fault]] = {}
         self.expect: dict[CtxKey, _Expect] = {}
         self.last_completion: dict[CtxKey, _Event] = {}
         self.ratelimit_known = True
@@ -911,10 +920,30 @@ class Checker:
             feed(ev, _ctx(ev))
             if self.slots.active:
                 self._fault_slot(ev)
+                if self.fault_entries and ev.name in _SLOT_CALLS:
+                    self._held(ev)
             if handler is not None:
                 handler(ev)
 
         return slot_event
+
+    def _fault_closed(self, fault: _Fault) -> None:
+        faults = self.fault_entries.get(fault.entry)
+        if faults is not None and fault in faults:
+            faults.remove(fault)
+            if not faults:
+                del self.fault_entries[fault.entry]
+
+    def _held(self, ev: _Event) -> None:
+        """Another task's slot operation on the slot of an open fault: the fault's page
+        may have been locked by that task at the fault's lookup (an input of its replay)."""
+        if ev.name == "__swap_duplicate":
+            val = ev.arg_int("entry")
+        else:
+            val = SwapEntry(ev.arg_int("type"), ev.arg_int("offset")).val
+        for fault in self.fault_entries.get(val, ()):
+            if fault.event.pid != ev.pid:
+                fault.held = True
 
     def _fault_slot(self, ev: _Event) -> None:
         """A slot event in an open fault of its task (G2): kept for its replay, with the slot
@@ -981,7 +1010,9 @@ class Checker:
         excess = len(tasks) - MAX_TASKS // 2
         if excess > 0:
             for pid in list(tasks)[:excess]:
-                del tasks[pid]
+                fault = tasks.pop(pid).fault
+                if fault is not None:
+                    self._fault_closed(fault)
             self._count_unknown("calls-forgotten-for-memory", excess)
             self.replayer.ra_cut()  # faults among them go unreplayed
 
@@ -1119,6 +1150,7 @@ class Checker:
                     page.submitting = ""
         for task in self.tasks.values():
             task.fault = task.read = task.submit = None
+        self.fault_entries.clear()
         self._count_unknown("predictions-cut-by-loss", sum(len(e.predicted)
                                                           for e in self.expect.values()))
         self.expect.clear()
@@ -1879,7 +1911,9 @@ class Checker:
         task = self._task(ev.pid)
         if task.fault is not None:  # the last fault's return is missing: never replayed
             self.replayer.ra_cut()
+            self._fault_closed(task.fault)
         fault = task.fault = _Fault(ev, entry, ev.arg_int("fault_flags"), target)
+        self.fault_entries.setdefault(entry, []).append(fault)
         if self.slots.active:  # the slot count the fault meets (G2)
             fault.slots[ev.lineno] = self.slots.seed(SwapEntry.from_val(entry))
         if target is not None:
@@ -1893,6 +1927,8 @@ class Checker:
         completion of the same timestamp on another CPU, printed after it, is seen."""
         task = self._task(ev.pid)
         fault, task.fault = task.fault, None
+        if fault is not None:
+            self._fault_closed(fault)
         if fault is None:
             self._count_unknown("fault-return-without-entry")
             self.replayer.ra_cut()
@@ -1937,7 +1973,7 @@ class Checker:
             fault.events, fault.completions,
             lambda addr: self._known(addr, fault), target_addr,
             self._ra_mark, replayer.ra_carry and self._ra_ordered(fault, ev), seeds,
-            fault.killed)
+            fault.killed, fault.held)
         if verdict is None:
             self._count_unknown("fault-not-replayable")
             return

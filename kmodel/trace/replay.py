@@ -54,6 +54,7 @@ from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
 from kmodel.mm import memory, page_io, swap_state, swapfile
+from kmodel.mm.filemap import folio_unlock
 from kmodel.trace.faultinject import fail_injected_reads, injected_reads
 from kmodel.trace.oracle import blk_status_of
 from kmodel.trace.report import (
@@ -97,6 +98,7 @@ CHECKED_FLAGS = int(PageFlags.PG_locked | PageFlags.PG_uptodate | PageFlags.PG_e
                     | PageFlags.PG_dirty | PageFlags.PG_writeback | PageFlags.PG_swapcache)
 _SWAPBACKED = int(PageFlags.PG_swapbacked)
 _BUSY = int(PageFlags.PG_locked | PageFlags.PG_writeback | PageFlags.PG_dirty)
+_LOCKED = int(PageFlags.PG_locked)
 #: The checker's knowledge of a trace page: (model flags, a read of it in flight) or None.
 PageLookup = Callable[[int], "tuple[int, bool] | None"]
 _NO_SLOTS = SWP_OFFSET_MASK + 1
@@ -230,7 +232,7 @@ class _Script(Executor):
 
     def schedule(self, k: Kernel, task: Task) -> None:
         while task.state != TaskState.TASK_RUNNING:
-            if not self.run.complete_next():
+            if not self.run.complete_next() and not self.run.release():
                 raise _Diverged(self.run.matched, "the model waits here for an I/O the trace "
                                 "does not complete before this event",
                                 "the completion of the I/O the task waits for")
@@ -347,6 +349,9 @@ class _Run:
                     self.expire.setdefault(j, []).append(c)
                     break
         self.done: set[int] = set()
+        #: The page the fault found in the swap cache locked by another task (an input,
+        #: Replayer._hold), unlocked by that task when the replayed task sleeps on it.
+        self.held: Folio | None = None
 
     # -- matching the model's events with the trace's ------------------------------------
 
@@ -580,6 +585,15 @@ class _Run:
             if (after >= 0 and early <= after) or (before >= 0 and late <= before):
                 self._apply(c)
 
+    def release(self) -> bool:
+        """The task sleeps with no I/O due: the other task holding the page's lock (an
+        input, Replayer._hold) unlocks it, waking the task (``folio_unlock``)."""
+        held, self.held = self.held, None
+        if held is None or not held.flags & _LOCKED:
+            return False
+        folio_unlock(self.k, held)
+        return True
+
     def complete_next(self) -> bool:
         """The task sleeps: complete the next I/O the trace completed by now, if any."""
         for early, _late, c in self.completions:
@@ -735,6 +749,8 @@ class Replayer:
         self._full = False  # mem_cgroup_swap_full: the fault frees its slot (_fault)
         self._killed = False  # the fault's task was sent SIGKILL during it (fault)
         self._kill = False  # ... and it is pending from the fault's start (_fault)
+        self._held = False  # another task operated on the fault's slot during it (fault)
+        self._hold = False  # ... holding the page's lock at the fault's lookup (_fault)
         #: VMA readahead's windows by the fault's room in its PMD (_vma_windows).
         self._vma_memo: dict[tuple[int, int], dict[tuple[int, int], tuple[int, int, int]]] = {}
 
@@ -902,7 +918,7 @@ class Replayer:
               lookup: PageLookup, target: int | None,
               ra_mark: Callable[[int], bool | None] | None = None,
               ordered: bool = False, seeds: Mapping[int, int] | None = None,
-              killed: bool = False) -> Verdict | None:
+              killed: bool = False, held: bool = False) -> Verdict | None:
         """Replay one fault; None when its inputs are not all known.
 
         ``steps``: the task's events from ``do_swap_page`` to ``do_swap_page_ret`` (of
@@ -916,15 +932,20 @@ class Replayer:
         each slot's count before the fault (line of ``do_swap_page``), a lookup or a slot
         operation being the checker's slot ledger's (G2); ``killed``: a SIGKILL for the
         task was generated while the fault ran (``signal_generate``, an input: when it
-        became pending is not known, so the fault is tried without it first).
+        became pending is not known, so the fault is tried without it first); ``held``:
+        another task operated on the fault's slot while it ran (a slot operation made under
+        the page's lock: reclaim's try_to_unmap_one or __remove_mapping, another mapping's
+        do_swap_page), so the page the fault found in the swap cache may have been locked
+        by that task (tried after the fault without it).
         """
         self._seeds = seeds
         self._killed = killed
+        self._held = held
         try:
             return self._fault_seeded(steps, completions, lookup, target, ra_mark, ordered)
         finally:
             self._seeds = None
-            self._killed = False
+            self._killed = self._held = False
 
     def _fault_seeded(self, steps: Sequence[Step], completions: Sequence[Completion],
                       lookup: PageLookup, target: int | None,
@@ -961,6 +982,8 @@ class Replayer:
             key = (*key, "slots", tuple(seeds.get(s.lineno) for s in steps))
         if self._killed:
             key = (*key, "killed")
+        if self._held:
+            key = (*key, "held")
         plan: dict[int, set[RaState]] | None = None
         if ra_kind == "cluster" and states is not None:
             planned = self._ra_plan(states, off)
@@ -1074,16 +1097,24 @@ class Replayer:
         # (__folio_lock_or_retry, mm/filemap.c:1746-1760) if it came before the wait:
         # tried after the fault without it.
         kills = [False, True] if self._killed else [False]
+        # Another task's slot operation on the fault's slot while it ran, made under the
+        # page's lock (shrink_folio_list's, another mapping's fault): the page found in the
+        # swap cache may have been locked then; folio_lock_or_retry fails, the fault waits
+        # for that task's unlock and retries (mm/memory.c:3918, mm/filemap.c:1736-1767).
+        # Tried after the fault without it.
+        holds = [False, True] if self._held and cached_at_lookup else [False]
         for ra, page_mark, win in tries:
-            for kill, full, (late, pinned) in (
-                    (s, f, lp) for s in kills for f in fulls for lp in lates):
+            for kill, hold, full, (late, pinned) in (
+                    (s, h, f, lp) for s in kills for h in holds for f in fulls
+                    for lp in lates):
                 self._pinned = pinned
                 self._full = full
                 self._kill = kill
+                self._hold = hold
                 verdict = self._fault_once(steps, completions, lookup, target, entry,
                                            rw_rets, frontswap, rw_page, ra, late,
                                            cached_at_lookup, page_mark)
-                self._pinned = self._full = self._kill = False
+                self._pinned = self._full = self._kill = self._hold = False
                 if verdict.ok:
                     ok = ok or verdict
                     assert verdict.ra is not None
@@ -1236,6 +1267,9 @@ class Replayer:
             found = run.insert(entry, target)
             if self._pinned:  # another mapping's reference (G2: _fault)
                 found.refcount += 1
+            if self._hold and not found.flags & _LOCKED:  # another task's lock (_fault)
+                found.flags |= _LOCKED
+                run.held = found
             if mark is not None:  # as the model's readahead left it (G2)
                 found.flags = (found.flags & ~_PG_READAHEAD) | (_PG_READAHEAD if mark else 0)
         for page, ret in rw_rets.items():
