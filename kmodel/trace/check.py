@@ -326,6 +326,7 @@ class _Read:
 #: Slot operations (their calls): another task's on an open fault's slot is its input (_held).
 _SLOT_CALLS = frozenset(("__swap_duplicate", "__swap_entry_free_locked"))
 
+
 class _Fault:
     """An open ``do_swap_page`` call."""
 
@@ -1327,7 +1328,7 @@ class Checker:
         model tasks of one group, the model's ``__send_signal_locked`` sends it, and a fault
         whose task then has it pending replays with it (FM-2's killable wait)."""
         from kmodel.executor.base import Executor
-        from kmodel.include.linux.sched import SignalStruct, Task, fatal_signal_pending
+        from kmodel.include.linux.sched import SIGKILL, SignalStruct, Task, fatal_signal_pending
         from kmodel.kernel import Kernel
         from kmodel.kernel.signal import PidType, send_signal_locked
 
@@ -1347,7 +1348,7 @@ class Checker:
                 tasks[task_pid] = Task(pid=task_pid, comm=context.comm, tgid=tgid,
                                        signal=group)
         grp = PidType.PIDTYPE_TGID if ev.args.get("grp", "1") != "0" else PidType.PIDTYPE_PID
-        send_signal_locked(Kernel(executor=Executor()), 9, target, grp)
+        send_signal_locked(Kernel(executor=Executor()), SIGKILL, target, grp)
         for task_pid, task in tasks.items():
             killed = faults.get(task_pid)
             if killed is not None and fatal_signal_pending(task):
@@ -1927,12 +1928,11 @@ class Checker:
         completion of the same timestamp on another CPU, printed after it, is seen."""
         task = self._task(ev.pid)
         fault, task.fault = task.fault, None
-        if fault is not None:
-            self._fault_closed(fault)
         if fault is None:
             self._count_unknown("fault-return-without-entry")
             self.replayer.ra_cut()
             return
+        self._fault_closed(fault)
         target = self.cache.get(fault.entry)
         addrs = {e.arg_int("page") for e in fault.events if "page" in e.args}
         if target is not None and target.entry == fault.entry:
