@@ -106,7 +106,8 @@ def wants_signal(sig: int, p: Task) -> bool:
     exits or is stopped."""
     if sig == SIGKILL:
         return True
-    return p.state == TaskState.TASK_RUNNING or not p.sigpending  # task_curr || !TIF_...
+    # task_curr(p) || !task_sigpending(p): a running task stands for one on a CPU.
+    return p.state == TaskState.TASK_RUNNING or not p.sigpending
 
 
 def complete_signal(k: Kernel, sig: int, p: Task, type_: PidType) -> None:
