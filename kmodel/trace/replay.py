@@ -99,6 +99,7 @@ CHECKED_FLAGS = int(PageFlags.PG_locked | PageFlags.PG_uptodate | PageFlags.PG_e
 _SWAPBACKED = int(PageFlags.PG_swapbacked)
 _BUSY = int(PageFlags.PG_locked | PageFlags.PG_writeback | PageFlags.PG_dirty)
 _LOCKED = int(PageFlags.PG_locked)
+_EEXIST = 17  # include/uapi/asm-generic/errno-base.h
 #: The checker's knowledge of a trace page: (model flags, a read of it in flight) or None.
 PageLookup = Callable[[int], "tuple[int, bool] | None"]
 _NO_SLOTS = SWP_OFFSET_MASK + 1
@@ -243,6 +244,9 @@ class _Script(Executor):
             raise _Diverged(self.run.matched, "the model retries forever here",
                             "progress")
         k.jiffies += 1
+        arriving, self.run.arriving = self.run.arriving, None
+        if arriving is not None:  # the other task's page, added meanwhile (_Run._slot)
+            self.run.insert(*arriving)
 
     @property
     def pending(self) -> list[PendingIO]:
@@ -352,6 +356,9 @@ class _Run:
         #: The page the fault found in the swap cache locked by another task (an input,
         #: Replayer._hold), unlocked by that task when the replayed task sleeps on it.
         self.held: Folio | None = None
+        #: A page another task adds to the swap cache while the replayed task sleeps in
+        #: __read_swap_cache_async's -EEXIST retry (_slot): (entry, trace page).
+        self.arriving: tuple[SwapEntry, int] | None = None
 
     # -- matching the model's events with the trace's ------------------------------------
 
@@ -497,6 +504,14 @@ class _Run:
             return
         if folio is not None and self.pages.get(folio.addr) == page:
             return  # RA-1 on the page the model has
+        if folio is None and any(s.name == "__swap_duplicate_ret" and s.int("ret") == -_EEXIST
+                                 for s in steps[i + 1:j]):
+            # RA-3: another task held the slot (SWAP_HAS_CACHE) adding its page: the lookup
+            # missed, swapcache_prepare failed, the task slept a tick and, retrying, found
+            # that task's page. It enters the swap cache while the task sleeps (sleep_tick).
+            self.arriving = (entry, page)
+            self._seed(i, si, entry)
+            return
         self.insert(entry, page)
         self._seed(i, si, entry)
 

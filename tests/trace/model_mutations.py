@@ -149,6 +149,9 @@ ALL_MUTATIONS: dict[str, ModelMutation] = {m.name: m for m in (
     _m("ra_last_slot_skipped", "mm.swap_state", "swap_cluster_readahead",
        "range(start_offset, end_offset + 1)", "range(start_offset, end_offset)",
        "the readahead loop stops one slot early"),
+    _m("ra_gives_up_on_eexist", "mm.swap_state", "_read_swap_cache_async_body",
+       "        if err != -EEXIST:\n", "        if err:\n",
+       "a readahead lookup whose slot another task holds gives up instead of retrying (RA-3)"),
     _m("ra_reads_free_slots", "mm.swap_state", "_read_swap_cache_async_body",
        "if not __swp_swapcount(k, entry) and k.swap_slot_cache_enabled:  # RA-2",
        "if False:  # RA-2",
@@ -188,6 +191,8 @@ SURVIVORS: dict[str, str] = {
     "read_sync_does_not_wait": "every synchronous read's completion is printed before its "
     "swap_readpage_ret: a model that does not wait is consistent with a fast device",
     "ra_reads_free_slots": "no readahead window of the bundled traces holds a free slot",
+    "ra_gives_up_on_eexist": "no readahead of the bundled traces meets a slot another task "
+    "holds; the fixture clocks/fork_counter_eexist2 does (tests/trace/test_reused_page.py)",
 }
 
 #: The planted bugs the bundled real traces must catch.

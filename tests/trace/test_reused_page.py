@@ -15,7 +15,7 @@ from pathlib import Path
 from kmodel.trace import check_trace
 from kmodel.trace.parse import read_kprobe_profile
 from kmodel.trace.replay import FAULT_EVENTS, Completion, Replayer, Step, _Run
-from tests.trace.model_mutations import MODEL_MUTATIONS, planted
+from tests.trace.model_mutations import ALL_MUTATIONS, MODEL_MUTATIONS, planted
 
 CLOCKS = Path(__file__).resolve().parents[1] / "data" / "traces" / "clocks"
 PAGE = 0xFFFFEA00007A58C0
@@ -65,3 +65,17 @@ def test_a_completion_tied_with_the_read_of_its_page_may_be_its_own() -> None:
     # The completion on the higher CPU would have been printed after the read: no tie.
     untied = Completion(15, 200, 1, PAGE, 0, 0)
     assert _expired(_steps(200, 0), untied) == {1: [untied]}
+
+
+def test_a_page_another_task_adds_during_the_eexist_retry_is_found_after_the_sleep() -> None:
+    # CI's configuration (fork at counter), a live boot: memhog-280's readahead lookup of slot
+    # 0x2 (line 12510) missed while memhog-273 held the slot adding its page (its
+    # swapcache_prepare at line 12474); 280's swapcache_prepare failed with -EEXIST (line
+    # 12512), it slept a tick and, retrying, found 273's page (line 12908). The replay had put
+    # that page in the swap cache at the lookup: the model found it at once.
+    path = CLOCKS / "fork_counter_eexist2.trace.txt.xz"
+    missed = read_kprobe_profile(str(CLOCKS / "fork_counter_eexist2.kprobe_profile.txt"))
+    assert check_trace(path, missed=missed).conformant
+    with planted(ALL_MUTATIONS["ra_gives_up_on_eexist"]):  # a survivor of the bundled traces
+        report = check_trace(path, missed=missed, max_divergences=10_000)
+    assert 12908 in {d.lineno for d in report.divergences}, report.format()
