@@ -244,9 +244,12 @@ class _Script(Executor):
             raise _Diverged(self.run.matched, "the model retries forever here",
                             "progress")
         k.jiffies += 1
-        arriving, self.run.arriving = self.run.arriving, None
+        arriving = self.run.arriving
         if arriving is not None:  # the other task's page, added meanwhile (_Run._slot)
-            self.run.insert(*arriving)
+            entry, page, sleeps = arriving
+            self.run.arriving = (entry, page, sleeps - 1) if sleeps > 1 else None
+            if sleeps == 1:
+                self.run.insert(entry, page)
 
     @property
     def pending(self) -> list[PendingIO]:
@@ -357,8 +360,9 @@ class _Run:
         #: Replayer._hold), unlocked by that task when the replayed task sleeps on it.
         self.held: Folio | None = None
         #: A page another task adds to the swap cache while the replayed task sleeps in
-        #: __read_swap_cache_async's -EEXIST retry (_slot): (entry, trace page).
-        self.arriving: tuple[SwapEntry, int] | None = None
+        #: __read_swap_cache_async's -EEXIST retry (_slot): (entry, trace page, the sleeps
+        #: until it is there).
+        self.arriving: tuple[SwapEntry, int, int] | None = None
 
     # -- matching the model's events with the trace's ------------------------------------
 
@@ -504,12 +508,14 @@ class _Run:
             return
         if folio is not None and self.pages.get(folio.addr) == page:
             return  # RA-1 on the page the model has
-        if folio is None and any(s.name == "__swap_duplicate_ret" and s.int("ret") == -_EEXIST
-                                 for s in steps[i + 1:j]):
+        failed = sum(1 for s in steps[i + 1:j]
+                     if s.name == "__swap_duplicate_ret" and s.int("ret") == -_EEXIST)
+        if folio is None and failed:
             # RA-3: another task held the slot (SWAP_HAS_CACHE) adding its page: the lookup
-            # missed, swapcache_prepare failed, the task slept a tick and, retrying, found
-            # that task's page. It enters the swap cache while the task sleeps (sleep_tick).
-            self.arriving = (entry, page)
+            # missed, swapcache_prepare failed, the task slept a tick (as often as it
+            # failed) and, retrying, found that task's page. It enters the swap cache during
+            # the last of those sleeps (sleep_tick).
+            self.arriving = (entry, page, failed)
             self._seed(i, si, entry)
             return
         self.insert(entry, page)

@@ -18,6 +18,7 @@ from kmodel.trace.replay import FAULT_EVENTS, Completion, Replayer, Step, _Run
 from tests.trace.model_mutations import ALL_MUTATIONS, MODEL_MUTATIONS, planted
 
 CLOCKS = Path(__file__).resolve().parents[1] / "data" / "traces" / "clocks"
+SLOTS = CLOCKS.parent / "slots"
 PAGE = 0xFFFFEA00007A58C0
 
 
@@ -79,3 +80,16 @@ def test_a_page_another_task_adds_during_the_eexist_retry_is_found_after_the_sle
     with planted(ALL_MUTATIONS["ra_gives_up_on_eexist"]):  # a survivor of the bundled traces
         report = check_trace(path, missed=missed, max_divergences=10_000)
     assert 12908 in {d.lineno for d in report.divergences}, report.format()
+
+
+def test_a_page_found_after_two_eexist_retries_arrives_in_the_second_sleep() -> None:
+    # A live bpftrace recording of fork (6.1, all 18 scenarios, --recorder bpftrace): the
+    # lookup of slot 0x10 (line 4285) failed swapcache_prepare twice (lines 4287, 4919), the
+    # task slept twice and found the other task's page after the second sleep (line 5597).
+    # A model that gives up at the first failure diverges at the second try (line 4918).
+    path = SLOTS / "fork_eexist_twice.bpftrace.txt.xz"
+    missed = read_kprobe_profile(str(SLOTS / "fork_eexist_twice.kprobe_profile.txt"))
+    assert check_trace(path, missed=missed).conformant
+    with planted(ALL_MUTATIONS["ra_gives_up_on_eexist"]):
+        report = check_trace(path, missed=missed, max_divergences=10_000)
+    assert 4918 in {d.lineno for d in report.divergences}, report.format()
