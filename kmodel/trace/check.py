@@ -81,7 +81,7 @@ from kmodel.trace.report import (
     raised_divergence,
 )
 from kmodel.trace.requests import REQUEST_EVENTS, RequestCheck
-from kmodel.trace.slots import LOOKUP_EVENTS, SLOT_EVENTS, SlotLedger
+from kmodel.trace.slots import LOOKUP_EVENTS, SLOT_EVENTS, SlotLedger, slot_of
 
 __all__ = ["Checker", "check_trace"]
 
@@ -938,11 +938,7 @@ class Checker:
     def _held(self, ev: _Event) -> None:
         """Another task's slot operation on the slot of an open fault: the fault's page
         may have been locked by that task at the fault's lookup (an input of its replay)."""
-        if ev.name == "__swap_duplicate":
-            val = ev.arg_int("entry")
-        else:
-            val = SwapEntry(ev.arg_int("type"), ev.arg_int("offset")).val
-        for fault in self.fault_entries.get(val, ()):
+        for fault in self.fault_entries.get(slot_of(ev).val, ()):
             if fault.event.pid != ev.pid:
                 fault.held = True
 

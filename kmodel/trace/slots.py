@@ -71,6 +71,14 @@ _ENOENT = -swapfile.ENOENT
 Diverge = Callable[["_Event", str, Iterable[str], tuple[str, ...]], None]
 
 
+def slot_of(ev: _Event) -> SwapEntry:
+    """The slot of a slot call's event: ``__swap_duplicate``'s entry, or
+    ``__swap_entry_free_locked``'s type and offset."""
+    if ev.name == "__swap_duplicate":
+        return SwapEntry.from_val(ev.arg_int("entry"))
+    return SwapEntry(ev.arg_int("type"), ev.arg_int("offset"))
+
+
 class _SwapMap(dict[int, int]):
     """``swap_map`` of a ledger area: the slots the trace named; the others 0 (free)."""
 
@@ -248,12 +256,9 @@ class SlotLedger:
         those. Others are reclaim's, in the fault's page allocation or memcg charge
         (try_to_unmap_one's swap_duplicate, __remove_mapping's put_swap_folio): the ledger
         has them; the replayed fault, which does not reclaim, not."""
-        if ev.name == "__swap_duplicate":
-            if ev.arg_int("usage") != SWAP_HAS_CACHE:
-                return False
-            val = ev.arg_int("entry")
-        else:
-            val = SwapEntry(ev.arg_int("type"), ev.arg_int("offset")).val
+        if ev.name == "__swap_duplicate" and ev.arg_int("usage") != SWAP_HAS_CACHE:
+            return False
+        val = slot_of(ev).val
         return val == entry or any(e.name == "__read_swap_cache_async" and
                                    e.arg_int("entry") == val for e in events)
 
