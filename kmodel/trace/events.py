@@ -34,6 +34,9 @@ KPROBE_KEYS = ("probe",)
 #: Args keys the parser adds for a kretprobe hit `(caller+0xd1/0x250 <- callee)`: caller symbol
 #: (or `[unknown/kretprobe'd]`), its `0xd1/0x250` offset ("" when none), the probed function.
 KRETPROBE_KEYS = ("caller", "caller_offset", "callee")
+#: A kretprobe's caller when it returned into the kretprobe trampoline (another kretprobe on
+#: the caller): tracefs's text (Linux 6.1.176 kernel/trace/trace_output.c:352-353).
+UNKNOWN_CALLER = "[unknown/kretprobe'd]"
 
 _DEV = ("dev", "major", "minor", "rwbs")
 

@@ -26,6 +26,7 @@ from kmodel.trace.events import (
     KPROBE_KEYS,
     KRETPROBE_KEYS,
     MAX_SWAPFILES,
+    UNKNOWN_CALLER,
     LostEvents,
     TaskContext,
     TraceEvent,
@@ -343,7 +344,6 @@ def _groups(m: re.Match[str] | None) -> dict[str, str] | None:
 #: trace-cmd's report and other symbolisers print the trampoline's name.
 _TRAMPOLINES = frozenset(("arch_rethook_trampoline", "rethook_trampoline",
                           "kretprobe_trampoline", "__kretprobe_trampoline"))
-UNKNOWN_CALLER = "[unknown/kretprobe'd]"
 
 
 def _untrampolined(parse: ArgsParser) -> ArgsParser:

@@ -23,7 +23,7 @@ from kmodel.capture.probes import kprobe_events
 from kmodel.kernel import ModelEvent
 from kmodel.scenarios import Outcome, run_scenario
 from kmodel.trace.emit import format_event, format_header
-from kmodel.trace.events import TaskContext, TraceEvent, TraceHeader
+from kmodel.trace.events import UNKNOWN_CALLER, TaskContext, TraceEvent, TraceHeader
 
 __all__ = ["TraceWriter", "simulate"]
 
@@ -65,7 +65,6 @@ RETURN_SITES: dict[tuple[str, str, bool], str] = {
 UNKNOWN_CALLERS = frozenset(
     {("__swap_writepage", "swap_writepage"), ("swap_cluster_readahead", "swapin_readahead")}
 )
-UNKNOWN_CALLER = "[unknown/kretprobe'd]"
 
 #: Model call-chain entries inlined in this build: a return lands in their caller.
 INLINED = frozenset({"handle_pte_fault", "read_swap_cache_async", "swap_vma_readahead"})
