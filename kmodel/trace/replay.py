@@ -53,6 +53,7 @@ from kmodel.include.linux.sched import SIGKILL, Task, TaskState
 from kmodel.include.linux.swap import SwapExtent, SwapInfo, SwpFlags
 from kmodel.include.linux.writeback import WbSyncMode, WritebackControl
 from kmodel.kernel import Kernel, ModelEvent
+from kmodel.kernel.signal import PidType, send_signal_locked
 from kmodel.mm import memory, page_io, swap_state, swapfile
 from kmodel.mm.filemap import folio_unlock
 from kmodel.trace.faultinject import fail_injected_reads, injected_reads
@@ -99,7 +100,6 @@ CHECKED_FLAGS = int(PageFlags.PG_locked | PageFlags.PG_uptodate | PageFlags.PG_e
 _SWAPBACKED = int(PageFlags.PG_swapbacked)
 _BUSY = int(PageFlags.PG_locked | PageFlags.PG_writeback | PageFlags.PG_dirty)
 _LOCKED = int(PageFlags.PG_locked)
-_EEXIST = 17  # include/uapi/asm-generic/errno-base.h
 #: The checker's knowledge of a trace page: (model flags, a read of it in flight) or None.
 PageLookup = Callable[[int], "tuple[int, bool] | None"]
 _NO_SLOTS = SWP_OFFSET_MASK + 1
@@ -509,7 +509,7 @@ class _Run:
         if folio is not None and self.pages.get(folio.addr) == page:
             return  # RA-1 on the page the model has
         failed = sum(1 for s in steps[i + 1:j]
-                     if s.name == "__swap_duplicate_ret" and s.int("ret") == -_EEXIST)
+                     if s.name == "__swap_duplicate_ret" and s.int("ret") == -swapfile.EEXIST)
         if folio is None and failed:
             # RA-3: another task held the slot (SWAP_HAS_CACHE) adding its page: the lookup
             # missed, swapcache_prepare failed, the task slept a tick (as often as it
@@ -1314,8 +1314,8 @@ class Replayer:
             if self.ra_cluster:  # cluster readahead: a hit counts in swapin_readahead_hits
                 k.nr_rotate_swap = 1
         task = Task(pid=1, comm="replay", mm=MMStruct())
-        if self._kill:  # pending: the OOM killer's SIGKILL (SEND_SIG_PRIV: SI_KERNEL)
-            task.signals.append((SIGKILL, 0x80, 0))
+        if self._kill:  # pending: the OOM killer's do_send_sig_info(SIGKILL, .., PIDTYPE_TGID)
+            send_signal_locked(k, SIGKILL, task, PidType.PIDTYPE_TGID)
         mm = task.mm
         assert mm is not None
         vma = VMArea(0, 1 << 47, mm)
